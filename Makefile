@@ -23,7 +23,7 @@ $(BIN)/warden: requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
-	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $@
 
 $(SAM): 
@@ -50,10 +50,10 @@ types: dev
 	$(BIN)/mypy layers/warden/warden functions cli/warden_cli localcloud/warden_local
 
 validate: tools ## sam validate --lint
-	PATH="$(SAM_PATH)" $(SAM) validate --lint --region us-east-1
+	SAM_CLI_TELEMETRY=0 PATH="$(SAM_PATH)" $(SAM) validate --lint --region us-east-1
 
 build: tools ## sam build (arm64, python3.13)
-	PATH="$(SAM_PATH)" $(SAM) build --parallel
+	SAM_CLI_TELEMETRY=0 PATH="$(SAM_PATH)" $(SAM) build --parallel
 
 check: lint types validate build test ## format check, ruff, mypy, sam validate --lint, sam build, tests
 
