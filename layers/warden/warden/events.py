@@ -1,0 +1,416 @@
+"""Session Manager API calls reported by CloudTrail through EventBridge, parsed once at the edge."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any, Final, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StringConstraints,
+    ValidationError,
+)
+
+from warden.policy import Principal, normalise_document, principal_from_identity
+
+__all__ = [
+    "CLOUDTRAIL_DETAIL_TYPE",
+    "SESSION_API_NAMES",
+    "SESSION_API_SOURCE",
+    "EventError",
+    "MalformedEvent",
+    "SessionApiCall",
+    "SessionApiName",
+    "UnsupportedEvent",
+    "describe_failure",
+    "parse_session_event",
+]
+
+SESSION_API_SOURCE: Final = "ssm.amazonaws.com"
+"""The CloudTrail ``eventSource`` of the Session Manager API."""
+
+CLOUDTRAIL_DETAIL_TYPE: Final = "AWS API Call via CloudTrail"
+"""The EventBridge ``detail-type`` of API calls that CloudTrail forwards."""
+
+SessionApiName = Literal["StartSession", "ResumeSession", "TerminateSession"]
+SESSION_API_NAMES: Final[frozenset[str]] = frozenset({"StartSession", "ResumeSession", "TerminateSession"})
+
+# Console-started sessions are called by the console's own Java SDK ("aws-internal/3 aws-sdk-java/...")
+# or by a service on the caller's behalf (Fleet Manager: sourceIPAddress "ssm-guiconnect.amazonaws.com").
+_AWS_SERVICE_HOST: Final = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?$")
+_MAX_ERROR_MESSAGE: Final = 300
+
+
+class EventError(ValueError):
+    """An event the warden cannot act on; ``str()`` is a one-line reason a person can read."""
+
+
+class MalformedEvent(EventError):
+    """Not the shape of an EventBridge event or CloudTrail record, or a field of the wrong type.
+
+    Parameters
+    ----------
+    field
+        Dotted path of the offending field as it appears in the input, e.g. ``detail.eventTime``.
+    reason
+        What is wrong with it, e.g. ``missing``.
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[type[MalformedEvent], tuple[str, str]]:
+        return type(self), (self.field, self.reason)
+
+
+class UnsupportedEvent(EventError):
+    """A well-formed event that is not a Session Manager API call (another service, API or detail-type).
+
+    Parameters
+    ----------
+    source
+        The CloudTrail ``eventSource`` (or, for a non-CloudTrail event, the EventBridge ``source``).
+    name
+        The CloudTrail ``eventName`` (or, for a non-CloudTrail event, the EventBridge ``detail-type``).
+    """
+
+    def __init__(self, source: str, name: str) -> None:
+        super().__init__(f"not a Session Manager API call: {source} {name}")
+        self.source = source
+        self.name = name
+
+    def __reduce__(self) -> tuple[type[UnsupportedEvent], tuple[str, str]]:
+        return type(self), (self.source, self.name)
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+class SessionApiCall(BaseModel):
+    """One StartSession, ResumeSession or TerminateSession call, as CloudTrail recorded it.
+
+    Built by :func:`parse_session_event`; the domain never sees the raw event. Session ids are opaque.
+
+    Attributes
+    ----------
+    event_id
+        CloudTrail ``eventID``; the idempotency key (EventBridge re-deliveries keep it).
+    event_name
+        ``StartSession``, ``ResumeSession`` or ``TerminateSession``.
+    event_time
+        When the call was made, aware and in UTC.
+    event_version
+        CloudTrail ``eventVersion`` (``1.05`` ... ``1.11``), if recorded.
+    region
+        Region of the call (``awsRegion``, else the envelope's ``region``).
+    account
+        Account the call was made in: ``recipientAccountId``, else the envelope's ``account``,
+        else ``userIdentity.accountId``.
+    principal
+        The caller, from ``userIdentity``.
+    source_ip
+        ``sourceIPAddress``: an address, or an AWS service host name for calls made on the caller's behalf.
+    user_agent
+        ``userAgent``.
+    console
+        True when the call came from the AWS console: an ``aws-internal`` user agent, or a
+        ``sourceIPAddress`` that is an AWS service (``*.amazonaws.com``, ``AWS Internal``).
+    session_id
+        StartSession: ``responseElements.sessionId`` (None when the call failed);
+        ResumeSession/TerminateSession: ``requestParameters.sessionId``.
+    target
+        StartSession: ``requestParameters.target`` (``i-...``, ``mi-...``, ``ecs:...``); None otherwise.
+    document
+        The session document's name; ``SSM-SessionManagerRunShell`` when none was given, the name
+        after ``document/`` when an ARN was given.
+    document_parameters
+        ``requestParameters.parameters``. Caller-supplied: never log it (it is left out of ``repr``).
+    reason
+        ``requestParameters.reason``.
+    error_code
+        ``errorCode`` of a failed call, e.g. ``TargetNotConnected`` or ``AccessDenied``.
+    error_message
+        ``errorMessage`` of a failed call.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: str
+    event_name: SessionApiName
+    event_time: Annotated[AwareDatetime, AfterValidator(_to_utc)]
+    event_version: str | None = None
+    region: str
+    account: str | None = None
+    principal: Principal
+    source_ip: str | None = None
+    user_agent: str | None = None
+    console: bool = False
+    session_id: str | None = None
+    target: str | None = None
+    document: str
+    document_parameters: dict[str, Any] | None = Field(default=None, repr=False)
+    reason: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        """True when the call failed (CloudTrail recorded an ``errorCode``): no session came of it."""
+        return self.error_code is not None
+
+    @property
+    def is_start(self) -> bool:
+        """True for StartSession and ResumeSession, the calls that (when they succeed) open a session."""
+        return self.event_name in ("StartSession", "ResumeSession")
+
+
+# --- the raw shapes, private: unknown fields are ignored so that new CloudTrail versions keep parsing ---
+
+_M = TypeVar("_M", bound=BaseModel)
+_Text = Annotated[str, StringConstraints(min_length=1)]
+
+
+def _cloudtrail_time(value: object) -> datetime:
+    # Strings only: lax pydantic would take an int as epoch seconds, which no CloudTrail record carries.
+    # ValueError (not TypeError) is what pydantic turns into a validation error, and so into MalformedEvent.
+    if not isinstance(value, str):
+        raise ValueError(f"expected an ISO 8601 time string, got {_kind(value)}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"not an ISO 8601 time: {value[:40]!r}") from None
+    # CloudTrail times are UTC by definition; a hand-written record may leave the "Z" out.
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+class _Raw(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class _Envelope(_Raw):
+    detail_type: str | None = Field(default=None, alias="detail-type")
+    source: str | None = None
+    account: str | None = None
+    region: str | None = None
+    detail: dict[str, Any]
+
+
+class _RequestParameters(_Raw):
+    target: _Text | None = None
+    document_name: str | None = Field(default=None, alias="documentName")
+    parameters: dict[str, Any] | None = None
+    reason: str | None = None
+    session_id: _Text | None = Field(default=None, alias="sessionId")
+
+
+class _ResponseElements(_Raw):
+    session_id: _Text | None = Field(default=None, alias="sessionId")
+
+
+class _Record(_Raw):
+    event_version: str | None = Field(default=None, alias="eventVersion")
+    event_id: _Text = Field(alias="eventID")
+    event_time: Annotated[datetime, PlainValidator(_cloudtrail_time)] = Field(alias="eventTime")
+    event_name: SessionApiName = Field(alias="eventName")
+    aws_region: _Text | None = Field(default=None, alias="awsRegion")
+    user_identity: dict[str, Any] = Field(alias="userIdentity")
+    source_ip: str | None = Field(default=None, alias="sourceIPAddress")
+    user_agent: str | None = Field(default=None, alias="userAgent")
+    request_parameters: _RequestParameters | None = Field(default=None, alias="requestParameters")
+    response_elements: _ResponseElements | None = Field(default=None, alias="responseElements")
+    error_code: str | None = Field(default=None, alias="errorCode")
+    error_message: str | None = Field(default=None, alias="errorMessage")
+    recipient_account_id: str | None = Field(default=None, alias="recipientAccountId")
+
+
+def parse_session_event(event: Mapping[str, Any]) -> SessionApiCall:
+    """Parse a Session Manager API call from an EventBridge event or a bare CloudTrail record.
+
+    Two input shapes are accepted:
+
+    * the EventBridge envelope the Lambda functions receive (``{"version", "id", "detail-type":
+      "AWS API Call via CloudTrail", "source": "aws.ssm", "account", "time", "region", "resources",
+      "detail": {...}}``);
+    * a bare CloudTrail record (``eventVersion``, ``eventSource``, ... at the top level), as copied
+      from CloudTrail Event history or a trail's log file, handy for ``warden explain --event``.
+
+    Fields that CloudTrail adds in later versions, or leaves out of older ones, are tolerated.
+
+    Parameters
+    ----------
+    event
+        The decoded JSON event.
+
+    Returns
+    -------
+    SessionApiCall
+        The call, successful or failed (see :attr:`SessionApiCall.failed`).
+
+    Raises
+    ------
+    MalformedEvent
+        The input is not an EventBridge event or CloudTrail record, a required field is missing or has
+        the wrong type, or a successful call lacks its session id (StartSession also its target). The
+        message names the field, e.g. ``detail.eventTime: not an ISO 8601 time: 'yesterday'``.
+    UnsupportedEvent
+        A well-formed event that is not ``ssm.amazonaws.com`` StartSession, ResumeSession or
+        TerminateSession, e.g. ``not a Session Manager API call: athena.amazonaws.com TerminateSession``.
+    """
+    if not isinstance(event, Mapping):
+        raise MalformedEvent("event", f"expected a JSON object, got {_kind(event)}")
+
+    envelope: _Envelope | None = None
+    if "detail" in event or "detail-type" in event:
+        envelope = _validate(_Envelope, event, prefix="")
+        if envelope.detail_type is not None and envelope.detail_type != CLOUDTRAIL_DETAIL_TYPE:
+            raise UnsupportedEvent(envelope.source or "(no source)", envelope.detail_type)
+        record: Mapping[str, Any] = envelope.detail
+        prefix = "detail."
+    elif "eventSource" in event or "eventName" in event:
+        record, prefix = event, ""
+    else:
+        raise MalformedEvent(
+            "detail", "missing (neither an EventBridge event nor a CloudTrail record with eventSource)"
+        )
+
+    source = _required_text(record, "eventSource", prefix)
+    name = _required_text(record, "eventName", prefix)
+    if source != SESSION_API_SOURCE or name not in SESSION_API_NAMES:
+        raise UnsupportedEvent(source, name)
+
+    raw = _validate(_Record, record, prefix)
+    request = raw.request_parameters or _RequestParameters()
+    response = raw.response_elements or _ResponseElements()
+    failed = raw.error_code is not None
+
+    if raw.event_name == "StartSession":
+        session_id, target = response.session_id, request.target
+        if not failed and session_id is None:
+            raise MalformedEvent(f"{prefix}responseElements.sessionId", "missing on a successful StartSession")
+        if not failed and target is None:
+            raise MalformedEvent(f"{prefix}requestParameters.target", "missing on a successful StartSession")
+    else:
+        session_id, target = request.session_id or response.session_id, None
+        if not failed and session_id is None:
+            raise MalformedEvent(f"{prefix}requestParameters.sessionId", f"missing on a successful {raw.event_name}")
+
+    region = raw.aws_region or (envelope.region if envelope else None)
+    if not region:
+        raise MalformedEvent(f"{prefix}awsRegion", "missing")
+
+    identity_account = raw.user_identity.get("accountId")
+    account = (
+        raw.recipient_account_id
+        or (envelope.account if envelope else None)
+        or (identity_account if isinstance(identity_account, str) else None)
+    )
+
+    try:
+        principal = principal_from_identity(raw.user_identity)
+    except ValueError as exc:
+        raise MalformedEvent(f"{prefix}userIdentity", _one_line(str(exc))) from None
+
+    return SessionApiCall(
+        event_id=raw.event_id,
+        event_name=raw.event_name,
+        event_time=raw.event_time,
+        event_version=raw.event_version,
+        region=region,
+        account=account,
+        principal=principal,
+        source_ip=raw.source_ip,
+        user_agent=raw.user_agent,
+        console=_from_console(raw.user_agent, raw.source_ip),
+        session_id=session_id,
+        target=target,
+        document=normalise_document(request.document_name),
+        document_parameters=request.parameters,
+        reason=request.reason,
+        error_code=raw.error_code,
+        error_message=raw.error_message,
+    )
+
+
+def describe_failure(call: SessionApiCall) -> str:
+    """Say in one line how a call failed, for logs, alerts and ``warden explain``.
+
+    Parameters
+    ----------
+    call
+        A parsed call.
+
+    Returns
+    -------
+    str
+        e.g. ``StartSession failed: TargetNotConnected (i-0abc is not connected.)``, or
+        ``StartSession succeeded`` for a call that did not fail.
+    """
+    if call.error_code is None:
+        return f"{call.event_name} succeeded"
+    text = f"{call.event_name} failed: {call.error_code}"
+    if call.error_message:
+        text += f" ({_one_line(call.error_message)})"
+    return text
+
+
+def _validate(model: type[_M], data: Mapping[str, Any], prefix: str) -> _M:
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as exc:
+        raise _malformed(exc, prefix) from None
+
+
+def _malformed(exc: ValidationError, prefix: str) -> MalformedEvent:
+    # Name the field and the kind of value only: values can carry caller-supplied request parameters.
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    field = prefix + ".".join(str(part) for part in first["loc"]) if first["loc"] else prefix.rstrip(".") or "event"
+    if first["type"] == "missing":
+        reason = "missing"
+    elif first["type"] == "value_error" and "error" in first.get("ctx", {}):
+        reason = str(first["ctx"]["error"])
+    else:
+        reason = f"{first['msg'][:1].lower()}{first['msg'][1:]}, got {_kind(first['input'])}"
+    if len(errors) > 1:
+        reason += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return MalformedEvent(field, reason)
+
+
+def _required_text(record: Mapping[str, Any], key: str, prefix: str) -> str:
+    value = record.get(key)
+    if value is None:
+        raise MalformedEvent(f"{prefix}{key}", "missing")
+    if not isinstance(value, str) or not value:
+        raise MalformedEvent(f"{prefix}{key}", f"expected a non-empty string, got {_kind(value)}")
+    return value
+
+
+def _from_console(user_agent: str | None, source_ip: str | None) -> bool:
+    if user_agent is not None and "aws-internal" in user_agent:
+        return True
+    return source_ip is not None and (source_ip == "AWS Internal" or _AWS_SERVICE_HOST.match(source_ip) is not None)
+
+
+def _one_line(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _MAX_ERROR_MESSAGE else flat[: _MAX_ERROR_MESSAGE - 1] + "…"
+
+
+def _kind(value: object) -> str:
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+    for python_type, json_name in names.items():
+        if isinstance(value, python_type):
+            return "empty string" if value == "" else json_name
+    if isinstance(value, int | float):
+        return "number"
+    return type(value).__name__
