@@ -1,0 +1,22 @@
+"""Exit codes and the one-line error every command prints on failure."""
+
+from __future__ import annotations
+
+import sys
+
+EXIT_OK = 0
+EXIT_DENIED = 1  # a denied or failed outcome
+EXIT_BAD_INPUT = 2  # bad input: file, line or field named in the message
+
+
+class CliError(Exception):
+    """A failure the user can act on; printed as one line on stderr."""
+
+    def __init__(self, message: str, *, code: int = EXIT_BAD_INPUT) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def exit_with(error: CliError) -> int:
+    print(f"warden: error: {error}", file=sys.stderr)
+    return error.code

@@ -1,0 +1,26 @@
+"""Alerts published to the SNS topic (one message each, attributes for subscription filters)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from warden.ports import Alert
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
+
+
+class SnsAlerts:
+    def __init__(self, sns: SNSClient, topic_arn: str) -> None:
+        self._sns = sns
+        self._topic_arn = topic_arn
+
+    def publish(self, alert: Alert) -> None:
+        self._sns.publish(
+            TopicArn=self._topic_arn,
+            Subject=alert.subject,
+            Message=alert.body,
+            MessageAttributes={
+                name: {"DataType": "String", "StringValue": value} for name, value in alert.attributes.items()
+            },
+        )

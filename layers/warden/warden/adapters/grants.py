@@ -1,0 +1,149 @@
+"""Just-in-time grants in DynamoDB, read through the ``by-state-expiry`` index (never a scan on a hot path)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from warden.adapters.dynamo import condition_failed, from_item, to_item, to_value
+from warden.policy import Grant
+from warden.timefmt import iso
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+INDEX = "by-state-expiry"
+_PURGE_AFTER = timedelta(days=400)  # grants stay for audit well past expiry, then DynamoDB TTL removes them
+
+
+class GrantConflict(RuntimeError):
+    """The grant changed under us (created twice, already revoked or expired)."""
+
+
+class DynamoGrantStore:
+    def __init__(self, dynamodb: DynamoDBClient, table: str) -> None:
+        self._db = dynamodb
+        self._table = table
+
+    # -- read by the event path and the sweeper
+    def active(self, now: datetime) -> list[Grant]:
+        return self._query("expires_at > :now", now)
+
+    def due_for_expiry(self, now: datetime) -> list[Grant]:
+        return self._query("expires_at <= :now", now)
+
+    def mark_expired(self, grant: Grant, now: datetime) -> bool:
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"id": to_value(grant.id)},
+                UpdateExpression="SET #state = :expired, expired_at = :now",
+                ConditionExpression="#state = :active AND expires_at <= :now",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={
+                    ":expired": to_value("expired"),
+                    ":active": to_value("active"),
+                    ":now": to_value(iso(now)),
+                },
+            )
+        except ClientError as error:
+            if condition_failed(error):
+                return False
+            raise
+        return True
+
+    # -- written by the CLI
+    def create(self, grant: Grant) -> None:
+        try:
+            self._db.put_item(
+                TableName=self._table, Item=grant_item(grant), ConditionExpression="attribute_not_exists(id)"
+            )
+        except ClientError as error:
+            if condition_failed(error):
+                raise GrantConflict(f"grant {grant.id} already exists") from error
+            raise
+
+    def revoke(self, grant_id: str, *, by: str, now: datetime) -> Grant:
+        try:
+            response = self._db.update_item(
+                TableName=self._table,
+                Key={"id": to_value(grant_id)},
+                UpdateExpression="SET #state = :revoked, revoked_at = :now, revoked_by = :by",
+                ConditionExpression="attribute_exists(id) AND #state = :active",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={
+                    ":revoked": to_value("revoked"),
+                    ":active": to_value("active"),
+                    ":now": to_value(iso(now)),
+                    ":by": to_value(by),
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if condition_failed(error):
+                current = self.get(grant_id)
+                if current is None:
+                    raise GrantConflict(f"no grant {grant_id}") from error
+                raise GrantConflict(f"grant {grant_id} is already {current.state}") from error
+            raise
+        return grant_from_item(response["Attributes"])
+
+    def get(self, grant_id: str) -> Grant | None:
+        response = self._db.get_item(TableName=self._table, Key={"id": to_value(grant_id)}, ConsistentRead=True)
+        item = response.get("Item")
+        return grant_from_item(item) if item else None
+
+    def all(self) -> list[Grant]:
+        """Every grant (the CLI's ``grant list``; an operator command, not a hot path)."""
+        grants: list[Grant] = []
+        request: dict[str, Any] = {"TableName": self._table}
+        while True:
+            page = self._db.scan(**request)
+            grants.extend(grant_from_item(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return sorted(grants, key=lambda grant: grant.starts_at)
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _query(self, condition: str, now: datetime) -> list[Grant]:
+        grants: list[Grant] = []
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": INDEX,
+            "KeyConditionExpression": f"#state = :active AND {condition}",
+            "ExpressionAttributeNames": {"#state": "state"},
+            "ExpressionAttributeValues": {":active": to_value("active"), ":now": to_value(iso(now))},
+        }
+        while True:
+            page = self._db.query(**request)
+            grants.extend(grant_from_item(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return grants
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def grant_item(grant: Grant) -> dict[str, Any]:
+    return to_item(
+        {
+            "id": grant.id,
+            "principal": grant.principal,
+            "targets": grant.targets.model_dump(mode="json", exclude_none=True),
+            "starts_at": iso(grant.starts_at),
+            "expires_at": iso(grant.expires_at),
+            "reason": grant.reason,
+            "created_by": grant.created_by,
+            "created_at": iso(grant.created_at) if grant.created_at else None,
+            "state": grant.state,
+            "revoked_at": iso(grant.revoked_at) if grant.revoked_at else None,
+            "revoked_by": grant.revoked_by,
+            "purge_at": int((grant.expires_at + _PURGE_AFTER).timestamp()),
+        }
+    )
+
+
+def grant_from_item(item: dict[str, Any]) -> Grant:
+    data = from_item(item)
+    for bookkeeping in ("purge_at", "expired_at"):
+        data.pop(bookkeeping, None)
+    return Grant.model_validate(data)

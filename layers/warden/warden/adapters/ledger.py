@@ -1,0 +1,232 @@
+"""The session ledger in DynamoDB: one row per session, conditional writes so events may arrive in any order."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from warden.adapters.dynamo import condition_failed, from_item, to_item, to_value
+from warden.ports import LedgerEntry
+from warden.timefmt import iso, parse_iso
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+OPEN_INDEX = "open-sessions"
+DAY_INDEX = "by-day"
+_TIME_FIELDS = ("started_at", "deadline", "decided_at", "ended_at")
+# Written by the start of a session; the end event owns ended_at / ended_by / end_reason / duration_seconds.
+_START_FIELDS = (
+    "principal_arn", "principal", "identity", "target", "target_name", "tags", "document", "reason", "started_at",
+    "decision", "basis", "rule", "grant", "deadline", "why", "mode", "action", "adopted", "decided_at", "event_id",
+)  # fmt: skip
+_DECISION_FIELDS = (
+    "target_name",
+    "tags",
+    "decision",
+    "basis",
+    "rule",
+    "grant",
+    "deadline",
+    "why",
+    "decided_at",
+    "action",
+)
+
+
+class DynamoLedger:
+    def __init__(self, dynamodb: DynamoDBClient, table: str, *, retention_days: int = 400) -> None:
+        self._db = dynamodb
+        self._table = table
+        self._retention = timedelta(days=retention_days)
+
+    def get(self, session_id: str) -> LedgerEntry | None:
+        response = self._db.get_item(TableName=self._table, Key={"session_id": to_value(session_id)})
+        item = response.get("Item")
+        return entry_from_item(item) if item else None
+
+    def record_start(self, entry: LedgerEntry) -> LedgerEntry:
+        fields = _values(entry, _START_FIELDS)
+        fields.update(self._index_fields(entry.started_at))
+        try:
+            return self._update(
+                entry.session_id,
+                {**fields, "status": "open", "open": "open"},
+                condition="attribute_not_exists(ended_at)",
+            )
+        except ClientError as error:
+            if not condition_failed(error):
+                raise
+        # The end arrived first: fill in who/what/decision, but the row stays closed (never resurrected).
+        closed = self.get(entry.session_id)
+        if closed and closed.ended_at and entry.started_at:
+            fields["duration_seconds"] = _seconds(entry.started_at, closed.ended_at)
+        return self._update(entry.session_id, fields)
+
+    def record_failed_call(self, entry: LedgerEntry) -> None:
+        item = entry_item(entry)
+        item.update(to_item(self._index_fields(entry.started_at)))
+        self._db.put_item(TableName=self._table, Item=item)
+
+    def update_decision(self, entry: LedgerEntry) -> None:
+        try:
+            self._update(entry.session_id, _values(entry, _DECISION_FIELDS), condition="attribute_exists(#open)")
+        except ClientError as error:
+            if not condition_failed(error):  # closed meanwhile: nothing to update
+                raise
+
+    def claim(self, session_id: str, marker: str) -> bool:
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"session_id": to_value(session_id)},
+                UpdateExpression="ADD markers :marker",
+                ConditionExpression="attribute_exists(session_id) AND NOT contains(markers, :name)",
+                ExpressionAttributeValues={":marker": {"SS": [marker]}, ":name": to_value(marker)},
+            )
+        except ClientError as error:
+            if condition_failed(error):
+                return False
+            raise
+        return True
+
+    def record_terminated(self, entry: LedgerEntry, *, ended_at: datetime, reason: str, marker: str) -> bool:
+        fields = _values(entry, _START_FIELDS)
+        fields.update(self._index_fields(entry.started_at))
+        fields.update(
+            {"status": "ended", "ended_at": iso(ended_at), "ended_by": "session-warden", "end_reason": reason}
+        )
+        if entry.started_at:
+            fields["duration_seconds"] = _seconds(entry.started_at, ended_at)
+        for claim in (True, False):
+            try:
+                self._update(
+                    entry.session_id,
+                    fields,
+                    remove=("open",),
+                    add=(("markers", marker),) if claim else (),
+                    condition="NOT contains(markers, :marker)" if claim else None,
+                    condition_values={":marker": marker} if claim else None,
+                )
+            except ClientError as error:
+                if not condition_failed(error):
+                    raise
+                continue  # someone already acted on this session: record, but do not claim again
+            return claim
+        return False
+
+    def close(
+        self, session_id: str, *, ended_at: datetime, ended_by: str | None, reason: str, started_at: datetime | None
+    ) -> bool:
+        fields: dict[str, Any] = {"status": "ended", "ended_at": iso(ended_at), "end_reason": reason}
+        if ended_by:
+            fields["ended_by"] = ended_by
+        if started_at:
+            fields["duration_seconds"] = _seconds(started_at, ended_at)
+        fields["purge_at"] = int((ended_at + self._retention).timestamp())
+        try:
+            self._update(session_id, fields, remove=("open",), condition="attribute_not_exists(ended_at)")
+        except ClientError as error:
+            if condition_failed(error):
+                return False
+            raise
+        return True
+
+    def open_entries(self) -> list[LedgerEntry]:
+        return self.query_index(OPEN_INDEX, "open", "open")
+
+    def query_index(self, index: str, key: str, value: str, *, since: datetime | None = None) -> list[LedgerEntry]:
+        condition = "#key = :value" + (" AND started_at >= :since" if since else "")
+        values = {":value": to_value(value)}
+        if since:
+            values[":since"] = to_value(iso(since))
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": index,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": {"#key": key},
+            "ExpressionAttributeValues": values,
+        }
+        entries: list[LedgerEntry] = []
+        while True:
+            page = self._db.query(**request)
+            entries.extend(entry_from_item(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return entries
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _index_fields(self, started_at: datetime | None) -> dict[str, Any]:
+        if started_at is None:
+            return {}
+        return {"day": iso(started_at)[:10], "purge_at": int((started_at + self._retention).timestamp())}
+
+    def _update(
+        self,
+        session_id: str,
+        fields: dict[str, Any],
+        *,
+        remove: tuple[str, ...] = (),
+        add: tuple[tuple[str, str], ...] = (),
+        condition: str | None = None,
+        condition_values: dict[str, str] | None = None,
+    ) -> LedgerEntry:
+        names = {f"#{index}": name for index, name in enumerate(fields)}
+        setters = [f"#{index} = :{index}" for index in range(len(fields))]
+        values = {f":{index}": to_value(value) for index, value in enumerate(fields.values())}
+        removers = [f"#r{index}" for index in range(len(remove))]
+        names.update({f"#r{index}": name for index, name in enumerate(remove)})
+        expression = "SET " + ", ".join(setters) + (" REMOVE " + ", ".join(removers) if removers else "")
+        for index, (name, member) in enumerate(add):
+            names[f"#a{index}"] = name
+            values[f":a{index}"] = {"SS": [member]}
+            expression += f" ADD #a{index} :a{index}"
+        for placeholder, value in (condition_values or {}).items():
+            values[placeholder] = to_value(value)
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": {"session_id": to_value(session_id)},
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ReturnValues": "ALL_NEW",
+        }
+        if condition:
+            request["ConditionExpression"] = condition
+            if "#open" in condition:
+                names["#open"] = "open"
+        response = self._db.update_item(**request)
+        return entry_from_item(response["Attributes"])
+
+
+def _values(entry: LedgerEntry, names: tuple[str, ...]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for name in names:
+        value = getattr(entry, name)
+        if value is None or value in ({}, []):
+            continue
+        data[name] = iso(value) if name in _TIME_FIELDS else value
+    return data
+
+
+def _seconds(start: datetime, end: datetime) -> int:
+    return max(0, int((end - start).total_seconds()))
+
+
+def entry_item(entry: LedgerEntry) -> dict[str, Any]:
+    data = {name: getattr(entry, name) for name in LedgerEntry.__dataclass_fields__}
+    for name in _TIME_FIELDS:
+        if data[name] is not None:
+            data[name] = iso(data[name])
+    data["adopted"] = data["adopted"] or None
+    return to_item(data)
+
+
+def entry_from_item(item: dict[str, Any]) -> LedgerEntry:
+    data = from_item(item)
+    known = {name: data[name] for name in LedgerEntry.__dataclass_fields__ if name in data}
+    for name in _TIME_FIELDS:
+        if isinstance(known.get(name), str):
+            known[name] = parse_iso(known[name])
+    return LedgerEntry(**known)

@@ -1,0 +1,199 @@
+"""Alert texts: the subject and plain-text body a person reads in an e-mail client (SPEC section 4)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from warden.policy import Grant, format_duration
+from warden.ports import Alert, LedgerEntry
+
+SessionAlertKind = Literal["session-terminated", "would-terminate", "termination-failed"]
+GrantAlertKind = Literal["grant-created", "grant-expired", "grant-revoked"]
+
+_SUBJECT_LIMIT = 99  # SNS: ASCII, no line breaks, under 100 characters
+
+
+@dataclass(frozen=True)
+class AlertContext:
+    """Where the alert comes from: printed in every footer and used for the console link."""
+
+    stack: str
+    region: str
+    account: str | None = None
+
+
+_SESSION_HEADINGS: dict[SessionAlertKind, tuple[Literal["HIGH", "MEDIUM"], str, str]] = {
+    "session-terminated": ("HIGH", "TERMINATED", "Session Warden terminated a Session Manager session."),
+    "would-terminate": (
+        "MEDIUM",
+        "WOULD TERMINATE",
+        "A Session Manager session breaks the policy. The policy is in monitor mode, so it was NOT terminated.",
+    ),
+    "termination-failed": (
+        "MEDIUM",
+        "TERMINATION FAILED",
+        "Session Warden could not terminate a Session Manager session that breaks the policy. "
+        "It may still be open: end it by hand and check the warden's alarms.",
+    ),
+}
+
+
+def session_alert(
+    kind: SessionAlertKind,
+    context: AlertContext,
+    entry: LedgerEntry,
+    *,
+    cause: str,
+    why: Sequence[str],
+    action: str,
+) -> Alert:
+    """The alert for a session that breaks the policy.
+
+    Parameters
+    ----------
+    kind
+        ``session-terminated`` (HIGH), ``would-terminate`` (monitor mode, MEDIUM) or ``termination-failed`` (MEDIUM).
+    context
+        Stack, region and account, for the footer and the console link.
+    entry
+        The session's ledger row: who, target, document, start.
+    cause
+        The short reason in the subject line's terms, e.g. ``grant expired`` or ``denied by rule no-pci``.
+    why
+        The decision's reasons, one sentence each.
+    action
+        What was done, one sentence.
+    """
+    severity, verb, opening = _SESSION_HEADINGS[kind]
+    who = entry.principal or entry.principal_arn or "unknown caller"
+    target = _target_label(entry.target, entry.target_name)
+    lines = [
+        opening,
+        "",
+        *_fields(
+            ("Who", who),
+            ("Identity", entry.principal_arn if entry.principal_arn != who else None),
+            ("Target", target),
+            ("Document", entry.document),
+            ("Started", _when(entry.started_at)),
+            ("Reason given", entry.reason or "(none)"),
+            ("Session", entry.session_id),
+        ),
+        "",
+        f"Decision: deny ({cause})",
+        *[f"  - {sentence}" for sentence in why],
+        "",
+        f"Action: {action}",
+        "",
+        "Session history (AWS console):",
+        f"  {console_link(context.region)}",
+        *_footer(context, severity, kind),
+    ]
+    return Alert(
+        kind=kind,
+        severity=severity,
+        subject=_subject(f"{verb} {who} on {target}"),
+        body="\n".join(lines) + "\n",
+        session_id=entry.session_id,
+    )
+
+
+_GRANT_VERBS: dict[GrantAlertKind, tuple[str, str]] = {
+    "grant-created": ("GRANT CREATED", "A just-in-time grant was created."),
+    "grant-expired": ("GRANT EXPIRED", "A just-in-time grant expired. Sessions it allowed end at the next sweep."),
+    "grant-revoked": ("GRANT REVOKED", "A just-in-time grant was revoked. Sessions it allowed end at the next sweep."),
+}
+
+
+def grant_alert(kind: GrantAlertKind, context: AlertContext, grant: Grant, *, by: str | None = None) -> Alert:
+    """INFO alert on a grant's lifecycle: created, revoked, expired."""
+    verb, opening = _GRANT_VERBS[kind]
+    scope = grant_scope(grant)
+    lines = [
+        opening,
+        "",
+        *_fields(
+            ("Grant", grant.id),
+            ("Who", grant.principal),
+            ("Targets", scope),
+            ("From", _when(grant.starts_at)),
+            ("Until", _when(grant.expires_at)),
+            ("Duration", format_duration(grant.expires_at - grant.starts_at)),
+            ("Reason", grant.reason),
+            ("Created by", grant.created_by),
+            ("Revoked by", by if kind == "grant-revoked" else None),
+        ),
+        *_footer(context, "INFO", kind),
+    ]
+    return Alert(
+        kind=kind,
+        severity="INFO",
+        subject=_subject(f"{verb} {grant.principal} on {scope}"),
+        body="\n".join(lines) + "\n",
+    )
+
+
+def policy_rejected_alert(context: AlertContext, *, parameter: str, error: str, in_force: str) -> Alert:
+    """MEDIUM alert: the stored policy document is invalid; which one stays in force."""
+    lines = [
+        "The policy document stored in Parameter Store is invalid and was NOT put in force.",
+        "",
+        *_fields(("Parameter", parameter), ("Problem", error), ("In force", in_force)),
+        "",
+        "Fix the document and store it with `warden policy push FILE`, which validates before it writes.",
+        *_footer(context, "MEDIUM", "policy-rejected"),
+    ]
+    return Alert(
+        kind="policy-rejected",
+        severity="MEDIUM",
+        subject=_subject(f"POLICY REJECTED {parameter}"),
+        body="\n".join(lines) + "\n",
+    )
+
+
+def grant_scope(grant: Grant) -> str:
+    """``i-0abc, i-0def`` or ``Environment=prod`` (tags joined with commas)."""
+    parts: list[str] = []
+    if grant.targets.ids:
+        parts.extend(grant.targets.ids)
+    for key, value in (grant.targets.tags or {}).items():
+        values = [value] if isinstance(value, str) else list(value)
+        parts.append(f"{key}={'|'.join(values)}")
+    return ", ".join(parts) or "every target"
+
+
+def console_link(region: str) -> str:
+    return f"https://{region}.console.aws.amazon.com/systems-manager/session-manager/session-history?region={region}"
+
+
+def _target_label(target: str | None, name: str | None) -> str:
+    target = target or "unknown target"
+    return f"{target} ({name})" if name else target
+
+
+def _when(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _fields(*pairs: tuple[str, str | None]) -> list[str]:
+    shown = [(label, value) for label, value in pairs if value]
+    width = max(len(label) for label, _ in shown) + 3
+    return [f"  {label + ':':<{width}}{value}" for label, value in shown]
+
+
+def _footer(context: AlertContext, severity: str, kind: str) -> list[str]:
+    where = ", ".join(
+        part
+        for part in (f"stack {context.stack}", context.account and f"account {context.account}", context.region)
+        if part
+    )
+    return ["", "--", f"Session Warden ({where})", f"severity {severity}, kind {kind}"]
+
+
+def _subject(text: str) -> str:
+    subject = "[Session Warden] " + " ".join(text.split())
+    subject = subject.encode("ascii", "replace").decode("ascii")
+    return subject if len(subject) <= _SUBJECT_LIMIT else subject[: _SUBJECT_LIMIT - 3] + "..."

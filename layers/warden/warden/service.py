@@ -1,0 +1,484 @@
+"""Orchestration through ports only: event -> decision -> actions (ledger, termination, alerts)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from warden.alerts import AlertContext, SessionAlertKind, grant_alert, session_alert
+from warden.events import SessionApiCall
+from warden.observability import count, logger
+from warden.policy import (
+    Decision,
+    Grant,
+    Policy,
+    Principal,
+    SessionRequest,
+    decide,
+    normalise_document,
+    principal_from_arn,
+)
+from warden.ports import (
+    Alerts,
+    Clock,
+    GrantStore,
+    Ledger,
+    LedgerEntry,
+    LiveSession,
+    OnceStore,
+    PolicySource,
+    SessionAlreadyEnded,
+    Sessions,
+    TargetInfo,
+    TargetTags,
+    TerminationError,
+)
+from warden.timefmt import iso
+
+WARDEN = "session-warden"
+SWEEP_LEASE = "sweeper-lease"
+# A ledger row whose session DescribeSessions no longer lists at all is closed once it is this old
+# (DescribeSessions is eventually consistent right after StartSession).
+_UNLISTED_GRACE = timedelta(minutes=5)
+
+# Runs the enforcement action at most once per key (Powertools Idempotency keyed on the CloudTrail eventID).
+OnceRunner = Callable[[str, Callable[[], dict[str, Any]]], dict[str, Any]]
+
+
+class TargetUnknown(RuntimeError):
+    """A ResumeSession whose session neither the ledger nor DescribeSessions knows yet: retried."""
+
+
+@dataclass
+class Outcome:
+    """What the warden did with one event (the handler's return value, logged and kept by Lambda)."""
+
+    session_id: str | None
+    decision: str
+    action: str
+    rule: str | None = None
+    grant: str | None = None
+    reasons: list[str] = field(default_factory=list)
+    deadline: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SweepReport:
+    skipped: bool = False
+    active: int = 0
+    allowed: int = 0
+    adopted: int = 0
+    terminated: int = 0
+    violations: int = 0
+    termination_failures: int = 0
+    ended_without_event: int = 0
+    grants_expired: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Warden:
+    """The enforcer. Every side effect goes through a port, so tests swap in fakes and the local cloud."""
+
+    clock: Clock
+    tags: TargetTags
+    policies: PolicySource
+    grants: GrantStore
+    ledger: Ledger
+    sessions: Sessions
+    alerts: Alerts
+    once: OnceStore
+    context: AlertContext
+    run_once: OnceRunner | None = None
+    sleep: Callable[[float], None] = time.sleep
+    termination_attempts: int = 4
+    backoff_seconds: float = 0.2
+
+    # ------------------------------------------------------------------ event path
+    def on_session_started(self, call: SessionApiCall) -> Outcome:
+        """Decide a StartSession / ResumeSession; terminate and alert when it breaks the policy."""
+        if call.failed:
+            return self._record_failed_call(call)
+        session_id = _require_session_id(call)
+        now = self.clock.now()
+        target, started = self._target_and_start(call, session_id)
+        info = self.tags.lookup([target])[target]
+        policy = self.policies.current()
+        request = SessionRequest(
+            principal=call.principal,
+            target=target,
+            tags=info.tags,
+            document=call.document,
+            reason=call.reason,
+            started=started,
+        )
+        decision = self._decide(policy, request, now)
+        entry = _entry(session_id, request, info, decision, policy, now, event_id=call.event_id)
+        if decision.allowed:
+            self.ledger.record_start(entry)
+            count("SessionAllowed")
+            logger.info("session allowed", extra=_log(entry))
+            return _outcome(entry, decision, "none")
+        cause = "; ".join(decision.reasons[:1]) or "not allowed"
+        if policy.mode == "monitor":
+            return self._report_violation(entry, decision, cause)
+        return self._enforce(entry, decision, cause, key=call.event_id)
+
+    def on_session_ended(self, call: SessionApiCall) -> Outcome:
+        """Close the ledger row of a session ended with TerminateSession (it may arrive before its start)."""
+        if call.failed:
+            count("TerminateSessionFailed")
+            return Outcome(call.session_id, decision="none", action=f"ignored failed call: {call.error_code}")
+        session_id = _require_session_id(call)
+        entry = self.ledger.get(session_id)
+        closed = self.ledger.close(
+            session_id,
+            ended_at=call.event_time,
+            ended_by=call.principal.display,
+            reason=f"terminated by {call.principal.display}",
+            started_at=entry.started_at if entry else None,
+        )
+        count("SessionEnded")
+        return Outcome(session_id, decision="none", action="ledger closed" if closed else "already closed")
+
+    # ------------------------------------------------------------------ sweeper
+    def sweep(self, owner: str) -> SweepReport:
+        """Re-decide every open session; expire grants; adopt missed sessions; close rows of ended ones."""
+        report = SweepReport()
+        if not self.once.acquire(SWEEP_LEASE, owner, seconds=115):
+            count("SweepSkipped")
+            logger.warning("another sweep holds the lease; skipping this one")
+            return SweepReport(skipped=True)
+        failures: list[str] = []
+        try:
+            now = self.clock.now()
+            report.grants_expired = self._expire_grants(now)
+            live = self.sessions.active()
+            report.active = len(live)
+            open_rows = {entry.session_id: entry for entry in self.ledger.open_entries()}
+            policy = self.policies.current()
+            grants = self.grants.active(now)
+            infos = self.tags.lookup({session.target for session in live})
+            for session in live:
+                try:
+                    self._resweep(session, open_rows.get(session.session_id), infos, policy, grants, now, report)
+                except TerminationError as error:
+                    failures.append(str(error))
+            live_ids = {session.session_id for session in live}
+            report.ended_without_event = self._close_unlisted(
+                [row for session_id, row in open_rows.items() if session_id not in live_ids], now
+            )
+        finally:
+            self.once.release(SWEEP_LEASE, owner)
+        count("SweepCompleted")
+        logger.info("sweep done", extra=report.to_dict())
+        if failures:
+            raise TerminationError(f"{len(failures)} termination(s) failed this sweep: {failures[0]}")
+        return report
+
+    def _resweep(
+        self,
+        session: LiveSession,
+        row: LedgerEntry | None,
+        infos: dict[str, TargetInfo],
+        policy: Policy,
+        grants: list[Grant],
+        now: datetime,
+        report: SweepReport,
+    ) -> None:
+        info = infos.get(session.target) or TargetInfo(target=session.target, tags={}, exists=False)
+        principal = _principal(row, session)
+        request = SessionRequest(
+            principal=principal,
+            target=session.target,
+            tags=info.tags,
+            document=normalise_document(row.document if row and row.document else session.document),
+            reason=row.reason if row and row.reason is not None else session.reason,
+            started=session.started_at,
+        )
+        decision = decide(policy, request, grants, now)
+        entry = _entry(session.session_id, request, info, decision, policy, now, event_id=None)
+        entry.adopted = row is None or row.adopted
+        if decision.allowed:
+            report.allowed += 1
+            if row is None:
+                self.ledger.record_start(entry)
+                report.adopted += 1
+                count("SessionAdopted")
+                logger.info("adopted a session the event path never saw", extra=_log(entry))
+            elif _changed(row, entry):
+                self.ledger.update_decision(entry)
+            return
+        cause = self._cause(row, decision, info)
+        if policy.mode == "monitor":
+            report.violations += 1
+            if row is None:
+                report.adopted += 1
+            self._report_violation(entry, decision, cause)
+            return
+        self._enforce(entry, decision, cause, key=None)
+        report.terminated += 1
+
+    def _expire_grants(self, now: datetime) -> int:
+        expired = 0
+        for grant in self.grants.due_for_expiry(now):
+            if self.grants.mark_expired(grant, now):
+                expired += 1
+                count("GrantExpired")
+                self.alerts.publish(grant_alert("grant-expired", self.context, grant))
+        return expired
+
+    def _close_unlisted(self, rows: Iterable[LedgerEntry], now: datetime) -> int:
+        closed = 0
+        for row in rows:
+            ended = self.sessions.history(row.session_id)
+            if ended is None and row.started_at and now - row.started_at < _UNLISTED_GRACE:
+                continue  # too fresh: DescribeSessions may not list it yet
+            ended_at = (ended.ended_at if ended else None) or now
+            if self.ledger.close(
+                row.session_id,
+                ended_at=ended_at,
+                ended_by=None,
+                reason="ended without event",
+                started_at=row.started_at,
+            ):
+                closed += 1
+                count("SessionEndedWithoutEvent")
+        return closed
+
+    def _cause(self, row: LedgerEntry | None, decision: Decision, info: TargetInfo) -> str:
+        """Why a session that was allowed no longer is, in an operator's words."""
+        retagged = row is not None and row.decision == "allow" and dict(row.tags) != dict(info.tags)
+        if decision.basis == "deny-rule":
+            return (
+                f"target re-tagged; denied by rule {decision.rule}" if retagged else f"denied by rule {decision.rule}"
+            )
+        if row is None:
+            return "no rule or grant allows it (session adopted: its start event never arrived)"
+        if row.decision != "allow":
+            return "no rule or grant allows it"
+        lapses = {(lapse.kind, lapse.name): lapse for lapse in decision.lapsed}
+        if row.grant:
+            lapse = lapses.get(("grant", row.grant))
+            if lapse and lapse.why in ("grant-expired", "grant-revoked"):
+                return lapse.why.replace("-", " ")
+            stored = self.grants.get(row.grant)
+            if stored is None or stored.state == "revoked":
+                return "grant revoked"
+            if stored.expires_at <= self.clock.now() or stored.state == "expired":
+                return "grant expired"
+        if row.rule:
+            lapse = lapses.get(("rule", row.rule))
+            if lapse and lapse.why == "outside-window":
+                return "window closed"
+            if lapse and lapse.why == "max-duration":
+                return "maximum duration reached"
+        return "target re-tagged" if retagged else "policy changed"
+
+    # ------------------------------------------------------------------ actions
+    def _enforce(self, entry: LedgerEntry, decision: Decision, cause: str, *, key: str | None) -> Outcome:
+        def act() -> dict[str, Any]:
+            return self._terminate_and_record(entry, decision, cause).to_dict()
+
+        result = self.run_once(key, act) if key and self.run_once else act()
+        return Outcome(**result)
+
+    def _terminate_and_record(self, entry: LedgerEntry, decision: Decision, cause: str) -> Outcome:
+        session_id = entry.session_id
+        try:
+            self._terminate_confirmed(session_id)
+        except TerminationError as error:
+            entry.action = "termination-failed"
+            self.ledger.record_start(entry)
+            count("TerminationFailed")
+            if self.ledger.claim(session_id, "alert:termination-failed"):
+                self._alert("termination-failed", entry, decision, cause, f"none: {error}. Retrying.")
+            raise
+        ended_at = self.clock.now()
+        entry.action = "terminated"
+        claimed = self.ledger.record_terminated(
+            entry, ended_at=ended_at, reason=f"terminated by Session Warden: {cause}", marker="alert:terminated"
+        )
+        count("SessionTerminated")
+        logger.warning("session terminated", extra=_log(entry, cause=cause))
+        if claimed:
+            self._alert(
+                "session-terminated",
+                entry,
+                decision,
+                cause,
+                f"terminated at {ended_at:%Y-%m-%d %H:%M:%S} UTC; DescribeSessions confirms it is no longer active.",
+            )
+        return _outcome(entry, decision, "terminated")
+
+    def _terminate_confirmed(self, session_id: str) -> None:
+        """TerminateSession until DescribeSessions no longer lists the session as Active (retries with backoff)."""
+        last_error: BaseException | None = None
+        for attempt in range(self.termination_attempts):
+            try:
+                self.sessions.terminate(session_id)
+            except SessionAlreadyEnded:
+                pass
+            except Exception as error:
+                last_error = error
+            try:
+                if not self.sessions.is_active(session_id):
+                    return
+            except Exception as error:
+                last_error = error
+            if attempt + 1 < self.termination_attempts:
+                self.sleep(self.backoff_seconds * 2**attempt)
+        detail = f": {type(last_error).__name__}: {last_error}" if last_error else ""
+        raise TerminationError(
+            f"{session_id} still active after {self.termination_attempts} TerminateSession attempts{detail}"
+        )
+
+    def _report_violation(self, entry: LedgerEntry, decision: Decision, cause: str) -> Outcome:
+        entry.action = "would-terminate"
+        self.ledger.record_start(entry)
+        count("SessionViolation")
+        if self.ledger.claim(entry.session_id, "alert:would-terminate"):
+            self._alert("would-terminate", entry, decision, cause, "none: the policy is in monitor mode.")
+        return _outcome(entry, decision, "would-terminate")
+
+    def _alert(self, kind: SessionAlertKind, entry: LedgerEntry, decision: Decision, cause: str, action: str) -> None:
+        self.alerts.publish(session_alert(kind, self.context, entry, cause=cause, why=decision.reasons, action=action))
+
+    def _record_failed_call(self, call: SessionApiCall) -> Outcome:
+        self.ledger.record_failed_call(
+            LedgerEntry(
+                session_id=f"failed:{call.event_id}",
+                status="failed-call",
+                principal_arn=call.principal.arn,
+                principal=call.principal.display,
+                target=call.target,
+                document=call.document,
+                reason=call.reason,
+                started_at=call.event_time,
+                event_id=call.event_id,
+                error_code=call.error_code,
+                error_message=call.error_message,
+            )
+        )
+        count("StartSessionFailed")
+        return Outcome(None, decision="none", action=f"recorded failed call: {call.error_code}")
+
+    def _decide(self, policy: Policy, request: SessionRequest, now: datetime) -> Decision:
+        """Decide without grants first: a deny rule, or an allow rule with no end, is final without a grants read."""
+        decision = decide(policy, request, (), now)
+        if decision.basis == "deny-rule" or (decision.basis == "allow-rule" and decision.deadline is None):
+            return decision
+        return decide(policy, request, self.grants.active(now), now)
+
+    def _target_and_start(self, call: SessionApiCall, session_id: str) -> tuple[str, datetime]:
+        if call.target:
+            return call.target, call.event_time
+        # ResumeSession names no target: the ledger (or DescribeSessions) knows the session's target and start.
+        known = self.ledger.get(session_id)
+        if known and known.target:
+            return known.target, known.started_at or call.event_time
+        live = self.sessions.find(session_id)
+        if live and live.target:
+            return live.target, live.started_at
+        raise TargetUnknown(f"{call.event_name} of {session_id}: neither the ledger nor DescribeSessions knows it")
+
+
+def _require_session_id(call: SessionApiCall) -> str:
+    if not call.session_id:
+        raise ValueError(f"{call.event_name} event {call.event_id} carries no session id")
+    return call.session_id
+
+
+def _principal(row: LedgerEntry | None, session: LiveSession) -> Principal:
+    """The caller as the start event saw it (issuer role path included), else from DescribeSessions' Owner."""
+    if row and row.identity:
+        try:
+            return Principal(**row.identity)
+        except TypeError:
+            pass
+    return principal_from_arn(session.owner)
+
+
+def _entry(
+    session_id: str,
+    request: SessionRequest,
+    info: TargetInfo,
+    decision: Decision,
+    policy: Policy,
+    now: datetime,
+    *,
+    event_id: str | None,
+) -> LedgerEntry:
+    principal = request.principal
+    return LedgerEntry(
+        session_id=session_id,
+        principal_arn=principal.arn,
+        principal=principal.display,
+        identity={
+            "arn": principal.arn,
+            "account": principal.account,
+            "kind": principal.kind,
+            "user": principal.user,
+            "role": principal.role,
+            "role_arn": principal.role_arn,
+        },
+        target=request.target,
+        target_name=info.name,
+        tags=dict(info.tags),
+        document=request.document,
+        reason=request.reason,
+        started_at=request.started,
+        decision=decision.decision,
+        basis=decision.basis,
+        rule=decision.rule,
+        grant=decision.grant,
+        deadline=decision.deadline,
+        why=list(decision.reasons),
+        mode=policy.mode,
+        action="none",
+        decided_at=now,
+        event_id=event_id,
+    )
+
+
+def _changed(row: LedgerEntry, entry: LedgerEntry) -> bool:
+    """Write a re-decision only when something an operator sees changed (keeps sweeps cheap)."""
+    return (row.deadline, row.rule, row.grant, row.decision, dict(row.tags)) != (
+        entry.deadline,
+        entry.rule,
+        entry.grant,
+        entry.decision,
+        dict(entry.tags),
+    )
+
+
+def _outcome(entry: LedgerEntry, decision: Decision, action: str) -> Outcome:
+    return Outcome(
+        session_id=entry.session_id,
+        decision=decision.decision,
+        action=action,
+        rule=decision.rule,
+        grant=decision.grant,
+        reasons=list(decision.reasons),
+        deadline=iso(decision.deadline) if decision.deadline else None,
+    )
+
+
+def _log(entry: LedgerEntry, **extra: Any) -> dict[str, Any]:
+    return {
+        "session_id": entry.session_id,
+        "principal": entry.principal,
+        "target": entry.target,
+        "decision": entry.decision,
+        "rule": entry.rule,
+        "grant": entry.grant,
+        **extra,
+    }

@@ -1,0 +1,64 @@
+"""The only reader of the environment: one settings object, read once per container."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class SettingsError(RuntimeError):
+    """A required environment variable is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration the template gives every function (see ``template.yaml`` Globals)."""
+
+    stack_name: str
+    region: str
+    grants_table: str
+    ledger_table: str
+    idempotency_table: str
+    alerts_topic_arn: str
+    policy_parameter: str
+    policy_cache_seconds: int = 60
+    ledger_retention_days: int = 400
+    endpoint_url: str | None = None
+    clock_url: str | None = None
+    function_name: str = "session-warden"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings, naming every missing variable at once."""
+        env = os.environ if environ is None else environ
+        required = {
+            "grants_table": "WARDEN_GRANTS_TABLE",
+            "ledger_table": "WARDEN_LEDGER_TABLE",
+            "idempotency_table": "WARDEN_IDEMPOTENCY_TABLE",
+            "alerts_topic_arn": "WARDEN_ALERTS_TOPIC_ARN",
+            "policy_parameter": "WARDEN_POLICY_PARAMETER",
+        }
+        missing = [name for name in required.values() if not env.get(name)]
+        if missing:
+            raise SettingsError(f"missing environment variables: {', '.join(missing)}")
+        return cls(
+            stack_name=env.get("WARDEN_STACK_NAME", "session-warden"),
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            policy_cache_seconds=_int(env, "WARDEN_POLICY_CACHE_SECONDS", 60),
+            ledger_retention_days=_int(env, "WARDEN_LEDGER_RETENTION_DAYS", 400),
+            endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            clock_url=env.get("WARDEN_CLOCK_URL") or None,
+            function_name=env.get("AWS_LAMBDA_FUNCTION_NAME", "session-warden"),
+            **{field: env[name] for field, name in required.items()},
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None

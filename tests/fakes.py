@@ -1,0 +1,228 @@
+"""In-memory fakes of the warden's ports, for unit tests of the service (no AWS, no moto)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from warden.policy import Grant, Policy
+from warden.ports import Alert, LedgerEntry, LiveSession, SessionAlreadyEnded, TargetInfo
+
+
+class FakeClock:
+    def __init__(self, now: datetime) -> None:
+        self.moment = now
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def advance(self, **delta: float) -> None:
+        self.moment += timedelta(**delta)
+
+
+class FakeTags:
+    def __init__(self, tags: dict[str, dict[str, str]] | None = None) -> None:
+        self.tags = tags or {}
+        self.lookups = 0
+
+    def lookup(self, targets: Iterable[str]) -> dict[str, TargetInfo]:
+        self.lookups += 1
+        return {
+            target: TargetInfo(target, dict(self.tags.get(target, {})), exists=target in self.tags)
+            for target in targets
+        }
+
+
+class FakePolicies:
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+
+    def current(self) -> Policy:
+        return self.policy
+
+
+class FakeGrants:
+    def __init__(self, grants: Iterable[Grant] = ()) -> None:
+        self.grants = {grant.id: grant for grant in grants}
+        self.reads = 0
+
+    def active(self, now: datetime) -> list[Grant]:
+        self.reads += 1
+        return [grant for grant in self.grants.values() if grant.state == "active" and grant.expires_at > now]
+
+    def due_for_expiry(self, now: datetime) -> list[Grant]:
+        return [grant for grant in self.grants.values() if grant.state == "active" and grant.expires_at <= now]
+
+    def get(self, grant_id: str) -> Grant | None:
+        return self.grants.get(grant_id)
+
+    def mark_expired(self, grant: Grant, now: datetime) -> bool:
+        current = self.grants[grant.id]
+        if current.state != "active":
+            return False
+        self.grants[grant.id] = current.model_copy(update={"state": "expired"})
+        return True
+
+    def revoke(self, grant_id: str) -> None:
+        self.grants[grant_id] = self.grants[grant_id].model_copy(update={"state": "revoked"})
+
+
+class FakeLedger:
+    def __init__(self) -> None:
+        self.rows: dict[str, LedgerEntry] = {}
+        self.markers: dict[str, set[str]] = {}
+
+    def get(self, session_id: str) -> LedgerEntry | None:
+        row = self.rows.get(session_id)
+        return dataclasses.replace(row) if row else None
+
+    def record_start(self, entry: LedgerEntry) -> LedgerEntry:
+        existing = self.rows.get(entry.session_id)
+        if existing and existing.ended_at:
+            merged = dataclasses.replace(
+                entry,
+                status="ended",
+                ended_at=existing.ended_at,
+                ended_by=existing.ended_by,
+                end_reason=existing.end_reason,
+            )
+        else:
+            merged = dataclasses.replace(entry, status="open")
+        self.rows[entry.session_id] = merged
+        return merged
+
+    def record_failed_call(self, entry: LedgerEntry) -> None:
+        self.rows[entry.session_id] = dataclasses.replace(entry)
+
+    def update_decision(self, entry: LedgerEntry) -> None:
+        row = self.rows.get(entry.session_id)
+        if row and row.status == "open":
+            self.rows[entry.session_id] = dataclasses.replace(
+                row,
+                deadline=entry.deadline,
+                rule=entry.rule,
+                grant=entry.grant,
+                decision=entry.decision,
+                tags=entry.tags,
+                why=entry.why,
+            )
+
+    def claim(self, session_id: str, marker: str) -> bool:
+        if session_id not in self.rows:
+            return False
+        markers = self.markers.setdefault(session_id, set())
+        if marker in markers:
+            return False
+        markers.add(marker)
+        return True
+
+    def record_terminated(self, entry: LedgerEntry, *, ended_at: datetime, reason: str, marker: str) -> bool:
+        self.rows[entry.session_id] = dataclasses.replace(
+            entry, status="ended", ended_at=ended_at, ended_by="session-warden", end_reason=reason
+        )
+        return self.claim(entry.session_id, marker)
+
+    def close(
+        self, session_id: str, *, ended_at: datetime, ended_by: str | None, reason: str, started_at: datetime | None
+    ) -> bool:
+        row = self.rows.get(session_id) or LedgerEntry(session_id=session_id)
+        if row.ended_at:
+            return False
+        self.rows[session_id] = dataclasses.replace(
+            row, status="ended", ended_at=ended_at, ended_by=ended_by, end_reason=reason
+        )
+        return True
+
+    def open_entries(self) -> list[LedgerEntry]:
+        return [dataclasses.replace(row) for row in self.rows.values() if row.status == "open"]
+
+
+class FakeSessions:
+    """Sessions with AWS's quirks on demand: failing terminations, sessions that refuse to die."""
+
+    def __init__(self) -> None:
+        self.live: dict[str, LiveSession] = {}
+        self.ended: dict[str, LiveSession] = {}
+        self.terminate_calls: list[str] = []
+        self.fail_terminations = 0
+        self.immortal: set[str] = set()
+
+    def start(self, session_id: str, target: str, owner: str, started_at: datetime, **extra: Any) -> LiveSession:
+        session = LiveSession(session_id=session_id, target=target, owner=owner, started_at=started_at, **extra)
+        self.live[session_id] = session
+        return session
+
+    def end(self, session_id: str, at: datetime) -> None:
+        session = self.live.pop(session_id)
+        self.ended[session_id] = dataclasses.replace(session, status="Terminated", ended_at=at)
+
+    def active(self) -> list[LiveSession]:
+        return list(self.live.values())
+
+    def find(self, session_id: str) -> LiveSession | None:
+        return self.live.get(session_id) or self.ended.get(session_id)
+
+    def history(self, session_id: str) -> LiveSession | None:
+        return self.ended.get(session_id)
+
+    def is_active(self, session_id: str) -> bool:
+        return session_id in self.live
+
+    def terminate(self, session_id: str) -> None:
+        self.terminate_calls.append(session_id)
+        if self.fail_terminations:
+            self.fail_terminations -= 1
+            raise RuntimeError("ThrottlingException: Rate exceeded")
+        if session_id not in self.live:
+            raise SessionAlreadyEnded(session_id)
+        if session_id not in self.immortal:
+            session = self.live.pop(session_id)
+            self.ended[session_id] = dataclasses.replace(session, status="Terminated")
+
+
+class FakeAlerts:
+    def __init__(self) -> None:
+        self.sent: list[Alert] = []
+
+    def publish(self, alert: Alert) -> None:
+        self.sent.append(alert)
+
+    def kinds(self) -> list[str]:
+        return [alert.kind for alert in self.sent]
+
+
+class FakeOnce:
+    def __init__(self) -> None:
+        self.keys: set[str] = set()
+        self.leases: dict[str, str] = {}
+
+    def first(self, key: str, ttl_seconds: int) -> bool:
+        if key in self.keys:
+            return False
+        self.keys.add(key)
+        return True
+
+    def acquire(self, key: str, owner: str, seconds: int) -> bool:
+        holder = self.leases.get(key)
+        if holder not in (None, owner):
+            return False
+        self.leases[key] = owner
+        return True
+
+    def release(self, key: str, owner: str) -> None:
+        if self.leases.get(key) == owner:
+            del self.leases[key]
+
+
+class RunOnce:
+    """Idempotency stand-in: remembers each key's result like Powertools Idempotency does."""
+
+    def __init__(self) -> None:
+        self.results: dict[str, dict[str, Any]] = {}
+
+    def __call__(self, key: str, action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        if key not in self.results:
+            self.results[key] = action()
+        return self.results[key]

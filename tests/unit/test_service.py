@@ -1,0 +1,397 @@
+"""The service through in-memory fakes: decisions turn into the right ledger rows, terminations and alerts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.fakes import (
+    FakeAlerts,
+    FakeClock,
+    FakeGrants,
+    FakeLedger,
+    FakeOnce,
+    FakePolicies,
+    FakeSessions,
+    FakeTags,
+    RunOnce,
+)
+from warden.alerts import AlertContext
+from warden.events import SessionApiCall
+from warden.policy import Grant, load_policy, principal_from_arn
+from warden.ports import TerminationError
+from warden.service import TargetUnknown, Warden
+
+TUESDAY_10_BERLIN = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+ALICE = "arn:aws:iam::123456789012:user/alice@example.com"
+BOB = "arn:aws:iam::123456789012:user/bob"
+
+POLICY = """
+version: 1
+mode: {mode}
+default: deny
+windows:
+  business-hours:
+    timezone: Europe/Berlin
+    weekly:
+      - days: [mon, tue, wed, thu, fri]
+        from: "08:00"
+        to: "18:00"
+rules:
+  - name: no-pci
+    effect: deny
+    targets: {{tags: {{Compliance: pci}}}}
+  - name: analysts-on-analytics
+    principals: ["user:alice@example.com"]
+    targets: {{tags: {{Department: Analytics}}}}
+    windows: [business-hours]
+    max_duration: 2h
+"""
+
+TAGS = {
+    "i-0analytics000001": {"Name": "analytics-1", "Department": "Analytics"},
+    "i-0pci000000000001": {"Name": "card-db-1", "Department": "Analytics", "Compliance": "pci"},
+    "i-0prod00000000001": {"Name": "prod-db-1", "Environment": "prod"},
+}
+
+
+class World:
+    """A warden wired to fakes, with helpers to start sessions the way CloudTrail reports them."""
+
+    def __init__(self, *, mode: str = "enforce", grants: list[Grant] | None = None) -> None:
+        self.clock = FakeClock(TUESDAY_10_BERLIN)
+        self.tags = FakeTags({target: dict(tags) for target, tags in TAGS.items()})
+        self.policies = FakePolicies(load_policy(POLICY.format(mode=mode)))
+        self.grants = FakeGrants(grants or [])
+        self.ledger = FakeLedger()
+        self.sessions = FakeSessions()
+        self.alerts = FakeAlerts()
+        self.once = FakeOnce()
+        self.run_once = RunOnce()
+        self.warden = Warden(
+            clock=self.clock,
+            tags=self.tags,
+            policies=self.policies,
+            grants=self.grants,
+            ledger=self.ledger,
+            sessions=self.sessions,
+            alerts=self.alerts,
+            once=self.once,
+            context=AlertContext(stack="session-warden", region="eu-central-1", account="123456789012"),
+            run_once=self.run_once,
+            sleep=lambda seconds: None,
+        )
+        self._count = 0
+
+    def start(self, target: str, *, who: str = ALICE, event_id: str | None = None, **extra: Any) -> SessionApiCall:
+        self._count += 1
+        session_id = f"{who.rsplit('/', 1)[-1]}-{self._count:026d}"
+        self.sessions.start(session_id, target, who, self.clock.now())
+        return call(
+            "StartSession",
+            who=who,
+            session_id=session_id,
+            target=target,
+            at=self.clock.now(),
+            event_id=event_id or f"ev-{self._count}",
+            **extra,
+        )
+
+
+def call(
+    name: str,
+    *,
+    who: str = ALICE,
+    session_id: str,
+    target: str | None = None,
+    at: datetime,
+    event_id: str = "ev-1",
+    error_code: str | None = None,
+    reason: str | None = None,
+) -> SessionApiCall:
+    return SessionApiCall(
+        event_id=event_id,
+        event_name=name,  # type: ignore[arg-type]
+        event_time=at,
+        event_version="1.09",
+        region="eu-central-1",
+        account="123456789012",
+        principal=principal_from_arn(who),
+        source_ip="192.0.2.10",
+        user_agent="aws-cli/2.15.0",
+        console=False,
+        session_id=None if error_code else session_id,
+        target=target,
+        document="SSM-SessionManagerRunShell",
+        document_parameters=None,
+        reason=reason,
+        error_code=error_code,
+        error_message="is not connected." if error_code else None,
+    )
+
+
+def grant(grant_id: str, *, principal: str = "user:bob", tag: str = "prod", starts: datetime, hours: float) -> Grant:
+    return Grant(
+        id=grant_id,
+        principal=principal,
+        targets={"tags": {"Environment": tag}},  # type: ignore[arg-type]
+        starts_at=starts,
+        expires_at=starts + timedelta(hours=hours),
+        reason="INC-42 database failover",
+        created_by="arn:aws:iam::123456789012:user/oncall-lead",
+    )
+
+
+# ---------------------------------------------------------------------------------------------- event path
+
+
+def test_allowed_session_stays_open_and_is_recorded_with_its_deadline() -> None:
+    # GIVEN alice on an analytics instance at 10:00 Berlin on a Tuesday
+    world = World()
+    started = world.start("i-0analytics000001")
+    # WHEN the start event arrives
+    outcome = world.warden.on_session_started(started)
+    # THEN the session stays, the ledger has it open, and the deadline is start + 2h (before 18:00 Berlin)
+    assert outcome.decision == "allow"
+    assert world.sessions.is_active(started.session_id or "")
+    row = world.ledger.get(started.session_id or "")
+    assert row is not None
+    assert (row.status, row.rule, row.target_name) == ("open", "analysts-on-analytics", "analytics-1")
+    assert row.deadline == TUESDAY_10_BERLIN + timedelta(hours=2)
+    assert world.alerts.sent == []
+
+
+def test_deny_rule_terminates_the_session_and_sends_one_high_alert_that_says_why() -> None:
+    world = World()
+    started = world.start("i-0pci000000000001")
+    outcome = world.warden.on_session_started(started)
+    assert (outcome.decision, outcome.action, outcome.rule) == ("deny", "terminated", "no-pci")
+    assert not world.sessions.is_active(started.session_id or "")
+    [alert] = world.alerts.sent
+    assert (alert.kind, alert.severity) == ("session-terminated", "HIGH")
+    assert alert.subject == "[Session Warden] TERMINATED alice@example.com on i-0pci000000000001 (card-db-1)"
+    assert "no-pci" in alert.body
+    row = world.ledger.get(started.session_id or "")
+    assert row is not None and row.status == "ended" and row.action == "terminated"
+
+
+def test_deny_rule_beats_an_allow_rule_that_also_matches() -> None:
+    world = World()  # the pci instance is also Department=Analytics, which alice may use in business hours
+    outcome = world.warden.on_session_started(world.start("i-0pci000000000001"))
+    assert outcome.rule == "no-pci"
+    assert outcome.decision == "deny"
+
+
+def test_deny_rule_decides_without_reading_grants() -> None:
+    world = World()
+    world.warden.on_session_started(world.start("i-0pci000000000001"))
+    assert world.grants.reads == 0
+
+
+def test_monitor_mode_alerts_medium_and_never_terminates() -> None:
+    world = World(mode="monitor")
+    started = world.start("i-0prod00000000001", who=BOB)
+    outcome = world.warden.on_session_started(started)
+    assert outcome.action == "would-terminate"
+    assert world.sessions.is_active(started.session_id or "")
+    [alert] = world.alerts.sent
+    assert (alert.kind, alert.severity) == ("would-terminate", "MEDIUM")
+    assert "monitor mode" in alert.body
+    assert world.sessions.terminate_calls == []
+
+
+def test_failed_start_session_is_recorded_and_never_enforced() -> None:
+    world = World()
+    failed = call(
+        "StartSession", session_id="x", target="i-0missing", at=TUESDAY_10_BERLIN, error_code="TargetNotConnected"
+    )
+    outcome = world.warden.on_session_started(failed)
+    assert outcome.action == "recorded failed call: TargetNotConnected"
+    row = world.ledger.get("failed:ev-1")
+    assert row is not None and row.status == "failed-call" and row.error_code == "TargetNotConnected"
+    assert world.alerts.sent == [] and world.sessions.terminate_calls == []
+
+
+def test_same_event_delivered_twice_terminates_and_alerts_once() -> None:
+    world = World()
+    started = world.start("i-0pci000000000001")
+    first = world.warden.on_session_started(started)
+    second = world.warden.on_session_started(started)
+    assert first == second
+    assert world.sessions.terminate_calls == [started.session_id]
+    assert len(world.alerts.sent) == 1
+
+
+def test_throttled_termination_is_retried_until_the_session_is_gone() -> None:
+    world = World()
+    world.sessions.fail_terminations = 2
+    started = world.start("i-0pci000000000001")
+    outcome = world.warden.on_session_started(started)
+    assert outcome.action == "terminated"
+    assert len(world.sessions.terminate_calls) == 3
+    assert not world.sessions.is_active(started.session_id or "")
+
+
+def test_termination_that_keeps_failing_alerts_once_and_raises_for_a_retry() -> None:
+    world = World()
+    started = world.start("i-0pci000000000001")
+    world.sessions.immortal.add(started.session_id or "")
+    for _ in range(2):  # the first delivery and Lambda's retry
+        with pytest.raises(TerminationError, match="still active after 4"):
+            world.warden.on_session_started(started)
+    assert world.alerts.kinds() == ["termination-failed"]
+    assert world.alerts.sent[0].severity == "MEDIUM"
+
+
+def test_end_event_before_its_start_keeps_the_row_closed() -> None:
+    world = World()
+    started = world.start("i-0analytics000001")
+    ended = call("TerminateSession", session_id=started.session_id or "", at=TUESDAY_10_BERLIN, event_id="ev-end")
+    world.warden.on_session_ended(ended)
+    world.warden.on_session_started(started)
+    row = world.ledger.get(started.session_id or "")
+    assert row is not None
+    assert row.status == "ended" and row.rule == "analysts-on-analytics"
+    assert world.ledger.open_entries() == []
+
+
+def test_resume_session_takes_target_and_start_from_the_ledger() -> None:
+    world = World()
+    started = world.start("i-0analytics000001")
+    world.warden.on_session_started(started)
+    world.clock.advance(hours=3)  # past max_duration: the original start counts, not the resume
+    resumed = call("ResumeSession", session_id=started.session_id or "", at=world.clock.now(), event_id="ev-resume")
+    outcome = world.warden.on_session_started(resumed)
+    assert outcome.decision == "deny"
+    assert outcome.action == "terminated"
+
+
+def test_resume_of_an_unknown_session_is_retried_not_guessed() -> None:
+    world = World()
+    resumed = call("ResumeSession", session_id="ghost-1", at=TUESDAY_10_BERLIN)
+    with pytest.raises(TargetUnknown):
+        world.warden.on_session_started(resumed)
+
+
+# ---------------------------------------------------------------------------------------------- sweeper
+
+
+def test_sweep_ends_a_session_when_its_grant_expires_and_says_so() -> None:
+    world = World(grants=[grant("g-1", starts=TUESDAY_10_BERLIN, hours=1)])
+    started = world.start("i-0prod00000000001", who=BOB)
+    assert world.warden.on_session_started(started).grant == "g-1"
+    world.clock.advance(hours=1)  # exactly expires_at: the grant no longer holds
+    report = world.warden.sweep("sweep-1")
+    assert (report.grants_expired, report.terminated) == (1, 1)
+    assert world.alerts.kinds() == ["grant-expired", "session-terminated"]
+    assert "Decision: deny (grant expired)" in world.alerts.sent[1].body
+
+
+def test_sweep_one_minute_before_expiry_keeps_the_session() -> None:
+    world = World(grants=[grant("g-1", starts=TUESDAY_10_BERLIN, hours=1)])
+    started = world.start("i-0prod00000000001", who=BOB)
+    world.warden.on_session_started(started)
+    world.clock.advance(minutes=59)
+    assert world.warden.sweep("s").terminated == 0
+    assert world.sessions.is_active(started.session_id or "")
+
+
+def test_sweep_ends_a_session_whose_grant_was_revoked() -> None:
+    world = World(grants=[grant("g-1", starts=TUESDAY_10_BERLIN, hours=4)])
+    started = world.start("i-0prod00000000001", who=BOB)
+    world.warden.on_session_started(started)
+    world.grants.revoke("g-1")
+    world.warden.sweep("s")
+    assert "Decision: deny (grant revoked)" in world.alerts.sent[-1].body
+
+
+def test_overlapping_grant_keeps_the_session_when_one_is_revoked() -> None:
+    world = World(
+        grants=[grant("g-1", starts=TUESDAY_10_BERLIN, hours=4), grant("g-2", starts=TUESDAY_10_BERLIN, hours=2)]
+    )
+    started = world.start("i-0prod00000000001", who=BOB)
+    assert world.warden.on_session_started(started).grant == "g-1"
+    world.grants.revoke("g-1")
+    report = world.warden.sweep("s")
+    assert report.terminated == 0
+    row = world.ledger.get(started.session_id or "")
+    assert row is not None and row.grant == "g-2"
+
+
+def test_sweep_ends_a_session_that_outlives_business_hours() -> None:
+    world = World()
+    world.clock.moment = datetime(2026, 11, 24, 16, 30, tzinfo=UTC)  # 17:30 Berlin
+    started = world.start("i-0analytics000001")
+    world.warden.on_session_started(started)
+    world.clock.advance(minutes=30)  # 18:00 Berlin: the window closes (to is exclusive)
+    world.warden.sweep("s")
+    assert not world.sessions.is_active(started.session_id or "")
+    assert "Decision: deny (window closed)" in world.alerts.sent[-1].body
+
+
+def test_sweep_ends_a_session_at_its_maximum_duration() -> None:
+    world = World()
+    started = world.start("i-0analytics000001")
+    world.warden.on_session_started(started)
+    world.clock.advance(hours=2)
+    world.warden.sweep("s")
+    assert "Decision: deny (maximum duration reached)" in world.alerts.sent[-1].body
+
+
+def test_sweep_ends_a_session_whose_target_was_retagged() -> None:
+    world = World()
+    started = world.start("i-0analytics000001")
+    world.warden.on_session_started(started)
+    world.tags.tags["i-0analytics000001"]["Department"] = "Finance"
+    world.warden.sweep("s")
+    assert "Decision: deny (target re-tagged)" in world.alerts.sent[-1].body
+
+
+def test_sweep_adopts_a_session_whose_start_event_never_arrived() -> None:
+    world = World()
+    allowed = world.start("i-0analytics000001")
+    denied = world.start("i-0prod00000000001", who=BOB)
+    report = world.warden.sweep("s")
+    assert (report.adopted, report.terminated) == (1, 1)
+    row = world.ledger.get(allowed.session_id or "")
+    assert row is not None and row.adopted and row.status == "open"
+    assert not world.sessions.is_active(denied.session_id or "")
+    assert "start event never arrived" in world.alerts.sent[-1].body
+
+
+def test_sweep_closes_rows_of_sessions_that_ended_without_an_event() -> None:
+    world = World()
+    started = world.start("i-0analytics000001")
+    world.warden.on_session_started(started)
+    world.clock.advance(minutes=20)
+    world.sessions.end(started.session_id or "", world.clock.now())
+    report = world.warden.sweep("s")
+    assert report.ended_without_event == 1
+    row = world.ledger.get(started.session_id or "")
+    assert row is not None and row.end_reason == "ended without event" and row.ended_at == world.clock.now()
+
+
+def test_a_second_sweep_while_one_holds_the_lease_does_nothing() -> None:
+    world = World()
+    world.start("i-0prod00000000001", who=BOB)
+    world.once.acquire("sweeper-lease", "sweep-1", 115)
+    assert world.warden.sweep("sweep-2").skipped
+    assert world.sessions.terminate_calls == []
+
+
+def test_sweep_and_event_path_alert_once_for_the_same_session() -> None:
+    world = World()
+    started = world.start("i-0prod00000000001", who=BOB)
+    world.warden.sweep("s")  # the sweeper gets there first
+    world.warden.on_session_started(started)  # then the late event
+    assert world.alerts.kinds() == ["session-terminated"]
+
+
+def test_grant_expiry_alert_is_sent_once_across_sweeps() -> None:
+    world = World(grants=[grant("g-1", starts=TUESDAY_10_BERLIN, hours=1)])
+    world.clock.advance(hours=2)
+    world.warden.sweep("s1")
+    world.warden.sweep("s2")
+    assert world.alerts.kinds() == ["grant-expired"]
