@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
 class _CurrentStdout:
@@ -19,8 +26,43 @@ class _CurrentStdout:
         sys.stdout.flush()
 
 
+class LazyTracer:
+    """Powertools Tracer built on the first invocation.
+
+    Creating a Tracer imports the X-Ray SDK and botocore under it (~200 ms); deferring it to the first call,
+    where boto3 loads anyway, keeps the handler import cheap without losing a single trace.
+    """
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+        self._tracer: Tracer | None = None
+
+    @property
+    def provider(self) -> Tracer:
+        if self._tracer is None:
+            from aws_lambda_powertools import Tracer
+
+            self._tracer = Tracer(service=self._service)
+        return self._tracer
+
+    def capture_lambda_handler(self, *, capture_response: bool = True) -> Callable[[Handler], Handler]:
+        def decorate(handler: Handler) -> Handler:
+            traced: Callable[..., Any] | None = None
+
+            @functools.wraps(handler)
+            def run(event: Any, context: Any) -> Any:
+                nonlocal traced
+                if traced is None:
+                    traced = self.provider.capture_lambda_handler(handler, capture_response=capture_response)
+                return traced(event, context)
+
+            return run  # type: ignore[return-value]
+
+        return decorate
+
+
 logger = Logger(service="session-warden", stream=_CurrentStdout())  # type: ignore[arg-type]
-tracer = Tracer(service="session-warden")
+tracer = LazyTracer(service="session-warden")
 metrics = Metrics(namespace="SessionWarden", service="session-warden")
 
 

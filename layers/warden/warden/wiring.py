@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from warden.settings import Settings
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from warden.policy import PolicyError
@@ -22,12 +22,6 @@ IDEMPOTENCY_SECONDS = 24 * 3600
 @cache
 def build_warden() -> Warden:
     """The service with its AWS adapters. Nothing touches AWS at import time; boto3 loads here, on first use."""
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
-
     from warden.adapters import aws
     from warden.adapters.alerts import SnsAlerts
     from warden.adapters.clock import HttpClock, SystemClock
@@ -43,10 +37,10 @@ def build_warden() -> Warden:
 
     settings = Settings.from_env()
     session = aws.new_session(region=settings.region)
-    ssm, dynamodb = aws.client(session, "ssm"), aws.client(session, "dynamodb")
+    ssm, dynamodb = aws.lazy_client(session, "ssm"), aws.lazy_client(session, "dynamodb")
     clock = HttpClock(settings.clock_url) if settings.clock_url else SystemClock()
     context = AlertContext(stack=settings.stack_name, region=settings.region, account=_account(settings))
-    alerts = SnsAlerts(aws.client(session, "sns"), settings.alerts_topic_arn)
+    alerts = SnsAlerts(aws.lazy_client(session, "sns"), settings.alerts_topic_arn)
     once = DynamoOnceStore(dynamodb, settings.idempotency_table, clock)
 
     def on_reject(digest: str, error: PolicyError, in_force: str) -> None:
@@ -57,22 +51,34 @@ def build_warden() -> Warden:
                 policy_rejected_alert(context, parameter=settings.policy_parameter, error=str(error), in_force=in_force)
             )
 
-    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=dynamodb)
-    config = _idempotency_config(IdempotencyConfig)
+    persistence: list[DynamoDBPersistenceLayer] = []
 
     def run_once(key: str, action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        # Powertools Idempotency loads on the first enforcement: the allowed path never needs it.
+        from aws_lambda_powertools.utilities.idempotency import (
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+            idempotent_function,
+        )
+
+        if not persistence:
+            persistence.append(DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=dynamodb))
+        config = _idempotency_config(IdempotencyConfig)
+        if _invocation:
+            config.register_lambda_context(_invocation[0])
+
         def enforce(request: dict[str, str]) -> dict[str, Any]:
             return action()
 
         guarded = idempotent_function(
-            enforce, data_keyword_argument="request", persistence_store=persistence, config=config
+            enforce, data_keyword_argument="request", persistence_store=persistence[0], config=config
         )
         result: dict[str, Any] = guarded(request={"event_id": key})
         return result
 
     return Warden(
         clock=clock,
-        tags=AwsTargetTags(aws.client(session, "ec2"), ssm),
+        tags=AwsTargetTags(aws.lazy_client(session, "ec2"), ssm),
         policies=ParameterPolicySource(
             ssm, settings.policy_parameter, max_age=settings.policy_cache_seconds, on_reject=on_reject
         ),
@@ -91,17 +97,19 @@ def _idempotency_config(factory: type[IdempotencyConfig]) -> IdempotencyConfig:
     return factory(event_key_jmespath="event_id", expires_after_seconds=IDEMPOTENCY_SECONDS)
 
 
-def register_context(context: LambdaContext) -> None:
-    """Lets Powertools Idempotency expire an in-progress record when this invocation times out."""
-    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+_invocation: list[LambdaContext] = []
 
-    _idempotency_config(IdempotencyConfig).register_lambda_context(context)
+
+def register_context(context: LambdaContext) -> None:
+    """Remember this invocation, so Idempotency can expire an in-progress record if it times out."""
+    _invocation[:] = [context]
 
 
 def reset() -> None:
     """Forget the built warden (tests and the local cloud change the environment between invocations)."""
     build_warden.cache_clear()
     _idempotency_config.cache_clear()
+    _invocation.clear()
 
 
 def _account(settings: Settings) -> str | None:

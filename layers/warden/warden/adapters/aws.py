@@ -26,6 +26,24 @@ def client(session: boto3.session.Session, service: str) -> Any:
     return session.client(service, config=RETRY_CONFIG)  # type: ignore[call-overload]
 
 
+class LazyClient:
+    """A client created on first use: clients only the deny path needs (SNS) cost nothing on the allowed path."""
+
+    def __init__(self, session: boto3.session.Session, service: str) -> None:
+        self._session = session
+        self._service = service
+        self._client: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            self._client = client(self._session, self._service)
+        return getattr(self._client, name)
+
+
+def lazy_client(session: boto3.session.Session, service: str) -> Any:
+    return LazyClient(session, service)
+
+
 def error_code(error: BaseException) -> str | None:
     """The AWS error code of a failed call (``ThrottlingException``, ...), None for non-AWS errors."""
     if isinstance(error, ClientError):
