@@ -1,0 +1,141 @@
+"""Fixtures for functional tests: the real stack on the local cloud, people who start sessions, the alert inbox."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from warden.adapters.grants import DynamoGrantStore
+from warden.adapters.ledger import DynamoLedger
+from warden.ports import LedgerEntry
+from warden_local import LocalCloud
+
+# Tuesday 2026-11-24 09:00 UTC = 10:00 in Berlin: inside business hours.
+TUESDAY_MORNING = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+POLICY = """\
+version: 1
+mode: {mode}
+default: deny
+windows:
+  business-hours:
+    timezone: Europe/Berlin
+    weekly:
+      - days: [mon, tue, wed, thu, fri]
+        from: "08:00"
+        to: "18:00"
+rules:
+  - name: no-pci
+    effect: deny
+    targets: {{tags: {{Compliance: pci}}}}
+  - name: analysts-on-analytics
+    principals: ["user:alice", "role:AWSReservedSSO_Analyst_*"]
+    targets: {{tags: {{Department: Analytics}}}}
+    windows: [business-hours]
+    max_duration: 2h
+"""
+
+
+@dataclass
+class Mail:
+    subject: str
+    body: str
+    severity: str
+    kind: str
+
+
+class Inbox:
+    """An SQS queue subscribed to the alerts topic: what the security team's mailbox would receive."""
+
+    def __init__(self, cloud: LocalCloud) -> None:
+        self._cloud = cloud
+        sqs = cloud.client("sqs")
+        self._url = sqs.create_queue(QueueName=f"inbox-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        cloud.client("sns").subscribe(TopicArn=cloud.stack_outputs()["AlertsTopicArn"], Protocol="sqs", Endpoint=arn)
+        self.received: list[Mail] = []
+
+    def mails(self) -> list[Mail]:
+        """Every alert so far, oldest first."""
+        self._cloud.settle()
+        sqs = self._cloud.client("sqs")
+        while messages := sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10).get("Messages", []):
+            for message in messages:
+                envelope = json.loads(message["Body"])
+                attributes = envelope.get("MessageAttributes", {})
+                self.received.append(
+                    Mail(
+                        subject=envelope.get("Subject", ""),
+                        body=envelope["Message"],
+                        severity=attributes.get("severity", {}).get("Value", ""),
+                        kind=attributes.get("kind", {}).get("Value", ""),
+                    )
+                )
+                sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
+        return list(self.received)
+
+    def kinds(self) -> list[str]:
+        return [mail.kind for mail in self.mails()]
+
+
+class Stack:
+    """The deployed stack as the tests see it: people, instances, sessions, ledger and alerts."""
+
+    def __init__(self, cloud: LocalCloud) -> None:
+        self.cloud = cloud
+        self.outputs = cloud.stack_outputs()
+        self.inbox = Inbox(cloud)
+        self.ledger = DynamoLedger(cloud.client("dynamodb"), self.outputs["LedgerTableName"])
+        self.grants = DynamoGrantStore(cloud.client("dynamodb"), self.outputs["GrantsTableName"])
+        self._ssm: dict[str, Any] = {}
+
+    def person(self, name: str, *, role: str | None = None) -> Any:
+        """An SSM client for an IAM user, or for ``name`` as the session name of an assumed ``role``."""
+        key = f"{role}/{name}" if role else name
+        if key not in self._ssm:
+            credentials = self.cloud.role_credentials(role, name) if role else self.cloud.user_credentials(name)
+            self._ssm[key] = self.cloud.client("ssm", credentials=credentials)
+        return self._ssm[key]
+
+    def start(self, who: Any, target: str, **extra: Any) -> str:
+        session_id: str = who.start_session(Target=target, **extra)["SessionId"]
+        return session_id
+
+    def active(self) -> set[str]:
+        self.cloud.settle()
+        ssm = self.cloud.client("ssm")
+        found: set[str] = set()
+        request: dict[str, Any] = {"State": "Active", "MaxResults": 200}
+        while True:
+            page = ssm.describe_sessions(**request)
+            found.update(session["SessionId"] for session in page["Sessions"])
+            if not page.get("NextToken"):
+                return found
+            request["NextToken"] = page["NextToken"]
+
+    def row(self, session_id: str) -> LedgerEntry:
+        self.cloud.settle()
+        entry = self.ledger.get(session_id)
+        assert entry is not None, f"no ledger row for {session_id}"
+        return entry
+
+    def errors(self) -> list[str]:
+        return [f"{i.function_name}: {i.error_type}: {i.error}" for i in self.cloud.invocations if not i.ok]
+
+
+@pytest.fixture
+def stack() -> Iterator[Stack]:
+    with LocalCloud(start_at=TUESDAY_MORNING, policy=POLICY.format(mode="enforce")) as cloud:
+        yield Stack(cloud)
+
+
+@pytest.fixture
+def monitor_stack() -> Iterator[Stack]:
+    with LocalCloud(start_at=TUESDAY_MORNING, policy=POLICY.format(mode="monitor")) as cloud:
+        yield Stack(cloud)
