@@ -12,10 +12,11 @@ from warden.ports import TargetInfo
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ec2.type_defs import FilterTypeDef
     from mypy_boto3_ssm import SSMClient
 
-# DescribeInstances accepts up to 200 values in one filter; a filter (unlike InstanceIds) does not fail on
-# an id that no longer exists, so one missing instance cannot hide the tags of the others.
+# DescribeTags with a resource-id filter: tags only (a fraction of DescribeInstances' payload), up to 200
+# ids a call, and an id that no longer exists is simply absent instead of failing the whole batch.
 _EC2_BATCH = 200
 _GONE_NODE_ERRORS = {"InvalidResourceId", "InvalidResourceType", "ValidationException"}
 
@@ -23,8 +24,9 @@ _GONE_NODE_ERRORS = {"InvalidResourceId", "InvalidResourceType", "ValidationExce
 class AwsTargetTags:
     """Tags of ``i-…`` instances (EC2) and ``mi-…`` managed nodes (Systems Manager).
 
-    A target that no longer exists, and an ``ecs:`` target (ECS tasks carry no tags Session Manager can see),
-    is decided on empty tags: with ``default: deny`` only rules that need no tag can allow it.
+    A target that no longer exists, an untagged instance and an ``ecs:`` target (ECS tasks carry no tags
+    Session Manager can see) are decided on empty tags: with ``default: deny`` only rules that need no tag
+    can allow them.
     """
 
     def __init__(self, ec2: EC2Client, ssm: SSMClient) -> None:
@@ -41,21 +43,21 @@ class AwsTargetTags:
             if target.startswith("mi-"):
                 found[target] = self._managed_node(target)
         for target in wanted:
-            found.setdefault(target, TargetInfo(target=target, tags={}, exists=not target.startswith("i-")))
+            found.setdefault(target, TargetInfo(target=target, tags={}))
         return found
 
     def _instances(self, ids: list[str]) -> dict[str, TargetInfo]:
-        found: dict[str, TargetInfo] = {}
-        paginator = self._ec2.get_paginator("describe_instances")
-        for page in paginator.paginate(Filters=[{"Name": "instance-id", "Values": ids}]):
-            for reservation in page.get("Reservations", []):
-                for instance in reservation.get("Instances", []):
-                    tags = {tag["Key"]: tag.get("Value", "") for tag in instance.get("Tags", []) if "Key" in tag}
-                    state = instance.get("State", {}).get("Name")
-                    found[instance["InstanceId"]] = TargetInfo(
-                        target=instance["InstanceId"], tags=tags, exists=state not in {"terminated", "shutting-down"}
-                    )
-        return found
+        tags: dict[str, dict[str, str]] = {}
+        paginator = self._ec2.get_paginator("describe_tags")
+        filters: list[FilterTypeDef] = [
+            {"Name": "resource-type", "Values": ["instance"]},
+            {"Name": "resource-id", "Values": ids},
+        ]
+        for page in paginator.paginate(Filters=filters, PaginationConfig={"PageSize": 1000}):
+            for tag in page.get("Tags", []):
+                if "ResourceId" in tag and "Key" in tag:
+                    tags.setdefault(tag["ResourceId"], {})[tag["Key"]] = tag.get("Value", "")
+        return {instance: TargetInfo(target=instance, tags=found) for instance, found in tags.items()}
 
     def _managed_node(self, node_id: str) -> TargetInfo:
         try:
