@@ -1,0 +1,24 @@
+"""The local cloud: moto on loopback with Session Manager, CloudTrail events, the stack's handlers and a clock."""
+
+from .clock import EmulatedClock
+from .cloud import ACCOUNT_ID, DEFAULT_TEMPLATE, TEST_CREDENTIALS, LocalCloud, LocalCloudError
+from .dispatch import SettleTimeout
+from .faults import Faults
+from .identity import Credentials
+from .routing import FailedDelivery
+from .runtime import FunctionCode, Invocation
+
+__all__ = [
+    "ACCOUNT_ID",
+    "DEFAULT_TEMPLATE",
+    "TEST_CREDENTIALS",
+    "Credentials",
+    "EmulatedClock",
+    "FailedDelivery",
+    "Faults",
+    "FunctionCode",
+    "Invocation",
+    "LocalCloud",
+    "LocalCloudError",
+    "SettleTimeout",
+]

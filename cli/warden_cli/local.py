@@ -1,0 +1,237 @@
+"""`warden local up|advance|clock|end-session`: run the embedded local cloud and drive its clock."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import signal
+import sys
+import threading
+import urllib.error
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from warden_cli.errors import EXIT_BAD_INPUT, EXIT_DENIED, EXIT_OK, CliError
+
+DEFAULT_PORT = 4566
+EXAMPLE_POLICY = Path(__file__).resolve().parents[2] / "policies" / "example.yaml"
+_ENV = "AWS_ENDPOINT_URL"
+_HOW_TO_START = "start it with `warden local up` and export AWS_ENDPOINT_URL=http://127.0.0.1:4566"
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("local", help="run the embedded local cloud and move its emulated clock")
+    commands = parser.add_subparsers(dest="local_command", metavar="COMMAND", required=True)
+
+    up = commands.add_parser(
+        "up",
+        help="run the local cloud in the foreground (stack created, policy in force) until Ctrl-C",
+        description="Serve moto on 127.0.0.1 with the Session Manager APIs, the stack from template.yaml and its "
+        "handlers. Prints `ready http://127.0.0.1:PORT` once it serves.",
+    )
+    up.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"TCP port on 127.0.0.1, 0 for any free one (default: {DEFAULT_PORT})",
+    )
+    up.add_argument("--policy", metavar="FILE", help="policy to put in force (default: policies/example.yaml)")
+    up.add_argument("--at", metavar="ISO", help="where the clock starts, e.g. 2026-11-24T08:00:00Z (default: now)")
+    up.add_argument("-v", "--verbose", action="store_true", help="print a line on stderr for each handler run")
+    up.set_defaults(handler=up_command)
+
+    advance = commands.add_parser(
+        "advance", help="move the emulated clock forward, firing every scheduled rule that falls due"
+    )
+    advance.add_argument("duration", metavar="DURATION", help="how far: 30s, 10m, 2h, 1h30m, 1d")
+    advance.add_argument("--json", action="store_true", help='print {"now", "fired"} as JSON')
+    advance.set_defaults(handler=advance_command)
+
+    clock = commands.add_parser("clock", help="print the emulated clock")
+    clock.set_defaults(handler=clock_command)
+
+    end = commands.add_parser(
+        "end-session", help="end a session the way `exit` or an idle timeout does: no API call, no event"
+    )
+    end.add_argument("session_id", metavar="ID", help="the session id")
+    end.set_defaults(handler=end_session_command)
+
+
+# --- warden local up -------------------------------------------------------------------------------------------------
+
+
+def up_command(args: argparse.Namespace) -> int:
+    start_at = _parse_at(args.at) if args.at else None
+    policy = _read_policy(args.policy)
+    if not 0 <= args.port < 65536:
+        raise CliError(f"--port: {args.port} is not a TCP port")
+
+    from warden_local import LocalCloud, LocalCloudError
+
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    cloud = LocalCloud(port=args.port, start_at=start_at, frozen=False, policy=policy)
+    try:
+        try:
+            cloud.start()
+        except OSError as error:
+            raise CliError(
+                f"--port: cannot serve on 127.0.0.1:{args.port} ({error.strerror or error}); pick another port",
+                code=EXIT_DENIED,
+            ) from None
+        except LocalCloudError as error:
+            raise CliError(f"the local cloud did not start: {error}", code=EXIT_DENIED) from None
+        print(f"ready {cloud.endpoint}", flush=True)
+        print(
+            f"export AWS_ENDPOINT_URL={cloud.endpoint} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
+            f"AWS_DEFAULT_REGION={cloud.region}",
+            flush=True,
+        )
+        print(
+            f"stack {cloud.stack_name} created in {cloud.start_seconds or 0:.1f}s; clock {_iso(cloud.clock.now())} "
+            "(ticking); Ctrl-C stops",
+            file=sys.stderr,
+            flush=True,
+        )
+        shown = 0
+        while not stop.wait(0.5):
+            if args.verbose:
+                shown = _print_invocations(cloud.invocations, shown)
+    finally:
+        cloud.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("stopped", file=sys.stderr, flush=True)
+    return EXIT_OK
+
+
+def _print_invocations(invocations: list[Any], shown: int) -> int:
+    for record in invocations[shown:]:
+        outcome = "ok" if record.ok else f"error {record.error_type}: {record.error}"
+        print(f"{_iso(record.at)}  {record.function_name}  {record.detail_type or '-'}  {outcome}", file=sys.stderr)
+    return len(invocations)
+
+
+def _parse_at(text: str) -> datetime:
+    from warden_local.clock import parse_instant
+
+    try:
+        return parse_instant(text)
+    except ValueError as error:
+        raise CliError(f"--at: {error}") from None
+
+
+def _read_policy(path: str | None) -> str | None:
+    if path is None:
+        return EXAMPLE_POLICY.read_text(encoding="utf-8") if EXAMPLE_POLICY.is_file() else None
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise CliError(f"--policy: cannot read {path}: {error.strerror or error}") from None
+    issues = _policy_issues(path)
+    if issues:
+        raise CliError(f"--policy: {path} is not a valid policy: {issues[0]}")
+    return text
+
+
+def _policy_issues(path: str) -> tuple[str, ...]:
+    # The same checks as `warden policy validate`, when that command is installed.
+    try:
+        from warden_cli.policy import load_file
+    except ImportError:
+        return ()
+    _, _, issues = load_file(path)
+    return tuple(str(issue) for issue in issues)
+
+
+# --- commands against a running local cloud ---------------------------------------------------------------------------
+
+
+def advance_command(args: argparse.Namespace) -> int:
+    from warden_local.durations import parse_duration
+
+    try:
+        parse_duration(args.duration)
+    except ValueError as error:
+        raise CliError(f"DURATION: {error}") from None
+    result = _call("POST", "advance", {"duration": args.duration})
+    if args.json:
+        print(json.dumps({"now": result["now"], "fired": result["fired"]}))
+    else:
+        fired = int(result["fired"])
+        print(f"{result['now']}  fired {fired} scheduled run{'' if fired == 1 else 's'}")
+    return EXIT_OK
+
+
+def clock_command(args: argparse.Namespace) -> int:
+    print(_call("GET", "clock")["now"])
+    return EXIT_OK
+
+
+def end_session_command(args: argparse.Namespace) -> int:
+    result = _call("POST", "end-session", {"session_id": args.session_id})
+    print(f"ended {result['session_id']} at {result['end']}")
+    return EXIT_OK
+
+
+def _endpoint() -> str:
+    endpoint = os.environ.get(_ENV, "").strip().rstrip("/")
+    if not endpoint:
+        raise CliError(f"{_ENV} is not set, so there is no local cloud to talk to: {_HOW_TO_START}")
+    host = urlsplit(endpoint).hostname or ""
+    loopback = host == "localhost"
+    if not loopback:
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+    if not loopback:
+        raise CliError(f"{_ENV}={endpoint} is not the local cloud (it must be on 127.0.0.1): {_HOW_TO_START}")
+    return endpoint
+
+
+def _call(method: str, route: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    endpoint = _endpoint()
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(  # noqa: S310 - loopback only, checked above
+        f"{endpoint}/_warden/{route}", data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    # No proxy: the local cloud is on loopback whatever HTTP_PROXY says.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=600) as response:
+            payload: dict[str, Any] = json.loads(response.read())
+            return payload
+    except urllib.error.HTTPError as error:
+        message = _error_message(error)
+        code = EXIT_BAD_INPUT if error.code in (400, 404) else EXIT_DENIED
+        raise CliError(message, code=code) from None
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise CliError(
+            f"cannot reach the local cloud at {endpoint} ({_ENV}): {reason}; is `warden local up` running?",
+            code=EXIT_DENIED,
+        ) from None
+    except json.JSONDecodeError:
+        raise CliError(f"{endpoint} ({_ENV}) answered, but it is not the local cloud", code=EXIT_DENIED) from None
+
+
+def _error_message(error: urllib.error.HTTPError) -> str:
+    try:
+        detail = json.loads(error.read()).get("error")
+    except (ValueError, AttributeError):
+        detail = None
+    if error.code == 404 and not detail:
+        return f"{error.url} is not a local cloud endpoint ({_ENV})"
+    return str(detail or f"HTTP {error.code} from the local cloud")
+
+
+def _iso(moment: datetime) -> str:
+    from warden_local.clock import iso_z
+
+    return iso_z(moment)

@@ -1,0 +1,84 @@
+"""The "AWS API Call via CloudTrail" events EventBridge delivers for Session Manager calls."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .clock import cloudtrail_time
+from .identity import Caller
+
+EVENT_VERSION = "1.09"
+HIDDEN_TOKEN = "Value hidden due to security reasons."  # noqa: S105 - CloudTrail's own placeholder
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """What CloudTrail records about the HTTP request itself."""
+
+    request_id: str
+    access_key_id: str | None
+    source_ip: str
+    user_agent: str
+
+
+def api_call_event(
+    *,
+    event_name: str,
+    caller: Caller,
+    request: RequestInfo,
+    region: str,
+    account_id: str,
+    when: datetime,
+    request_parameters: dict[str, Any] | None,
+    response_elements: dict[str, Any] | None = None,
+    error_code: str | None = None,
+    error_message: str | None = None,
+) -> dict[str, Any]:
+    """The EventBridge envelope with the CloudTrail record of one SSM API call, as AWS lays it out."""
+    detail: dict[str, Any] = {
+        "eventVersion": EVENT_VERSION,
+        "userIdentity": caller.user_identity(),
+        "eventTime": cloudtrail_time(when),
+        "eventSource": "ssm.amazonaws.com",
+        "eventName": event_name,
+        "awsRegion": region,
+        "sourceIPAddress": request.source_ip,
+        "userAgent": request.user_agent,
+    }
+    if error_code is not None:
+        # CloudTrail places the error between userAgent and requestParameters, and nulls the response.
+        detail["errorCode"] = error_code
+        detail["errorMessage"] = error_message or ""
+        response_elements = None
+    detail.update(
+        {
+            "requestParameters": request_parameters,
+            "responseElements": response_elements,
+            "requestID": request.request_id,
+            "eventID": str(uuid.uuid4()),
+            "readOnly": False,
+            "eventType": "AwsApiCall",
+            "managementEvent": True,
+            "recipientAccountId": account_id,
+            "eventCategory": "Management",
+            "tlsDetails": {
+                "tlsVersion": "TLSv1.3",
+                "cipherSuite": "TLS_AES_128_GCM_SHA256",
+                "clientProvidedHostHeader": f"ssm.{region}.amazonaws.com",
+            },
+        }
+    )
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.ssm",
+        "account": account_id,
+        "time": cloudtrail_time(when),
+        "region": region,
+        "resources": [],
+        "detail": detail,
+    }

@@ -1,0 +1,496 @@
+"""Extensions to moto, installed once per process: routing hooks, managed nodes, CloudFormation resource types."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+logger = logging.getLogger("warden_local")
+
+_INSTALL_LOCK = threading.Lock()
+_installed = False
+
+
+class Hooks(Protocol):
+    """What the running local cloud lends the patched moto code."""
+
+    def route_rule(self, rule: Any, event: dict[str, Any]) -> None: ...
+
+    def now_epoch(self) -> float: ...
+
+    def record_unemulated(self, logical_id: str, resource_type: str, properties: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class _Active:
+    hooks: Hooks | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_ACTIVE = _Active()
+_ORIGINAL_SEND: Any = None
+
+
+def activate(hooks: Hooks) -> None:
+    """Make ``hooks`` the process's local cloud; moto's backends are process-global, so there is only one."""
+    with _ACTIVE.lock:
+        if _ACTIVE.hooks is not None:
+            raise RuntimeError(
+                "a LocalCloud is already running in this process: moto's state is process-wide, "
+                "so stop it first (pytest-xdist runs each worker in its own process)"
+            )
+        _ACTIVE.hooks = hooks
+
+
+def deactivate(hooks: Hooks) -> None:
+    with _ACTIVE.lock:
+        if _ACTIVE.hooks is hooks:
+            _ACTIVE.hooks = None
+
+
+def original_send_to_targets() -> Any:
+    return _ORIGINAL_SEND
+
+
+def install() -> None:
+    """Patch moto (idempotent). Without an active local cloud every patch falls back to moto's behaviour."""
+    global _installed, _ORIGINAL_SEND
+    with _INSTALL_LOCK:
+        if _installed:
+            return
+        from moto.events import models as events_models
+        from moto.iam import models as iam_models
+        from moto.iam.utils import generate_access_key_id_from_account_id
+        from moto.ssm import models as ssm_models
+
+        _ORIGINAL_SEND = events_models.Rule.send_to_targets
+        original_put_events = events_models.EventsBackend.put_events
+        original_validate = ssm_models.SimpleSystemManagerBackend._validate_resource_type_and_id
+        original_user_init = iam_models.User.__init__
+
+        def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+            hooks = _ACTIVE.hooks
+            if hooks is None:
+                _ORIGINAL_SEND(self, original_event, transform_input)
+                return
+            # moto would deliver synchronously and raise NotImplementedError for Lambda targets.
+            hooks.route_rule(self, dict(original_event))
+
+        def put_events(self: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            hooks = _ACTIVE.hooks
+            if hooks is not None:
+                now = hooks.now_epoch()
+                # An entry without Time is stamped by EventBridge on receipt: with the emulated clock here.
+                events = [event if event.get("Time") else {**event, "Time": now} for event in events]
+            return original_put_events(self, events)
+
+        def validate_resource(self: Any, resource_type: str, resource_id: str) -> str:
+            if resource_type == "ManagedInstance":
+                from .sessions import managed_nodes_of
+
+                if resource_id in managed_nodes_of(self):
+                    return resource_id
+            return original_validate(self, resource_type, resource_id)
+
+        def user_init(self: Any, account_id: str, region_name: str, name: str, path: str | None = None) -> None:
+            original_user_init(self, account_id, region_name, name, path)
+            # AWS user ids are AIDA + 17 characters (GetUser's UserId, CloudTrail's principalId); moto's are not.
+            self.id = generate_access_key_id_from_account_id(account_id, prefix="AIDA", total_length=21)
+
+        setattr(iam_models.User, "__init__", user_init)  # noqa: B010
+        _complete_dynamodb_tables()
+        setattr(events_models.Rule, "send_to_targets", send_to_targets)  # noqa: B010 - patching moto's class
+        setattr(events_models.EventsBackend, "put_events", put_events)  # noqa: B010
+        setattr(ssm_models.SimpleSystemManagerBackend, "_validate_resource_type_and_id", validate_resource)  # noqa: B010
+        _install_cloudformation_models()
+        _installed = True
+
+
+def _complete_dynamodb_tables() -> None:
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.table import Table
+
+    original = Table.create_from_cloudformation_json
+
+    def create(
+        cls: Any, /, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        table = original(resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        properties = cloudformation_json.get("Properties", {})
+        backend = dynamodb_backends[account_id][region_name]
+        # moto's CloudFormation drops both; the template relies on them (retention by TTL, recovery by PITR).
+        ttl = properties.get("TimeToLiveSpecification")
+        if ttl and "AttributeName" in ttl:
+            backend.update_time_to_live(
+                table.name, {"AttributeName": ttl["AttributeName"], "Enabled": _true(ttl.get("Enabled", False))}
+            )
+        pitr = properties.get("PointInTimeRecoverySpecification")
+        if pitr:
+            backend.update_continuous_backups(
+                table.name, {"PointInTimeRecoveryEnabled": _true(pitr.get("PointInTimeRecoveryEnabled", False))}
+            )
+        return table
+
+    setattr(Table, "create_from_cloudformation_json", classmethod(create))  # noqa: B010
+
+
+def _true(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+# -- CloudFormation resource types moto lacks ---------------------------------------------------------------
+
+EMULATED_TYPES = (
+    "AWS::SNS::Subscription",
+    "AWS::SNS::TopicPolicy",
+    "AWS::SQS::QueuePolicy",
+    "AWS::Lambda::EventInvokeConfig",
+    "AWS::CloudWatch::Alarm",
+)
+
+
+def _install_cloudformation_models() -> None:
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+
+    def queue_name(url_or_arn: str) -> str:
+        return url_or_arn.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+
+    class SnsSubscription(CloudFormationModel):
+        def __init__(self, arn: str) -> None:
+            self.arn = arn
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.arn
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SNS::Subscription"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr == "Arn"
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            return self.arn
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> SnsSubscription:
+            from moto.sns.models import sns_backends
+
+            properties = cloudformation_json["Properties"]
+            backend = sns_backends[account_id][region_name]
+            subscription = backend.subscribe(properties["TopicArn"], properties["Endpoint"], properties["Protocol"])
+            for name in ("RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "RedrivePolicy", "DeliveryPolicy"):
+                if name in properties:
+                    value = properties[name]
+                    if isinstance(value, (dict, list)):
+                        value = json.dumps(value)
+                    elif isinstance(value, bool):
+                        value = "true" if value else "false"
+                    backend.set_subscription_attributes(subscription.arn, name, str(value))
+            return cls(subscription.arn)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            from moto.sns.models import sns_backends
+
+            sns_backends[account_id][region_name].unsubscribe(self.arn)
+
+    class SnsTopicPolicy(CloudFormationModel):
+        def __init__(self, topics: list[str]) -> None:
+            self.topics = topics
+            self.id = f"warden-local-topic-policy-{uuid.uuid4().hex[:12]}"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.id
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SNS::TopicPolicy"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return False
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> SnsTopicPolicy:
+            from moto.sns.models import sns_backends
+
+            properties = cloudformation_json["Properties"]
+            backend = sns_backends[account_id][region_name]
+            for topic in properties["Topics"]:
+                backend.set_topic_attribute(topic, "Policy", json.dumps(properties["PolicyDocument"]))
+            return cls(list(properties["Topics"]))
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            pass  # the topic keeps its last policy until it is deleted itself
+
+    class SqsQueuePolicy(CloudFormationModel):
+        def __init__(self, queues: list[str]) -> None:
+            self.queues = queues
+            self.id = f"warden-local-queue-policy-{uuid.uuid4().hex[:12]}"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.id
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SQS::QueuePolicy"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return False
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> SqsQueuePolicy:
+            from moto.sqs.models import sqs_backends
+
+            properties = cloudformation_json["Properties"]
+            backend = sqs_backends[account_id][region_name]
+            for queue in properties["Queues"]:
+                backend.set_queue_attributes(queue_name(queue), {"Policy": json.dumps(properties["PolicyDocument"])})
+            return cls(list(properties["Queues"]))
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            from moto.sqs.models import sqs_backends
+
+            backend = sqs_backends[account_id][region_name]
+            for queue in self.queues:
+                try:
+                    backend.set_queue_attributes(queue_name(queue), {"Policy": ""})
+                except Exception:  # noqa: S112 - the queue went first
+                    continue
+
+    class LambdaEventInvokeConfig(CloudFormationModel):
+        def __init__(self, function_name: str, qualifier: str) -> None:
+            self.function_name = function_name
+            self.qualifier = qualifier
+
+        @property
+        def physical_resource_id(self) -> str:
+            return f"{self.function_name}:{self.qualifier}"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::Lambda::EventInvokeConfig"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return False
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> LambdaEventInvokeConfig:
+            from moto.awslambda.models import lambda_backends
+
+            properties = cloudformation_json["Properties"]
+            config = {
+                key: properties[key]
+                for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
+                if key in properties
+            }
+            if "MaximumRetryAttempts" in config:
+                config["MaximumRetryAttempts"] = int(config["MaximumRetryAttempts"])
+            if "MaximumEventAgeInSeconds" in config:
+                config["MaximumEventAgeInSeconds"] = int(config["MaximumEventAgeInSeconds"])
+            name = properties["FunctionName"]
+            lambda_backends[account_id][region_name].put_function_event_invoke_config(name, config)
+            return cls(name, str(properties.get("Qualifier", "$LATEST")))
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            from moto.awslambda.models import lambda_backends
+
+            try:
+                lambda_backends[account_id][region_name].delete_function_event_invoke_config(self.function_name)
+            except Exception:
+                logger.debug("event invoke config of %s already gone", self.function_name)
+
+    class CloudWatchAlarm(CloudFormationModel):
+        def __init__(self, name: str, arn: str) -> None:
+            self.name = name
+            self.arn = arn
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.name
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "AlarmName"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::CloudWatch::Alarm"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr == "Arn"
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            return self.arn
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> CloudWatchAlarm:
+            from moto.cloudwatch.models import cloudwatch_backends
+
+            properties = cloudformation_json["Properties"]
+            alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
+                name=resource_name,
+                namespace=properties.get("Namespace"),
+                metric_name=properties.get("MetricName"),
+                comparison_operator=properties.get("ComparisonOperator"),
+                evaluation_periods=properties.get("EvaluationPeriods"),
+                period=properties.get("Period"),
+                threshold=properties.get("Threshold"),
+                statistic=properties.get("Statistic"),
+                description=properties.get("AlarmDescription"),
+                dimensions=properties.get("Dimensions", []),
+                alarm_actions=properties.get("AlarmActions", []),
+                metric_data_queries=_metric_data_queries(properties.get("Metrics")),
+                datapoints_to_alarm=properties.get("DatapointsToAlarm"),
+                extended_statistic=properties.get("ExtendedStatistic"),
+                ok_actions=properties.get("OKActions", []),
+                insufficient_data_actions=properties.get("InsufficientDataActions", []),
+                unit=properties.get("Unit"),
+                actions_enabled=properties.get("ActionsEnabled", True) not in (False, "false"),
+                treat_missing_data=properties.get("TreatMissingData"),
+                evaluate_low_sample_count_percentile=properties.get("EvaluateLowSampleCountPercentile"),
+                threshold_metric_id=properties.get("ThresholdMetricId"),
+            )
+            return cls(resource_name, alarm.alarm_arn)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            from moto.cloudwatch.models import cloudwatch_backends
+
+            cloudwatch_backends[account_id][region_name].delete_alarms([self.name])
+
+    class UnemulatedResource(CloudFormationModel):
+        """A type neither moto nor the local cloud emulates: recorded (and reported), never silently skipped."""
+
+        def __init__(self, resource_type: str) -> None:
+            self.resource_type = resource_type
+            self.id = f"warden-local-unemulated-{uuid.uuid4().hex[:12]}"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.id
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "WardenLocal::Unemulated"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return True
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            return f"{self.id}.{attribute_name}"
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> UnemulatedResource:
+            resource_type = str(kwargs.get("ResourceType", cloudformation_json.get("Type")))
+            hooks = _ACTIVE.hooks
+            if hooks is not None:
+                hooks.record_unemulated(
+                    str(kwargs.get("LogicalId", resource_name)), resource_type, cloudformation_json["Properties"]
+                )
+            return cls(resource_type)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            pass
+
+    original_class_from_type = parsing.resource_class_from_type
+
+    def resource_class_from_type(resource_type: str) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            found = original_class_from_type(resource_type)
+        if found is None and resource_type not in parsing.NULL_MODELS and _ACTIVE.hooks is not None:
+            return UnemulatedResource
+        return found
+
+    parsing.resource_class_from_type = resource_class_from_type
+    # moto caches its type map on first use; our subclasses must be in it.
+    parsing.get_model_list.cache_clear()
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()
+    for model in (SnsSubscription, SnsTopicPolicy, SqsQueuePolicy, LambdaEventInvokeConfig, CloudWatchAlarm):
+        assert parsing.get_model_map()[model.cloudformation_type()] is model
+
+
+def _metric_data_queries(metrics: list[dict[str, Any]] | None) -> list[Any] | None:
+    if not metrics:
+        return None
+    from moto.cloudwatch import models as cloudwatch
+
+    # The same conversion moto's PutMetricAlarm response does; moto's constructors are typed str, values may be None.
+    queries = []
+    for metric in metrics:
+        stat: dict[str, Any] = metric.get("MetricStat") or {}
+        stat_metric: dict[str, Any] = stat.get("Metric") or {}
+        metric_stat: Any = None
+        if stat_metric.get("MetricName"):
+            dimensions = [
+                cloudwatch.Dimension(name=item.get("Name"), value=item.get("Value"))
+                for item in stat_metric.get("Dimensions", [])
+            ]
+            measured: dict[str, Any] = {
+                "metric_name": stat_metric["MetricName"],
+                "namespace": stat_metric.get("Namespace"),
+                "dimensions": dimensions,
+            }
+            stat_args: dict[str, Any] = {
+                "period": stat.get("Period"),
+                "stat": stat.get("Stat"),
+                "unit": stat.get("Unit"),
+            }
+            metric_stat = cloudwatch.MetricStat(metric=cloudwatch.Metric(**measured), **stat_args)
+        query: dict[str, Any] = {
+            "query_id": metric.get("Id"),
+            "label": metric.get("Label"),
+            "period": metric.get("Period"),
+            "return_data": metric.get("ReturnData"),
+            "expression": metric.get("Expression"),
+            "metric_stat": metric_stat,
+        }
+        queries.append(cloudwatch.MetricDataQuery(**query))
+    return queries

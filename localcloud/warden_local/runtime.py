@@ -1,0 +1,574 @@
+"""The Lambda stand-in: runs a function's real handler in-process with its template environment and async retries."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from .clock import EmulatedClock
+from .dispatch import Dispatcher
+from .identity import IdentityResolver
+
+logger = logging.getLogger("warden_local")
+
+# os.environ, sys.stdout and sys.path are process-wide: one invocation at a time, whichever cloud runs it.
+_INVOCATION_LOCK = threading.RLock()
+# Variables a Lambda execution environment would not inherit from the test process.
+_SCRUBBED_PREFIXES = ("AWS_", "POWERTOOLS_", "WARDEN_", "_X_AMZN_", "LAMBDA_", "_HANDLER")
+DEFAULT_MAX_RETRIES = 2
+
+
+@dataclass(frozen=True)
+class FunctionCode:
+    """Where a function's code lives on this machine, as the template's CodeUri/Handler/Layers say."""
+
+    code_dir: Path
+    handler: str
+    layer_dirs: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One run of a handler (each retry is its own record).
+
+    ``event_id`` names the event the handler acted on: the CloudTrail ``eventID`` of an "AWS API Call via
+    CloudTrail" event (it survives re-delivery, so it is what idempotency keys on), else the EventBridge event
+    ``id``, which ``envelope_id`` always holds.
+    """
+
+    function_name: str
+    request_id: str
+    attempt: int
+    event_id: str | None
+    detail_type: str | None
+    outcome: str  # "ok" | "error"
+    error: str | None
+    error_type: str | None
+    logs: tuple[str, ...]
+    at: datetime
+    duration_ms: float
+    result: Any = None
+    event: Any = field(default=None, repr=False)
+    envelope_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+    @property
+    def log_text(self) -> str:
+        return "\n".join(self.logs)
+
+
+class LambdaContext:
+    """What the Lambda runtime passes as ``context`` (the attributes Powertools reads)."""
+
+    def __init__(
+        self,
+        *,
+        function_name: str,
+        function_arn: str,
+        memory_limit_in_mb: int,
+        timeout_seconds: int,
+        aws_request_id: str,
+    ) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = function_arn
+        self.memory_limit_in_mb = memory_limit_in_mb
+        self.aws_request_id = aws_request_id
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = time.strftime("%Y/%m/%d") + f"/[$LATEST]{uuid.uuid4().hex}"
+        self.identity = None
+        self.client_context = None
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class _CaptureBuffer(io.StringIO):
+    """What one invocation printed or logged."""
+
+
+class FunctionError(Exception):
+    """The handler could not be loaded or its result could not be serialised, like Lambda's Runtime.* errors."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+
+class LambdaRuntime:
+    """Asynchronous invocations of the stack's functions, one at a time on the dispatcher thread."""
+
+    def __init__(
+        self,
+        *,
+        account_id: str,
+        region: str,
+        endpoint: Callable[[], str],
+        clock: EmulatedClock,
+        identities: IdentityResolver,
+        dispatcher: Dispatcher,
+        instance_tag: str,
+    ) -> None:
+        self._account_id = account_id
+        self._region = region
+        self._endpoint = endpoint
+        self._clock = clock
+        self._identities = identities
+        self._dispatcher = dispatcher
+        self._tag = instance_tag
+        self._code: dict[str, FunctionCode] = {}
+        self._modules: dict[str, ModuleType] = {}
+        self._credentials: dict[str, dict[str, str]] = {}
+        self._records: list[Invocation] = []
+        self._records_lock = threading.Lock()
+        self._last_env: dict[str, str] | None = None
+
+    # -- registry ---------------------------------------------------------------------------------------
+
+    def register(self, function_name: str, code: FunctionCode) -> None:
+        self._code[function_name] = code
+        self._modules.pop(function_name, None)
+
+    def registered(self) -> dict[str, FunctionCode]:
+        return dict(self._code)
+
+    @property
+    def invocations(self) -> list[Invocation]:
+        with self._records_lock:
+            return list(self._records)
+
+    # -- invocation ---------------------------------------------------------------------------------------
+
+    def invoke_async(
+        self, function_name: str, payload: Any, *, attempt: int = 1, request_id: str | None = None
+    ) -> None:
+        """Queue an asynchronous invocation (``InvocationType=Event``): the caller never waits for the handler."""
+        request_id = request_id or str(uuid.uuid4())
+        self._dispatcher.submit(
+            f"invoke {function_name} (attempt {attempt})",
+            lambda: self._run(function_name, payload, attempt, request_id),
+        )
+
+    def _function(self, function_name: str) -> Any:
+        from moto.awslambda.models import lambda_backends
+
+        return lambda_backends[self._account_id][self._region].get_function(function_name)
+
+    def _run(self, function_name: str, payload: Any, attempt: int, request_id: str) -> None:
+        function = self._function(function_name)
+        started_at = self._clock.now()
+        started = time.perf_counter()
+        buffer = _CaptureBuffer()
+        result: Any = None
+        error: BaseException | None = None
+        try:
+            result = self._call_handler(function, payload, request_id, buffer)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as caught:
+            error = caught
+            buffer.write(f"[ERROR] {type(caught).__name__}: {caught}\n{traceback.format_exc()}")
+        record = Invocation(
+            function_name=function.function_name,
+            request_id=request_id,
+            attempt=attempt,
+            event_id=_event_id(payload),
+            detail_type=payload.get("detail-type") if isinstance(payload, dict) else None,
+            outcome="ok" if error is None else "error",
+            error=None if error is None else str(error),
+            error_type=None if error is None else _error_type(error),
+            logs=tuple(line for line in buffer.getvalue().splitlines() if line.strip()),
+            at=started_at,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            result=result,
+            event=payload,
+            envelope_id=payload.get("id") if isinstance(payload, dict) else None,
+        )
+        with self._records_lock:
+            self._records.append(record)
+        if error is None:
+            self._on_success(function, payload, result, request_id, attempt)
+            return
+        max_retries = self._invoke_config(function).get("MaximumRetryAttempts", DEFAULT_MAX_RETRIES)
+        if attempt <= max_retries:
+            # Lambda retries an async event after a minute, then two; other events go first meanwhile, so the retry
+            # joins the back of the queue (immediately: the tests must not wait minutes).
+            self.invoke_async(function.function_name, payload, attempt=attempt + 1, request_id=request_id)
+            return
+        self._on_failure(function, payload, record, attempt)
+
+    def _call_handler(self, function: Any, payload: Any, request_id: str, buffer: _CaptureBuffer) -> Any:
+        code = self._code.get(function.function_name)
+        if code is None:
+            raise FunctionError(
+                "Runtime.ImportModuleError",
+                f"the local cloud has no code for function {function.function_name} "
+                "(only functions created from the template run locally)",
+            )
+        env = self._environment(function, code)
+        context = LambdaContext(
+            function_name=function.function_name,
+            function_arn=function.function_arn,
+            memory_limit_in_mb=int(function.memory_size),
+            timeout_seconds=int(function.timeout),
+            aws_request_id=request_id,
+        )
+        with _INVOCATION_LOCK, _patched_environ(env), _sys_path(code), _captured_output(buffer), _fresh_boto3():
+            if env != self._last_env:
+                # Each Lambda function has its own process; here they share one, so the layer's cached composition
+                # root (clients, settings, providers) is rebuilt whenever another function's environment is in force.
+                _reset_layer_caches()
+                self._last_env = dict(env)
+            handler = self._load_handler(function.function_name, code)
+            result = handler(payload, context)
+            try:
+                json.dumps(result)
+            except (TypeError, ValueError) as error:
+                raise FunctionError("Runtime.MarshalError", f"Unable to marshal response: {error}") from None
+            return result
+
+    def _load_handler(self, function_name: str, code: FunctionCode) -> Callable[[Any, Any], Any]:
+        module_path, _, attribute = code.handler.rpartition(".")
+        if not module_path or not attribute:
+            raise FunctionError("Runtime.MalformedHandlerName", f"Bad handler '{code.handler}'")
+        module = self._modules.get(function_name)
+        if module is None:
+            source = code.code_dir / (module_path.replace(".", "/") + ".py")
+            if not source.is_file():
+                raise FunctionError(
+                    "Runtime.ImportModuleError", f"Unable to import module '{module_path}': no file {source}"
+                )
+            # Every function's module is called handler.py: a name per cloud and function keeps them apart.
+            name = f"_warden_local_{self._tag}_{_identifier(function_name)}"
+            spec = importlib.util.spec_from_file_location(name, source)
+            if spec is None or spec.loader is None:
+                raise FunctionError("Runtime.ImportModuleError", f"Unable to import module '{module_path}'")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                sys.modules.pop(name, None)
+                raise
+            self._modules[function_name] = module
+        handler = getattr(module, attribute, None)
+        if not callable(handler):
+            raise FunctionError("Runtime.HandlerNotFound", f"Handler '{attribute}' missing on module '{module_path}'")
+        return handler  # type: ignore[no-any-return]
+
+    def forget_modules(self) -> None:
+        for function_name in list(self._modules):
+            self._modules.pop(function_name)
+        for name in [name for name in sys.modules if name.startswith(f"_warden_local_{self._tag}_")]:
+            sys.modules.pop(name, None)
+
+    # -- environment -------------------------------------------------------------------------------------
+
+    def _environment(self, function: Any, code: FunctionCode) -> dict[str, str]:
+        endpoint = self._endpoint()
+        env = {str(key): str(value) for key, value in (function.environment_vars or {}).items()}
+        env.update(self._role_credentials(function))
+        env.update(
+            {
+                "AWS_ENDPOINT_URL": endpoint,
+                "AWS_REGION": self._region,
+                "AWS_DEFAULT_REGION": self._region,
+                "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
+                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.function_name}",
+                "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.run_time or 'python3.13'}",
+                "LAMBDA_TASK_ROOT": str(code.code_dir),
+                "_HANDLER": code.handler,
+                # No shared config or instance metadata: a function sees only its role's credentials.
+                "AWS_CONFIG_FILE": os.devnull,
+                "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+                "AWS_EC2_METADATA_DISABLED": "true",
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "WARDEN_CLOCK_URL": f"{endpoint}/_warden/clock",
+                # SPEC section 5: in the local cloud a pushed policy is in force for the next event.
+                "WARDEN_POLICY_CACHE_SECONDS": "0",
+            }
+        )
+        # The endpoint is on loopback: a proxy configured for the machine must not see the handler's calls.
+        bypass = ",".join(filter(None, [os.environ.get("NO_PROXY", ""), "127.0.0.1", "localhost"]))
+        env["NO_PROXY"] = env["no_proxy"] = bypass
+        return env
+
+    def _role_credentials(self, function: Any) -> dict[str, str]:
+        cached = self._credentials.get(function.function_name)
+        if cached is not None:
+            return cached
+        from moto.sts.models import sts_backends
+
+        # Lambda assumes the execution role with the function name as the session name, so the warden's own calls
+        # appear in CloudTrail as assumed-role/<role>/<function>.
+        assumed = sts_backends[self._account_id]["aws"].assume_role(
+            region_name=self._region,
+            role_session_name=function.function_name[:64],
+            role_arn=function.role,
+            policy="",
+            duration=43200,
+            external_id="",
+        )
+        self._identities.note_session_created(assumed.access_key_id, self._clock.now())
+        credentials = {
+            "AWS_ACCESS_KEY_ID": assumed.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": assumed.secret_access_key,
+            "AWS_SESSION_TOKEN": assumed.session_token,
+        }
+        self._credentials[function.function_name] = credentials
+        return credentials
+
+    # -- outcomes -------------------------------------------------------------------------------------
+
+    def _invoke_config(self, function: Any) -> dict[str, Any]:
+        configs = getattr(function, "event_invoke_config", None) or []
+        return dict(configs[0].config) if configs else {}
+
+    def _on_success(self, function: Any, payload: Any, result: Any, request_id: str, attempt: int) -> None:
+        destination = self._invoke_config(function).get("DestinationConfig", {}).get("OnSuccess", {}).get("Destination")
+        if destination:
+            record = self._destination_record(function, payload, request_id, attempt, "Success")
+            record["responseContext"] = {"statusCode": 200, "executedVersion": "$LATEST"}
+            record["responsePayload"] = result
+            self._send_to_destination(destination, record, success=True)
+
+    def _on_failure(self, function: Any, payload: Any, record: Invocation, attempt: int) -> None:
+        destination = self._invoke_config(function).get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        if not destination:
+            logger.warning(
+                "%s failed %d time(s) and has no on-failure destination: event dropped", function.function_name, attempt
+            )
+            return
+        message = self._destination_record(function, payload, record.request_id, attempt, "RetriesExhausted")
+        message["responseContext"] = {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
+        stack = [line for line in record.logs if line.startswith("  File ")]
+        message["responsePayload"] = {
+            "errorMessage": record.error,
+            "errorType": record.error_type,
+            "requestId": record.request_id,
+            "stackTrace": stack,
+        }
+        self._send_to_destination(destination, message, success=False)
+
+    def _destination_record(
+        self, function: Any, payload: Any, request_id: str, attempt: int, condition: str
+    ) -> dict[str, Any]:
+        now = self._clock.now()
+        return {
+            "version": "1.0",
+            "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
+            "requestContext": {
+                "requestId": request_id,
+                "functionArn": f"{function.function_arn}:$LATEST",
+                "condition": condition,
+                "approximateInvokeCount": attempt,
+            },
+            "requestPayload": payload,
+        }
+
+    def _send_to_destination(self, destination: str, record: dict[str, Any], *, success: bool) -> None:
+        service = destination.split(":")[2] if destination.count(":") >= 5 else ""
+        body = json.dumps(record)
+        if service == "sqs":
+            from moto.sqs.models import sqs_backends
+
+            sqs_backends[self._account_id][self._region].send_message(
+                queue_name=destination.rsplit(":", 1)[-1], message_body=body
+            )
+        elif service == "sns":
+            from moto.sns.models import sns_backends
+
+            sns_backends[self._account_id][self._region].publish(body, arn=destination)
+        elif service == "lambda":
+            self.invoke_async(destination.split(":")[6], record)
+        elif service == "events":
+            from moto.events.models import events_backends
+
+            detail_type = "Lambda Function Invocation Result - " + ("Success" if success else "Failure")
+            events_backends[self._account_id][self._region].put_events(
+                [
+                    {
+                        "Source": "lambda",
+                        "DetailType": detail_type,
+                        "Detail": body,
+                        "EventBusName": destination,
+                        "Resources": [record["requestContext"]["functionArn"]],
+                    }
+                ]
+            )
+        else:
+            logger.warning("unsupported Lambda destination %s: record dropped", destination)
+
+
+def _event_id(payload: Any) -> str | None:
+    if not isinstance(payload, dict):
+        return None
+    detail = payload.get("detail")
+    if isinstance(detail, dict) and isinstance(detail.get("eventID"), str):
+        return str(detail["eventID"])
+    envelope_id = payload.get("id")
+    return envelope_id if isinstance(envelope_id, str) else None
+
+
+def _error_type(error: BaseException) -> str:
+    if isinstance(error, FunctionError):
+        return error.error_type
+    return type(error).__name__
+
+
+def _identifier(text: str) -> str:
+    return "".join(char if char.isalnum() else "_" for char in text)
+
+
+@contextlib.contextmanager
+def _patched_environ(env: dict[str, str]) -> Iterator[None]:
+    saved = {key: value for key, value in os.environ.items() if key.startswith(_SCRUBBED_PREFIXES) or key in env}
+    for key in [key for key in os.environ if key.startswith(_SCRUBBED_PREFIXES)]:
+        del os.environ[key]
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for key in list(os.environ):
+            if key.startswith(_SCRUBBED_PREFIXES) or key in env:
+                del os.environ[key]
+        os.environ.update(saved)
+
+
+@contextlib.contextmanager
+def _sys_path(code: FunctionCode) -> Iterator[None]:
+    added = [str(path) for path in (code.code_dir, *code.layer_dirs) if str(path) not in sys.path]
+    # Lambda puts the function's directory first and the layers' python/ folders after it.
+    for position, path in enumerate(added):
+        sys.path.insert(position, path)
+    try:
+        yield
+    finally:
+        for path in added:
+            with contextlib.suppress(ValueError):
+                sys.path.remove(path)
+
+
+class _ThreadRouted(io.TextIOBase):
+    """A stream that sends the invoking thread's writes to the capture and every other thread's to ``fallback``.
+
+    sys.stdout is process-wide: a plain redirect would also swallow what the test thread prints meanwhile.
+    """
+
+    def __init__(self, fallback: Any, thread_id: int, buffer: _CaptureBuffer) -> None:
+        super().__init__()
+        self.fallback = fallback
+        self._thread_id = thread_id
+        self._buffer = buffer
+
+    def _target(self) -> Any:
+        return self._buffer if threading.get_ident() == self._thread_id else self.fallback
+
+    def write(self, text: str) -> int:
+        target = self._target()
+        if target is None:
+            return len(text)
+        return int(target.write(text))
+
+    def flush(self) -> None:
+        target = self._target()
+        if target is not None:
+            # The fallback may be a stream someone else has closed since (pytest's capture, say).
+            with contextlib.suppress(ValueError, OSError):
+                target.flush()
+
+    def close(self) -> None:
+        # The streams behind belong to others; closing (or being collected) must not close or flush them.
+        pass
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(getattr(self.fallback, "encoding", None) or "utf-8")
+
+
+@contextlib.contextmanager
+def _captured_output(buffer: _CaptureBuffer) -> Iterator[None]:
+    me = threading.get_ident()
+    saved_out, saved_err = sys.stdout, sys.stderr
+    originals = {id(stream) for stream in (saved_out, saved_err, sys.__stdout__, sys.__stderr__) if stream}
+    swapped: list[tuple[logging.StreamHandler[Any], Any]] = []
+    loggers: list[Any] = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    for candidate in loggers:
+        for handler in getattr(candidate, "handlers", ()):
+            if not isinstance(handler, logging.StreamHandler) or isinstance(handler, logging.FileHandler):
+                continue
+            stream = handler.stream
+            # A logger built earlier (Powertools binds sys.stdout when it is created) would write past the capture.
+            if isinstance(stream, _ThreadRouted):
+                swapped.append((handler, handler.setStream(_ThreadRouted(stream.fallback, me, buffer))))
+            elif id(stream) in originals:
+                swapped.append((handler, handler.setStream(_ThreadRouted(stream, me, buffer))))
+    sys.stdout = _ThreadRouted(_unwrap(saved_out), me, buffer)
+    sys.stderr = _ThreadRouted(_unwrap(saved_err), me, buffer)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved_out, saved_err
+        for handler, previous in swapped:
+            handler.setStream(previous)
+
+
+def _unwrap(stream: Any) -> Any:
+    return stream.fallback if isinstance(stream, _ThreadRouted) else stream
+
+
+@contextlib.contextmanager
+def _fresh_boto3() -> Iterator[None]:
+    # boto3's default session caches the first credentials it resolves; a handler must resolve its own role's.
+    import boto3
+
+    saved = boto3.DEFAULT_SESSION
+    boto3.DEFAULT_SESSION = None
+    try:
+        yield
+    finally:
+        boto3.DEFAULT_SESSION = saved
+
+
+def _reset_layer_caches() -> None:
+    if importlib.util.find_spec("warden") is not None:
+        try:
+            wiring = importlib.import_module("warden.wiring")
+        except ImportError:
+            wiring = None
+        reset = getattr(wiring, "reset", None)
+        if callable(reset):
+            reset()
+    try:
+        from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
+    except ImportError:
+        return
+    DEFAULT_PROVIDERS.clear()

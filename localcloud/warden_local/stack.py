@@ -1,0 +1,198 @@
+"""The stack from ``template.yaml`` itself: SAM-translated offline, code packaged, created in moto's CloudFormation."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .runtime import FunctionCode
+
+ARTIFACT_BUCKET = "warden-local-artifacts"
+# The AWS managed policies SAM may look up by name (Policies: [AWSLambdaExecute]); a static map keeps it offline.
+MANAGED_POLICIES = {
+    name: f"arn:aws:iam::aws:policy/{path}{name}"
+    for name, path in {
+        "AWSLambdaBasicExecutionRole": "service-role/",
+        "AWSLambdaExecute": "",
+        "AWSLambdaRole": "service-role/",
+        "AWSLambdaVPCAccessExecutionRole": "service-role/",
+        "AWSLambdaSQSQueueExecutionRole": "service-role/",
+        "AWSLambdaDynamoDBExecutionRole": "service-role/",
+        "AWSXRayDaemonWriteAccess": "",
+        "AWSXrayWriteOnlyAccess": "",
+        "CloudWatchLambdaInsightsExecutionRolePolicy": "",
+        "AmazonSSMReadOnlyAccess": "",
+        "AmazonDynamoDBReadOnlyAccess": "",
+        "AmazonSNSFullAccess": "",
+        "AmazonSQSFullAccess": "",
+    }.items()
+}
+
+
+class TemplateError(RuntimeError):
+    """The template cannot be translated or deployed locally (the message names the resource)."""
+
+
+class _StaticPolicyLoader:
+    def load(self) -> dict[str, str]:
+        return dict(MANAGED_POLICIES)
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short-form tags (``!Ref``, ``!GetAtt``, ``!Sub``, ...)."""
+
+
+def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt" and isinstance(value, str):
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_tag)
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    """Read a CloudFormation/SAM template (YAML or JSON)."""
+    try:
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506 - safe loader + tags
+    except yaml.YAMLError as error:
+        raise TemplateError(f"{path}: {error}") from None
+    if not isinstance(document, dict) or "Resources" not in document:
+        raise TemplateError(f"{path}: not a CloudFormation template (no Resources)")
+    # YAML anchors share objects between resources; the translator mutates what it is given.
+    return json.loads(json.dumps(document))  # type: ignore[no-any-return]
+
+
+@dataclass
+class PackagedTemplate:
+    """The translated template, and what the local runtime needs to run its functions."""
+
+    template: dict[str, Any]
+    functions: dict[str, FunctionCode] = field(default_factory=dict)  # logical id -> code
+    artifacts: dict[str, bytes] = field(default_factory=dict)  # S3 key -> zip
+
+
+def package(
+    template_path: Path, *, stack_name: str, region: str, account_id: str, parameters: dict[str, str]
+) -> PackagedTemplate:
+    """Replace local CodeUri/ContentUri with S3 artifacts (like ``sam package``) and run the SAM transform."""
+    template = load_template(template_path)
+    base = template_path.parent
+    artifacts: dict[str, bytes] = {}
+    code_dirs: dict[str, Path] = {}  # S3 key -> local directory
+    handlers: dict[str, str] = {}  # function logical id -> handler
+    globals_function = template.get("Globals", {}).get("Function", {})
+
+    def upload(logical_id: str, local: Any, kind: str) -> str:
+        if not isinstance(local, str) or local.startswith("s3://"):
+            raise TemplateError(f"{logical_id}: {kind} must be a local path for the local cloud, got {local!r}")
+        directory = (base / local).resolve()
+        if not directory.is_dir():
+            raise TemplateError(f"{logical_id}: {kind} {local} is not a directory")
+        key = f"{stack_name}/{logical_id}.zip"
+        artifacts[key] = _zip_directory(directory)
+        code_dirs[key] = directory
+        return f"s3://{ARTIFACT_BUCKET}/{key}"
+
+    for logical_id, resource in template["Resources"].items():
+        properties = resource.setdefault("Properties", {})
+        if resource.get("Type") == "AWS::Serverless::Function":
+            if "InlineCode" in properties or properties.get("PackageType") == "Image":
+                raise TemplateError(f"{logical_id}: only zip functions with a local CodeUri run in the local cloud")
+            properties["CodeUri"] = upload(
+                logical_id, properties.get("CodeUri", globals_function.get("CodeUri")), "CodeUri"
+            )
+            handler = properties.get("Handler", globals_function.get("Handler"))
+            if not isinstance(handler, str):
+                raise TemplateError(f"{logical_id}: Handler is required")
+            handlers[logical_id] = handler
+        elif resource.get("Type") == "AWS::Serverless::LayerVersion":
+            properties["ContentUri"] = upload(logical_id, properties.get("ContentUri"), "ContentUri")
+    if "CodeUri" in globals_function:
+        del globals_function["CodeUri"]
+
+    values: dict[str, Any] = {
+        "AWS::Region": region,
+        "AWS::AccountId": account_id,
+        "AWS::StackName": stack_name,
+        "AWS::Partition": "aws",
+        "AWS::URLSuffix": "amazonaws.com",
+        **parameters,
+    }
+    try:
+        translated = _transform(template, values, region)
+    except Exception as error:
+        raise TemplateError(f"{template_path}: SAM transform failed: {error}") from None
+
+    layer_dirs: dict[str, Path] = {}
+    functions: dict[str, FunctionCode] = {}
+    resources = translated["Resources"]
+    for logical_id, resource in resources.items():
+        if resource.get("Type") == "AWS::Lambda::LayerVersion":
+            key = resource.get("Properties", {}).get("Content", {}).get("S3Key")
+            if key in code_dirs:
+                layer_dirs[logical_id] = code_dirs[key]
+    for logical_id, resource in resources.items():
+        if resource.get("Type") != "AWS::Lambda::Function" or logical_id not in handlers:
+            continue
+        properties = resource.get("Properties", {})
+        key = properties.get("Code", {}).get("S3Key")
+        layers = tuple(
+            layer_dirs[ref["Ref"]]
+            for ref in properties.get("Layers", [])
+            if isinstance(ref, dict) and ref.get("Ref") in layer_dirs
+        )
+        functions[logical_id] = FunctionCode(code_dir=code_dirs[key], handler=handlers[logical_id], layer_dirs=layers)
+    return PackagedTemplate(template=translated, functions=functions, artifacts=artifacts)
+
+
+def _transform(template: dict[str, Any], values: dict[str, Any], region: str) -> dict[str, Any]:
+    import boto3
+    from samtranslator.metrics.metrics import DummyMetricsPublisher, Metrics
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+    from samtranslator.utils.py27hash_fix import to_py27_compatible_template, undo_mark_unicode_str_in_template
+
+    # A session pinned to the region: the translator would otherwise ask boto3's resolution chain for one.
+    metrics = Metrics("ServerlessTransform", DummyMetricsPublisher())
+    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=region), metrics=metrics)
+    to_py27_compatible_template(template, values)
+    loader = _StaticPolicyLoader()
+    try:
+        translated = translator.translate(template, parameter_values=values, get_managed_policy_map=loader.load)
+    finally:
+        # The translator counts what it did; unpublished counts make it log a warning when collected.
+        metrics.publish()
+    return undo_mark_unicode_str_in_template(translated)  # type: ignore[no-any-return]
+
+
+def _zip_directory(directory: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(directory.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+                archive.write(path, path.relative_to(directory).as_posix())
+        if not archive.namelist():
+            # An empty zip is still a valid deployment package; Lambda needs at least the central directory.
+            archive.writestr(".keep", "")
+    return buffer.getvalue()
+
+
+def parameters_for(template: dict[str, Any], supplied: dict[str, str]) -> list[dict[str, str]]:
+    """CreateStack parameters: the supplied values for parameters the template declares."""
+    declared = template.get("Parameters", {})
+    return [{"ParameterKey": key, "ParameterValue": value} for key, value in supplied.items() if key in declared]
