@@ -1,0 +1,229 @@
+"""`warden explain`: the decision the warden would make for a session, offline (no AWS call)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from warden_cli.common import (
+    iso_or_none,
+    now,
+    parse_tags,
+    parse_time,
+    print_json,
+    read_json,
+    read_text,
+    relative,
+    short_time,
+)
+from warden_cli.errors import EXIT_DENIED, EXIT_OK, CliError
+
+if TYPE_CHECKING:
+    from warden.events import SessionApiCall
+    from warden.policy import Decision, Grant, Policy, Principal
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "explain",
+        help="the decision for a session, offline: which rule or grant, why, and until when",
+        description=(
+            "Decide a session against a policy file, without any AWS call. The session comes from a recorded "
+            "CloudTrail event (--event) and/or flags; flags override the event. Exit 0 allow, 1 deny, 2 bad input."
+        ),
+    )
+    parser.add_argument("--policy", required=True, metavar="FILE", help="the policy document (YAML or JSON)")
+    parser.add_argument(
+        "--event",
+        metavar="EVENT.json",
+        help="a StartSession/ResumeSession event: the EventBridge event or the bare CloudTrail record",
+    )
+    parser.add_argument("--principal", metavar="ARN", help="the caller's ARN (user, role or assumed-role session)")
+    parser.add_argument("--target", metavar="ID", help="instance or managed-node id (required for ResumeSession)")
+    parser.add_argument(
+        "--tag",
+        action="extend",
+        nargs="+",
+        metavar="K=V",
+        help="tags of the target, repeatable (explain does not look them up)",
+    )
+    parser.add_argument("--document", metavar="D", help="session document name or ARN (default: the shell)")
+    parser.add_argument("--reason", metavar="R", help="the reason given at StartSession")
+    parser.add_argument(
+        "--grants",
+        metavar="GRANTS.json",
+        help='grants: a JSON list, {"grants": [...]}, or the output of `warden grant list --json`',
+    )
+    parser.add_argument("--at", metavar="ISO", help="when to decide (default: the event's time, else now)")
+    parser.add_argument("--started", metavar="ISO", help="when the session started (default: --at)")
+    parser.add_argument("--json", action="store_true", help="print {decision, rule, grant, reasons, deadline}")
+    parser.set_defaults(handler=explain_command)
+
+
+@dataclass(frozen=True)
+class _Session:
+    principal: Principal
+    target: str
+    tags: dict[str, str]
+    document: str
+    reason: str | None
+    started: datetime
+    at: datetime
+    event_time: datetime | None
+
+
+def explain_command(args: argparse.Namespace) -> int:
+    from warden.policy import SessionRequest, decide
+
+    policy = _load_policy(args.policy)
+    session = _session(args)
+    grants = _load_grants(args.grants) if args.grants else []
+    request = SessionRequest(
+        principal=session.principal,
+        target=session.target,
+        tags=session.tags,
+        document=session.document,
+        reason=session.reason,
+        started=session.started,
+    )
+    decision = decide(policy, request, grants, session.at)
+    if args.json:
+        print_json(decision.to_json())
+    else:
+        _print_human(decision, session, tags_given=bool(args.tag))
+    return EXIT_OK if decision.allowed else EXIT_DENIED
+
+
+def _load_policy(path: str) -> Policy:
+    from warden.policy import PolicyError, load_policy
+
+    text = read_text(path, what="policy file")
+    try:
+        return load_policy(text, source=path)
+    except PolicyError as error:
+        raise CliError(str(error)) from None  # "FILE: line N: path: message (and K more)"
+
+
+def _session(args: argparse.Namespace) -> _Session:
+    from warden.policy import normalise_document, principal_from_arn
+
+    call = _load_event(args.event) if args.event else None
+    tags = parse_tags(args.tag)
+
+    if args.principal is not None:
+        try:
+            principal = principal_from_arn(args.principal.strip())
+        except ValueError as error:
+            raise CliError(
+                f"--principal: {error}; pass the caller's ARN, e.g. arn:aws:iam::123456789012:user/alice"
+            ) from None
+    elif call is not None:
+        principal = call.principal
+    else:
+        raise CliError("--principal: required without --event (the caller's ARN)")
+
+    target = args.target or (call.target if call is not None else None)
+    if not target:
+        if call is not None:
+            raise CliError(f"{args.event}: a {call.event_name} event names no target: pass --target ID")
+        raise CliError("--target: required without --event (the instance or managed-node id)")
+
+    if args.document is not None:
+        document = normalise_document(args.document)
+    else:
+        document = call.document if call is not None else normalise_document(None)
+
+    # The event gives its own time: explaining an event decides it as it was when CloudTrail recorded it.
+    at = parse_time(args.at, option="--at") if args.at else (call.event_time if call is not None else now())
+    started = parse_time(args.started, option="--started") if args.started else at
+    if started > at:
+        raise CliError(f"--started: {iso_or_none(started)} is after --at {iso_or_none(at)}")
+    return _Session(
+        principal=principal,
+        target=target.strip(),
+        tags=tags,
+        document=document,
+        reason=args.reason if args.reason is not None else (call.reason if call is not None else None),
+        started=started,
+        at=at,
+        event_time=call.event_time if call is not None else None,
+    )
+
+
+def _load_event(path: str) -> SessionApiCall:
+    from warden.events import EventError, describe_failure, parse_session_event
+
+    data = read_json(path, what="event file")
+    try:
+        call = parse_session_event(data)
+    except EventError as error:
+        raise CliError(f"{path}: {error}") from None
+    if not call.is_start:
+        raise CliError(
+            f"{path}: {call.event_name} ends a session, so there is nothing to decide: "
+            "explain takes a StartSession or ResumeSession event"
+        )
+    if call.failed:
+        raise CliError(f"{path}: {describe_failure(call)}: no session was opened, so there is nothing to decide")
+    return call
+
+
+def _load_grants(path: str) -> list[Grant]:
+    from pydantic import ValidationError
+
+    from warden.policy import Grant
+
+    data = read_json(path, what="grants file")
+    if isinstance(data, dict) and "grants" in data:
+        data = data["grants"]
+    elif isinstance(data, dict):
+        raise CliError(f'{path}: expected a JSON list of grants or {{"grants": [...]}}, got an object without "grants"')
+    if not isinstance(data, list):
+        raise CliError(f"{path}: expected a JSON list of grants, got {type(data).__name__}")
+    grants: list[Grant] = []
+    for index, item in enumerate(data):
+        where = f"{path}: grants[{index}]"
+        if not isinstance(item, dict):
+            raise CliError(f"{where}: expected a grant object, got {type(item).__name__}")
+        try:
+            grants.append(Grant.model_validate(item))
+        except ValidationError as error:
+            raise CliError(f"{where}{_first_error(error)}") from None
+        except ValueError as error:
+            raise CliError(f"{where}: {error}") from None
+    return grants
+
+
+def _first_error(error: Any) -> str:
+    first = error.errors(include_url=False)[0]
+    field = ".".join(str(part) for part in first["loc"])
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f".{field}: {message}" if field else f": {message}"
+
+
+def _print_human(decision: Decision, session: _Session, *, tags_given: bool) -> None:
+    if decision.rule:
+        basis = f"by rule {decision.rule}"
+    elif decision.grant:
+        basis = f"by grant {decision.grant}"
+    else:
+        basis = "by the policy's default"
+    tags = ", ".join(f"{key}={value}" for key, value in session.tags.items())
+    subject = f"{session.principal.display} on {session.target}" + (f" ({tags})" if tags else "")
+    print(f"{decision.decision.upper()} {basis}: {subject}, {session.document}, at {short_time(session.at)}")
+    for reason in decision.reasons:
+        print(f"  - {reason}")
+    if decision.allowed:
+        if decision.deadline is not None:
+            print(f"deadline: {iso_or_none(decision.deadline)} ({relative(decision.deadline, session.at)})")
+        else:
+            print("deadline: none (nothing that allows it ends)")
+    if not tags_given:
+        print("note: no --tag given, so the target is taken to have no tags (explain does not look them up)")
+    if session.event_time is not None and session.event_time != session.at:
+        print(
+            f"note: decided at {iso_or_none(session.at)}; the event happened at {iso_or_none(session.event_time)} "
+            "(pass --at with that time to replay it)"
+        )

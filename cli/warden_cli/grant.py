@@ -1,0 +1,316 @@
+"""`warden grant create|list|revoke`: just-in-time grants in the stack's grants table, each announced by an alert."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import string
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from warden_cli.common import (
+    Aws,
+    add_aws_options,
+    aws_errors,
+    grant_json,
+    grant_targets,
+    iso_or_none,
+    now,
+    parse_span,
+    parse_time,
+    policy_in_force,
+    print_json,
+    print_table,
+    short_time,
+)
+from warden_cli.errors import EXIT_DENIED, EXIT_OK, CliError
+
+if TYPE_CHECKING:
+    from warden.policy import Grant
+
+ID_PREFIX = "g-"
+ID_ALPHABET = string.ascii_lowercase + string.digits
+ID_LENGTH = 12
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("grant", help="create, list and revoke just-in-time grants")
+    commands = parser.add_subparsers(dest="grant_command", metavar="COMMAND", required=True)
+
+    create = commands.add_parser(
+        "create",
+        help="grant a principal access to targets for a while",
+        description="Write a just-in-time grant (conditional put) and publish the grant-created alert.",
+    )
+    create.add_argument(
+        "--principal", required=True, metavar="P", help="principal pattern: user:NAME, role:NAME, account:ID, arn:..."
+    )
+    which = create.add_mutually_exclusive_group(required=True)
+    which.add_argument("--target", action="extend", nargs="+", metavar="ID", help="instance/managed-node ids or globs")
+    which.add_argument(
+        "--tag", action="extend", nargs="+", metavar="K=V", help="target tags (every key must match; value globs)"
+    )
+    create.add_argument("--for", dest="duration", required=True, metavar="DURATION", help="how long: 30m, 2h, 1d")
+    create.add_argument("--starts", metavar="ISO", help="when it starts, with an offset (default: now)")
+    create.add_argument("--reason", required=True, metavar="R", help="why (a ticket, an incident)")
+    create.add_argument("--json", action="store_true", help="print the stored grant as JSON")
+    add_aws_options(create)
+    create.set_defaults(handler=create_command)
+
+    listing = commands.add_parser("list", help="the grants, oldest first")
+    listing.add_argument("--active", action="store_true", help="only grants in force now")
+    listing.add_argument("--json", action="store_true", help="print a JSON list (what explain --grants reads)")
+    add_aws_options(listing)
+    listing.set_defaults(handler=list_command)
+
+    revoke = commands.add_parser(
+        "revoke", help="end a grant now; open sessions it allowed end at the next sweep, within a minute"
+    )
+    revoke.add_argument("grant_id", metavar="ID", help="the grant's id (g-...)")
+    add_aws_options(revoke)
+    revoke.set_defaults(handler=revoke_command)
+
+
+# --- create --------------------------------------------------------------------------------------------------------
+
+
+def create_command(args: argparse.Namespace) -> int:
+    from warden.adapters.alerts import SnsAlerts
+    from warden.adapters.grants import DynamoGrantStore, GrantConflict
+    from warden.alerts import AlertContext, grant_alert
+    from warden.policy import format_duration
+
+    principal = _principal_pattern(args.principal)
+    targets = _targets(args.target, args.tag)
+    duration = parse_span(args.duration, option="--for")
+    starts = parse_time(args.starts, option="--starts") if args.starts else None
+    reason = " ".join(args.reason.split())
+    if not reason:
+        raise CliError("--reason: must not be empty (say why: a ticket, an incident)")
+
+    aws = Aws.from_args(args)
+    with aws_errors():
+        outputs = aws.outputs
+        moment = now().replace(microsecond=0)
+        starts_at = starts or moment
+        expires_at = starts_at + duration
+        if expires_at <= moment:
+            raise CliError(
+                f"--starts/--for: the grant would end at {iso_or_none(expires_at)}, which is already past "
+                f"(now is {iso_or_none(moment)})"
+            )
+        _check_cap(aws, outputs.policy_parameter, duration, args.duration)
+        caller = aws.caller
+        grant = _build_grant(
+            principal=principal,
+            targets=targets,
+            starts_at=starts_at,
+            expires_at=expires_at,
+            reason=reason,
+            created_by=caller.arn,
+            created_at=moment,
+        )
+        store = DynamoGrantStore(aws.client("dynamodb"), outputs.grants_table)
+        try:
+            store.create(grant)
+        except GrantConflict as error:
+            raise CliError(f"{error}; run the command again", code=EXIT_DENIED) from None
+        stored = store.get(grant.id) or grant
+
+    _publish(
+        lambda: SnsAlerts(aws.client("sns"), outputs.alerts_topic_arn).publish(
+            grant_alert(
+                "grant-created",
+                AlertContext(outputs.stack, outputs.region, caller.account),
+                stored,
+                by=caller.arn,
+            )
+        ),
+        stored.id,
+    )
+    if args.json:
+        print_json(grant_json(stored))
+    else:
+        print(stored.id)
+        length = format_duration(stored.expires_at - stored.starts_at)
+        print(
+            f"granted {stored.principal} on {grant_targets(stored)} from {short_time(stored.starts_at)} "
+            f"until {short_time(stored.expires_at)} ({length})",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
+def _principal_pattern(value: str) -> str:
+    from warden.policy import validate_principal_pattern
+
+    pattern = value.strip()
+    try:
+        validate_principal_pattern(pattern)
+    except ValueError as error:
+        raise CliError(f"--principal: {error}") from None
+    return pattern
+
+
+def _targets(ids: Sequence[str] | None, tags: Sequence[str] | None) -> dict[str, Any]:
+    if ids:
+        cleaned = [value.strip() for value in ids]
+        if any(not value for value in cleaned):
+            raise CliError("--target: an empty id")
+        return {"ids": list(dict.fromkeys(cleaned))}
+    by_key: dict[str, list[str]] = {}
+    for value in tags or ():
+        key, sep, tag_value = value.partition("=")
+        if not sep or not key.strip() or not tag_value:
+            raise CliError(f"--tag {value!r}: expected KEY=VALUE, e.g. --tag Environment=prod")
+        values = by_key.setdefault(key, [])
+        if tag_value not in values:
+            values.append(tag_value)
+    return {"tags": {key: values[0] if len(values) == 1 else values for key, values in by_key.items()}}
+
+
+def _check_cap(aws: Aws, parameter: str, duration: timedelta, text: str) -> None:
+    from warden.policy import format_duration
+
+    in_force = policy_in_force(aws.client("ssm"), parameter)
+    if in_force is None or in_force.policy is None or in_force.policy.grants is None:
+        return
+    cap = in_force.policy.grants.max_duration
+    if cap is not None and duration > cap:
+        raise CliError(
+            f"--for {text}: longer than the policy's grants.max_duration of {format_duration(cap)} "
+            f"({parameter}, version {in_force.version})"
+        )
+
+
+def _build_grant(**fields: Any) -> Grant:
+    from pydantic import ValidationError
+
+    from warden.policy import Grant
+
+    try:
+        return Grant.model_validate({"id": new_grant_id(), "state": "active", **fields})
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        field = ".".join(str(part) for part in first["loc"]) or "grant"
+        raise CliError(f"{field}: {str(first['msg']).removeprefix('Value error, ')}") from None
+    except ValueError as error:
+        raise CliError(f"grant: {error}") from None
+
+
+def new_grant_id() -> str:
+    return ID_PREFIX + "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
+
+
+def _publish(send: Callable[[], None], grant_id: str) -> None:
+    """Publish an alert; a failure is reported loudly but does not undo the grant change, which has been made."""
+    from warden.adapters.aws import is_aws_error
+
+    try:
+        send()
+    except Exception as error:
+        if not is_aws_error(error):
+            raise
+        print(
+            f"warden: warning: {grant_id} was changed, but its alert could not be published: {error}",
+            file=sys.stderr,
+        )
+
+
+# --- list ----------------------------------------------------------------------------------------------------------
+
+
+def list_command(args: argparse.Namespace) -> int:
+    from warden.adapters.grants import DynamoGrantStore
+
+    aws = Aws.from_args(args)
+    with aws_errors():
+        outputs = aws.outputs
+        moment = now()
+        grants = DynamoGrantStore(aws.client("dynamodb"), outputs.grants_table).all()
+    if args.active:
+        grants = [grant for grant in grants if grant.active_at(moment)]
+    if args.json:
+        print_json([grant_json(grant) for grant in grants])
+        return EXIT_OK
+    if not grants:
+        print("no active grants" if args.active else "no grants")
+        return EXIT_OK
+    print_table(
+        ("ID", "PRINCIPAL", "TARGETS", "FROM", "UNTIL", "STATE", "REASON"),
+        [
+            (
+                grant.id,
+                grant.principal,
+                grant_targets(grant),
+                short_time(grant.starts_at),
+                short_time(grant.expires_at),
+                state_at(grant, moment),
+                grant.reason,
+            )
+            for grant in grants
+        ],
+        widths={"PRINCIPAL": 40, "TARGETS": 40, "REASON": 50},
+    )
+    return EXIT_OK
+
+
+def state_at(grant: Grant, moment: datetime) -> str:
+    """The state as it is now: a grant still marked active may have run out or not have started yet."""
+    if grant.state != "active":
+        return grant.state
+    if moment >= grant.expires_at:
+        return "expired"
+    if moment < grant.starts_at:
+        return "scheduled"
+    return "active"
+
+
+# --- revoke --------------------------------------------------------------------------------------------------------
+
+
+def revoke_command(args: argparse.Namespace) -> int:
+    from warden.adapters.alerts import SnsAlerts
+    from warden.adapters.grants import DynamoGrantStore, GrantConflict
+    from warden.alerts import AlertContext, grant_alert
+
+    grant_id = args.grant_id.strip()
+    aws = Aws.from_args(args)
+    with aws_errors():
+        outputs = aws.outputs
+        store = DynamoGrantStore(aws.client("dynamodb"), outputs.grants_table)
+        moment = now()
+        current = store.get(grant_id)
+        if current is None:
+            raise CliError(f"no grant {grant_id} in {outputs.grants_table}", code=EXIT_DENIED)
+        if current.state == "active" and moment >= current.expires_at:
+            raise CliError(
+                f"grant {grant_id} already expired at {iso_or_none(current.expires_at)}: nothing to revoke",
+                code=EXIT_DENIED,
+            )
+        if current.state != "active":
+            when = current.revoked_at if current.state == "revoked" else current.expires_at
+            by = f" by {current.revoked_by}" if current.state == "revoked" and current.revoked_by else ""
+            raise CliError(
+                f"grant {grant_id} is already {current.state} (since {iso_or_none(when)}{by}): nothing to revoke",
+                code=EXIT_DENIED,
+            )
+        caller = aws.caller
+        try:
+            revoked = store.revoke(grant_id, by=caller.arn, now=moment)
+        except GrantConflict as error:
+            raise CliError(f"{error}: nothing to revoke", code=EXIT_DENIED) from None
+
+    _publish(
+        lambda: SnsAlerts(aws.client("sns"), outputs.alerts_topic_arn).publish(
+            grant_alert(
+                "grant-revoked", AlertContext(outputs.stack, outputs.region, caller.account), revoked, by=caller.arn
+            )
+        ),
+        revoked.id,
+    )
+    print(f"revoked {revoked.id} ({revoked.principal} on {grant_targets(revoked)})")
+    print("open sessions it allowed are re-checked and ended at the next sweep, within a minute")
+    return EXIT_OK

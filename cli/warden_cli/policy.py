@@ -1,0 +1,143 @@
+"""`warden policy validate|push|show`: check a policy document, store it in the stack's parameter, print it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any
+
+from warden_cli.common import (
+    Aws,
+    add_aws_options,
+    aws_errors,
+    last_valid_policy,
+    local_endpoint,
+    plural,
+    policy_summary,
+    print_json,
+    read_stored_policy,
+    read_text,
+)
+from warden_cli.errors import EXIT_BAD_INPUT, EXIT_DENIED, EXIT_OK, CliError
+
+if TYPE_CHECKING:
+    from warden.policy import Policy
+
+# Intelligent-Tiering stores up to 4 KB as a standard parameter and up to 8 KB as an advanced one.
+MAX_PARAMETER_BYTES = 8192
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("policy", help="validate, push and show the policy document")
+    commands = parser.add_subparsers(dest="policy_command", metavar="COMMAND", required=True)
+
+    validate = commands.add_parser(
+        "validate", help="check a policy file (schema, windows, time zones, regexes, durations, YAML syntax)"
+    )
+    validate.add_argument("file", metavar="FILE", help="the policy document (YAML or JSON)")
+    validate.set_defaults(handler=validate_command)
+
+    push = commands.add_parser("push", help="validate a policy file, then store it in the stack's parameter")
+    push.add_argument("file", metavar="FILE", help="the policy document (YAML or JSON)")
+    push.add_argument("--json", action="store_true", help="print {parameter, version, policy} as JSON")
+    add_aws_options(push)
+    push.set_defaults(handler=push_command)
+
+    show = commands.add_parser("show", help="print the policy stored in the stack's parameter")
+    show.add_argument("--json", action="store_true", help="print {parameter, version, valid, policy} as JSON")
+    add_aws_options(show)
+    show.set_defaults(handler=show_command)
+
+
+def load_file(path: str) -> tuple[str, Policy | None, tuple[str, ...]]:
+    """The file's text and its policy, or the issues found (each ``line N: path: message``)."""
+    from warden.policy import PolicyError, load_policy
+
+    text = read_text(path, what="policy file")
+    try:
+        return text, load_policy(text, source=path), ()
+    except PolicyError as error:
+        return text, None, tuple(str(issue) for issue in error.issues)
+
+
+def validate_command(args: argparse.Namespace) -> int:
+    _, policy, issues = load_file(args.file)
+    if policy is None:
+        for issue in issues:
+            print(f"{args.file}: {issue}")
+        return EXIT_BAD_INPUT
+    print(f"{args.file}: valid — {policy_summary(policy)}")
+    return EXIT_OK
+
+
+def push_command(args: argparse.Namespace) -> int:
+    text, policy, issues = load_file(args.file)
+    if policy is None:
+        for issue in issues:
+            print(f"{args.file}: {issue}", file=sys.stderr)
+        raise CliError(f"{args.file}: {plural(len(issues), 'problem')}, nothing was pushed")
+    size = len(text.encode("utf-8"))
+    if size > MAX_PARAMETER_BYTES:
+        raise CliError(
+            f"{args.file}: {size} bytes, more than the {MAX_PARAMETER_BYTES} a Parameter Store parameter holds; "
+            "shorten it (comments count too)"
+        )
+    aws = Aws.from_args(args)
+    with aws_errors():
+        parameter = aws.outputs.policy_parameter
+        response = aws.client("ssm").put_parameter(
+            Name=parameter, Value=text, Type="String", Tier="Intelligent-Tiering", Overwrite=True
+        )
+    version = int(response.get("Version", 0))
+    if args.json:
+        print_json({"parameter": parameter, "version": version, "policy": policy.to_document()})
+    else:
+        print(f"pushed {args.file} to {parameter} (version {version}): {policy_summary(policy)}")
+        if local_endpoint():
+            print("in force for the next event; the sweeper re-checks open sessions against it within a minute")
+        else:
+            print("in force within a minute (the functions cache it); the sweeper then re-checks open sessions")
+    return EXIT_OK
+
+
+def show_command(args: argparse.Namespace) -> int:
+    aws = Aws.from_args(args)
+    with aws_errors():
+        parameter = aws.outputs.policy_parameter
+        ssm = aws.client("ssm")
+        stored = read_stored_policy(ssm, parameter)
+        if stored is None:
+            raise CliError(f"{parameter}: no policy stored; store one with `warden policy push FILE`", code=EXIT_DENIED)
+        fallback = None if stored.valid else last_valid_policy(ssm, parameter)
+
+    if args.json:
+        document: object = stored.policy.to_document() if stored.policy is not None else _raw_document(stored.text)
+        print_json({"parameter": parameter, "version": stored.version, "valid": stored.valid, "policy": document})
+    else:
+        sys.stdout.write(stored.text if stored.text.endswith("\n") else stored.text + "\n")
+
+    where = f"{parameter} (version {stored.version})"
+    if stored.policy is not None:
+        print(f"{where}: valid — {policy_summary(stored.policy)}", file=sys.stderr)
+        return EXIT_OK
+    for issue in stored.issues:
+        print(f"{where}: {issue}", file=sys.stderr)
+    in_force = (
+        f"version {fallback.version} (the last valid one) stays in force"
+        if fallback is not None
+        else "no valid version exists, so the functions cannot decide until one is pushed"
+    )
+    raise CliError(
+        f"{where} is invalid ({stored.issues[0]}{' and more' if len(stored.issues) > 1 else ''}); {in_force}",
+        code=EXIT_DENIED,
+    )
+
+
+def _raw_document(text: str) -> object:
+    """An invalid document as data when it at least parses as YAML, else its text."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text

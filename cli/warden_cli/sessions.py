@@ -1,0 +1,157 @@
+"""`warden sessions`: the session ledger, newest first, as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from warden_cli.common import (
+    Aws,
+    add_aws_options,
+    aws_errors,
+    iso_or_none,
+    now,
+    parse_span,
+    print_csv,
+    print_json,
+    print_table,
+    short_time,
+)
+from warden_cli.errors import EXIT_OK
+
+if TYPE_CHECKING:
+    from warden.ports import LedgerEntry
+
+DEFAULT_SINCE = "7d"
+MAX_DAYS = 400  # the ledger's retention: older rows are gone anyway
+TABLE_COLUMNS = (
+    "SESSION", "WHO", "TARGET", "NAME", "DOCUMENT", "STARTED", "ENDED", "DECISION", "RULE/GRANT", "ACTION", "END",
+)  # fmt: skip
+CSV_COLUMNS = (
+    "session_id", "status", "principal", "principal_arn", "target", "target_name", "document", "reason",
+    "started_at", "ended_at", "duration_seconds", "decision", "basis", "rule", "grant", "deadline", "mode", "action",
+    "ended_by", "end_reason", "error_code", "error_message",
+)  # fmt: skip
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "sessions",
+        help="the session ledger: who, where, what was decided and done, newest first",
+        description="The ledger, day by day through its by-day index (no table scan).",
+    )
+    parser.add_argument("--active", action="store_true", help="only the sessions still open (any age)")
+    parser.add_argument(
+        "--since",
+        metavar="DURATION",
+        help=f"sessions started within this long (default: {DEFAULT_SINCE}; with --active: any age)",
+    )
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print a JSON array of ledger rows")
+    output.add_argument("--csv", action="store_true", help="print CSV with a header")
+    add_aws_options(parser)
+    parser.set_defaults(handler=sessions_command)
+
+
+def sessions_command(args: argparse.Namespace) -> int:
+    from warden.adapters.ledger import DAY_INDEX, DynamoLedger
+
+    window = parse_span(args.since or DEFAULT_SINCE, option="--since")
+    window = min(window, timedelta(days=MAX_DAYS))
+    aws = Aws.from_args(args)
+    with aws_errors():
+        outputs = aws.outputs
+        ledger = DynamoLedger(aws.client("dynamodb"), outputs.ledger_table)
+        moment = now()
+        cutoff = moment - window
+        if args.active:
+            entries = ledger.open_entries()
+            if args.since:
+                entries = [entry for entry in entries if entry.started_at is None or entry.started_at >= cutoff]
+        else:
+            entries = []
+            for day in days_between(cutoff, moment):
+                entries.extend(ledger.query_index(DAY_INDEX, "day", day, since=cutoff))
+    entries = newest_first(entries)
+
+    if args.json:
+        print_json([entry_json(entry) for entry in entries])
+    elif args.csv:
+        print_csv(CSV_COLUMNS, [[entry_json(entry).get(column) for column in CSV_COLUMNS] for entry in entries])
+    elif not entries:
+        print("no open sessions" if args.active else f"no sessions since {short_time(cutoff)}")
+    else:
+        print_table(
+            TABLE_COLUMNS,
+            [table_row(entry) for entry in entries],
+            widths={"WHO": 32, "DOCUMENT": 32, "RULE/GRANT": 32, "END": 60},
+        )
+    return EXIT_OK
+
+
+def days_between(start: datetime, end: datetime) -> list[str]:
+    """UTC days ``YYYY-MM-DD`` from ``start``'s to ``end``'s, newest first (the by-day index's partition keys)."""
+    first, last = start.date(), end.date()
+    count = (last - first).days
+    return [(last - timedelta(days=offset)).isoformat() for offset in range(count + 1)]
+
+
+def newest_first(entries: list[LedgerEntry]) -> list[LedgerEntry]:
+    unique = {entry.session_id: entry for entry in entries}
+    return sorted(
+        unique.values(),
+        key=lambda entry: (entry.started_at.timestamp() if entry.started_at else float("-inf"), entry.session_id),
+        reverse=True,
+    )
+
+
+def entry_json(entry: LedgerEntry) -> dict[str, Any]:
+    """A ledger row as plain data: times in ISO 8601, empty fields left out."""
+    from dataclasses import fields
+
+    data: dict[str, Any] = {}
+    for item in fields(entry):
+        value = getattr(entry, item.name)
+        if isinstance(value, datetime):
+            value = iso_or_none(value)
+        if value is None or value in ({}, []):
+            continue
+        data[item.name] = value
+    return data
+
+
+def table_row(entry: LedgerEntry) -> tuple[str, ...]:
+    if entry.status == "failed-call":
+        # No session came of the call: its error code is the outcome.
+        decision, basis, action, ended = "failed", "-", entry.error_code or "failed", "-"
+    else:
+        decision, basis, action = entry.decision or "-", decided_by(entry), entry.action or "-"
+        ended = short_time(entry.ended_at) if entry.ended_at else ("open" if entry.status == "open" else "-")
+    end = entry.end_reason or (f"by {entry.ended_by}" if entry.ended_by else "-")
+    return (
+        entry.session_id,
+        entry.principal or entry.principal_arn or "-",
+        entry.target or "-",
+        entry.target_name or "-",
+        entry.document or "-",
+        short_time(entry.started_at),
+        ended,
+        decision,
+        basis,
+        action,
+        end,
+    )
+
+
+def decided_by(entry: LedgerEntry) -> str:
+    """The rule or grant behind the latest decision; ``default`` when the policy's default decided."""
+    if entry.basis in ("deny-rule", "allow-rule") and entry.rule:
+        return entry.rule
+    if entry.basis == "grant" and entry.grant:
+        return f"grant {entry.grant}"
+    if entry.basis in ("default-deny", "default-allow"):
+        return "default"
+    if entry.rule:
+        return entry.rule
+    return f"grant {entry.grant}" if entry.grant else "-"
