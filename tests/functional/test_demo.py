@@ -1,0 +1,147 @@
+"""`warden demo` through the real console script: the scripted day goes as scripted, in text and as JSON lines."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.functional
+
+# The demo must finish in under a minute on a developer machine; the margin is for a loaded CI runner.
+TIMEOUT_SECONDS = 240
+
+
+def run_demo(*extra: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    # No AWS settings of the developer's leak in: the demo needs no account, profile or endpoint.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    return subprocess.run(
+        [sys.executable, "-m", "warden_cli.main", "demo", *extra],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=TIMEOUT_SECONDS,
+        check=False,
+    )
+
+
+def test_demo_prints_each_scenarios_outcome_and_every_alert_as_an_email(tmp_path: Path) -> None:
+    # WHEN a newcomer runs `warden demo` from anywhere
+    result = run_demo(cwd=tmp_path)
+
+    # THEN the day went as scripted, with nothing but the timeline on the terminal
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    assert result.stderr == ""
+    out = result.stdout
+    assert "NOT AS SCRIPTED" not in out
+    assert "The day went as scripted" in out
+    # 1. the analyst's session is allowed (and later ends at the rule's maximum duration)
+    assert "alice@example.com starts a session on analytics-1" in out
+    assert "ALLOWED by analysts-on-analytics, until 16:30" in out
+    assert "TERMINATED by the sweeper: maximum duration reached" in out
+    # 2. the PCI host: deny beats allow, terminated at start
+    assert "DENIED by rule no-pci  ->  TERMINATED at start" in out
+    # 3. the grant, typed as an operator types it, then its expiry ends bob's session
+    assert "$ warden grant create --principal user:bob --tag Environment=prod --for 1h" in out
+    assert "bob starts a session on prod-db-1" in out
+    assert "ALLOWED by grant g-" in out
+    assert "TERMINATED by the sweeper: grant expired" in out
+    # 4. the business-hours window closes at 18:00 in Berlin
+    assert "ALLOWED by analysts-on-analytics, until 18:00" in out
+    assert "18:00 Berlin  alice@example.com's session on analytics-1" in out
+    assert "TERMINATED by the sweeper: window closed" in out
+    # 5. re-tagged mid-session
+    assert "re-tags build-runner" in out
+    assert "TERMINATED by the sweeper: target re-tagged" in out
+    # 6. monitor mode
+    assert "$ warden policy push monitor.yaml" in out
+    assert "WOULD TERMINATE (monitor mode), left open" in out
+
+    # AND every alert is printed as the e-mail the security team receives, headers then body
+    assert out.count("      | From:    Session Warden <no-reply@sns.amazonaws.com>") == 8
+    assert out.count("      | To:      security@example.com") == 8
+    subjects = [line.split("Subject: ", 1)[1] for line in out.splitlines() if line.startswith("      | Subject: ")]
+    assert sum(1 for subject in subjects if subject.startswith("[Session Warden] TERMINATED ")) == 5
+    assert (
+        sum(
+            1
+            for subject in subjects
+            if subject.startswith("[Session Warden] GRANT CREATED user:bob on Environment=prod")
+        )
+        == 1
+    )
+    assert (
+        sum(
+            1
+            for subject in subjects
+            if subject.startswith("[Session Warden] GRANT EXPIRED user:bob on Environment=prod")
+        )
+        == 1
+    )
+    assert sum(1 for subject in subjects if subject.startswith("[Session Warden] WOULD TERMINATE dave on ")) == 1
+    assert "      | Decision: deny (grant expired)" in out
+    assert "      | Decision: deny (window closed)" in out
+    assert "      | Decision: deny (target re-tagged)" in out
+    assert "      | Action: none: the policy is in monitor mode." in out
+
+    # AND it ends with a summary and a pointer to explore further
+    assert "sessions started   6: 4 allowed, 1 terminated at start, 1 left open in monitor mode" in out
+    assert "alerts sent        8: 1 grant-created, 1 grant-expired, 5 session-terminated, 1 would-terminate" in out
+    assert "warden local up" in out
+    for noise in ("Traceback", "WARNING", "werkzeug", "HTTP/1.1"):
+        assert noise not in out
+
+
+def test_demo_json_prints_one_object_per_event(tmp_path: Path) -> None:
+    # WHEN the demo runs with --json
+    result = run_demo("--json", cwd=tmp_path)
+
+    # THEN every line of stdout is a JSON object with a time and a kind
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    events: list[dict[str, Any]] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert all(event["at"].endswith("Z") and event["kind"] for event in events)
+    kinds = {event["kind"] for event in events}
+    assert {"setup", "instance", "principal", "policy", "session-start", "session-end", "grant", "retag"} <= kinds
+    assert {"policy-push", "alert", "summary"} <= kinds
+    assert "not-as-scripted" not in kinds
+
+    # AND the sessions' outcomes are data, not prose
+    starts = [event for event in events if event["kind"] == "session-start"]
+    assert [event["outcome"] for event in starts] == [
+        "allowed",
+        "terminated at start",
+        "allowed",
+        "allowed",
+        "allowed",
+        "would terminate",
+    ]
+    assert starts[1]["rule"] == "no-pci" and starts[2]["grant"].startswith("g-")
+    causes = [event["cause"] for event in events if event["kind"] == "session-end"]
+    assert causes == ["target re-tagged", "grant expired", "maximum duration reached", "window closed"]
+
+    # AND each alert is an object with the e-mail's subject and body, severity and kind
+    alerts = [event["alert"] for event in events if event["kind"] == "alert"]
+    assert Counter((alert["kind"], alert["severity"]) for alert in alerts) == {
+        ("session-terminated", "HIGH"): 5,
+        ("grant-created", "INFO"): 1,
+        ("grant-expired", "INFO"): 1,
+        ("would-terminate", "MEDIUM"): 1,
+    }
+    assert alerts[0]["kind"] == "session-terminated" and alerts[-1]["kind"] == "would-terminate"  # order of arrival
+    assert all(
+        alert["subject"].startswith("[Session Warden] ") and "Session Warden (stack" in alert["body"]
+        for alert in alerts
+    )
+
+    # AND the last line sums the day up
+    summary = events[-1]
+    assert summary["kind"] == "summary"
+    assert summary["as_scripted"] is True and summary["unmet"] == []
+    assert summary["sessions_started"] == 6 and summary["terminated_by_sweeper"] == 4 and summary["still_open"] == 1
