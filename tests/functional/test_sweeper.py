@@ -53,8 +53,11 @@ def test_grant_ends_its_session_at_the_sweep_of_its_expiry_minute_and_not_before
     stack.cloud.advance("1m")
     assert session not in stack.active()
     assert stack.inbox.kinds() == ["grant-expired", "session-terminated"]
-    assert "Decision: deny (grant expired)" in last_terminated(stack)
+    body = last_terminated(stack)
+    assert "Decision: deny (grant expired)" in body
+    assert "  - grant g-one-hour expired at 2026-11-24 10:00:00 UTC" in body
     row = stack.row(session)
+    assert (row.decision, row.grant, row.deadline) == ("deny", None, None)  # not the stale allowance
     assert row.ended_at == TUESDAY_MORNING + timedelta(hours=1)
     assert row.end_reason == "terminated by Session Warden: grant expired"
 
@@ -67,7 +70,9 @@ def test_revoked_grant_ends_its_session_within_a_minute(stack: Stack) -> None:
     stack.grants.revoke("g-revoke-me", by="oncall-lead", now=stack.cloud.clock.now())
     stack.cloud.advance("1m")
     assert session not in stack.active()
-    assert "Decision: deny (grant revoked)" in last_terminated(stack)
+    body = last_terminated(stack)
+    assert "Decision: deny (grant revoked)" in body
+    assert "  - grant g-revoke-me was revoked at 2026-11-24 09:05:00 UTC by oncall-lead" in body
 
 
 def test_session_covered_by_an_overlapping_grant_stays_when_one_is_revoked(stack: Stack) -> None:
@@ -114,6 +119,7 @@ def test_session_ends_when_its_target_is_retagged(stack: Stack) -> None:
     assert session not in stack.active()
     body = last_terminated(stack)
     assert "Decision: deny (target re-tagged)" in body
+    assert "  - target tags changed: Department=Analytics -> Department=Finance" in body
     assert "build-runner" in body
 
 
@@ -124,7 +130,9 @@ def test_session_ends_when_the_policy_no_longer_allows_it(stack: Stack) -> None:
     stack.cloud.put_policy(POLICY.format(mode="enforce").replace('"user:alice", ', ""))
     stack.cloud.advance("1m")
     assert session not in stack.active()
-    assert "Decision: deny (policy changed)" in last_terminated(stack)
+    body = last_terminated(stack)
+    assert "Decision: deny (policy changed)" in body
+    assert "  - rule analysts-on-analytics no longer allows it" in body
 
 
 def test_sweeper_adopts_sessions_whose_start_event_was_dropped(stack: Stack) -> None:
@@ -139,7 +147,7 @@ def test_sweeper_adopts_sessions_whose_start_event_was_dropped(stack: Stack) -> 
     stack.cloud.advance("1m")
     assert allowed in stack.active() and denied not in stack.active()
     assert stack.row(allowed).adopted
-    assert "start event never arrived" in last_terminated(stack)
+    assert "never reached Session Warden" in last_terminated(stack)
 
 
 def test_sweeper_closes_rows_of_sessions_that_ended_without_an_event(stack: Stack) -> None:

@@ -71,7 +71,7 @@ severity MEDIUM, kind would-terminate
 """
 
 GRANT_EXPIRED = """\
-A just-in-time grant expired. Sessions it allowed end at the next sweep.
+A just-in-time grant expired. Open sessions that only it allowed are ended within a minute.
 
   Grant:       g-7h3k9m2p4q8r
   Who:         user:alice@example.com

@@ -177,6 +177,14 @@ def test_deny_rule_terminates_the_session_and_sends_one_high_alert_that_says_why
     assert row is not None and row.status == "ended" and row.action == "terminated"
 
 
+def test_alert_states_the_cause_once_then_the_reasons() -> None:
+    world = World()
+    world.warden.on_session_started(world.start("i-0prod00000000001", who=BOB))
+    body = world.alerts.sent[0].body
+    assert "Decision: deny (no rule or grant allows it)\n  - no rule or grant allows bob" in body
+    assert body.count("no rule or grant allows bob") == 1
+
+
 def test_deny_rule_beats_an_allow_rule_that_also_matches() -> None:
     world = World()  # the pci instance is also Department=Analytics, which alice may use in business hours
     outcome = world.warden.on_session_started(world.start("i-0pci000000000001"))
@@ -286,7 +294,11 @@ def test_sweep_ends_a_session_when_its_grant_expires_and_says_so() -> None:
     report = world.warden.sweep("sweep-1")
     assert (report.grants_expired, report.terminated) == (1, 1)
     assert world.alerts.kinds() == ["grant-expired", "session-terminated"]
-    assert "Decision: deny (grant expired)" in world.alerts.sent[1].body
+    body = world.alerts.sent[1].body
+    assert "Decision: deny (grant expired)" in body
+    assert "  - grant g-1 expired at 2026-11-24 10:00:00 UTC" in body
+    row = world.ledger.get(started.session_id or "")
+    assert row is not None and row.decision == "deny"
 
 
 def test_sweep_one_minute_before_expiry_keeps_the_session() -> None:
@@ -346,7 +358,9 @@ def test_sweep_ends_a_session_whose_target_was_retagged() -> None:
     world.warden.on_session_started(started)
     world.tags.tags["i-0analytics000001"]["Department"] = "Finance"
     world.warden.sweep("s")
-    assert "Decision: deny (target re-tagged)" in world.alerts.sent[-1].body
+    body = world.alerts.sent[-1].body
+    assert "Decision: deny (target re-tagged)" in body
+    assert "  - target tags changed: Department=Analytics -> Department=Finance\n" in body
 
 
 def test_sweep_adopts_a_session_whose_start_event_never_arrived() -> None:
@@ -358,7 +372,7 @@ def test_sweep_adopts_a_session_whose_start_event_never_arrived() -> None:
     row = world.ledger.get(allowed.session_id or "")
     assert row is not None and row.adopted and row.status == "open"
     assert not world.sessions.is_active(denied.session_id or "")
-    assert "start event never arrived" in world.alerts.sent[-1].body
+    assert "never reached Session Warden" in world.alerts.sent[-1].body
 
 
 def test_sweep_closes_rows_of_sessions_that_ended_without_an_event() -> None:

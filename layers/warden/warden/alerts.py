@@ -103,8 +103,14 @@ def session_alert(
 
 _GRANT_VERBS: dict[GrantAlertKind, tuple[str, str]] = {
     "grant-created": ("GRANT CREATED", "A just-in-time grant was created."),
-    "grant-expired": ("GRANT EXPIRED", "A just-in-time grant expired. Sessions it allowed end at the next sweep."),
-    "grant-revoked": ("GRANT REVOKED", "A just-in-time grant was revoked. Sessions it allowed end at the next sweep."),
+    "grant-expired": (
+        "GRANT EXPIRED",
+        "A just-in-time grant expired. Open sessions that only it allowed are ended within a minute.",
+    ),
+    "grant-revoked": (
+        "GRANT REVOKED",
+        "A just-in-time grant was revoked. Open sessions that only it allowed are ended within a minute.",
+    ),
 }
 
 

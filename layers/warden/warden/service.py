@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -127,10 +127,10 @@ class Warden:
             count("SessionAllowed")
             logger.info("session allowed", extra=_log(entry))
             return _outcome(entry, decision, "none")
-        cause = "; ".join(decision.reasons[:1]) or "not allowed"
+        cause = _denial(decision)
         if policy.mode == "monitor":
-            return self._report_violation(entry, decision, cause)
-        return self._enforce(entry, decision, cause, key=call.event_id)
+            return self._report_violation(entry, decision, cause, [])
+        return self._enforce(entry, decision, cause, [], key=call.event_id)
 
     def on_session_ended(self, call: SessionApiCall) -> Outcome:
         """Close the ledger row of a session ended with TerminateSession (it may arrive before its start)."""
@@ -217,14 +217,14 @@ class Warden:
             elif _changed(row, entry):
                 self.ledger.update_decision(entry)
             return
-        cause = self._cause(row, decision, info)
+        cause, details = self._cause(row, decision, info)
         if policy.mode == "monitor":
             report.violations += 1
             if row is None:
                 report.adopted += 1
-            self._report_violation(entry, decision, cause)
+            self._report_violation(entry, decision, cause, details)
             return
-        self._enforce(entry, decision, cause, key=None)
+        self._enforce(entry, decision, cause, details, key=None)
         report.terminated += 1
 
     def _expire_grants(self, now: datetime) -> int:
@@ -254,44 +254,54 @@ class Warden:
                 count("SessionEndedWithoutEvent")
         return closed
 
-    def _cause(self, row: LedgerEntry | None, decision: Decision, info: TargetInfo) -> str:
-        """Why a session that was allowed no longer is, in an operator's words."""
+    def _cause(self, row: LedgerEntry | None, decision: Decision, info: TargetInfo) -> tuple[str, list[str]]:
+        """Why a session that was allowed no longer is, in an operator's words, with the specifics first."""
         retagged = row is not None and row.decision == "allow" and dict(row.tags) != dict(info.tags)
+        change = [f"target tags changed: {_tag_change(row.tags, info.tags)}"] if row and retagged else []
         if decision.basis == "deny-rule":
-            return (
-                f"target re-tagged; denied by rule {decision.rule}" if retagged else f"denied by rule {decision.rule}"
-            )
+            return ("target re-tagged" if retagged else _denial(decision)), change
         if row is None:
-            return "no rule or grant allows it (session adopted: its start event never arrived)"
+            return "no rule or grant allows it", [
+                "its StartSession event never reached Session Warden; the sweeper found the session open"
+            ]
         if row.decision != "allow":
-            return "no rule or grant allows it"
+            return "no rule or grant allows it", []
         lapses = {(lapse.kind, lapse.name): lapse for lapse in decision.lapsed}
         if row.grant:
             lapse = lapses.get(("grant", row.grant))
             if lapse and lapse.why in ("grant-expired", "grant-revoked"):
-                return lapse.why.replace("-", " ")
+                return lapse.why.replace("-", " "), [lapse.detail]
             stored = self.grants.get(row.grant)
-            if stored is None or stored.state == "revoked":
-                return "grant revoked"
+            if stored is None:
+                return "grant revoked", [f"grant {row.grant} no longer exists"]
+            if stored.state == "revoked":
+                when = f" at {stored.revoked_at:%Y-%m-%d %H:%M:%S} UTC" if stored.revoked_at else ""
+                return "grant revoked", [f"grant {row.grant} was revoked{when} by {stored.revoked_by or 'an operator'}"]
             if stored.expires_at <= self.clock.now() or stored.state == "expired":
-                return "grant expired"
+                return "grant expired", [f"grant {row.grant} expired at {stored.expires_at:%Y-%m-%d %H:%M:%S} UTC"]
         if row.rule:
             lapse = lapses.get(("rule", row.rule))
             if lapse and lapse.why == "outside-window":
-                return "window closed"
+                return "window closed", []
             if lapse and lapse.why == "max-duration":
-                return "maximum duration reached"
-        return "target re-tagged" if retagged else "policy changed"
+                return "maximum duration reached", []
+        if retagged:
+            return "target re-tagged", change
+        gone = row.rule and not any(rule.name == row.rule for rule in self.policies.current().rules)
+        what = f"rule {row.rule} is no longer in the policy" if gone else f"rule {row.rule} no longer allows it"
+        return "policy changed", [what] if row.rule else []
 
     # ------------------------------------------------------------------ actions
-    def _enforce(self, entry: LedgerEntry, decision: Decision, cause: str, *, key: str | None) -> Outcome:
+    def _enforce(
+        self, entry: LedgerEntry, decision: Decision, cause: str, details: list[str], *, key: str | None
+    ) -> Outcome:
         def act() -> dict[str, Any]:
-            return self._terminate_and_record(entry, decision, cause).to_dict()
+            return self._terminate_and_record(entry, decision, cause, details).to_dict()
 
         result = self.run_once(key, act) if key and self.run_once else act()
         return Outcome(**result)
 
-    def _terminate_and_record(self, entry: LedgerEntry, decision: Decision, cause: str) -> Outcome:
+    def _terminate_and_record(self, entry: LedgerEntry, decision: Decision, cause: str, details: list[str]) -> Outcome:
         session_id = entry.session_id
         try:
             self._terminate_confirmed(session_id)
@@ -300,7 +310,7 @@ class Warden:
             self.ledger.record_start(entry)
             count("TerminationFailed")
             if self.ledger.claim(session_id, "alert:termination-failed"):
-                self._alert("termination-failed", entry, decision, cause, f"none: {error}. Retrying.")
+                self._alert("termination-failed", entry, decision, cause, details, f"none: {error}. Retrying.")
             raise
         ended_at = self.clock.now()
         entry.action = "terminated"
@@ -315,6 +325,7 @@ class Warden:
                 entry,
                 decision,
                 cause,
+                details,
                 f"terminated at {ended_at:%Y-%m-%d %H:%M:%S} UTC; DescribeSessions confirms it is no longer active.",
             )
         return _outcome(entry, decision, "terminated")
@@ -341,16 +352,25 @@ class Warden:
             f"{session_id} still active after {self.termination_attempts} TerminateSession attempts{detail}"
         )
 
-    def _report_violation(self, entry: LedgerEntry, decision: Decision, cause: str) -> Outcome:
+    def _report_violation(self, entry: LedgerEntry, decision: Decision, cause: str, details: list[str]) -> Outcome:
         entry.action = "would-terminate"
         self.ledger.record_start(entry)
         count("SessionViolation")
         if self.ledger.claim(entry.session_id, "alert:would-terminate"):
-            self._alert("would-terminate", entry, decision, cause, "none: the policy is in monitor mode.")
+            self._alert("would-terminate", entry, decision, cause, details, "none: the policy is in monitor mode.")
         return _outcome(entry, decision, "would-terminate")
 
-    def _alert(self, kind: SessionAlertKind, entry: LedgerEntry, decision: Decision, cause: str, action: str) -> None:
-        self.alerts.publish(session_alert(kind, self.context, entry, cause=cause, why=decision.reasons, action=action))
+    def _alert(
+        self,
+        kind: SessionAlertKind,
+        entry: LedgerEntry,
+        decision: Decision,
+        cause: str,
+        details: list[str],
+        action: str,
+    ) -> None:
+        why = list(dict.fromkeys([*details, *decision.reasons]))  # specifics first, each sentence once
+        self.alerts.publish(session_alert(kind, self.context, entry, cause=cause, why=why, action=action))
 
     def _record_failed_call(self, call: SessionApiCall) -> Outcome:
         self.ledger.record_failed_call(
@@ -389,6 +409,26 @@ class Warden:
         if live and live.target:
             return live.target, live.started_at
         raise TargetUnknown(f"{call.event_name} of {session_id}: neither the ledger nor DescribeSessions knows it")
+
+
+def _denial(decision: Decision) -> str:
+    """The short cause on the alert's Decision line; the full sentences follow as bullets."""
+    return f"denied by rule {decision.rule}" if decision.basis == "deny-rule" else "no rule or grant allows it"
+
+
+def _tag_change(before: dict[str, str], after: Mapping[str, str]) -> str:
+    changes = []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if old is None:
+            changes.append(f"{key}={new} added")
+        elif new is None:
+            changes.append(f"{key}={old} removed")
+        else:
+            changes.append(f"{key}={old} -> {key}={new}")
+    return ", ".join(changes)
 
 
 def _require_session_id(call: SessionApiCall) -> str:

@@ -34,6 +34,9 @@ _DECISION_FIELDS = (
     "decided_at",
     "action",
 )
+# A re-decision can clear these (a session once allowed by a grant, now denied by default, has no grant):
+# they are removed from the row rather than left stale.
+_CLEARABLE = ("rule", "grant", "deadline")
 
 
 class DynamoLedger:
@@ -50,10 +53,12 @@ class DynamoLedger:
     def record_start(self, entry: LedgerEntry) -> LedgerEntry:
         fields = _values(entry, _START_FIELDS)
         fields.update(self._index_fields(entry.started_at))
+        cleared = _cleared(entry)
         try:
             return self._update(
                 entry.session_id,
                 {**fields, "status": "open", "open": "open"},
+                remove=cleared,
                 condition="attribute_not_exists(ended_at)",
             )
         except ClientError as error:
@@ -63,7 +68,7 @@ class DynamoLedger:
         closed = self.get(entry.session_id)
         if closed and closed.ended_at and entry.started_at:
             fields["duration_seconds"] = _seconds(entry.started_at, closed.ended_at)
-        return self._update(entry.session_id, fields)
+        return self._update(entry.session_id, fields, remove=cleared)
 
     def record_failed_call(self, entry: LedgerEntry) -> None:
         item = entry_item(entry)
@@ -72,7 +77,12 @@ class DynamoLedger:
 
     def update_decision(self, entry: LedgerEntry) -> None:
         try:
-            self._update(entry.session_id, _values(entry, _DECISION_FIELDS), condition="attribute_exists(#open)")
+            self._update(
+                entry.session_id,
+                _values(entry, _DECISION_FIELDS),
+                remove=_cleared(entry),
+                condition="attribute_exists(#open)",
+            )
         except ClientError as error:
             if not condition_failed(error):  # closed meanwhile: nothing to update
                 raise
@@ -105,7 +115,7 @@ class DynamoLedger:
                 self._update(
                     entry.session_id,
                     fields,
-                    remove=("open",),
+                    remove=("open", *_cleared(entry)),
                     add=(("markers", marker),) if claim else (),
                     condition="NOT contains(markers, :marker)" if claim else None,
                     condition_values={":marker": marker} if claim else None,
@@ -208,6 +218,10 @@ def _values(entry: LedgerEntry, names: tuple[str, ...]) -> dict[str, Any]:
             continue
         data[name] = iso(value) if name in _TIME_FIELDS else value
     return data
+
+
+def _cleared(entry: LedgerEntry) -> tuple[str, ...]:
+    return tuple(name for name in _CLEARABLE if getattr(entry, name) is None)
 
 
 def _seconds(start: datetime, end: datetime) -> int:
