@@ -282,9 +282,9 @@ class Warden:
         if row.rule:
             lapse = lapses.get(("rule", row.rule))
             if lapse and lapse.why == "outside-window":
-                return "window closed", []
+                return "window closed", [lapse.detail]
             if lapse and lapse.why == "max-duration":
-                return "maximum duration reached", []
+                return "maximum duration reached", [lapse.detail]
         if retagged:
             return "target re-tagged", change
         gone = row.rule and not any(rule.name == row.rule for rule in self.policies.current().rules)
