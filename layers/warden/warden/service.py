@@ -281,10 +281,11 @@ class Warden:
                 return "grant expired", [f"grant {row.grant} expired at {stored.expires_at:%Y-%m-%d %H:%M:%S} UTC"]
         if row.rule:
             lapse = lapses.get(("rule", row.rule))
+            # Same sentence as the decision's reason for this rule, so it leads the list once.
             if lapse and lapse.why == "outside-window":
-                return "window closed", [lapse.detail]
+                return "window closed", [f"rule {row.rule}: {lapse.detail}"]
             if lapse and lapse.why == "max-duration":
-                return "maximum duration reached", [lapse.detail]
+                return "maximum duration reached", [f"rule {row.rule}: {lapse.detail}"]
         if retagged:
             return "target re-tagged", change
         gone = row.rule and not any(rule.name == row.rule for rule in self.policies.current().rules)
