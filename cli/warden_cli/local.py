@@ -153,7 +153,7 @@ def _policy_issues(path: str) -> tuple[str, ...]:
 
 
 def advance_command(args: argparse.Namespace) -> int:
-    from warden_local.durations import parse_duration
+    from warden.policy import parse_duration
 
     try:
         parse_duration(args.duration)

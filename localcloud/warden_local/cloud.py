@@ -17,10 +17,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from warden.policy import parse_duration
+
 from . import fastpaths, moto_ext
 from .clock import EmulatedClock, iso_z
 from .dispatch import Dispatcher, SettleTimeout
-from .durations import parse_duration
 from .faults import Faults
 from .identity import Credentials, IdentityResolver
 from .routing import EventRouter, FailedDelivery

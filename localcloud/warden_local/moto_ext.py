@@ -161,25 +161,43 @@ def _install_cloudformation_models() -> None:
     def queue_name(url_or_arn: str) -> str:
         return url_or_arn.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
 
-    class SnsSubscription(CloudFormationModel):
-        def __init__(self, arn: str) -> None:
-            self.arn = arn
+    class _LocalModel:
+        """What the resource types the local cloud creates share: a physical id, a type, the attributes it has.
+
+        A mixin, not a base: moto registers only direct subclasses of ``CloudFormationModel``.
+        """
+
+        CFN_TYPE = ""
+        NAME_PROPERTY = ""
+        ATTRIBUTES: tuple[str, ...] = ()
+        physical_id: str
 
         @property
         def physical_resource_id(self) -> str:
-            return self.arn
+            return self.physical_id
 
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return ""
+        @classmethod
+        def cloudformation_name_type(cls) -> str:
+            return cls.NAME_PROPERTY
 
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::SNS::Subscription"
+        @classmethod
+        def cloudformation_type(cls) -> str:
+            return cls.CFN_TYPE
 
         @classmethod
         def has_cfn_attr(cls, attr: str) -> bool:
-            return attr == "Arn"
+            return attr in cls.ATTRIBUTES
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            pass
+
+    class SnsSubscription(_LocalModel, CloudFormationModel):
+        CFN_TYPE = "AWS::SNS::Subscription"
+        ATTRIBUTES = ("Arn",)
+
+        def __init__(self, arn: str) -> None:
+            self.arn = arn
+            self.physical_id = arn
 
         def get_cfn_attribute(self, attribute_name: str) -> str:
             return self.arn
@@ -208,26 +226,12 @@ def _install_cloudformation_models() -> None:
 
             sns_backends[account_id][region_name].unsubscribe(self.arn)
 
-    class SnsTopicPolicy(CloudFormationModel):
+    class SnsTopicPolicy(_LocalModel, CloudFormationModel):
+        CFN_TYPE = "AWS::SNS::TopicPolicy"
+
         def __init__(self, topics: list[str]) -> None:
             self.topics = topics
-            self.id = f"warden-local-topic-policy-{uuid.uuid4().hex[:12]}"
-
-        @property
-        def physical_resource_id(self) -> str:
-            return self.id
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return ""
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::SNS::TopicPolicy"
-
-        @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return False
+            self.physical_id = f"warden-local-topic-policy-{uuid.uuid4().hex[:12]}"
 
         @classmethod
         def create_from_cloudformation_json(
@@ -241,29 +245,12 @@ def _install_cloudformation_models() -> None:
                 backend.set_topic_attribute(topic, "Policy", json.dumps(properties["PolicyDocument"]))
             return cls(list(properties["Topics"]))
 
-        def delete(self, account_id: str, region_name: str) -> None:
-            pass  # the topic keeps its last policy until it is deleted itself
+    class SqsQueuePolicy(_LocalModel, CloudFormationModel):
+        CFN_TYPE = "AWS::SQS::QueuePolicy"
 
-    class SqsQueuePolicy(CloudFormationModel):
         def __init__(self, queues: list[str]) -> None:
             self.queues = queues
-            self.id = f"warden-local-queue-policy-{uuid.uuid4().hex[:12]}"
-
-        @property
-        def physical_resource_id(self) -> str:
-            return self.id
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return ""
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::SQS::QueuePolicy"
-
-        @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return False
+            self.physical_id = f"warden-local-queue-policy-{uuid.uuid4().hex[:12]}"
 
         @classmethod
         def create_from_cloudformation_json(
@@ -287,26 +274,13 @@ def _install_cloudformation_models() -> None:
                 except Exception:  # noqa: S112 - the queue went first
                     continue
 
-    class LambdaEventInvokeConfig(CloudFormationModel):
+    class LambdaEventInvokeConfig(_LocalModel, CloudFormationModel):
+        CFN_TYPE = "AWS::Lambda::EventInvokeConfig"
+
         def __init__(self, function_name: str, qualifier: str) -> None:
             self.function_name = function_name
             self.qualifier = qualifier
-
-        @property
-        def physical_resource_id(self) -> str:
-            return f"{self.function_name}:{self.qualifier}"
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return ""
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::Lambda::EventInvokeConfig"
-
-        @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return False
+            self.physical_id = f"{function_name}:{qualifier}"
 
         @classmethod
         def create_from_cloudformation_json(
@@ -336,26 +310,15 @@ def _install_cloudformation_models() -> None:
             except Exception:
                 logger.debug("event invoke config of %s already gone", self.function_name)
 
-    class CloudWatchAlarm(CloudFormationModel):
+    class CloudWatchAlarm(_LocalModel, CloudFormationModel):
+        CFN_TYPE = "AWS::CloudWatch::Alarm"
+        NAME_PROPERTY = "AlarmName"
+        ATTRIBUTES = ("Arn",)
+
         def __init__(self, name: str, arn: str) -> None:
             self.name = name
             self.arn = arn
-
-        @property
-        def physical_resource_id(self) -> str:
-            return self.name
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return "AlarmName"
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::CloudWatch::Alarm"
-
-        @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return attr == "Arn"
+            self.physical_id = name
 
         def get_cfn_attribute(self, attribute_name: str) -> str:
             return self.arn
