@@ -1,0 +1,41 @@
+"""`make bench`: one table of the numbers the issues set targets for (measured, never asserted by tests)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import platform
+import sys
+import time
+import warnings
+
+from bench import aws, decision, imports
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="skip the 10,000-session sweep")
+    args = parser.parse_args()
+    if args.quick:
+        aws.SWEEP_SIZES = (100, 1000)
+    logging.disable(logging.WARNING)
+    warnings.simplefilter("ignore")
+    began = time.perf_counter()
+    rows: list[tuple[str, str, str]] = []
+    for section in (decision.run, imports.run, aws.calls_per_start, aws.end_to_end, aws.sweep_cost):
+        rows.extend(section())
+        print(f"  ... {section.__module__.split('.')[-1]}.{section.__name__} done", file=sys.stderr, flush=True)
+    widths = [max(len(row[column]) for row in [*rows, ("measure", "result", "meets target")]) for column in range(3)]
+    print(
+        f"Session Warden benchmark: Python {platform.python_version()}, {platform.machine()}, "
+        f"{time.perf_counter() - began:.0f} s\n"
+    )
+    print(f"| {'measure':<{widths[0]}} | {'result':<{widths[1]}} | {'meets target':<{widths[2]}} |")
+    print(f"|{'-' * (widths[0] + 2)}|{'-' * (widths[1] + 2)}|{'-' * (widths[2] + 2)}|")
+    for measure, result, target in rows:
+        print(f"| {measure:<{widths[0]}} | {result:<{widths[1]}} | {target:<{widths[2]}} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
