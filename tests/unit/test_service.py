@@ -22,7 +22,7 @@ from warden.alerts import AlertContext
 from warden.events import SessionApiCall
 from warden.policy import Grant, load_policy, principal_from_arn
 from warden.ports import TerminationError
-from warden.service import TargetUnknown, Warden
+from warden.service import SweepIncomplete, TargetUnknown, Warden
 
 TUESDAY_10_BERLIN = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 ALICE = "arn:aws:iam::123456789012:user/alice@example.com"
@@ -385,6 +385,18 @@ def test_sweep_closes_rows_of_sessions_that_ended_without_an_event() -> None:
     assert report.ended_without_event == 1
     row = world.ledger.get(started.session_id or "")
     assert row is not None and row.end_reason == "ended without event" and row.ended_at == world.clock.now()
+
+
+def test_a_session_that_cannot_be_ended_does_not_stop_the_sweep_for_the_others() -> None:
+    world = World()
+    stuck = world.start("i-0prod00000000001", who=BOB)
+    other = world.start("i-0pci000000000001")
+    world.sessions.immortal.add(stuck.session_id or "")
+    with pytest.raises(SweepIncomplete, match="1 session"):
+        world.warden.sweep("s")
+    assert not world.sessions.is_active(other.session_id or "")
+    assert sorted(world.alerts.kinds()) == ["session-terminated", "termination-failed"]
+    assert world.once.leases == {}  # the lease is released for the next minute's sweep
 
 
 def test_a_second_sweep_while_one_holds_the_lease_does_nothing() -> None:

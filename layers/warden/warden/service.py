@@ -48,6 +48,10 @@ _UNLISTED_GRACE = timedelta(minutes=5)
 OnceRunner = Callable[[str, Callable[[], dict[str, Any]]], dict[str, Any]]
 
 
+class SweepIncomplete(RuntimeError):
+    """Some sessions could not be re-checked or ended this sweep; the others were. Raised to fire the alarm."""
+
+
 class TargetUnknown(RuntimeError):
     """A ResumeSession whose session neither the ledger nor DescribeSessions knows yet: retried."""
 
@@ -168,10 +172,14 @@ class Warden:
             grants = self.grants.active(now)
             infos = self.tags.lookup({session.target for session in live})
             for session in live:
+                # One session's failure (a termination that keeps failing, a throttled write) must not stop
+                # the enforcement of the others: note it, go on, and fail the sweep at the end.
                 try:
                     self._resweep(session, open_rows.get(session.session_id), infos, policy, grants, now, report)
-                except TerminationError as error:
-                    failures.append(str(error))
+                except Exception as error:  # reported below, and raised once all are done
+                    count("SweepSessionFailed")
+                    logger.exception("could not re-check a session", extra={"session_id": session.session_id})
+                    failures.append(f"{session.session_id}: {type(error).__name__}: {error}")
             live_ids = {session.session_id for session in live}
             report.ended_without_event = self._close_unlisted(
                 [row for session_id, row in open_rows.items() if session_id not in live_ids], now
@@ -181,7 +189,7 @@ class Warden:
         count("SweepCompleted")
         logger.info("sweep done", extra=report.to_dict())
         if failures:
-            raise TerminationError(f"{len(failures)} termination(s) failed this sweep: {failures[0]}")
+            raise SweepIncomplete(f"{len(failures)} session(s) not settled this sweep; first: {failures[0]}")
         return report
 
     def _resweep(
@@ -217,7 +225,7 @@ class Warden:
             elif _changed(row, entry):
                 self.ledger.update_decision(entry)
             return
-        cause, details = self._cause(row, decision, info)
+        cause, details = self._cause(row, decision, info, policy)
         if policy.mode == "monitor":
             report.violations += 1
             if row is None:
@@ -254,7 +262,9 @@ class Warden:
                 count("SessionEndedWithoutEvent")
         return closed
 
-    def _cause(self, row: LedgerEntry | None, decision: Decision, info: TargetInfo) -> tuple[str, list[str]]:
+    def _cause(
+        self, row: LedgerEntry | None, decision: Decision, info: TargetInfo, policy: Policy
+    ) -> tuple[str, list[str]]:
         """Why a session that was allowed no longer is, in an operator's words, with the specifics first."""
         retagged = row is not None and row.decision == "allow" and dict(row.tags) != dict(info.tags)
         change = [f"target tags changed: {_tag_change(row.tags, info.tags)}"] if row and retagged else []
@@ -288,7 +298,7 @@ class Warden:
                 return "maximum duration reached", [f"rule {row.rule}: {lapse.detail}"]
         if retagged:
             return "target re-tagged", change
-        gone = row.rule and not any(rule.name == row.rule for rule in self.policies.current().rules)
+        gone = row.rule and not any(rule.name == row.rule for rule in policy.rules)
         what = f"rule {row.rule} is no longer in the policy" if gone else f"rule {row.rule} no longer allows it"
         return "policy changed", [what] if row.rule else []
 
