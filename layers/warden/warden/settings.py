@@ -24,9 +24,7 @@ class Settings:
     policy_parameter: str
     policy_cache_seconds: int = 60
     ledger_retention_days: int = 400
-    endpoint_url: str | None = None
-    clock_url: str | None = None
-    function_name: str = "session-warden"
+    clock_url: str | None = None  # the local cloud's emulated clock; unset in Lambda (real time)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -47,9 +45,7 @@ class Settings:
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             policy_cache_seconds=_int(env, "WARDEN_POLICY_CACHE_SECONDS", 60),
             ledger_retention_days=_int(env, "WARDEN_LEDGER_RETENTION_DAYS", 400),
-            endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             clock_url=env.get("WARDEN_CLOCK_URL") or None,
-            function_name=env.get("AWS_LAMBDA_FUNCTION_NAME", "session-warden"),
             **{field: env[name] for field, name in required.items()},
         )
 
