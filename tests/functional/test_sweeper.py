@@ -100,7 +100,9 @@ def test_session_that_outlives_business_hours_ends_when_the_window_closes(stack:
     stack.cloud.advance("1m")
     assert session not in stack.active()
     body = last_terminated(stack)
-    assert "Decision: deny (window closed)\n  - rule analysts-on-analytics: window business-hours closed at 18:00" in body
+    assert (
+        "Decision: deny (window closed)\n  - rule analysts-on-analytics: window business-hours closed at 18:00" in body
+    )
 
 
 def test_session_ends_at_its_maximum_duration(stack: Stack) -> None:
