@@ -65,6 +65,11 @@ class FakeGrants:
         self.grants[grant.id] = current.model_copy(update={"state": "expired"})
         return True
 
+    def unmark_expired(self, grant: Grant) -> None:
+        current = self.grants[grant.id]
+        if current.state == "expired":
+            self.grants[grant.id] = current.model_copy(update={"state": "active"})
+
     def revoke(self, grant_id: str) -> None:
         self.grants[grant_id] = self.grants[grant_id].model_copy(update={"state": "revoked"})
 
@@ -117,6 +122,9 @@ class FakeLedger:
             return False
         markers.add(marker)
         return True
+
+    def release(self, session_id: str, marker: str) -> None:
+        self.markers.get(session_id, set()).discard(marker)
 
     def record_terminated(self, entry: LedgerEntry, *, ended_at: datetime, reason: str, marker: str) -> bool:
         self.rows[entry.session_id] = dataclasses.replace(
@@ -185,8 +193,12 @@ class FakeSessions:
 class FakeAlerts:
     def __init__(self) -> None:
         self.sent: list[Alert] = []
+        self.failures = 0
 
     def publish(self, alert: Alert) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("SNS Publish failed: InternalError")
         self.sent.append(alert)
 
     def kinds(self) -> list[str]:

@@ -144,6 +144,25 @@ def test_session_end_event_closes_the_ledger_row_even_before_its_start_arrives(s
     assert stack.ledger.open_entries() == []
 
 
+def test_a_denied_session_its_owner_already_ended_is_reported_as_denied_not_terminated(stack: Stack) -> None:
+    # GIVEN bob's session on production, ended by bob himself (the AWS CLI does so when its plugin is
+    # missing) before its StartSession event reaches the warden
+    prod = stack.cloud.add_instance({"Name": "prod-db-1", "Environment": "prod"})
+    bob = stack.person("bob")
+    stack.cloud.faults.delay_next_event("StartSession")
+    session = stack.start(bob, prod)
+    bob.terminate_session(SessionId=session)
+    stack.cloud.settle()
+    # WHEN the start event arrives
+    stack.cloud.faults.release_delayed()
+    # THEN the alert says it was denied and had already ended, and the ledger keeps who ended it
+    [mail] = stack.inbox.mails()
+    assert mail.subject == f"[Session Warden] DENIED bob on {prod} (prod-db-1)"
+    assert "none needed: the session had already ended" in mail.body
+    row = stack.row(session)
+    assert (row.decision, row.action, row.ended_by) == ("deny", "already-ended", "bob")
+
+
 def test_the_wardens_own_terminations_do_not_reach_the_session_end_function(stack: Stack) -> None:
     prod = stack.cloud.add_instance({"Environment": "prod"})
     stack.start(stack.person("bob"), prod)

@@ -13,7 +13,7 @@ import pytest
 
 from tests.functional.conftest import POLICY, TUESDAY_MORNING, Stack
 from warden.policy import Grant
-from warden.service import Warden
+from warden.service import ADOPTION_GRACE, Warden
 from warden.timefmt import iso
 from warden_local.pytest_plugin import EventTap
 
@@ -147,6 +147,8 @@ def test_sweeper_adopts_sessions_whose_start_event_was_dropped(stack: Stack) -> 
     denied = stack.start(stack.person("bob"), prod)
     stack.cloud.settle()
     assert {allowed, denied} <= stack.active()  # nothing saw them yet
+    stack.cloud.advance("2m")
+    assert {allowed, denied} <= stack.active()  # their events may still be on the way: left alone
     stack.cloud.advance("1m")
     assert allowed in stack.active() and denied not in stack.active()
     assert stack.row(allowed).adopted
@@ -218,6 +220,13 @@ def test_concurrent_sweeps_terminate_and_alert_once(stack: Stack) -> None:
     # WHEN four sweeps run at the same moment (an overrunning sweep and its successors)
     with warden_in_process(stack) as build:
         warden: Warden = build()
+        later = stack.cloud.clock.now() + ADOPTION_GRACE  # old enough to be adopted
+
+        class Later:
+            def now(self) -> Any:
+                return later
+
+        warden.clock = Later()
         barrier = threading.Barrier(4)
         errors: list[BaseException] = []
 

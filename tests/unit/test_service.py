@@ -22,7 +22,7 @@ from warden.alerts import AlertContext
 from warden.events import SessionApiCall
 from warden.policy import Grant, load_policy, principal_from_arn
 from warden.ports import TerminationError
-from warden.service import SweepIncomplete, TargetUnknown, Warden
+from warden.service import ADOPTION_GRACE, SweepIncomplete, TargetUnknown, Warden
 
 TUESDAY_10_BERLIN = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 ALICE = "arn:aws:iam::123456789012:user/alice@example.com"
@@ -367,12 +367,74 @@ def test_sweep_adopts_a_session_whose_start_event_never_arrived() -> None:
     world = World()
     allowed = world.start("i-0analytics000001")
     denied = world.start("i-0prod00000000001", who=BOB)
+    world.clock.advance(minutes=3)
     report = world.warden.sweep("s")
     assert (report.adopted, report.terminated) == (1, 1)
     row = world.ledger.get(allowed.session_id or "")
     assert row is not None and row.adopted and row.status == "open"
     assert not world.sessions.is_active(denied.session_id or "")
     assert "never reached Session Warden" in world.alerts.sent[-1].body
+
+
+def test_sweep_leaves_a_fresh_session_to_its_start_event() -> None:
+    # GIVEN a session started a moment ago whose CloudTrail event is still on its way
+    world = World()
+    started = world.start("i-0prod00000000001", who=BOB)
+    world.clock.advance(minutes=1)
+    # WHEN a sweep runs THEN it neither adopts nor judges it (it has only the Owner ARN to go on)
+    report = world.warden.sweep("s")
+    assert (report.awaiting_event, report.adopted, report.terminated) == (1, 0, 0)
+    assert world.sessions.is_active(started.session_id or "")
+    # AND once the grace is over with still no event, the sweeper adopts and decides it
+    world.clock.advance(seconds=ADOPTION_GRACE.total_seconds())
+    assert world.warden.sweep("s").terminated == 1
+
+
+def test_alert_that_cannot_be_sent_is_sent_by_the_retry() -> None:
+    world = World()
+    world.alerts.failures = 1
+    started = world.start("i-0pci000000000001")
+    with pytest.raises(RuntimeError, match="SNS"):
+        world.warden.on_session_started(started)  # terminated, but the alert failed
+    world.run_once.results.clear()  # Powertools Idempotency deletes the record of a failed invocation
+    outcome = world.warden.on_session_started(started)  # Lambda's retry
+    assert world.alerts.kinds() == ["session-terminated"]
+    assert outcome.action == "terminated"
+    assert world.sessions.terminate_calls.count(started.session_id) == 2
+
+
+def test_grant_expiry_alert_that_cannot_be_sent_is_sent_by_the_next_sweep() -> None:
+    world = World(grants=[grant("g-1", starts=TUESDAY_10_BERLIN, hours=1)])
+    world.clock.advance(hours=1)
+    world.alerts.failures = 1
+    with pytest.raises(SweepIncomplete, match="grant g-1"):
+        world.warden.sweep("s1")
+    world.warden.sweep("s2")
+    assert world.alerts.kinds() == ["grant-expired"]
+
+
+def test_a_denied_session_that_already_ended_is_reported_not_claimed_as_terminated() -> None:
+    world = World()
+    started = world.start("i-0pci000000000001")
+    world.sessions.end(started.session_id or "", world.clock.now())  # its owner ended it first
+    outcome = world.warden.on_session_started(started)
+    assert outcome.action == "already-ended"
+    [alert] = world.alerts.sent
+    assert alert.subject.startswith("[Session Warden] DENIED alice@example.com on i-0pci000000000001")
+    assert "none needed: the session had already ended" in alert.body
+    row = world.ledger.get(started.session_id or "")
+    assert row is not None and row.ended_by != "session-warden"
+
+
+def test_termination_gives_up_within_its_time_budget() -> None:
+    world = World()
+    ticks = iter(range(0, 1000, 10))  # each look at the clock: 10 s later
+    world.warden.elapsed = lambda: float(next(ticks))
+    started = world.start("i-0pci000000000001")
+    world.sessions.immortal.add(started.session_id or "")
+    with pytest.raises(TerminationError, match="after 3 TerminateSession attempts"):
+        world.warden.on_session_started(started)
+    assert world.alerts.kinds() == ["termination-failed"]
 
 
 def test_sweep_closes_rows_of_sessions_that_ended_without_an_event() -> None:
@@ -392,6 +454,7 @@ def test_a_session_that_cannot_be_ended_does_not_stop_the_sweep_for_the_others()
     stuck = world.start("i-0prod00000000001", who=BOB)
     other = world.start("i-0pci000000000001")
     world.sessions.immortal.add(stuck.session_id or "")
+    world.clock.advance(minutes=3)
     with pytest.raises(SweepIncomplete, match="1 session"):
         world.warden.sweep("s")
     assert not world.sessions.is_active(other.session_id or "")
@@ -410,6 +473,7 @@ def test_a_second_sweep_while_one_holds_the_lease_does_nothing() -> None:
 def test_sweep_and_event_path_alert_once_for_the_same_session() -> None:
     world = World()
     started = world.start("i-0prod00000000001", who=BOB)
+    world.clock.advance(minutes=3)
     world.warden.sweep("s")  # the sweeper gets there first
     world.warden.on_session_started(started)  # then the late event
     assert world.alerts.kinds() == ["session-terminated"]

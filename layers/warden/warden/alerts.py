@@ -10,7 +10,7 @@ from typing import Literal
 from warden.policy import Grant, format_duration
 from warden.ports import Alert, LedgerEntry
 
-SessionAlertKind = Literal["session-terminated", "would-terminate", "termination-failed"]
+SessionAlertKind = Literal["session-terminated", "session-denied", "would-terminate", "termination-failed"]
 GrantAlertKind = Literal["grant-created", "grant-expired", "grant-revoked"]
 
 _SUBJECT_LIMIT = 99  # SNS: ASCII, no line breaks, under 100 characters
@@ -27,6 +27,11 @@ class AlertContext:
 
 _SESSION_HEADINGS: dict[SessionAlertKind, tuple[Literal["HIGH", "MEDIUM"], str, str]] = {
     "session-terminated": ("HIGH", "TERMINATED", "Session Warden terminated a Session Manager session."),
+    "session-denied": (
+        "HIGH",
+        "DENIED",
+        "A Session Manager session broke the policy. It had already ended when Session Warden acted.",
+    ),
     "would-terminate": (
         "MEDIUM",
         "WOULD TERMINATE",

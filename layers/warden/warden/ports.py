@@ -56,6 +56,10 @@ class GrantStore(Protocol):
         """Mark a grant expired; True only for the one caller that made the change."""
         ...
 
+    def unmark_expired(self, grant: Grant) -> None:
+        """Undo :meth:`mark_expired` (its alert could not be sent, so the next sweep sends it)."""
+        ...
+
 
 LedgerStatus = Literal["open", "ended", "failed-call"]
 
@@ -109,6 +113,10 @@ class Ledger(Protocol):
 
     def claim(self, session_id: str, marker: str) -> bool:
         """Set a one-time marker on a row (e.g. ``terminated``); True only for the caller that set it first."""
+        ...
+
+    def release(self, session_id: str, marker: str) -> None:
+        """Remove a marker set by :meth:`claim` (the alert it guarded could not be sent)."""
         ...
 
     def record_terminated(self, entry: LedgerEntry, *, ended_at: datetime, reason: str, marker: str) -> bool:

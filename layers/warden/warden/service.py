@@ -43,6 +43,10 @@ SWEEP_LEASE = "sweeper-lease"
 # A ledger row whose session DescribeSessions no longer lists at all is closed once it is this old
 # (DescribeSessions is eventually consistent right after StartSession).
 _UNLISTED_GRACE = timedelta(minutes=5)
+# A session with no ledger row is left to its start event for this long: CloudTrail events usually arrive
+# within seconds, and the sweeper judges a row-less session on DescribeSessions' Owner ARN, which lacks the
+# issuer role's path that the event carries. After it, the session is adopted (its event was lost).
+ADOPTION_GRACE = timedelta(minutes=3)
 
 # Runs the enforcement action at most once per key (Powertools Idempotency keyed on the CloudTrail eventID).
 OnceRunner = Callable[[str, Callable[[], dict[str, Any]]], dict[str, Any]]
@@ -78,6 +82,7 @@ class SweepReport:
     active: int = 0
     allowed: int = 0
     adopted: int = 0
+    awaiting_event: int = 0
     terminated: int = 0
     violations: int = 0
     termination_failures: int = 0
@@ -105,6 +110,9 @@ class Warden:
     sleep: Callable[[float], None] = time.sleep
     termination_attempts: int = 4
     backoff_seconds: float = 0.2
+    # Give up (alert, raise for a retry) well inside the function's timeout, not at it.
+    termination_budget_seconds: float = 25.0
+    elapsed: Callable[[], float] = time.monotonic
 
     # ------------------------------------------------------------------ event path
     def on_session_started(self, call: SessionApiCall) -> Outcome:
@@ -164,7 +172,7 @@ class Warden:
         failures: list[str] = []
         try:
             now = self.clock.now()
-            report.grants_expired = self._expire_grants(now)
+            report.grants_expired = self._expire_grants(now, failures)
             live = self.sessions.active()
             report.active = len(live)
             open_rows = {entry.session_id: entry for entry in self.ledger.open_entries()}
@@ -202,6 +210,9 @@ class Warden:
         now: datetime,
         report: SweepReport,
     ) -> None:
+        if row is None and now - session.started_at < ADOPTION_GRACE:
+            report.awaiting_event += 1
+            return
         info = infos.get(session.target) or TargetInfo(target=session.target, tags={}, exists=False)
         principal = _principal(row, session)
         request = SessionRequest(
@@ -235,13 +246,22 @@ class Warden:
         self._enforce(entry, decision, cause, details, key=None)
         report.terminated += 1
 
-    def _expire_grants(self, now: datetime) -> int:
+    def _expire_grants(self, now: datetime, failures: list[str]) -> int:
         expired = 0
         for grant in self.grants.due_for_expiry(now):
-            if self.grants.mark_expired(grant, now):
-                expired += 1
-                count("GrantExpired")
+            if not self.grants.mark_expired(grant, now):
+                continue
+            try:
                 self.alerts.publish(grant_alert("grant-expired", self.context, grant))
+            except Exception as error:
+                # Not sent: undo the mark so the next sweep sends it; the sessions are re-checked regardless
+                # (an expired grant no longer counts, whatever its state says).
+                self.grants.unmark_expired(grant)
+                count("AlertFailed")
+                failures.append(f"grant {grant.id}: {type(error).__name__}: {error}")
+                continue
+            expired += 1
+            count("GrantExpired")
         return expired
 
     def _close_unlisted(self, rows: Iterable[LedgerEntry], now: datetime) -> int:
@@ -315,14 +335,55 @@ class Warden:
     def _terminate_and_record(self, entry: LedgerEntry, decision: Decision, cause: str, details: list[str]) -> Outcome:
         session_id = entry.session_id
         try:
-            self._terminate_confirmed(session_id)
+            ours = self._terminate_confirmed(session_id)
         except TerminationError as error:
             entry.action = "termination-failed"
             self.ledger.record_start(entry)
             count("TerminationFailed")
             if self.ledger.claim(session_id, "alert:termination-failed"):
-                self._alert("termination-failed", entry, decision, cause, details, f"none: {error}. Retrying.")
+                self._alert(
+                    "termination-failed",
+                    entry,
+                    decision,
+                    cause,
+                    details,
+                    f"none: {error}. Retrying.",
+                    marker="alert:termination-failed",
+                )
             raise
+        if not ours:
+            recorded = self.ledger.get(session_id)
+            if recorded and recorded.ended_by == WARDEN and recorded.ended_at:
+                # The warden ended it on an earlier attempt whose alert was not sent: send that alert now.
+                entry.action = "terminated"
+                if self.ledger.claim(session_id, "alert:terminated"):
+                    self._alert(
+                        "session-terminated",
+                        entry,
+                        decision,
+                        cause,
+                        details,
+                        f"terminated at {recorded.ended_at:%Y-%m-%d %H:%M:%S} UTC; "
+                        "DescribeSessions confirms it is no longer active.",
+                        marker="alert:terminated",
+                    )
+                return _outcome(entry, decision, "terminated")
+            # The session was over before the warden acted (its owner ended it, or it exited): record the
+            # decision, leave the end to its own event or the sweeper, and say so rather than claim a kill.
+            entry.action = "already-ended"
+            self.ledger.record_start(entry)
+            count("SessionDeniedAlreadyEnded")
+            if self.ledger.claim(session_id, "alert:terminated"):
+                self._alert(
+                    "session-denied",
+                    entry,
+                    decision,
+                    cause,
+                    details,
+                    "none needed: the session had already ended when Session Warden acted.",
+                    marker="alert:terminated",
+                )
+            return _outcome(entry, decision, "already-ended")
         ended_at = self.clock.now()
         entry.action = "terminated"
         claimed = self.ledger.record_terminated(
@@ -338,37 +399,55 @@ class Warden:
                 cause,
                 details,
                 f"terminated at {ended_at:%Y-%m-%d %H:%M:%S} UTC; DescribeSessions confirms it is no longer active.",
+                marker="alert:terminated",
             )
         return _outcome(entry, decision, "terminated")
 
-    def _terminate_confirmed(self, session_id: str) -> None:
-        """TerminateSession until DescribeSessions no longer lists the session as Active (retries with backoff)."""
+    def _terminate_confirmed(self, session_id: str) -> bool:
+        """TerminateSession until DescribeSessions no longer lists the session as Active.
+
+        Returns True when the warden's call ended it, False when it had already ended. Retries with backoff
+        within ``termination_budget_seconds``, then raises :class:`TerminationError`.
+        """
+        began = self.elapsed()
         last_error: BaseException | None = None
-        for attempt in range(self.termination_attempts):
+        ours = False
+        attempts = 0
+        while attempts < self.termination_attempts:
+            attempts += 1
             try:
                 self.sessions.terminate(session_id)
+                ours = True
             except SessionAlreadyEnded:
                 pass
-            except Exception as error:
+            except Exception as error:  # AWS errors after botocore's own retries; confirm below
                 last_error = error
             try:
                 if not self.sessions.is_active(session_id):
-                    return
-            except Exception as error:
+                    return ours
+            except Exception as error:  # cannot confirm: try again
                 last_error = error
-            if attempt + 1 < self.termination_attempts:
-                self.sleep(self.backoff_seconds * 2**attempt)
+            if self.elapsed() - began > self.termination_budget_seconds:
+                break
+            if attempts < self.termination_attempts:
+                self.sleep(self.backoff_seconds * 2 ** (attempts - 1))
         detail = f": {type(last_error).__name__}: {last_error}" if last_error else ""
-        raise TerminationError(
-            f"{session_id} still active after {self.termination_attempts} TerminateSession attempts{detail}"
-        )
+        raise TerminationError(f"{session_id} still active after {attempts} TerminateSession attempts{detail}")
 
     def _report_violation(self, entry: LedgerEntry, decision: Decision, cause: str, details: list[str]) -> Outcome:
         entry.action = "would-terminate"
         self.ledger.record_start(entry)
         count("SessionViolation")
         if self.ledger.claim(entry.session_id, "alert:would-terminate"):
-            self._alert("would-terminate", entry, decision, cause, details, "none: the policy is in monitor mode.")
+            self._alert(
+                "would-terminate",
+                entry,
+                decision,
+                cause,
+                details,
+                "none: the policy is in monitor mode.",
+                marker="alert:would-terminate",
+            )
         return _outcome(entry, decision, "would-terminate")
 
     def _alert(
@@ -379,9 +458,17 @@ class Warden:
         cause: str,
         details: list[str],
         action: str,
+        *,
+        marker: str,
     ) -> None:
+        """Publish an alert whose one-time marker this caller holds; if it cannot be sent, free the marker."""
         why = list(dict.fromkeys([*details, *decision.reasons]))  # specifics first, each sentence once
-        self.alerts.publish(session_alert(kind, self.context, entry, cause=cause, why=why, action=action))
+        try:
+            self.alerts.publish(session_alert(kind, self.context, entry, cause=cause, why=why, action=action))
+        except Exception:
+            self.ledger.release(entry.session_id, marker)  # the retry of this event sends it
+            count("AlertFailed")
+            raise
 
     def _record_failed_call(self, call: SessionApiCall) -> Outcome:
         self.ledger.record_failed_call(

@@ -46,10 +46,20 @@ def build_warden() -> Warden:
     def on_reject(digest: str, error: PolicyError, in_force: str) -> None:
         count("PolicyRejected")
         logger.error("stored policy rejected", extra={"problem": str(error), "in_force": in_force})
-        if once.first(f"policy-rejected#{digest}", ttl_seconds=7 * 24 * 3600):
-            alerts.publish(
-                policy_rejected_alert(context, parameter=settings.policy_parameter, error=str(error), in_force=in_force)
-            )
+        key = f"policy-rejected#{digest}"
+        if once.first(key, ttl_seconds=7 * 24 * 3600):
+            try:
+                alerts.publish(
+                    policy_rejected_alert(
+                        context, parameter=settings.policy_parameter, error=str(error), in_force=in_force
+                    )
+                )
+            except Exception:
+                # Enforcement goes on with the last valid policy; the next invocation that reads the bad
+                # document sends the alert again.
+                once.release(key, "-")
+                count("AlertFailed")
+                logger.exception("policy rejected alert could not be sent")
 
     persistence: list[DynamoDBPersistenceLayer] = []
 
@@ -84,7 +94,8 @@ def build_warden() -> Warden:
         ),
         grants=DynamoGrantStore(dynamodb, settings.grants_table),
         ledger=DynamoLedger(dynamodb, settings.ledger_table, retention_days=settings.ledger_retention_days),
-        sessions=SsmSessions(ssm),
+        # Termination has its own retry-and-confirm loop with a time budget: botocore retries less under it.
+        sessions=SsmSessions(aws.lazy_client(session, "ssm", max_attempts=3)),
         alerts=alerts,
         once=once,
         context=context,

@@ -21,27 +21,31 @@ def new_session(*, profile: str | None = None, region: str | None = None) -> bot
     return boto3.session.Session(profile_name=profile, region_name=region)
 
 
-def client(session: boto3.session.Session, service: str) -> Any:
+def client(session: boto3.session.Session, service: str, *, max_attempts: int | None = None) -> Any:
     """A client with the warden's retry config; ``AWS_ENDPOINT_URL`` (the local cloud) is honoured by boto3."""
-    return session.client(service, config=RETRY_CONFIG)  # type: ignore[call-overload]
+    config = RETRY_CONFIG
+    if max_attempts is not None:
+        config = config.merge(Config(retries={"mode": "standard", "max_attempts": max_attempts}))
+    return session.client(service, config=config)  # type: ignore[call-overload]
 
 
 class LazyClient:
     """A client created on first use: clients only the deny path needs (SNS) cost nothing on the allowed path."""
 
-    def __init__(self, session: boto3.session.Session, service: str) -> None:
+    def __init__(self, session: boto3.session.Session, service: str, max_attempts: int | None) -> None:
         self._session = session
         self._service = service
+        self._max_attempts = max_attempts
         self._client: Any = None
 
     def __getattr__(self, name: str) -> Any:
         if self._client is None:
-            self._client = client(self._session, self._service)
+            self._client = client(self._session, self._service, max_attempts=self._max_attempts)
         return getattr(self._client, name)
 
 
-def lazy_client(session: boto3.session.Session, service: str) -> Any:
-    return LazyClient(session, service)
+def lazy_client(session: boto3.session.Session, service: str, *, max_attempts: int | None = None) -> Any:
+    return LazyClient(session, service, max_attempts)
 
 
 def error_code(error: BaseException) -> str | None:

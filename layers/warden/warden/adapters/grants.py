@@ -54,6 +54,20 @@ class DynamoGrantStore:
             raise
         return True
 
+    def unmark_expired(self, grant: Grant) -> None:
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"id": to_value(grant.id)},
+                UpdateExpression="SET #state = :active REMOVE expired_at",
+                ConditionExpression="#state = :expired",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={":active": to_value("active"), ":expired": to_value("expired")},
+            )
+        except ClientError as error:
+            if not condition_failed(error):
+                raise
+
     # -- written by the CLI
     def create(self, grant: Grant) -> None:
         try:

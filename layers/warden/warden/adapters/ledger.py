@@ -127,6 +127,14 @@ class DynamoLedger:
             return claim
         return False
 
+    def release(self, session_id: str, marker: str) -> None:
+        self._db.update_item(
+            TableName=self._table,
+            Key={"session_id": to_value(session_id)},
+            UpdateExpression="DELETE markers :marker",
+            ExpressionAttributeValues={":marker": {"SS": [marker]}},
+        )
+
     def close(
         self, session_id: str, *, ended_at: datetime, ended_by: str | None, reason: str, started_at: datetime | None
     ) -> bool:
