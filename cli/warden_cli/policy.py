@@ -110,11 +110,20 @@ def show_command(args: argparse.Namespace) -> int:
             raise CliError(f"{parameter}: no policy stored; store one with `warden policy push FILE`", code=EXIT_DENIED)
         fallback = None if stored.valid else last_valid_policy(ssm, parameter)
 
+    # SPEC: print the one in force. An invalid stored document is not in force: the last valid one is.
+    in_force = stored if stored.valid else fallback
     if args.json:
-        document: object = stored.policy.to_document() if stored.policy is not None else _raw_document(stored.text)
-        print_json({"parameter": parameter, "version": stored.version, "valid": stored.valid, "policy": document})
-    else:
-        sys.stdout.write(stored.text if stored.text.endswith("\n") else stored.text + "\n")
+        shown: dict[str, object] = {
+            "parameter": parameter,
+            "version": in_force.version if in_force else None,
+            "valid": in_force is not None,
+            "policy": in_force.policy.to_document() if in_force and in_force.policy else None,
+        }
+        if not stored.valid:
+            shown["rejected"] = {"version": stored.version, "problems": list(stored.issues)}
+        print_json(shown)
+    elif in_force is not None:
+        sys.stdout.write(in_force.text if in_force.text.endswith("\n") else in_force.text + "\n")
 
     where = f"{parameter} (version {stored.version})"
     if stored.policy is not None:
@@ -122,13 +131,13 @@ def show_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     for issue in stored.issues:
         print(f"{where}: {issue}", file=sys.stderr)
-    in_force = (
-        f"version {fallback.version} (the last valid one) stays in force"
+    verdict = (
+        f"version {fallback.version} (the last valid one) stays in force and is shown"
         if fallback is not None
         else "no valid version exists, so the functions cannot decide until one is pushed"
     )
     raise CliError(
-        f"{where} is invalid ({stored.issues[0]}{' and more' if len(stored.issues) > 1 else ''}); {in_force}",
+        f"{where} is invalid ({stored.issues[0]}{' and more' if len(stored.issues) > 1 else ''}); {verdict}",
         code=EXIT_DENIED,
     )
 

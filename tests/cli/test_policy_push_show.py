@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -125,14 +126,15 @@ def test_show_says_when_the_stored_document_is_invalid_and_what_stays_in_force(
         as_json = run_warden("policy", "show", "--json", env=env)
     finally:
         assert run_warden("policy", "push", policy_file, env=env).code == 0
-    # THEN it exits 1, names the problem and says the last valid version stays in force
+    # THEN it exits 1, names the problem, and shows the document in force: the last valid version
     assert result.code == 1
     assert "rules[0].windows[0]: unknown window 'nope'" in result.stderr
     assert f"version {valid_version} (the last valid one) stays in force" in result.stderr
-    assert result.stdout == INVALID
+    assert result.stdout == Path(policy_file).read_text()
     assert as_json.code == 1
-    assert as_json.json["valid"] is False
-    assert as_json.json["version"] == valid_version + 1
+    assert (as_json.json["valid"], as_json.json["version"]) == (True, valid_version)
+    assert as_json.json["rejected"]["version"] == valid_version + 1
+    assert "unknown window 'nope'" in as_json.json["rejected"]["problems"][0]
 
 
 def test_a_missing_stack_is_a_clear_error_naming_it(env: dict[str, str], policy_file: str) -> None:
