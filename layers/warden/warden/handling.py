@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from warden.events import EventError, SessionApiCall, parse_session_event
+from warden.events import EventError, SessionApiCall, parse_session_event, require_eventbridge_envelope
 from warden.observability import count, logger
 
 # Correlation id = session id: StartSession has it in the response, Resume/Terminate in the request.
@@ -17,18 +17,51 @@ class RejectedEvent(RuntimeError):
 
 
 def parse_event(event: Mapping[str, Any], *, expected: tuple[str, ...]) -> SessionApiCall:
+    """Turn the event a function received into a call, or reject it.
+
+    Only what EventBridge delivers for a CloudTrail-recorded ``ssm.amazonaws.com`` call is accepted:
+    envelope ``source`` ``aws.ssm``, ``detail-type`` ``AWS API Call via CloudTrail``. EventBridge
+    refuses PutEvents entries whose source starts with ``aws.`` (that prefix is reserved for AWS
+    services), so a hand-made event put on the default bus can never match the warden's rules; an
+    event that reaches a function some other way (a DLQ record replayed whole, a direct
+    lambda:InvokeFunction) must have that shape too, or it is rejected.
+
+    Parameters
+    ----------
+    event
+        The event the function received.
+    expected
+        The event names this function handles, e.g. ``("StartSession", "ResumeSession")``.
+
+    Returns
+    -------
+    SessionApiCall
+        The parsed call.
+
+    Raises
+    ------
+    RejectedEvent
+        The event is not such a call, is malformed, or is a call this function does not handle. The
+        message says why; ``EventRejected`` is counted and the problem logged.
+    """
     try:
+        require_eventbridge_envelope(event)
         call = parse_session_event(event)
     except EventError as error:
-        count("EventRejected")
-        logger.error("event rejected", extra={"problem": str(error), "event_id": _event_id(event)})
+        _reject(event, str(error))
         raise RejectedEvent(str(error)) from error
     if call.event_name not in expected:
-        count("EventRejected")
-        raise RejectedEvent(f"{call.event_name} sent to a function for {', '.join(expected)}")
+        problem = f"{call.event_name} sent to a function for {', '.join(expected)}"
+        _reject(event, problem)
+        raise RejectedEvent(problem)
     return call
 
 
-def _event_id(event: Mapping[str, Any]) -> str | None:
-    detail = event.get("detail")
+def _reject(event: object, problem: str) -> None:
+    count("EventRejected")
+    logger.error("event rejected", extra={"problem": problem, "event_id": _event_id(event)})
+
+
+def _event_id(event: object) -> str | None:
+    detail = event.get("detail") if isinstance(event, Mapping) else None
     return str(detail.get("eventID")) if isinstance(detail, Mapping) and detail.get("eventID") else None
