@@ -20,11 +20,8 @@ def parse_event(event: Mapping[str, Any], *, expected: tuple[str, ...]) -> Sessi
     """Turn the event a function received into a call, or reject it.
 
     Only what EventBridge delivers for a CloudTrail-recorded ``ssm.amazonaws.com`` call is accepted:
-    envelope ``source`` ``aws.ssm``, ``detail-type`` ``AWS API Call via CloudTrail``. EventBridge
-    refuses PutEvents entries whose source starts with ``aws.`` (that prefix is reserved for AWS
-    services), so a hand-made event put on the default bus can never match the warden's rules; an
-    event that reaches a function some other way (a DLQ record replayed whole, a direct
-    lambda:InvokeFunction) must have that shape too, or it is rejected.
+    envelope ``source`` ``aws.ssm``, ``detail-type`` ``AWS API Call via CloudTrail``, and
+    ``detail.eventSource`` ``ssm.amazonaws.com``.
 
     Parameters
     ----------
@@ -44,6 +41,13 @@ def parse_event(event: Mapping[str, Any], *, expected: tuple[str, ...]) -> Sessi
         The event is not such a call, is malformed, or is a call this function does not handle. The
         message says why; ``EventRejected`` is counted and the problem logged.
     """
+    # Anyone with events:PutEvents can put an event of any source on the default bus EXCEPT one that
+    # starts with "aws.": that prefix is reserved for AWS services, and PutEvents fails such an entry
+    # with NotAuthorizedForSourceException (EventBridge API reference, PutEventsRequestEntry.Source; seen
+    # in practice). So no hand-made event can match the warden's rules, which match source aws.ssm
+    # only. What can still arrive is an event that never came through a rule: a DLQ record replayed
+    # whole instead of its requestPayload, or any JSON from whoever may call lambda:InvokeFunction. The
+    # envelope check turns those away; it is a check of shape, and a direct invoker can forge the shape.
     try:
         require_eventbridge_envelope(event)
         call = parse_session_event(event)
