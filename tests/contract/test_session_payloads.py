@@ -584,6 +584,43 @@ def test_a_host_parameter_that_is_not_exactly_one_name_is_unknown(host: object) 
     assert call.parameters_hidden is False
 
 
+@pytest.mark.parametrize(
+    ("host", "seen"),
+    [
+        ("orders-db.dev.internal", "orders-db.dev.internal"),
+        ("ORDERS-DB.Dev.Internal", "orders-db.dev.internal"),  # DNS is case-insensitive; globs are not
+        ("orders-db.dev.internal.", "orders-db.dev.internal"),  # the same name, fully qualified
+        ("localhost", "localhost"),
+        ("10.0.12.7", "10.0.12.7"),
+        ("FD00::1", "fd00::1"),
+        ("fd00:0:0:0:0:0:0:1", "fd00::1"),
+        ("::ffff:10.0.12.7", "10.0.12.7"),  # an IPv4-mapped IPv6 address reaches the IPv4 host
+        ("010.000.012.007", None),  # read as octal by some resolvers
+        ("0x0a000c07", None),  # inet_aton reads this as 10.0.12.7
+        ("10.3079", None),
+        ("167775239", None),
+        ("[fd00::1]", None),
+        ("db.dev.internal:5432", None),
+        ("db .dev.internal", None),
+        ("evil.example.net/.dev.internal", None),
+        ("-db.dev.internal", None),
+        ("db..dev.internal", None),
+        ("", None),
+        ("a" * 64 + ".dev.internal", None),
+    ],
+)
+def test_remote_host_is_read_as_a_resolver_reads_it_or_is_unknown(host: str, seen: str | None) -> None:
+    # GIVEN a remote-host tunnel to a host spelled one way or another
+    event = load_event(EVENTS_DIR / "start-session-remote-host.json")
+    event["detail"]["requestParameters"]["parameters"]["host"] = [host]
+
+    # WHEN parsed THEN the remote host is the one name or address it reaches, or unknown; the raw text is kept
+    call = parse_session_event(event)
+    assert call.remote_host == seen
+    assert call.document_parameters is not None
+    assert call.document_parameters["host"] == [host]
+
+
 def test_a_session_without_host_parameter_has_no_remote_host() -> None:
     assert parse_file("start-session-port-forwarding.json").remote_host is None
 
