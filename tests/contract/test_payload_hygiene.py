@@ -13,7 +13,8 @@ import pytest
 from tests.contract.conftest import EVENTS_DIR
 
 ALL_PAYLOADS = sorted(EVENTS_DIR.rglob("*.json"))
-EXAMPLE_ACCOUNTS = {"123456789012", "111122223333"}
+# The caller's account, a second one, and the owner of a shared document in another account
+EXAMPLE_ACCOUNTS = {"123456789012", "111122223333", "999988887777"}
 # RFC 5737 documentation ranges
 EXAMPLE_NETWORKS = [ipaddress.ip_network(net) for net in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")]
 AWS_SERVICE = re.compile(r"^[a-z0-9-]+\.amazonaws\.com$")
@@ -37,7 +38,7 @@ def _values(node: Any, key: str) -> list[Any]:
 
 
 def test_there_are_payloads() -> None:
-    assert len(ALL_PAYLOADS) >= 17
+    assert len(ALL_PAYLOADS) >= 30
 
 
 @pytest.mark.parametrize("path", ALL_PAYLOADS, ids=lambda path: str(path.relative_to(EVENTS_DIR)))

@@ -11,7 +11,7 @@ import pytest
 
 from tests.contract.conftest import EVENTS_DIR, load_event
 from warden.events import MalformedEvent, SessionApiCall, describe_failure, parse_session_event
-from warden.policy import principal_from_identity
+from warden.policy import Principal, principal_from_identity
 
 RUN_SHELL = "SSM-SessionManagerRunShell"
 EU, US = "eu-central-1", "us-east-1"
@@ -27,6 +27,8 @@ class Expect(NamedTuple):
     failed: bool = False
     console: bool = False
     region: str = EU
+    remote_host: str | None = None
+    parameters_hidden: bool = False
 
 
 EXPECTED: dict[str, Expect] = {
@@ -73,8 +75,73 @@ EXPECTED: dict[str, Expect] = {
         "henry",
         "SupportEngineer",
         "i-0a1b2c3d4e5f60718",
-        "SessionWarden-ReadOnlyShell",
+        "arn:aws:ssm:eu-central-1:123456789012:document/SessionWarden-ReadOnlyShell",
         "henry-zgxzfdmwltqu7ywcy96bjzfdry",
+    ),
+    "start-session-cross-account-document.json": Expect(
+        "StartSession",
+        "henry",
+        "SupportEngineer",
+        "i-0a1b2c3d4e5f60718",
+        "arn:aws:ssm:us-east-1:999988887777:document/Shared-Shell",
+        "henry-glbacn9a4wz443ra5qr2ye5uht",
+        region=US,
+    ),
+    "start-session-aws-document-arn.json": Expect(
+        "StartSession",
+        "alice",
+        None,
+        "i-0a1b2c3d4e5f60718",
+        "arn:aws:ssm:eu-central-1::document/AWS-StartSSHSession",
+        "alice-26vxhww7xpd9raxlfcejyhnaom",
+    ),
+    "start-session-parameters-hidden.json": Expect(
+        "StartSession",
+        "erin@example.com",
+        "AWSReservedSSO_DatabaseAdmin_9a8b7c6d5e4f3a2b",
+        "i-0f60718293a4b5c6d",
+        "AWS-StartPortForwardingSessionToRemoteHost",
+        "erin@example.com-b995vhdkvq95xlytlfmkxxglfv",
+        parameters_hidden=True,
+    ),
+    "start-session-remote-host.json": Expect(
+        "StartSession",
+        "dave@example.com",
+        "AWSReservedSSO_Developer_7e6f5a4b3c2d1e0f",
+        "i-0b2c3d4e5f6071829",
+        "AWS-StartPortForwardingSessionToRemoteHost",
+        "dave@example.com-zdvb9sdkt2t29zhgyn55dygjmk",
+        remote_host="orders-db.dev.internal",
+    ),
+    "resume-session-remote-host.json": Expect(
+        "ResumeSession",
+        "dave@example.com",
+        "AWSReservedSSO_Developer_7e6f5a4b3c2d1e0f",
+        None,
+        RUN_SHELL,
+        "dave@example.com-zdvb9sdkt2t29zhgyn55dygjmk",
+    ),
+    "start-session-email-session-name.json": Expect(
+        "StartSession",
+        "alice@example.com",
+        "OktaEngineers",
+        "i-0c3d4e5f607182930",
+        RUN_SHELL,
+        "alice@example.com-62hakaa4ken2s9m23yzrkza7zp",
+    ),
+    "start-session-web-identity-role.json": Expect(
+        "StartSession",
+        "GitHubActions",
+        "GitHubDeploy",
+        "i-0d4e5f60718293a4b",
+        "AWS-StartInteractiveCommand",
+        "GitHubActions-ml5p4vwkzgahtawi4o27vwakca",
+    ),
+    "start-session-identity-center-user-type.json": Expect(
+        "StartSession", None, None, "i-0e5f60718293a4b5c", RUN_SHELL, "ic-user-s4hva47hvmmwlh9e7d26h9tv68"
+    ),
+    "start-session-web-identity-user-type.json": Expect(
+        "StartSession", None, None, "i-0e5f60718293a4b5c", RUN_SHELL, "web-user-92jtivnce3enxmmmxz5lgleq8d"
     ),
     "start-session-managed-node.json": Expect(
         "StartSession", "ivan", None, "mi-0a1b2c3d4e5f60718", RUN_SHELL, "ivan-72mkq76g85hudksc9eblryjx7s"
@@ -136,6 +203,14 @@ EXPECTED_KIND: dict[str, str] = {
     "terminate-session.json": "IAMUser",
     "start-session-federated-user.json": "FederatedUser",
     "start-session-root.json": "Root",
+    "start-session-aws-document-arn.json": "IAMUser",
+}
+
+# userIdentity types CloudTrail documents for other calls (the Identity Center portal, AssumeRoleWithWebIdentity),
+# here on a StartSession: they parse, as a principal of that kind or an Unknown one, never as a user or role.
+UNMODELLED_KIND: dict[str, str] = {
+    "start-session-identity-center-user-type.json": "IdentityCenterUser",
+    "start-session-web-identity-user-type.json": "WebIdentityUser",
 }
 
 PAYLOADS = sorted(EXPECTED)
@@ -166,10 +241,15 @@ def test_payload_parses_to_the_expected_call(name: str) -> None:
     assert call.region == expected.region
     assert call.account == "123456789012"
     assert call.principal == principal_from_identity(detail["userIdentity"])
-    assert call.principal.kind == EXPECTED_KIND.get(name, "AssumedRole")
-    assert (call.principal.user, call.principal.role) == (expected.user, expected.role)
-    assert call.principal.account == "123456789012"
-    assert call.principal.arn == detail["userIdentity"]["arn"]
+    if name in UNMODELLED_KIND:
+        assert call.principal.kind in {UNMODELLED_KIND[name], "Unknown"}
+        assert call.principal.role is None
+        assert call.principal.account == detail["userIdentity"].get("accountId")
+    else:
+        assert call.principal.kind == EXPECTED_KIND.get(name, "AssumedRole")
+        assert (call.principal.user, call.principal.role) == (expected.user, expected.role)
+        assert call.principal.account == "123456789012"
+        assert call.principal.arn == detail["userIdentity"]["arn"]
     assert call.target == expected.target
     assert call.document == expected.document
     assert call.session_id == expected.session_id
@@ -178,6 +258,10 @@ def test_payload_parses_to_the_expected_call(name: str) -> None:
     assert call.source_ip == detail["sourceIPAddress"]
     assert call.user_agent == detail["userAgent"]
     assert call.is_start is (expected.event_name != "TerminateSession")
+    assert call.remote_host == expected.remote_host
+    assert call.parameters_hidden is expected.parameters_hidden
+    parameters = detail.get("requestParameters") or {}
+    assert call.document_parameters == (None if expected.parameters_hidden else parameters.get("parameters"))
 
 
 @pytest.mark.parametrize("name", PAYLOADS)
@@ -415,3 +499,230 @@ def test_parsing_does_not_mutate_the_input() -> None:
     parse_session_event(event)
 
     assert event == before
+
+
+def test_parameters_hidden_by_cloudtrail_parse_as_unknown() -> None:
+    # GIVEN a remote-host tunnel whose parameters CloudTrail recorded as HIDDEN_DUE_TO_SECURITY_REASONS
+    event = load_event(EVENTS_DIR / "start-session-parameters-hidden.json")
+    assert event["detail"]["requestParameters"]["parameters"] == "HIDDEN_DUE_TO_SECURITY_REASONS"
+
+    # WHEN parsed, with or without its envelope
+    for shape in (event, event["detail"]):
+        call = parse_session_event(shape)
+
+        # THEN the session is known, its parameters and remote host are not
+        assert call.session_id == "erin@example.com-b995vhdkvq95xlytlfmkxxglfv"
+        assert call.document == "AWS-StartPortForwardingSessionToRemoteHost"
+        assert call.parameters_hidden is True
+        assert call.document_parameters is None
+        assert call.remote_host is None
+
+
+def test_absent_parameters_are_not_hidden_ones() -> None:
+    call = parse_file("start-session-iam-user.json")
+
+    assert call.document_parameters is None
+    assert call.parameters_hidden is False
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "arn:aws:ssm:us-east-1:999988887777:document/Shared-Shell",
+        "arn:aws:ssm:eu-central-1::document/AWS-StartPortForwardingSession",
+        "arn:aws:ssm:eu-central-1:123456789012:document/SSM-SessionManagerRunShell",
+        "Shared-Shell",
+    ],
+)
+def test_document_is_kept_exactly_as_given(document: str) -> None:
+    # GIVEN a StartSession naming its document by name or by ARN (another account's, AWS's, our own)
+    event = load_event(EVENTS_DIR / "start-session-assumed-role.json")
+    event["detail"]["requestParameters"]["documentName"] = document
+
+    # WHEN parsed THEN the document is the text given, never shortened to the name after "document/"
+    assert parse_session_event(event).document == document
+
+
+def test_whitespace_document_name_means_the_default_shell() -> None:
+    event = load_event(EVENTS_DIR / "start-session-assumed-role.json")
+    event["detail"]["requestParameters"]["documentName"] = "  "
+
+    assert parse_session_event(event).document == RUN_SHELL
+
+
+def test_remote_host_is_the_host_parameter_and_stays_out_of_repr() -> None:
+    call = parse_file("start-session-remote-host.json")
+
+    assert call.remote_host == "orders-db.dev.internal"
+    assert call.document_parameters is not None
+    assert call.document_parameters["host"] == ["orders-db.dev.internal"]
+    assert "orders-db" not in repr(call)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        ["a.dev.internal", "evil.example.net"],  # two hosts: which one the agent would use is not ours to guess
+        [],
+        [""],
+        [5432],
+        "orders-db.dev.internal",  # not the list the API takes
+        "HIDDEN_DUE_TO_SECURITY_REASONS",
+        None,
+        {"name": "orders-db.dev.internal"},
+    ],
+    ids=["two", "empty-list", "empty-string", "number", "bare-string", "hidden", "null", "object"],
+)
+def test_a_host_parameter_that_is_not_exactly_one_name_is_unknown(host: object) -> None:
+    # GIVEN a remote-host tunnel whose host parameter is odd
+    event = load_event(EVENTS_DIR / "start-session-remote-host.json")
+    event["detail"]["requestParameters"]["parameters"]["host"] = host
+
+    # WHEN parsed THEN it parses, and the remote host is unknown (None), not a guess
+    call = parse_session_event(event)
+    assert call.remote_host is None
+    assert call.parameters_hidden is False
+
+
+@pytest.mark.parametrize(
+    ("host", "seen"),
+    [
+        ("orders-db.dev.internal", "orders-db.dev.internal"),
+        ("ORDERS-DB.Dev.Internal", "orders-db.dev.internal"),  # DNS is case-insensitive; globs are not
+        ("orders-db.dev.internal.", "orders-db.dev.internal"),  # the same name, fully qualified
+        ("localhost", "localhost"),
+        ("10.0.12.7", "10.0.12.7"),
+        ("FD00::1", "fd00::1"),
+        ("fd00:0:0:0:0:0:0:1", "fd00::1"),
+        ("::ffff:10.0.12.7", "10.0.12.7"),  # an IPv4-mapped IPv6 address reaches the IPv4 host
+        ("010.000.012.007", None),  # read as octal by some resolvers
+        ("0x0a000c07", None),  # inet_aton reads this as 10.0.12.7
+        ("10.3079", None),
+        ("167775239", None),
+        ("[fd00::1]", None),
+        ("db.dev.internal:5432", None),
+        ("db .dev.internal", None),
+        ("evil.example.net/.dev.internal", None),
+        ("-db.dev.internal", None),
+        ("db..dev.internal", None),
+        ("", None),
+        ("a" * 64 + ".dev.internal", None),
+    ],
+)
+def test_remote_host_is_read_as_a_resolver_reads_it_or_is_unknown(host: str, seen: str | None) -> None:
+    # GIVEN a remote-host tunnel to a host spelled one way or another
+    event = load_event(EVENTS_DIR / "start-session-remote-host.json")
+    event["detail"]["requestParameters"]["parameters"]["host"] = [host]
+
+    # WHEN parsed THEN the remote host is the one name or address it reaches, or unknown; the raw text is kept
+    call = parse_session_event(event)
+    assert call.remote_host == seen
+    assert call.document_parameters is not None
+    assert call.document_parameters["host"] == [host]
+
+
+def test_a_session_without_host_parameter_has_no_remote_host() -> None:
+    assert parse_file("start-session-port-forwarding.json").remote_host is None
+
+
+def test_resume_names_only_its_session() -> None:
+    # GIVEN the plugin reconnecting a remote-host tunnel WHEN parsed
+    call = parse_file("resume-session-remote-host.json")
+    started = parse_file("start-session-remote-host.json")
+
+    # THEN it names the tunnel's session and nothing else: target, document and parameters come from the session
+    assert call.session_id == started.session_id
+    assert call.principal == started.principal
+    assert (call.target, call.document_parameters, call.remote_host, call.reason) == (None, None, None, None)
+
+
+def test_an_email_like_session_name_of_an_ordinary_role_is_not_an_identity_center_session() -> None:
+    principal = parse_file("start-session-email-session-name.json").principal
+
+    assert principal.role == "OktaEngineers"
+    assert principal.role_arn == "arn:aws:iam::123456789012:role/OktaEngineers"
+    assert "/aws-reserved/" not in principal.role_arn
+
+
+def test_identity_center_role_at_the_region_less_path_keeps_its_path() -> None:
+    principal = parse_file("start-session-remote-host.json").principal
+
+    assert principal.role_arn == (
+        "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_7e6f5a4b3c2d1e0f"
+    )
+
+
+def test_a_web_identity_user_is_never_reachable_by_a_user_or_role_pattern() -> None:
+    # A web identity's user name is chosen by its identity provider, not vouched for by AWS (SPEC section 2)
+    principal = parse_file("start-session-web-identity-user-type.json").principal
+
+    assert not principal.matches("user:*")
+    assert not principal.matches("role:*")
+    assert principal.account is None
+
+
+IDENTITY_TYPES = [
+    "IAMUser",
+    "AssumedRole",
+    "FederatedUser",
+    "Root",
+    "AWSService",
+    "AWSAccount",
+    "IdentityCenterUser",
+    "WebIdentityUser",
+    "SAMLUser",
+    "Directory",
+    "Unknown",
+    "SomeTypeFromTheFuture",
+]
+
+ODD_FIELDS: list[dict[str, Any]] = [
+    {},
+    {"arn": 42, "accountId": ["123456789012"], "userName": {"x": 1}, "principalId": None},
+    {"arn": "", "accountId": "", "userName": ""},
+    {"arn": "not-an-arn", "sessionContext": "none", "invokedBy": 7},
+    {"arn": "arn:aws:sts::123456789012:assumed-role/", "sessionContext": {"sessionIssuer": []}},
+    {"arn": "arn:aws:sts::123456789012:federated-user/", "principalId": "123456789012:"},
+    {"onBehalfOf": "someone", "identityProvider": ["accounts.google.com"], "credentialId": 1},
+]
+
+
+@pytest.mark.parametrize("identity_type", [*IDENTITY_TYPES, None, 7])
+@pytest.mark.parametrize("fields", ODD_FIELDS, ids=[f"odd{index}" for index in range(len(ODD_FIELDS))])
+def test_every_user_identity_type_parses_or_is_malformed_never_a_crash(
+    identity_type: object, fields: dict[str, Any]
+) -> None:
+    # GIVEN a StartSession whose userIdentity is of any type, with fields missing or of odd types
+    event = load_event(EVENTS_DIR / "start-session-iam-user.json")
+    event["detail"]["userIdentity"] = {"type": identity_type, **fields}
+
+    # WHEN parsed THEN it is a call with the principal principal_from_identity builds, or, if that cannot build
+    # one, a MalformedEvent naming userIdentity: never another exception
+    identity = event["detail"]["userIdentity"]
+    try:
+        expected: Principal | None = principal_from_identity(identity)
+    except (ValueError, TypeError):
+        expected = None
+    if expected is None:
+        with pytest.raises(MalformedEvent, match=r"^detail\.userIdentity: "):
+            parse_session_event(event)
+    else:
+        call = parse_session_event(event)
+        assert call.principal == expected
+        assert call.session_id == "alice-nnzv8ua8ma98x8p93wqco3z5h5"
+
+
+@pytest.mark.parametrize("identity_type", ["SomeTypeFromTheFuture", None, 7])
+def test_an_unknown_identity_type_is_an_unknown_principal_no_user_or_role_pattern_matches(
+    identity_type: object,
+) -> None:
+    # GIVEN an identity of a type nobody models, which still names a user and a role ARN
+    event = load_event(EVENTS_DIR / "start-session-assumed-role.json")
+    event["detail"]["userIdentity"]["type"] = identity_type
+
+    # WHEN parsed THEN it fails closed: an Unknown principal that only arn:/account:/* patterns can match
+    principal = parse_session_event(event).principal
+    assert principal.kind == "Unknown"
+    assert not principal.matches("user:*")
+    assert not principal.matches("role:*")
+    assert principal.matches("account:123456789012")

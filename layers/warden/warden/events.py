@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, Final, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Final, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -18,10 +19,12 @@ from pydantic import (
     ValidationError,
 )
 
-from warden.policy import Principal, normalise_document, principal_from_identity
+from warden.policy import DEFAULT_DOCUMENT, Principal, principal_from_identity
 
 __all__ = [
     "CLOUDTRAIL_DETAIL_TYPE",
+    "EVENTBRIDGE_SOURCE",
+    "HIDDEN_BY_CLOUDTRAIL",
     "SESSION_API_NAMES",
     "SESSION_API_SOURCE",
     "EventError",
@@ -29,8 +32,10 @@ __all__ = [
     "SessionApiCall",
     "SessionApiName",
     "UnsupportedEvent",
+    "UntrustedEvent",
     "describe_failure",
     "parse_session_event",
+    "require_eventbridge_envelope",
 ]
 
 SESSION_API_SOURCE: Final = "ssm.amazonaws.com"
@@ -39,6 +44,12 @@ SESSION_API_SOURCE: Final = "ssm.amazonaws.com"
 CLOUDTRAIL_DETAIL_TYPE: Final = "AWS API Call via CloudTrail"
 """The EventBridge ``detail-type`` of API calls that CloudTrail forwards."""
 
+EVENTBRIDGE_SOURCE: Final = "aws.ssm"
+"""The EventBridge ``source`` of the events CloudTrail forwards for ``ssm.amazonaws.com`` calls."""
+
+HIDDEN_BY_CLOUDTRAIL: Final = "HIDDEN_DUE_TO_SECURITY_REASONS"
+"""What CloudTrail records in place of request parameters it does not log (e.g. ``parameters``)."""
+
 SessionApiName = Literal["StartSession", "ResumeSession", "TerminateSession"]
 SESSION_API_NAMES: Final[frozenset[str]] = frozenset({"StartSession", "ResumeSession", "TerminateSession"})
 
@@ -46,6 +57,8 @@ SESSION_API_NAMES: Final[frozenset[str]] = frozenset({"StartSession", "ResumeSes
 # or by a service on the caller's behalf (Fleet Manager: sourceIPAddress "ssm-guiconnect.amazonaws.com").
 _AWS_SERVICE_HOST: Final = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?$")
 _MAX_ERROR_MESSAGE: Final = 300
+_HOST_LABEL: Final = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_MAX_HOST_NAME: Final = 253
 
 
 class EventError(ValueError):
@@ -63,13 +76,34 @@ class MalformedEvent(EventError):
         What is wrong with it, e.g. ``missing``.
     """
 
+    _lead: ClassVar[str] = ""
+
     def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
+        super().__init__(f"{self._lead}{field}: {reason}")
         self.field = field
         self.reason = reason
 
     def __reduce__(self) -> tuple[type[MalformedEvent], tuple[str, str]]:
         return type(self), (self.field, self.reason)
+
+
+class UntrustedEvent(MalformedEvent):
+    """An event that is not what EventBridge delivers for a CloudTrail-recorded Session Manager call.
+
+    Raised by :func:`require_eventbridge_envelope` for a bare CloudTrail record, a Lambda on-failure
+    record replayed whole, or a hand-made event: its envelope ``source`` or ``detail-type`` is not the
+    one AWS sets, or its ``detail.eventSource`` is not ``ssm.amazonaws.com``. ``str()`` is
+    ``not delivered by EventBridge from CloudTrail: FIELD: REASON``.
+
+    Parameters
+    ----------
+    field
+        The envelope field that is wrong: ``source``, ``detail-type`` or ``detail.eventSource``.
+    reason
+        What is wrong with it, e.g. ``expected 'aws.ssm', got 'warden.test'``.
+    """
+
+    _lead: ClassVar[str] = "not delivered by EventBridge from CloudTrail: "
 
 
 class UnsupportedEvent(EventError):
@@ -131,10 +165,24 @@ class SessionApiCall(BaseModel):
     target
         StartSession: ``requestParameters.target`` (``i-...``, ``mi-...``, ``ecs:...``); None otherwise.
     document
-        The session document's name; ``SSM-SessionManagerRunShell`` when none was given, the name
-        after ``document/`` when an ARN was given.
+        ``requestParameters.documentName`` exactly as the caller gave it: a name, or a full document ARN
+        (``arn:aws:ssm:REGION:ACCOUNT:document/NAME``; ``arn:aws:ssm:REGION::document/NAME`` for an
+        AWS-provided one), never shortened, since a document of another account is not the document of
+        the same name in this one. ``SSM-SessionManagerRunShell`` when none was given. ResumeSession and
+        TerminateSession requests name no document: for them it is the default too, and means nothing.
     document_parameters
-        ``requestParameters.parameters``. Caller-supplied: never log it (it is left out of ``repr``).
+        ``requestParameters.parameters``; None when absent or hidden by CloudTrail (see
+        ``parameters_hidden``). Caller-supplied: never log it (it is left out of ``repr``).
+    parameters_hidden
+        True when CloudTrail recorded ``requestParameters.parameters`` as ``HIDDEN_DUE_TO_SECURITY_REASONS``:
+        the session has parameters, but what they are (the remote host included) is unknown.
+    remote_host
+        The ``host`` parameter (``parameters.host``, a list holding one name), the remote host of a
+        port-forwarding session to a remote host (``AWS-StartPortForwardingSessionToRemoteHost`` or a
+        copy of it), as a resolver reads it: a DNS name in lower case without a trailing dot, or an IP
+        address in its canonical form. None when absent, hidden, not exactly one string, or not a plain
+        host name or address (e.g. ``0x0a000001``): unknown, never a guess. Caller-supplied: left out of
+        ``repr``.
     reason
         ``requestParameters.reason``.
     error_code
@@ -159,6 +207,8 @@ class SessionApiCall(BaseModel):
     target: str | None = None
     document: str
     document_parameters: dict[str, Any] | None = Field(default=None, repr=False)
+    parameters_hidden: bool = False
+    remote_host: str | None = Field(default=None, repr=False)
     reason: str | None = None
     error_code: str | None = None
     error_message: str | None = None
@@ -205,10 +255,20 @@ class _Envelope(_Raw):
     detail: dict[str, Any]
 
 
+def _session_parameters(value: object) -> dict[str, Any] | str | None:
+    # An object of parameter lists, or CloudTrail's marker for parameters it did not log. Any other
+    # string is a malformed record; its text is caller-supplied, so the error names only its kind.
+    if value is None or isinstance(value, dict):
+        return value
+    if value == HIDDEN_BY_CLOUDTRAIL:
+        return HIDDEN_BY_CLOUDTRAIL
+    raise ValueError(f"expected an object or {HIDDEN_BY_CLOUDTRAIL!r}, got {_kind(value)}")
+
+
 class _RequestParameters(_Raw):
     target: _Text | None = None
     document_name: str | None = Field(default=None, alias="documentName")
-    parameters: dict[str, Any] | None = None
+    parameters: Annotated[dict[str, Any] | str | None, PlainValidator(_session_parameters)] = None
     reason: str | None = None
     session_id: _Text | None = Field(default=None, alias="sessionId")
 
@@ -315,10 +375,14 @@ def parse_session_event(event: Mapping[str, Any]) -> SessionApiCall:
         or (identity_account if isinstance(identity_account, str) else None)
     )
 
+    # Every userIdentity type parses: one the principal model does not know (a future type, or one
+    # CloudTrail uses only for other calls) is an Unknown principal that only "*", "arn:" and "account:"
+    # patterns can match, so the policy decides it as nobody in particular, never as someone it names.
     try:
         principal = principal_from_identity(raw.user_identity)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         raise MalformedEvent(f"{prefix}userIdentity", _one_line(str(exc))) from None
+    parameters = request.parameters if isinstance(request.parameters, dict) else None
 
     return SessionApiCall(
         event_id=raw.event_id,
@@ -333,12 +397,59 @@ def parse_session_event(event: Mapping[str, Any]) -> SessionApiCall:
         console=_from_console(raw.user_agent, raw.source_ip),
         session_id=session_id,
         target=target,
-        document=normalise_document(request.document_name),
-        document_parameters=request.parameters,
+        document=_document(request.document_name),
+        document_parameters=parameters,
+        parameters_hidden=request.parameters == HIDDEN_BY_CLOUDTRAIL,
+        remote_host=_remote_host(parameters),
         reason=request.reason,
         error_code=raw.error_code,
         error_message=raw.error_message,
     )
+
+
+def require_eventbridge_envelope(event: object) -> None:
+    """Check that an event is what EventBridge delivers for a CloudTrail-recorded Session Manager call.
+
+    The handlers call this before :func:`parse_session_event` (which also takes bare records, for the
+    command line). It is a check of shape, not of origin: the warden's rules match only ``source:
+    aws.ssm``, and EventBridge refuses ``aws.*`` sources from PutEvents, so nobody can put such an
+    event on a bus by hand; but whoever may call lambda:InvokeFunction can hand a function any JSON.
+    What it stops is an event that could never have come from a rule: a bare CloudTrail record, a
+    Lambda on-failure record replayed whole instead of its ``requestPayload``, or an event of another
+    source, detail-type or service.
+
+    Parameters
+    ----------
+    event
+        The decoded JSON event, as the function received it.
+
+    Raises
+    ------
+    MalformedEvent
+        ``event`` is not a JSON object, or its ``detail`` is not one.
+    UntrustedEvent
+        ``source`` is not ``aws.ssm``, ``detail-type`` is not ``AWS API Call via CloudTrail``, or
+        ``detail.eventSource`` is not ``ssm.amazonaws.com``; the message names the field and says why.
+    """
+    if not isinstance(event, Mapping):
+        raise MalformedEvent("event", f"expected a JSON object, got {_kind(event)}")
+    expected: tuple[tuple[str, object, str], ...] = (
+        ("source", event.get("source"), EVENTBRIDGE_SOURCE),
+        ("detail-type", event.get("detail-type"), CLOUDTRAIL_DETAIL_TYPE),
+    )
+    for field, value, wanted in expected:
+        if value is None:
+            what = "a Lambda on-failure record: replay its requestPayload" if "requestPayload" in event else None
+            raise UntrustedEvent(field, f"missing ({what or 'not an EventBridge event'})")
+        if value != wanted:
+            raise UntrustedEvent(field, f"expected {wanted!r}, got {_shown(value)}")
+    detail = event.get("detail")
+    if not isinstance(detail, Mapping):
+        raise MalformedEvent("detail", "missing" if detail is None else f"expected a JSON object, got {_kind(detail)}")
+    source = detail.get("eventSource")
+    if source != SESSION_API_SOURCE:
+        reason = "missing" if source is None else f"expected {SESSION_API_SOURCE!r}, got {_shown(source)}"
+        raise UntrustedEvent("detail.eventSource", reason)
 
 
 def describe_failure(call: SessionApiCall) -> str:
@@ -393,6 +504,43 @@ def _required_text(record: Mapping[str, Any], key: str, prefix: str) -> str:
     if not isinstance(value, str) or not value:
         raise MalformedEvent(f"{prefix}{key}", f"expected a non-empty string, got {_kind(value)}")
     return value
+
+
+def _document(name: str | None) -> str:
+    # Exactly as given: shortening an ARN to its name would judge another account's document as ours.
+    return name if name is not None and name.strip() else DEFAULT_DOCUMENT
+
+
+def _remote_host(parameters: Mapping[str, Any] | None) -> str | None:
+    # StartSession parameters are lists of strings; a host that is not exactly one string is unknown.
+    hosts = parameters.get("host") if parameters is not None else None
+    if isinstance(hosts, list) and len(hosts) == 1 and isinstance(hosts[0], str):
+        return _canonical_host(hosts[0])
+    return None
+
+
+def _canonical_host(text: str) -> str | None:
+    # The host as a resolver reads it, so that no spelling of a name slips past a `hosts` glob: DNS names
+    # are case-insensitive and "name." is "name"; an address is written the one way ipaddress writes it
+    # (an IPv4-mapped IPv6 address as the IPv4 one). Anything else that could still reach an address
+    # (a last label not starting with a letter: "10.1", "0x0a000001", "010.0.0.1") or is no host name
+    # at all is unknown (None): the policy must then treat the host as unknown, never as a match.
+    host = text.lower().removesuffix(".")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        labels = host.split(".")
+        if len(host) > _MAX_HOST_NAME or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+            return None
+        return host if labels[-1][0].isalpha() else None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
+
+
+def _shown(value: object) -> str:
+    # A caller-chosen envelope value, shown short and on one line.
+    return repr(_one_line(value)[:80]) if isinstance(value, str) else _kind(value)
 
 
 def _from_console(user_agent: str | None, source_ip: str | None) -> bool:
