@@ -6,9 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-
-class SettingsError(RuntimeError):
-    """A required environment variable is missing or malformed."""
+from warden.errors import SettingsError
 
 
 @dataclass(frozen=True)

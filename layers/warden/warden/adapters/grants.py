@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from warden.adapters.dynamo import condition_failed, from_item, to_item, to_value
+from warden.errors import GrantConflict
 from warden.policy import Grant
 from warden.timefmt import iso
 
@@ -16,10 +17,6 @@ if TYPE_CHECKING:
 
 INDEX = "by-state-expiry"
 _PURGE_AFTER = timedelta(days=400)  # grants stay for audit well past expiry, then DynamoDB TTL removes them
-
-
-class GrantConflict(RuntimeError):
-    """The grant changed under us (created twice, already revoked or expired)."""
 
 
 class DynamoGrantStore:
