@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from warden.alerts import AlertContext, SessionAlertKind, session_alert
@@ -17,6 +17,16 @@ from warden.ports import WARDEN_ACTOR, AlertMarker, Clock, Ledger, LedgerEntry, 
 
 # Runs the enforcement action at most once per key (Powertools Idempotency keyed on the CloudTrail eventID).
 OnceRunner = Callable[[str, Callable[[], dict[str, Any]]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Denial:
+    """A decided session the policy does not allow, and why in an operator's words (specifics first)."""
+
+    entry: LedgerEntry
+    decision: Decision
+    cause: str
+    details: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -36,38 +46,34 @@ class Enforcer:
     termination_budget_seconds: float = 25.0
     elapsed: Callable[[], float] = time.monotonic
 
-    def enforce(
-        self, entry: LedgerEntry, decision: Decision, cause: str, details: list[str], *, key: str | None
-    ) -> Outcome:
+    def enforce(self, denial: Denial, *, key: str | None) -> Outcome:
         """End the session, record it and alert once; with *key*, at most once per key (the event's id).
 
         Raises :class:`TerminationError` (after a termination-failed alert) when the session stays active.
         """
 
         def act() -> dict[str, Any]:
-            return self._terminate_and_record(entry, decision, cause, details).to_dict()
+            return self._terminate_and_record(denial).to_dict()
 
         result = self.run_once(key, act) if key and self.run_once else act()
         return Outcome(**result)
 
-    def report_violation(self, entry: LedgerEntry, decision: Decision, cause: str, details: list[str]) -> Outcome:
+    def report_violation(self, denial: Denial) -> Outcome:
         """Monitor mode: record the violation and alert once, leaving the session open."""
+        entry = denial.entry
         entry.action = "would-terminate"
         self.ledger.record_start(entry)
         count("SessionViolation")
         self._alert_once(
             AlertMarker.WOULD_TERMINATE,
             "would-terminate",
-            entry,
-            decision,
-            cause,
-            details,
+            denial,
             "none: the policy is in monitor mode.",
         )
-        return outcome(entry, decision, "would-terminate")
+        return outcome(entry, denial.decision, "would-terminate")
 
-    def _terminate_and_record(self, entry: LedgerEntry, decision: Decision, cause: str, details: list[str]) -> Outcome:
-        session_id = entry.session_id
+    def _terminate_and_record(self, denial: Denial) -> Outcome:
+        entry, decision, session_id = denial.entry, denial.decision, denial.entry.session_id
         try:
             ours = self._terminate_confirmed(session_id)
         except TerminationError as error:
@@ -77,10 +83,7 @@ class Enforcer:
             self._alert_once(
                 AlertMarker.TERMINATION_FAILED,
                 "termination-failed",
-                entry,
-                decision,
-                cause,
-                details,
+                denial,
                 f"none: {error}. Retrying.",
             )
             raise
@@ -92,10 +95,7 @@ class Enforcer:
                 self._alert_once(
                     AlertMarker.ENDED,
                     "session-terminated",
-                    entry,
-                    decision,
-                    cause,
-                    details,
+                    denial,
                     f"terminated at {recorded.ended_at:%Y-%m-%d %H:%M:%S} UTC; "
                     "DescribeSessions confirms it is no longer active.",
                 )
@@ -108,28 +108,22 @@ class Enforcer:
             self._alert_once(
                 AlertMarker.ENDED,
                 "session-denied",
-                entry,
-                decision,
-                cause,
-                details,
+                denial,
                 "none needed: the session had already ended when Session Warden acted.",
             )
             return outcome(entry, decision, "already-ended")
         ended_at = self.clock.now()
         entry.action = "terminated"
         claimed = self.ledger.record_terminated(
-            entry, ended_at=ended_at, reason=f"terminated by Session Warden: {cause}", marker=AlertMarker.ENDED
+            entry, ended_at=ended_at, reason=f"terminated by Session Warden: {denial.cause}", marker=AlertMarker.ENDED
         )
         count("SessionTerminated")
-        logger.warning("session terminated", extra=log_fields(entry, cause=cause))
+        logger.warning("session terminated", extra=log_fields(entry, cause=denial.cause))
         if claimed:
             self._send(
                 AlertMarker.ENDED,
                 "session-terminated",
-                entry,
-                decision,
-                cause,
-                details,
+                denial,
                 f"terminated at {ended_at:%Y-%m-%d %H:%M:%S} UTC; DescribeSessions confirms it is no longer active.",
             )
         return outcome(entry, decision, "terminated")
@@ -165,32 +159,15 @@ class Enforcer:
         detail = f": {describe(last_error)}" if last_error else ""
         raise TerminationError(f"{session_id} still active after {attempts} TerminateSession attempts{detail}")
 
-    def _alert_once(
-        self,
-        marker: AlertMarker,
-        kind: SessionAlertKind,
-        entry: LedgerEntry,
-        decision: Decision,
-        cause: str,
-        details: list[str],
-        action: str,
-    ) -> None:
-        if self.ledger.claim(entry.session_id, marker):
-            self._send(marker, kind, entry, decision, cause, details, action)
+    def _alert_once(self, marker: AlertMarker, kind: SessionAlertKind, denial: Denial, action: str) -> None:
+        if self.ledger.claim(denial.entry.session_id, marker):
+            self._send(marker, kind, denial, action)
 
-    def _send(
-        self,
-        marker: AlertMarker,
-        kind: SessionAlertKind,
-        entry: LedgerEntry,
-        decision: Decision,
-        cause: str,
-        details: list[str],
-        action: str,
-    ) -> None:
+    def _send(self, marker: AlertMarker, kind: SessionAlertKind, denial: Denial, action: str) -> None:
         """Publish an alert whose *marker* this caller holds; if it cannot be sent, the retry sends it."""
-        why = list(dict.fromkeys([*details, *decision.reasons]))  # specifics first, each sentence once
+        entry = denial.entry
+        why = list(dict.fromkeys([*denial.details, *denial.decision.reasons]))  # specifics first, each once
         self.notifier.send_claimed(
-            session_alert(kind, self.context, entry, cause=cause, why=why, action=action),
+            session_alert(kind, self.context, entry, cause=denial.cause, why=why, action=action),
             release=lambda: self.ledger.release(entry.session_id, marker),
         )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from warden.causes import denial
-from warden.enforcer import Enforcer
+from warden.enforcer import Denial, Enforcer
 from warden.errors import MissingSessionId, TargetUnknown
 from warden.events import SessionApiCall
 from warden.observability import count, logger
@@ -51,10 +51,10 @@ class SessionEvents:
             count("SessionAllowed")
             logger.info("session allowed", extra=log_fields(entry))
             return outcome(entry, decision, "none")
-        cause = denial(decision)
+        denied = Denial(entry, decision, denial(decision))
         if policy.mode == "monitor":
-            return self.enforcer.report_violation(entry, decision, cause, [])
-        return self.enforcer.enforce(entry, decision, cause, [], key=call.event_id)
+            return self.enforcer.report_violation(denied)
+        return self.enforcer.enforce(denied, key=call.event_id)
 
     def on_session_ended(self, call: SessionApiCall) -> Outcome:
         """Close the ledger row of a session ended with TerminateSession (it may arrive before its start)."""

@@ -9,7 +9,7 @@ from functools import partial
 
 from warden.alerts import AlertContext, grant_alert
 from warden.causes import explain, grant_to_look_up
-from warden.enforcer import Enforcer
+from warden.enforcer import Denial, Enforcer
 from warden.errors import AwsCallFailed, SweepIncomplete, describe
 from warden.notifier import Notifier
 from warden.observability import count, logger
@@ -134,13 +134,14 @@ class Sweeper:
         grant_id = grant_to_look_up(row, decision)
         stored = self.grants.get(grant_id) if grant_id else None
         cause, details = explain(row, decision, info, policy, stored_grant=stored, now=self.clock.now())
+        denied = Denial(entry, decision, cause, details)
         if policy.mode == "monitor":
             report.violations += 1
             if row is None:
                 report.adopted += 1
-            self.enforcer.report_violation(entry, decision, cause, details)
+            self.enforcer.report_violation(denied)
             return
-        self.enforcer.enforce(entry, decision, cause, details, key=None)
+        self.enforcer.enforce(denied, key=None)
         report.terminated += 1
 
     def _expire_grants(self, now: datetime, failures: list[str]) -> int:
