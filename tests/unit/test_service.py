@@ -19,7 +19,7 @@ from tests.fakes import (
     RunOnce,
 )
 from warden.alerts import AlertContext
-from warden.errors import SweepIncomplete, TargetUnknown, TerminationError
+from warden.errors import MissingSessionId, SweepIncomplete, TargetUnknown, TerminationError
 from warden.events import SessionApiCall
 from warden.policy import Grant, load_policy, principal_from_arn
 from warden.service import assemble
@@ -276,6 +276,16 @@ def test_resume_session_takes_target_and_start_from_the_ledger() -> None:
     outcome = world.events.on_session_started(resumed)
     assert outcome.decision == "deny"
     assert outcome.action == "terminated"
+
+
+def test_a_start_event_without_a_session_id_is_refused_with_a_typed_error() -> None:
+    # GIVEN a successful StartSession whose record carries no session id
+    world = World()
+    started = world.start("i-0analytics000001").model_copy(update={"session_id": None})
+    # WHEN it arrives THEN nothing is decided and the error names the event
+    with pytest.raises(MissingSessionId, match="ev-1 carries no session id"):
+        world.events.on_session_started(started)
+    assert world.ledger.rows == {} and world.alerts.sent == []
 
 
 def test_resume_of_an_unknown_session_is_retried_not_guessed() -> None:
