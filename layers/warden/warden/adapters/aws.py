@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Literal, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import boto3
 from botocore.config import Config
@@ -72,7 +72,7 @@ def lazy_client(
 ) -> SSMClient: ...
 def lazy_client(session: boto3.session.Session, service: str, *, max_attempts: int | None = None) -> Any:
     """A client of *service* built on first use, typed as that service's client (it forwards every call)."""
-    return cast(Any, LazyClient(session, service, max_attempts))
+    return LazyClient(session, service, max_attempts)
 
 
 def error_code(error: BaseException) -> str | None:
