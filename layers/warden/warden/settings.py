@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 from warden.errors import SettingsError
 
+# SettingsError lives in warden.errors; callers that read settings import it from here too.
+__all__ = ["Settings", "SettingsError"]
+
 
 @dataclass(frozen=True)
 class Settings:

@@ -15,6 +15,9 @@ from warden.timefmt import iso
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+# GrantConflict is raised here and imported from here by the CLI; it lives in warden.errors.
+__all__ = ["INDEX", "DynamoGrantStore", "GrantConflict", "grant_from_item", "grant_item"]
+
 INDEX = "by-state-expiry"
 _PURGE_AFTER = timedelta(days=400)  # grants stay for audit well past expiry, then DynamoDB TTL removes them
 
