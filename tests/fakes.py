@@ -7,8 +7,19 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from warden.errors import AwsCallFailed, SessionAlreadyEnded
 from warden.policy import Grant, Policy
-from warden.ports import Alert, LedgerEntry, LiveSession, SessionAlreadyEnded, TargetInfo
+from warden.ports import WARDEN_ACTOR, Alert, AlertMarker, LedgerEntry, LiveSession, TargetInfo
+
+
+def aws_failure(operation: str, code: str, message: str) -> AwsCallFailed:
+    """What an adapter raises when an AWS call fails after botocore's retries."""
+    cause = ClientError({"Error": {"Code": code, "Message": message}}, operation)
+    failure = AwsCallFailed(operation, cause, code=code)
+    failure.__cause__ = cause
+    return failure
 
 
 class FakeClock:
@@ -77,7 +88,7 @@ class FakeGrants:
 class FakeLedger:
     def __init__(self) -> None:
         self.rows: dict[str, LedgerEntry] = {}
-        self.markers: dict[str, set[str]] = {}
+        self.markers: dict[str, set[AlertMarker]] = {}
 
     def get(self, session_id: str) -> LedgerEntry | None:
         row = self.rows.get(session_id)
@@ -114,7 +125,7 @@ class FakeLedger:
                 why=entry.why,
             )
 
-    def claim(self, session_id: str, marker: str) -> bool:
+    def claim(self, session_id: str, marker: AlertMarker) -> bool:
         if session_id not in self.rows:
             return False
         markers = self.markers.setdefault(session_id, set())
@@ -123,12 +134,12 @@ class FakeLedger:
         markers.add(marker)
         return True
 
-    def release(self, session_id: str, marker: str) -> None:
+    def release(self, session_id: str, marker: AlertMarker) -> None:
         self.markers.get(session_id, set()).discard(marker)
 
-    def record_terminated(self, entry: LedgerEntry, *, ended_at: datetime, reason: str, marker: str) -> bool:
+    def record_terminated(self, entry: LedgerEntry, *, ended_at: datetime, reason: str, marker: AlertMarker) -> bool:
         self.rows[entry.session_id] = dataclasses.replace(
-            entry, status="ended", ended_at=ended_at, ended_by="session-warden", end_reason=reason
+            entry, status="ended", ended_at=ended_at, ended_by=WARDEN_ACTOR, end_reason=reason
         )
         return self.claim(entry.session_id, marker)
 
@@ -182,7 +193,7 @@ class FakeSessions:
         self.terminate_calls.append(session_id)
         if self.fail_terminations:
             self.fail_terminations -= 1
-            raise RuntimeError("ThrottlingException: Rate exceeded")
+            raise aws_failure("TerminateSession", "ThrottlingException", "Rate exceeded")
         if session_id not in self.live:
             raise SessionAlreadyEnded(session_id)
         if session_id not in self.immortal:
@@ -198,7 +209,7 @@ class FakeAlerts:
     def publish(self, alert: Alert) -> None:
         if self.failures:
             self.failures -= 1
-            raise RuntimeError("SNS Publish failed: InternalError")
+            raise aws_failure("Publish", "InternalError", "SNS Publish failed")
         self.sent.append(alert)
 
     def kinds(self) -> list[str]:
@@ -215,6 +226,9 @@ class FakeOnce:
             return False
         self.keys.add(key)
         return True
+
+    def forget(self, key: str) -> None:
+        self.keys.discard(key)
 
     def acquire(self, key: str, owner: str, seconds: int) -> bool:
         holder = self.leases.get(key)

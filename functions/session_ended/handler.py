@@ -16,4 +16,4 @@ from warden.wiring import build_warden
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     call = parse_event(event, expected=("TerminateSession",))
-    return build_warden().on_session_ended(call).to_dict()
+    return build_warden().events.on_session_ended(call).to_dict()

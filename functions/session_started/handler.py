@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from warden.handling import SESSION_ID_PATH, parse_event
 from warden.observability import logger, metrics, tracer
-from warden.wiring import build_warden, register_context
+from warden.wiring import build_idempotency, build_warden
 
 
 @logger.inject_lambda_context(correlation_id_path=SESSION_ID_PATH)
@@ -16,5 +16,6 @@ from warden.wiring import build_warden, register_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     call = parse_event(event, expected=("StartSession", "ResumeSession"))
-    register_context(context)
-    return build_warden().on_session_started(call).to_dict()
+    # Lets Idempotency expire this invocation's in-progress record if it times out (Powertools' own pattern).
+    build_idempotency().register_lambda_context(context)
+    return build_warden().events.on_session_started(call).to_dict()

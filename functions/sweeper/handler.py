@@ -15,4 +15,4 @@ from warden.wiring import build_warden
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The lease owner is this invocation: a retry of the same scheduled event may take its own lease over.
-    return build_warden().sweep(owner=str(event.get("id") or context.aws_request_id)).to_dict()
+    return build_warden().sweeper.sweep(owner=str(event.get("id") or context.aws_request_id)).to_dict()

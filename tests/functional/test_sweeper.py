@@ -13,7 +13,8 @@ import pytest
 
 from tests.functional.conftest import POLICY, TUESDAY_MORNING, Stack
 from warden.policy import Grant
-from warden.service import ADOPTION_GRACE, Warden
+from warden.service import Warden
+from warden.sweeper import ADOPTION_GRACE
 from warden.timefmt import iso
 from warden_local.pytest_plugin import EventTap
 
@@ -226,14 +227,14 @@ def test_concurrent_sweeps_terminate_and_alert_once(stack: Stack) -> None:
             def now(self) -> Any:
                 return later
 
-        warden.clock = Later()
+        warden.sweeper.clock = warden.enforcer.clock = Later()
         barrier = threading.Barrier(4)
         errors: list[BaseException] = []
 
         def sweep(owner: str) -> None:
             barrier.wait()
             try:
-                warden.sweep(owner)
+                warden.sweeper.sweep(owner)
             except BaseException as error:
                 errors.append(error)
 

@@ -19,10 +19,11 @@ from tests.fakes import (
     RunOnce,
 )
 from warden.alerts import AlertContext
+from warden.errors import MissingSessionId, SweepIncomplete, TargetUnknown, TerminationError
 from warden.events import SessionApiCall
 from warden.policy import Grant, load_policy, principal_from_arn
-from warden.ports import TerminationError
-from warden.service import ADOPTION_GRACE, SweepIncomplete, TargetUnknown, Warden
+from warden.service import assemble
+from warden.sweeper import ADOPTION_GRACE
 
 TUESDAY_10_BERLIN = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 ALICE = "arn:aws:iam::123456789012:user/alice@example.com"
@@ -70,7 +71,7 @@ class World:
         self.alerts = FakeAlerts()
         self.once = FakeOnce()
         self.run_once = RunOnce()
-        self.warden = Warden(
+        warden = assemble(
             clock=self.clock,
             tags=self.tags,
             policies=self.policies,
@@ -83,6 +84,7 @@ class World:
             run_once=self.run_once,
             sleep=lambda seconds: None,
         )
+        self.events, self.sweeper, self.enforcer = warden.events, warden.sweeper, warden.enforcer
         self._count = 0
 
     def start(self, target: str, *, who: str = ALICE, event_id: str | None = None, **extra: Any) -> SessionApiCall:
@@ -152,7 +154,7 @@ def test_allowed_session_stays_open_and_is_recorded_with_its_deadline() -> None:
     world = World()
     started = world.start("i-0analytics000001")
     # WHEN the start event arrives
-    outcome = world.warden.on_session_started(started)
+    outcome = world.events.on_session_started(started)
     # THEN the session stays, the ledger has it open, and the deadline is start + 2h (before 18:00 Berlin)
     assert outcome.decision == "allow"
     assert world.sessions.is_active(started.session_id or "")
@@ -166,7 +168,7 @@ def test_allowed_session_stays_open_and_is_recorded_with_its_deadline() -> None:
 def test_deny_rule_terminates_the_session_and_sends_one_high_alert_that_says_why() -> None:
     world = World()
     started = world.start("i-0pci000000000001")
-    outcome = world.warden.on_session_started(started)
+    outcome = world.events.on_session_started(started)
     assert (outcome.decision, outcome.action, outcome.rule) == ("deny", "terminated", "no-pci")
     assert not world.sessions.is_active(started.session_id or "")
     [alert] = world.alerts.sent
@@ -179,7 +181,7 @@ def test_deny_rule_terminates_the_session_and_sends_one_high_alert_that_says_why
 
 def test_alert_states_the_cause_once_then_the_reasons() -> None:
     world = World()
-    world.warden.on_session_started(world.start("i-0prod00000000001", who=BOB))
+    world.events.on_session_started(world.start("i-0prod00000000001", who=BOB))
     body = world.alerts.sent[0].body
     assert "Decision: deny (no rule or grant allows it)\n  - no rule or grant allows bob" in body
     assert body.count("no rule or grant allows bob") == 1
@@ -187,21 +189,21 @@ def test_alert_states_the_cause_once_then_the_reasons() -> None:
 
 def test_deny_rule_beats_an_allow_rule_that_also_matches() -> None:
     world = World()  # the pci instance is also Department=Analytics, which alice may use in business hours
-    outcome = world.warden.on_session_started(world.start("i-0pci000000000001"))
+    outcome = world.events.on_session_started(world.start("i-0pci000000000001"))
     assert outcome.rule == "no-pci"
     assert outcome.decision == "deny"
 
 
 def test_deny_rule_decides_without_reading_grants() -> None:
     world = World()
-    world.warden.on_session_started(world.start("i-0pci000000000001"))
+    world.events.on_session_started(world.start("i-0pci000000000001"))
     assert world.grants.reads == 0
 
 
 def test_monitor_mode_alerts_medium_and_never_terminates() -> None:
     world = World(mode="monitor")
     started = world.start("i-0prod00000000001", who=BOB)
-    outcome = world.warden.on_session_started(started)
+    outcome = world.events.on_session_started(started)
     assert outcome.action == "would-terminate"
     assert world.sessions.is_active(started.session_id or "")
     [alert] = world.alerts.sent
@@ -215,7 +217,7 @@ def test_failed_start_session_is_recorded_and_never_enforced() -> None:
     failed = call(
         "StartSession", session_id="x", target="i-0missing", at=TUESDAY_10_BERLIN, error_code="TargetNotConnected"
     )
-    outcome = world.warden.on_session_started(failed)
+    outcome = world.events.on_session_started(failed)
     assert outcome.action == "recorded failed call: TargetNotConnected"
     row = world.ledger.get("failed:ev-1")
     assert row is not None and row.status == "failed-call" and row.error_code == "TargetNotConnected"
@@ -225,8 +227,8 @@ def test_failed_start_session_is_recorded_and_never_enforced() -> None:
 def test_same_event_delivered_twice_terminates_and_alerts_once() -> None:
     world = World()
     started = world.start("i-0pci000000000001")
-    first = world.warden.on_session_started(started)
-    second = world.warden.on_session_started(started)
+    first = world.events.on_session_started(started)
+    second = world.events.on_session_started(started)
     assert first == second
     assert world.sessions.terminate_calls == [started.session_id]
     assert len(world.alerts.sent) == 1
@@ -236,7 +238,7 @@ def test_throttled_termination_is_retried_until_the_session_is_gone() -> None:
     world = World()
     world.sessions.fail_terminations = 2
     started = world.start("i-0pci000000000001")
-    outcome = world.warden.on_session_started(started)
+    outcome = world.events.on_session_started(started)
     assert outcome.action == "terminated"
     assert len(world.sessions.terminate_calls) == 3
     assert not world.sessions.is_active(started.session_id or "")
@@ -248,7 +250,7 @@ def test_termination_that_keeps_failing_alerts_once_and_raises_for_a_retry() -> 
     world.sessions.immortal.add(started.session_id or "")
     for _ in range(2):  # the first delivery and Lambda's retry
         with pytest.raises(TerminationError, match="still active after 4"):
-            world.warden.on_session_started(started)
+            world.events.on_session_started(started)
     assert world.alerts.kinds() == ["termination-failed"]
     assert world.alerts.sent[0].severity == "MEDIUM"
 
@@ -257,8 +259,8 @@ def test_end_event_before_its_start_keeps_the_row_closed() -> None:
     world = World()
     started = world.start("i-0analytics000001")
     ended = call("TerminateSession", session_id=started.session_id or "", at=TUESDAY_10_BERLIN, event_id="ev-end")
-    world.warden.on_session_ended(ended)
-    world.warden.on_session_started(started)
+    world.events.on_session_ended(ended)
+    world.events.on_session_started(started)
     row = world.ledger.get(started.session_id or "")
     assert row is not None
     assert row.status == "ended" and row.rule == "analysts-on-analytics"
@@ -268,19 +270,29 @@ def test_end_event_before_its_start_keeps_the_row_closed() -> None:
 def test_resume_session_takes_target_and_start_from_the_ledger() -> None:
     world = World()
     started = world.start("i-0analytics000001")
-    world.warden.on_session_started(started)
+    world.events.on_session_started(started)
     world.clock.advance(hours=3)  # past max_duration: the original start counts, not the resume
     resumed = call("ResumeSession", session_id=started.session_id or "", at=world.clock.now(), event_id="ev-resume")
-    outcome = world.warden.on_session_started(resumed)
+    outcome = world.events.on_session_started(resumed)
     assert outcome.decision == "deny"
     assert outcome.action == "terminated"
+
+
+def test_a_start_event_without_a_session_id_is_refused_with_a_typed_error() -> None:
+    # GIVEN a successful StartSession whose record carries no session id
+    world = World()
+    started = world.start("i-0analytics000001").model_copy(update={"session_id": None})
+    # WHEN it arrives THEN nothing is decided and the error names the event
+    with pytest.raises(MissingSessionId, match="ev-1 carries no session id"):
+        world.events.on_session_started(started)
+    assert world.ledger.rows == {} and world.alerts.sent == []
 
 
 def test_resume_of_an_unknown_session_is_retried_not_guessed() -> None:
     world = World()
     resumed = call("ResumeSession", session_id="ghost-1", at=TUESDAY_10_BERLIN)
     with pytest.raises(TargetUnknown):
-        world.warden.on_session_started(resumed)
+        world.events.on_session_started(resumed)
 
 
 # ---------------------------------------------------------------------------------------------- sweeper
@@ -289,9 +301,9 @@ def test_resume_of_an_unknown_session_is_retried_not_guessed() -> None:
 def test_sweep_ends_a_session_when_its_grant_expires_and_says_so() -> None:
     world = World(grants=[grant("g-1", starts=TUESDAY_10_BERLIN, hours=1)])
     started = world.start("i-0prod00000000001", who=BOB)
-    assert world.warden.on_session_started(started).grant == "g-1"
+    assert world.events.on_session_started(started).grant == "g-1"
     world.clock.advance(hours=1)  # exactly expires_at: the grant no longer holds
-    report = world.warden.sweep("sweep-1")
+    report = world.sweeper.sweep("sweep-1")
     assert (report.grants_expired, report.terminated) == (1, 1)
     assert world.alerts.kinds() == ["grant-expired", "session-terminated"]
     body = world.alerts.sent[1].body
@@ -304,18 +316,18 @@ def test_sweep_ends_a_session_when_its_grant_expires_and_says_so() -> None:
 def test_sweep_one_minute_before_expiry_keeps_the_session() -> None:
     world = World(grants=[grant("g-1", starts=TUESDAY_10_BERLIN, hours=1)])
     started = world.start("i-0prod00000000001", who=BOB)
-    world.warden.on_session_started(started)
+    world.events.on_session_started(started)
     world.clock.advance(minutes=59)
-    assert world.warden.sweep("s").terminated == 0
+    assert world.sweeper.sweep("s").terminated == 0
     assert world.sessions.is_active(started.session_id or "")
 
 
 def test_sweep_ends_a_session_whose_grant_was_revoked() -> None:
     world = World(grants=[grant("g-1", starts=TUESDAY_10_BERLIN, hours=4)])
     started = world.start("i-0prod00000000001", who=BOB)
-    world.warden.on_session_started(started)
+    world.events.on_session_started(started)
     world.grants.revoke("g-1")
-    world.warden.sweep("s")
+    world.sweeper.sweep("s")
     assert "Decision: deny (grant revoked)" in world.alerts.sent[-1].body
 
 
@@ -324,9 +336,9 @@ def test_overlapping_grant_keeps_the_session_when_one_is_revoked() -> None:
         grants=[grant("g-1", starts=TUESDAY_10_BERLIN, hours=4), grant("g-2", starts=TUESDAY_10_BERLIN, hours=2)]
     )
     started = world.start("i-0prod00000000001", who=BOB)
-    assert world.warden.on_session_started(started).grant == "g-1"
+    assert world.events.on_session_started(started).grant == "g-1"
     world.grants.revoke("g-1")
-    report = world.warden.sweep("s")
+    report = world.sweeper.sweep("s")
     assert report.terminated == 0
     row = world.ledger.get(started.session_id or "")
     assert row is not None and row.grant == "g-2"
@@ -336,9 +348,9 @@ def test_sweep_ends_a_session_that_outlives_business_hours() -> None:
     world = World()
     world.clock.moment = datetime(2026, 11, 24, 16, 30, tzinfo=UTC)  # 17:30 Berlin
     started = world.start("i-0analytics000001")
-    world.warden.on_session_started(started)
+    world.events.on_session_started(started)
     world.clock.advance(minutes=30)  # 18:00 Berlin: the window closes (to is exclusive)
-    world.warden.sweep("s")
+    world.sweeper.sweep("s")
     assert not world.sessions.is_active(started.session_id or "")
     assert "Decision: deny (window closed)" in world.alerts.sent[-1].body
 
@@ -346,18 +358,18 @@ def test_sweep_ends_a_session_that_outlives_business_hours() -> None:
 def test_sweep_ends_a_session_at_its_maximum_duration() -> None:
     world = World()
     started = world.start("i-0analytics000001")
-    world.warden.on_session_started(started)
+    world.events.on_session_started(started)
     world.clock.advance(hours=2)
-    world.warden.sweep("s")
+    world.sweeper.sweep("s")
     assert "Decision: deny (maximum duration reached)" in world.alerts.sent[-1].body
 
 
 def test_sweep_ends_a_session_whose_target_was_retagged() -> None:
     world = World()
     started = world.start("i-0analytics000001")
-    world.warden.on_session_started(started)
+    world.events.on_session_started(started)
     world.tags.tags["i-0analytics000001"]["Department"] = "Finance"
-    world.warden.sweep("s")
+    world.sweeper.sweep("s")
     body = world.alerts.sent[-1].body
     assert "Decision: deny (target re-tagged)" in body
     assert "  - target tags changed: Department=Analytics -> Department=Finance\n" in body
@@ -368,7 +380,7 @@ def test_sweep_adopts_a_session_whose_start_event_never_arrived() -> None:
     allowed = world.start("i-0analytics000001")
     denied = world.start("i-0prod00000000001", who=BOB)
     world.clock.advance(minutes=3)
-    report = world.warden.sweep("s")
+    report = world.sweeper.sweep("s")
     assert (report.adopted, report.terminated) == (1, 1)
     row = world.ledger.get(allowed.session_id or "")
     assert row is not None and row.adopted and row.status == "open"
@@ -382,12 +394,12 @@ def test_sweep_leaves_a_fresh_session_to_its_start_event() -> None:
     started = world.start("i-0prod00000000001", who=BOB)
     world.clock.advance(minutes=1)
     # WHEN a sweep runs THEN it neither adopts nor judges it (it has only the Owner ARN to go on)
-    report = world.warden.sweep("s")
+    report = world.sweeper.sweep("s")
     assert (report.awaiting_event, report.adopted, report.terminated) == (1, 0, 0)
     assert world.sessions.is_active(started.session_id or "")
     # AND once the grace is over with still no event, the sweeper adopts and decides it
     world.clock.advance(seconds=ADOPTION_GRACE.total_seconds())
-    assert world.warden.sweep("s").terminated == 1
+    assert world.sweeper.sweep("s").terminated == 1
 
 
 def test_alert_that_cannot_be_sent_is_sent_by_the_retry() -> None:
@@ -395,9 +407,9 @@ def test_alert_that_cannot_be_sent_is_sent_by_the_retry() -> None:
     world.alerts.failures = 1
     started = world.start("i-0pci000000000001")
     with pytest.raises(RuntimeError, match="SNS"):
-        world.warden.on_session_started(started)  # terminated, but the alert failed
+        world.events.on_session_started(started)  # terminated, but the alert failed
     world.run_once.results.clear()  # Powertools Idempotency deletes the record of a failed invocation
-    outcome = world.warden.on_session_started(started)  # Lambda's retry
+    outcome = world.events.on_session_started(started)  # Lambda's retry
     assert world.alerts.kinds() == ["session-terminated"]
     assert outcome.action == "terminated"
     assert world.sessions.terminate_calls.count(started.session_id) == 2
@@ -408,8 +420,8 @@ def test_grant_expiry_alert_that_cannot_be_sent_is_sent_by_the_next_sweep() -> N
     world.clock.advance(hours=1)
     world.alerts.failures = 1
     with pytest.raises(SweepIncomplete, match="grant g-1"):
-        world.warden.sweep("s1")
-    world.warden.sweep("s2")
+        world.sweeper.sweep("s1")
+    world.sweeper.sweep("s2")
     assert world.alerts.kinds() == ["grant-expired"]
 
 
@@ -417,7 +429,7 @@ def test_a_denied_session_that_already_ended_is_reported_not_claimed_as_terminat
     world = World()
     started = world.start("i-0pci000000000001")
     world.sessions.end(started.session_id or "", world.clock.now())  # its owner ended it first
-    outcome = world.warden.on_session_started(started)
+    outcome = world.events.on_session_started(started)
     assert outcome.action == "already-ended"
     [alert] = world.alerts.sent
     assert alert.subject.startswith("[Session Warden] DENIED alice@example.com on i-0pci000000000001")
@@ -429,21 +441,21 @@ def test_a_denied_session_that_already_ended_is_reported_not_claimed_as_terminat
 def test_termination_gives_up_within_its_time_budget() -> None:
     world = World()
     ticks = iter(range(0, 1000, 10))  # each look at the clock: 10 s later
-    world.warden.elapsed = lambda: float(next(ticks))
+    world.enforcer.elapsed = lambda: float(next(ticks))
     started = world.start("i-0pci000000000001")
     world.sessions.immortal.add(started.session_id or "")
     with pytest.raises(TerminationError, match="after 3 TerminateSession attempts"):
-        world.warden.on_session_started(started)
+        world.events.on_session_started(started)
     assert world.alerts.kinds() == ["termination-failed"]
 
 
 def test_sweep_closes_rows_of_sessions_that_ended_without_an_event() -> None:
     world = World()
     started = world.start("i-0analytics000001")
-    world.warden.on_session_started(started)
+    world.events.on_session_started(started)
     world.clock.advance(minutes=20)
     world.sessions.end(started.session_id or "", world.clock.now())
-    report = world.warden.sweep("s")
+    report = world.sweeper.sweep("s")
     assert report.ended_without_event == 1
     row = world.ledger.get(started.session_id or "")
     assert row is not None and row.end_reason == "ended without event" and row.ended_at == world.clock.now()
@@ -456,7 +468,7 @@ def test_a_session_that_cannot_be_ended_does_not_stop_the_sweep_for_the_others()
     world.sessions.immortal.add(stuck.session_id or "")
     world.clock.advance(minutes=3)
     with pytest.raises(SweepIncomplete, match="1 session"):
-        world.warden.sweep("s")
+        world.sweeper.sweep("s")
     assert not world.sessions.is_active(other.session_id or "")
     assert sorted(world.alerts.kinds()) == ["session-terminated", "termination-failed"]
     assert world.once.leases == {}  # the lease is released for the next minute's sweep
@@ -466,7 +478,7 @@ def test_a_second_sweep_while_one_holds_the_lease_does_nothing() -> None:
     world = World()
     world.start("i-0prod00000000001", who=BOB)
     world.once.acquire("sweeper-lease", "sweep-1", 115)
-    assert world.warden.sweep("sweep-2").skipped
+    assert world.sweeper.sweep("sweep-2").skipped
     assert world.sessions.terminate_calls == []
 
 
@@ -474,14 +486,14 @@ def test_sweep_and_event_path_alert_once_for_the_same_session() -> None:
     world = World()
     started = world.start("i-0prod00000000001", who=BOB)
     world.clock.advance(minutes=3)
-    world.warden.sweep("s")  # the sweeper gets there first
-    world.warden.on_session_started(started)  # then the late event
+    world.sweeper.sweep("s")  # the sweeper gets there first
+    world.events.on_session_started(started)  # then the late event
     assert world.alerts.kinds() == ["session-terminated"]
 
 
 def test_grant_expiry_alert_is_sent_once_across_sweeps() -> None:
     world = World(grants=[grant("g-1", starts=TUESDAY_10_BERLIN, hours=1)])
     world.clock.advance(hours=2)
-    world.warden.sweep("s1")
-    world.warden.sweep("s2")
+    world.sweeper.sweep("s1")
+    world.sweeper.sweep("s2")
     assert world.alerts.kinds() == ["grant-expired"]

@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from warden.errors import RejectedEvent
 from warden.events import EventError, SessionApiCall, parse_session_event, require_eventbridge_envelope
 from warden.observability import count, logger
 
 # Correlation id = session id: StartSession has it in the response, Resume/Terminate in the request.
 SESSION_ID_PATH = "detail.responseElements.sessionId || detail.requestParameters.sessionId"
-
-
-class RejectedEvent(RuntimeError):
-    """An event the function must not act on; raised so Lambda keeps it in the on-failure queue."""
 
 
 def parse_event(event: Mapping[str, Any], *, expected: tuple[str, ...]) -> SessionApiCall:

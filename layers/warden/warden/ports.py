@@ -5,15 +5,34 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Literal, Protocol
 
 from warden.policy import Grant, Policy
+
+# Who the ledger names in ``ended_by`` when the warden itself ended a session.
+WARDEN_ACTOR = "session-warden"
+
+
+class AlertMarker(StrEnum):
+    """One-time markers on a ledger row: each guards one alert, so it is sent once per session.
+
+    The values are stored in the ledger's ``markers`` set; they must not change.
+    """
+
+    # The one alert that says how a denied session ended: TERMINATED by the warden, or DENIED when it had
+    # already ended when the warden acted. Sharing the marker means a session never gets both.
+    ENDED = "alert:terminated"
+    TERMINATION_FAILED = "alert:termination-failed"
+    WOULD_TERMINATE = "alert:would-terminate"
 
 
 class Clock(Protocol):
     """Where "now" comes from: real time in Lambda, the emulated clock in the local cloud and tests."""
 
-    def now(self) -> datetime: ...
+    def now(self) -> datetime:
+        """The current time, timezone-aware (UTC)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -50,7 +69,9 @@ class GrantStore(Protocol):
         """Grants still marked active whose ``expires_at`` is at or before *now*."""
         ...
 
-    def get(self, grant_id: str) -> Grant | None: ...
+    def get(self, grant_id: str) -> Grant | None:
+        """The grant with this id in whatever state it is (active, expired, revoked), None if there is none."""
+        ...
 
     def mark_expired(self, grant: Grant, now: datetime) -> bool:
         """Mark a grant expired; True only for the one caller that made the change."""
@@ -99,28 +120,32 @@ class LedgerEntry:
 
 
 class Ledger(Protocol):
-    def get(self, session_id: str) -> LedgerEntry | None: ...
+    def get(self, session_id: str) -> LedgerEntry | None:
+        """The session's row (open or ended), None when the ledger has none."""
+        ...
 
     def record_start(self, entry: LedgerEntry) -> LedgerEntry:
         """Write the start of a session; a row already closed by an earlier end event stays closed."""
         ...
 
-    def record_failed_call(self, entry: LedgerEntry) -> None: ...
+    def record_failed_call(self, entry: LedgerEntry) -> None:
+        """Write the row of a failed StartSession call (keyed ``failed:<eventID>``, never open)."""
+        ...
 
     def update_decision(self, entry: LedgerEntry) -> None:
         """Store a re-decision (deadline, rule or grant) of an open session."""
         ...
 
-    def claim(self, session_id: str, marker: str) -> bool:
-        """Set a one-time marker on a row (e.g. ``terminated``); True only for the caller that set it first."""
+    def claim(self, session_id: str, marker: AlertMarker) -> bool:
+        """Set a one-time marker on an existing row; True only for the caller that set it first."""
         ...
 
-    def release(self, session_id: str, marker: str) -> None:
+    def release(self, session_id: str, marker: AlertMarker) -> None:
         """Remove a marker set by :meth:`claim` (the alert it guarded could not be sent)."""
         ...
 
-    def record_terminated(self, entry: LedgerEntry, *, ended_at: datetime, reason: str, marker: str) -> bool:
-        """Write decision and end in one update; True if *marker* was set now (so the caller alerts once)."""
+    def record_terminated(self, entry: LedgerEntry, *, ended_at: datetime, reason: str, marker: AlertMarker) -> bool:
+        """Write decision and end (by :data:`WARDEN_ACTOR`) in one update; True if *marker* was set now."""
         ...
 
     def close(
@@ -129,7 +154,9 @@ class Ledger(Protocol):
         """Close a row (creating a closed stub if the start was not seen yet); True if this call closed it."""
         ...
 
-    def open_entries(self) -> list[LedgerEntry]: ...
+    def open_entries(self) -> list[LedgerEntry]:
+        """Every open row (an index read: the cost follows open sessions, not the ledger's history)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -146,17 +173,9 @@ class LiveSession:
     ended_at: datetime | None = None
 
 
-class TerminationError(RuntimeError):
-    """TerminateSession kept failing; the session may still be open."""
-
-
-class SessionAlreadyEnded(Exception):
-    """TerminateSession answered that the session had already ended."""
-
-
 class Sessions(Protocol):
     def active(self) -> list[LiveSession]:
-        """Every Active session, all pages."""
+        """Every Active session, all pages; raises AwsCallFailed when DescribeSessions fails."""
         ...
 
     def find(self, session_id: str) -> LiveSession | None:
@@ -167,15 +186,19 @@ class Sessions(Protocol):
         """The session if DescribeSessions lists it in History (ended), else None."""
         ...
 
-    def is_active(self, session_id: str) -> bool: ...
+    def is_active(self, session_id: str) -> bool:
+        """True while DescribeSessions lists the session as Active; raises AwsCallFailed when it cannot tell."""
+        ...
 
     def terminate(self, session_id: str) -> None:
-        """Call TerminateSession; raises SessionAlreadyEnded when AWS says it is over already."""
+        """Call TerminateSession; raises SessionAlreadyEnded when AWS says it is over, AwsCallFailed otherwise."""
         ...
 
 
 class Alerts(Protocol):
-    def publish(self, alert: Alert) -> None: ...
+    def publish(self, alert: Alert) -> None:
+        """Send one alert to the operators; raises AwsCallFailed when it could not be sent."""
+        ...
 
 
 class OnceStore(Protocol):
@@ -185,11 +208,17 @@ class OnceStore(Protocol):
         """True for the first caller to claim *key* (until it expires)."""
         ...
 
+    def forget(self, key: str) -> None:
+        """Undo :meth:`first` (the work it guarded failed), so the next caller is first again."""
+        ...
+
     def acquire(self, key: str, owner: str, seconds: int) -> bool:
         """Take a lease for *seconds*; True when *owner* holds it."""
         ...
 
-    def release(self, key: str, owner: str) -> None: ...
+    def release(self, key: str, owner: str) -> None:
+        """Give up *key* if *owner* holds it (a marker whose work failed, or a lease when done)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from warden.errors import SettingsError
 
-class SettingsError(RuntimeError):
-    """A required environment variable is missing or malformed."""
+# SettingsError lives in warden.errors; callers that read settings import it from here too.
+__all__ = ["Settings", "SettingsError"]
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from warden.adapters.aws import aws_call
 from warden.ports import Alert
 
 if TYPE_CHECKING:
@@ -16,11 +17,12 @@ class SnsAlerts:
         self._topic_arn = topic_arn
 
     def publish(self, alert: Alert) -> None:
-        self._sns.publish(
-            TopicArn=self._topic_arn,
-            Subject=alert.subject,
-            Message=alert.body,
-            MessageAttributes={
-                name: {"DataType": "String", "StringValue": value} for name, value in alert.attributes.items()
-            },
-        )
+        with aws_call("Publish"):
+            self._sns.publish(
+                TopicArn=self._topic_arn,
+                Subject=alert.subject,
+                Message=alert.body,
+                MessageAttributes={
+                    name: {"DataType": "String", "StringValue": value} for name, value in alert.attributes.items()
+                },
+            )

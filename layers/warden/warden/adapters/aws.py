@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+from warden.errors import AwsCallFailed
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_ssm import SSMClient
 
 # Every AWS call is retried with botocore's standard mode (exponential backoff with jitter, throttling and 5xx).
 RETRY_CONFIG = Config(
@@ -44,16 +54,44 @@ class LazyClient:
         return getattr(self._client, name)
 
 
+@overload
+def lazy_client(
+    session: boto3.session.Session, service: Literal["dynamodb"], *, max_attempts: int | None = None
+) -> DynamoDBClient: ...
+@overload
+def lazy_client(
+    session: boto3.session.Session, service: Literal["ec2"], *, max_attempts: int | None = None
+) -> EC2Client: ...
+@overload
+def lazy_client(
+    session: boto3.session.Session, service: Literal["sns"], *, max_attempts: int | None = None
+) -> SNSClient: ...
+@overload
+def lazy_client(
+    session: boto3.session.Session, service: Literal["ssm"], *, max_attempts: int | None = None
+) -> SSMClient: ...
 def lazy_client(session: boto3.session.Session, service: str, *, max_attempts: int | None = None) -> Any:
+    """A client of *service* built on first use, typed as that service's client (it forwards every call)."""
     return LazyClient(session, service, max_attempts)
 
 
 def error_code(error: BaseException) -> str | None:
     """The AWS error code of a failed call (``ThrottlingException``, ...), None for non-AWS errors."""
+    if isinstance(error, AwsCallFailed):
+        return error.code
     if isinstance(error, ClientError):
         return str(error.response.get("Error", {}).get("Code") or "") or None
     return None
 
 
 def is_aws_error(error: BaseException) -> bool:
-    return isinstance(error, ClientError | BotoCoreError)
+    return isinstance(error, ClientError | BotoCoreError | AwsCallFailed)
+
+
+@contextmanager
+def aws_call(operation: str) -> Iterator[None]:
+    """Turn a botocore failure (after botocore's own retries) into :class:`AwsCallFailed`, keeping the cause."""
+    try:
+        yield
+    except (ClientError, BotoCoreError) as error:
+        raise AwsCallFailed(operation, error, code=error_code(error)) from error

@@ -8,18 +8,18 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from warden.adapters.dynamo import condition_failed, from_item, to_item, to_value
+from warden.errors import GrantConflict
 from warden.policy import Grant
 from warden.timefmt import iso
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+# GrantConflict is raised here and imported from here by the CLI; it lives in warden.errors.
+__all__ = ["INDEX", "DynamoGrantStore", "GrantConflict", "grant_from_item", "grant_item"]
+
 INDEX = "by-state-expiry"
 _PURGE_AFTER = timedelta(days=400)  # grants stay for audit well past expiry, then DynamoDB TTL removes them
-
-
-class GrantConflict(RuntimeError):
-    """The grant changed under us (created twice, already revoked or expired)."""
 
 
 class DynamoGrantStore:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from warden.adapters.dynamo import condition_failed, from_item, to_item, to_value
-from warden.ports import LedgerEntry
+from warden.ports import WARDEN_ACTOR, AlertMarker, LedgerEntry
 from warden.timefmt import iso, parse_iso
 
 if TYPE_CHECKING:
@@ -87,14 +87,15 @@ class DynamoLedger:
             if not condition_failed(error):  # closed meanwhile: nothing to update
                 raise
 
-    def claim(self, session_id: str, marker: str) -> bool:
+    def claim(self, session_id: str, marker: AlertMarker) -> bool:
+        name = marker.value
         try:
             self._db.update_item(
                 TableName=self._table,
                 Key={"session_id": to_value(session_id)},
                 UpdateExpression="ADD markers :marker",
                 ConditionExpression="attribute_exists(session_id) AND NOT contains(markers, :name)",
-                ExpressionAttributeValues={":marker": {"SS": [marker]}, ":name": to_value(marker)},
+                ExpressionAttributeValues={":marker": {"SS": [name]}, ":name": to_value(name)},
             )
         except ClientError as error:
             if condition_failed(error):
@@ -102,12 +103,11 @@ class DynamoLedger:
             raise
         return True
 
-    def record_terminated(self, entry: LedgerEntry, *, ended_at: datetime, reason: str, marker: str) -> bool:
+    def record_terminated(self, entry: LedgerEntry, *, ended_at: datetime, reason: str, marker: AlertMarker) -> bool:
+        name = marker.value
         fields = _values(entry, _START_FIELDS)
         fields.update(self._index_fields(entry.started_at))
-        fields.update(
-            {"status": "ended", "ended_at": iso(ended_at), "ended_by": "session-warden", "end_reason": reason}
-        )
+        fields.update({"status": "ended", "ended_at": iso(ended_at), "ended_by": WARDEN_ACTOR, "end_reason": reason})
         if entry.started_at:
             fields["duration_seconds"] = _seconds(entry.started_at, ended_at)
         for claim in (True, False):
@@ -116,9 +116,9 @@ class DynamoLedger:
                     entry.session_id,
                     fields,
                     remove=("open", *_cleared(entry)),
-                    add=(("markers", marker),) if claim else (),
+                    add=(("markers", name),) if claim else (),
                     condition="NOT contains(markers, :marker)" if claim else None,
-                    condition_values={":marker": marker} if claim else None,
+                    condition_values={":marker": name} if claim else None,
                 )
             except ClientError as error:
                 if not condition_failed(error):
@@ -127,12 +127,12 @@ class DynamoLedger:
             return claim
         return False
 
-    def release(self, session_id: str, marker: str) -> None:
+    def release(self, session_id: str, marker: AlertMarker) -> None:
         self._db.update_item(
             TableName=self._table,
             Key={"session_id": to_value(session_id)},
             UpdateExpression="DELETE markers :marker",
-            ExpressionAttributeValues={":marker": {"SS": [marker]}},
+            ExpressionAttributeValues={":marker": {"SS": [marker.value]}},
         )
 
     def close(

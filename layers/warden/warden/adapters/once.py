@@ -12,6 +12,9 @@ from warden.ports import Clock
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+# The owner of a ``first`` marker: nobody in particular, so ``forget`` can remove it.
+_NO_OWNER = "-"
+
 
 class DynamoOnceStore:
     """Conditional writes on the idempotency table (key ``id``, TTL attribute ``expiration``).
@@ -26,7 +29,10 @@ class DynamoOnceStore:
         self._clock = clock
 
     def first(self, key: str, ttl_seconds: int) -> bool:
-        return self._put(key, "-", ttl_seconds, "attribute_not_exists(id) OR expiration <= :now")
+        return self._put(key, _NO_OWNER, ttl_seconds, "attribute_not_exists(id) OR expiration <= :now")
+
+    def forget(self, key: str) -> None:
+        self.release(key, _NO_OWNER)
 
     def acquire(self, key: str, owner: str, seconds: int) -> bool:
         return self._put(key, owner, seconds, "attribute_not_exists(id) OR expiration <= :now OR #owner = :owner")

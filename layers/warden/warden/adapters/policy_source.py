@@ -8,14 +8,11 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.utilities.parameters import SSMProvider
 
+from warden.errors import PolicyUnavailable
 from warden.policy import Policy, PolicyError, load_policy
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
-
-
-class PolicyUnavailable(RuntimeError):
-    """No valid policy could be found: the event is retried (and the sweeper re-checks within a minute)."""
 
 
 RejectHandler = Callable[[str, PolicyError, str], None]

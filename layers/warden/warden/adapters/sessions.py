@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from warden.adapters.aws import error_code
-from warden.ports import LiveSession, SessionAlreadyEnded
+from warden.adapters.aws import aws_call, error_code
+from warden.errors import SessionAlreadyEnded
+from warden.ports import LiveSession
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
@@ -40,12 +41,13 @@ class SsmSessions:
         return bool(self._describe("Active", session_id=session_id))
 
     def terminate(self, session_id: str) -> None:
-        try:
-            self._ssm.terminate_session(SessionId=session_id)
-        except ClientError as error:
-            if error_code(error) in _ENDED_ERRORS:
-                raise SessionAlreadyEnded(session_id) from error
-            raise
+        with aws_call("TerminateSession"):
+            try:
+                self._ssm.terminate_session(SessionId=session_id)
+            except ClientError as error:
+                if error_code(error) in _ENDED_ERRORS:
+                    raise SessionAlreadyEnded(session_id) from error
+                raise
 
     def _describe(self, state: str, *, session_id: str | None = None) -> list[LiveSession]:
         request: dict[str, Any] = {"State": state, "MaxResults": 200}
@@ -53,7 +55,8 @@ class SsmSessions:
             request["Filters"] = [{"key": "SessionId", "value": session_id}]
         sessions: list[LiveSession] = []
         while True:
-            page = self._ssm.describe_sessions(**request)
+            with aws_call("DescribeSessions"):
+                page = self._ssm.describe_sessions(**request)
             sessions.extend(_live(item) for item in page.get("Sessions", []) if item.get("SessionId"))
             token = page.get("NextToken")
             if not token:

@@ -1,0 +1,173 @@
+"""Ending a denied session: terminate, confirm with DescribeSessions, record in the ledger, alert once."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from warden.alerts import AlertContext, SessionAlertKind, session_alert
+from warden.errors import AwsCallFailed, SessionAlreadyEnded, TerminationError, describe
+from warden.notifier import Notifier
+from warden.observability import count, logger
+from warden.outcomes import Outcome, log_fields, outcome
+from warden.policy import Decision
+from warden.ports import WARDEN_ACTOR, AlertMarker, Clock, Ledger, LedgerEntry, Sessions
+
+# Runs the enforcement action at most once per key (Powertools Idempotency keyed on the CloudTrail eventID).
+OnceRunner = Callable[[str, Callable[[], dict[str, Any]]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Denial:
+    """A decided session the policy does not allow, and why in an operator's words (specifics first)."""
+
+    entry: LedgerEntry
+    decision: Decision
+    cause: str
+    details: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Enforcer:
+    """Acts on a denial for both the event path and the sweeper, so a session is ended and alerted once."""
+
+    clock: Clock
+    ledger: Ledger
+    sessions: Sessions
+    notifier: Notifier
+    context: AlertContext
+    run_once: OnceRunner | None = None
+    sleep: Callable[[float], None] = time.sleep
+    termination_attempts: int = 4
+    backoff_seconds: float = 0.2
+    # Give up (alert, raise for a retry) well inside the function's timeout, not at it.
+    termination_budget_seconds: float = 25.0
+    elapsed: Callable[[], float] = time.monotonic
+
+    def enforce(self, denial: Denial, *, key: str | None) -> Outcome:
+        """End the session, record it and alert once; with *key*, at most once per key (the event's id).
+
+        Raises :class:`TerminationError` (after a termination-failed alert) when the session stays active.
+        """
+
+        def act() -> dict[str, Any]:
+            return self._terminate_and_record(denial).to_dict()
+
+        result = self.run_once(key, act) if key and self.run_once else act()
+        return Outcome(**result)
+
+    def report_violation(self, denial: Denial) -> Outcome:
+        """Monitor mode: record the violation and alert once, leaving the session open."""
+        entry = denial.entry
+        entry.action = "would-terminate"
+        self.ledger.record_start(entry)
+        count("SessionViolation")
+        self._alert_once(
+            AlertMarker.WOULD_TERMINATE,
+            "would-terminate",
+            denial,
+            "none: the policy is in monitor mode.",
+        )
+        return outcome(entry, denial.decision, "would-terminate")
+
+    def _terminate_and_record(self, denial: Denial) -> Outcome:
+        entry, decision, session_id = denial.entry, denial.decision, denial.entry.session_id
+        try:
+            ours = self._terminate_confirmed(session_id)
+        except TerminationError as error:
+            entry.action = "termination-failed"
+            self.ledger.record_start(entry)
+            count("TerminationFailed")
+            self._alert_once(
+                AlertMarker.TERMINATION_FAILED,
+                "termination-failed",
+                denial,
+                f"none: {error}. Retrying.",
+            )
+            raise
+        if not ours:
+            recorded = self.ledger.get(session_id)
+            if recorded and recorded.ended_by == WARDEN_ACTOR and recorded.ended_at:
+                # The warden ended it on an earlier attempt whose alert was not sent: send that alert now.
+                entry.action = "terminated"
+                self._alert_once(
+                    AlertMarker.ENDED,
+                    "session-terminated",
+                    denial,
+                    f"terminated at {recorded.ended_at:%Y-%m-%d %H:%M:%S} UTC; "
+                    "DescribeSessions confirms it is no longer active.",
+                )
+                return outcome(entry, decision, "terminated")
+            # The session was over before the warden acted (its owner ended it, or it exited): record the
+            # decision, leave the end to its own event or the sweeper, and say so rather than claim a kill.
+            entry.action = "already-ended"
+            self.ledger.record_start(entry)
+            count("SessionDeniedAlreadyEnded")
+            self._alert_once(
+                AlertMarker.ENDED,
+                "session-denied",
+                denial,
+                "none needed: the session had already ended when Session Warden acted.",
+            )
+            return outcome(entry, decision, "already-ended")
+        ended_at = self.clock.now()
+        entry.action = "terminated"
+        claimed = self.ledger.record_terminated(
+            entry, ended_at=ended_at, reason=f"terminated by Session Warden: {denial.cause}", marker=AlertMarker.ENDED
+        )
+        count("SessionTerminated")
+        logger.warning("session terminated", extra=log_fields(entry, cause=denial.cause))
+        if claimed:
+            self._send(
+                AlertMarker.ENDED,
+                "session-terminated",
+                denial,
+                f"terminated at {ended_at:%Y-%m-%d %H:%M:%S} UTC; DescribeSessions confirms it is no longer active.",
+            )
+        return outcome(entry, decision, "terminated")
+
+    def _terminate_confirmed(self, session_id: str) -> bool:
+        """TerminateSession until DescribeSessions no longer lists the session as Active.
+
+        Returns True when the warden's call ended it, False when it had already ended. Retries with backoff
+        within ``termination_budget_seconds``, then raises :class:`TerminationError`.
+        """
+        began = self.elapsed()
+        last_error: AwsCallFailed | None = None
+        ours = False
+        attempts = 0
+        while attempts < self.termination_attempts:
+            attempts += 1
+            try:
+                self.sessions.terminate(session_id)
+                ours = True
+            except SessionAlreadyEnded:
+                pass
+            except AwsCallFailed as error:  # after botocore's own retries; confirm below
+                last_error = error
+            try:
+                if not self.sessions.is_active(session_id):
+                    return ours
+            except AwsCallFailed as error:  # cannot confirm: try again
+                last_error = error
+            if self.elapsed() - began > self.termination_budget_seconds:
+                break
+            if attempts < self.termination_attempts:
+                self.sleep(self.backoff_seconds * 2 ** (attempts - 1))
+        detail = f": {describe(last_error)}" if last_error else ""
+        raise TerminationError(f"{session_id} still active after {attempts} TerminateSession attempts{detail}")
+
+    def _alert_once(self, marker: AlertMarker, kind: SessionAlertKind, denial: Denial, action: str) -> None:
+        if self.ledger.claim(denial.entry.session_id, marker):
+            self._send(marker, kind, denial, action)
+
+    def _send(self, marker: AlertMarker, kind: SessionAlertKind, denial: Denial, action: str) -> None:
+        """Publish an alert whose *marker* this caller holds; if it cannot be sent, the retry sends it."""
+        entry = denial.entry
+        why = list(dict.fromkeys([*denial.details, *denial.decision.reasons]))  # specifics first, each once
+        self.notifier.send_claimed(
+            session_alert(kind, self.context, entry, cause=denial.cause, why=why, action=action),
+            release=lambda: self.ledger.release(entry.session_id, marker),
+        )

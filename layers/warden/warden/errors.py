@@ -1,0 +1,65 @@
+"""The warden's one error family: what went wrong, typed, so callers catch what they mean."""
+
+from __future__ import annotations
+
+
+class WardenError(RuntimeError):
+    """Base of every error the warden raises on purpose (a ``RuntimeError``, as each of them was before)."""
+
+
+class RetryableError(WardenError):
+    """Raise to have Lambda retry the invocation: the condition is expected to clear."""
+
+
+class AwsCallFailed(WardenError):
+    """An AWS call failed after botocore's own retries; adapters raise it with the botocore error as the cause.
+
+    The message is the botocore error's, so logs and operator output read as before.
+    """
+
+    def __init__(self, operation: str, cause: BaseException, *, code: str | None = None) -> None:
+        super().__init__(str(cause))
+        self.operation = operation
+        self.code = code
+
+
+class TerminationError(RetryableError):
+    """TerminateSession kept failing; the session may still be open."""
+
+
+class SessionAlreadyEnded(WardenError):
+    """TerminateSession answered that the session had already ended."""
+
+
+class TargetUnknown(RetryableError):
+    """A ResumeSession whose session neither the ledger nor DescribeSessions knows yet: retried."""
+
+
+class MissingSessionId(WardenError):
+    """A session API event that names no session: nothing can be decided or closed."""
+
+
+class SweepIncomplete(WardenError):
+    """Some sessions could not be re-checked or ended this sweep; the others were. Raised to fire the alarm."""
+
+
+class RejectedEvent(WardenError):
+    """An event the function must not act on; raised so Lambda keeps it in the on-failure queue."""
+
+
+class PolicyUnavailable(RetryableError):
+    """No valid policy could be found: the event is retried (and the sweeper re-checks within a minute)."""
+
+
+class GrantConflict(WardenError):
+    """The grant changed under us (created twice, already revoked or expired)."""
+
+
+class SettingsError(WardenError):
+    """A required environment variable is missing or malformed."""
+
+
+def describe(error: BaseException) -> str:
+    """``Type: message`` of an error for an alert or a log line; an AWS failure is named by its botocore cause."""
+    cause = error.__cause__ if isinstance(error, AwsCallFailed) and error.__cause__ else error
+    return f"{type(cause).__name__}: {cause}"

@@ -1,0 +1,119 @@
+"""The event path: decide each StartSession / ResumeSession as it arrives, close rows on TerminateSession."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from warden.causes import denial
+from warden.enforcer import Denial, Enforcer
+from warden.errors import MissingSessionId, TargetUnknown
+from warden.events import SessionApiCall
+from warden.observability import count, logger
+from warden.outcomes import Outcome, decided_entry, log_fields, outcome
+from warden.policy import Decision, Policy, SessionRequest, decide
+from warden.ports import Clock, GrantStore, Ledger, LedgerEntry, PolicySource, Sessions, TargetTags
+
+
+@dataclass
+class SessionEvents:
+    """Handles one CloudTrail session event at a time; denials go to the shared :class:`Enforcer`."""
+
+    clock: Clock
+    tags: TargetTags
+    policies: PolicySource
+    grants: GrantStore
+    ledger: Ledger
+    sessions: Sessions
+    enforcer: Enforcer
+
+    def on_session_started(self, call: SessionApiCall) -> Outcome:
+        """Decide a StartSession / ResumeSession; terminate and alert when it breaks the policy."""
+        if call.failed:
+            return self._record_failed_call(call)
+        session_id = _require_session_id(call)
+        now = self.clock.now()
+        target, started = self._target_and_start(call, session_id)
+        info = self.tags.lookup([target])[target]
+        policy = self.policies.current()
+        request = SessionRequest(
+            principal=call.principal,
+            target=target,
+            tags=info.tags,
+            document=call.document,
+            reason=call.reason,
+            started=started,
+        )
+        decision = self._decide(policy, request, now)
+        entry = decided_entry(session_id, request, info, decision, policy, now, event_id=call.event_id)
+        if decision.allowed:
+            self.ledger.record_start(entry)
+            count("SessionAllowed")
+            logger.info("session allowed", extra=log_fields(entry))
+            return outcome(entry, decision, "none")
+        denied = Denial(entry, decision, denial(decision))
+        if policy.mode == "monitor":
+            return self.enforcer.report_violation(denied)
+        return self.enforcer.enforce(denied, key=call.event_id)
+
+    def on_session_ended(self, call: SessionApiCall) -> Outcome:
+        """Close the ledger row of a session ended with TerminateSession (it may arrive before its start)."""
+        if call.failed:
+            count("TerminateSessionFailed")
+            return Outcome(call.session_id, decision="none", action=f"ignored failed call: {call.error_code}")
+        session_id = _require_session_id(call)
+        entry = self.ledger.get(session_id)
+        closed = self.ledger.close(
+            session_id,
+            ended_at=call.event_time,
+            ended_by=call.principal.display,
+            reason=f"terminated by {call.principal.display}",
+            started_at=entry.started_at if entry else None,
+        )
+        count("SessionEnded")
+        return Outcome(session_id, decision="none", action="ledger closed" if closed else "already closed")
+
+    def _record_failed_call(self, call: SessionApiCall) -> Outcome:
+        self.ledger.record_failed_call(
+            LedgerEntry(
+                session_id=f"failed:{call.event_id}",
+                status="failed-call",
+                principal_arn=call.principal.arn,
+                principal=call.principal.display,
+                target=call.target,
+                document=call.document,
+                reason=call.reason,
+                started_at=call.event_time,
+                event_id=call.event_id,
+                error_code=call.error_code,
+                error_message=call.error_message,
+            )
+        )
+        count("StartSessionFailed")
+        return Outcome(None, decision="none", action=f"recorded failed call: {call.error_code}")
+
+    def _decide(self, policy: Policy, request: SessionRequest, now: datetime) -> Decision:
+        """Decide without grants first: a deny rule, or an allow rule with no end, is final without a grants read."""
+        decision = decide(policy, request, (), now)
+        if decision.basis == "deny-rule" or (decision.basis == "allow-rule" and decision.deadline is None):
+            return decision
+        return decide(policy, request, self.grants.active(now), now)
+
+    def _target_and_start(self, call: SessionApiCall, session_id: str) -> tuple[str, datetime]:
+        if call.target:
+            return call.target, call.event_time
+        # ResumeSession names no target: the ledger (or DescribeSessions) knows the session's target and start.
+        known = self.ledger.get(session_id)
+        if known and known.target:
+            return known.target, known.started_at or call.event_time
+        live = self.sessions.find(session_id)
+        if live and live.target:
+            return live.target, live.started_at
+        raise TargetUnknown(f"{call.event_name} of {session_id}: neither the ledger nor DescribeSessions knows it")
+
+
+def _require_session_id(call: SessionApiCall) -> str:
+    """The event's session id; raises :class:`MissingSessionId` when a successful call names none."""
+    if not call.session_id:
+        raise MissingSessionId(f"{call.event_name} event {call.event_id} carries no session id")
+    return call.session_id

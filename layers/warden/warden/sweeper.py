@@ -1,0 +1,203 @@
+"""The sweeper: every minute, re-decide every open session; expire grants; adopt missed sessions; close ended rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from warden.alerts import AlertContext, grant_alert
+from warden.causes import explain, grant_to_look_up
+from warden.enforcer import Denial, Enforcer
+from warden.errors import AwsCallFailed, SweepIncomplete, describe
+from warden.notifier import Notifier
+from warden.observability import count, logger
+from warden.outcomes import SweepReport, decided_entry, log_fields
+from warden.policy import Grant, Policy, Principal, SessionRequest, decide, normalise_document, principal_from_arn
+from warden.ports import (
+    Clock,
+    GrantStore,
+    Ledger,
+    LedgerEntry,
+    LiveSession,
+    OnceStore,
+    PolicySource,
+    Sessions,
+    TargetInfo,
+    TargetTags,
+)
+
+SWEEP_LEASE = "sweeper-lease"
+_LEASE_SECONDS = 115
+# A ledger row whose session DescribeSessions no longer lists at all is closed once it is this old
+# (DescribeSessions is eventually consistent right after StartSession).
+_UNLISTED_GRACE = timedelta(minutes=5)
+# A session with no ledger row is left to its start event for this long: CloudTrail events usually arrive
+# within seconds, and the sweeper judges a row-less session on DescribeSessions' Owner ARN, which lacks the
+# issuer role's path that the event carries. After it, the session is adopted (its event was lost).
+ADOPTION_GRACE = timedelta(minutes=3)
+
+
+@dataclass
+class Sweeper:
+    """Re-checks what the event path decided, against the policy, tags, grants and clock as they are now."""
+
+    clock: Clock
+    tags: TargetTags
+    policies: PolicySource
+    grants: GrantStore
+    ledger: Ledger
+    sessions: Sessions
+    once: OnceStore
+    notifier: Notifier
+    context: AlertContext
+    enforcer: Enforcer
+
+    def sweep(self, owner: str) -> SweepReport:
+        """Re-decide every open session; expire grants; adopt missed sessions; close rows of ended ones.
+
+        Raises :class:`SweepIncomplete` once every session was looked at, when some could not be settled.
+        """
+        report = SweepReport()
+        if not self.once.acquire(SWEEP_LEASE, owner, seconds=_LEASE_SECONDS):
+            count("SweepSkipped")
+            logger.warning("another sweep holds the lease; skipping this one")
+            return SweepReport(skipped=True)
+        failures: list[str] = []
+        try:
+            now = self.clock.now()
+            report.grants_expired = self._expire_grants(now, failures)
+            live = self.sessions.active()
+            report.active = len(live)
+            open_rows = {entry.session_id: entry for entry in self.ledger.open_entries()}
+            policy = self.policies.current()
+            grants = self.grants.active(now)
+            infos = self.tags.lookup({session.target for session in live})
+            for session in live:
+                # A bulkhead: one session's failure of whatever kind (a termination that keeps failing, a
+                # throttled ledger write, a record the warden cannot read) must not stop the enforcement of
+                # the others. Note it, go on, and fail the sweep at the end.
+                try:
+                    self._resweep(session, open_rows.get(session.session_id), infos, policy, grants, now, report)
+                except Exception as error:  # reported below, and raised once all are done
+                    count("SweepSessionFailed")
+                    logger.exception("could not re-check a session", extra={"session_id": session.session_id})
+                    failures.append(f"{session.session_id}: {describe(error)}")
+            live_ids = {session.session_id for session in live}
+            report.ended_without_event = self._close_unlisted(
+                [row for session_id, row in open_rows.items() if session_id not in live_ids], now
+            )
+        finally:
+            self.once.release(SWEEP_LEASE, owner)
+        count("SweepCompleted")
+        logger.info("sweep done", extra=report.to_dict())
+        if failures:
+            raise SweepIncomplete(f"{len(failures)} session(s) not settled this sweep; first: {failures[0]}")
+        return report
+
+    def _resweep(
+        self,
+        session: LiveSession,
+        row: LedgerEntry | None,
+        infos: dict[str, TargetInfo],
+        policy: Policy,
+        grants: list[Grant],
+        now: datetime,
+        report: SweepReport,
+    ) -> None:
+        if row is None and now - session.started_at < ADOPTION_GRACE:
+            report.awaiting_event += 1
+            return
+        info = infos.get(session.target) or TargetInfo(target=session.target, tags={}, exists=False)
+        request = SessionRequest(
+            principal=_principal(row, session),
+            target=session.target,
+            tags=info.tags,
+            document=normalise_document(row.document if row and row.document else session.document),
+            reason=row.reason if row and row.reason is not None else session.reason,
+            started=session.started_at,
+        )
+        decision = decide(policy, request, grants, now)
+        entry = decided_entry(session.session_id, request, info, decision, policy, now, event_id=None)
+        entry.adopted = row is None or row.adopted
+        if decision.allowed:
+            report.allowed += 1
+            if row is None:
+                self.ledger.record_start(entry)
+                report.adopted += 1
+                count("SessionAdopted")
+                logger.info("adopted a session the event path never saw", extra=log_fields(entry))
+            elif _changed(row, entry):
+                self.ledger.update_decision(entry)
+            return
+        grant_id = grant_to_look_up(row, decision)
+        stored = self.grants.get(grant_id) if grant_id else None
+        cause, details = explain(row, decision, info, policy, stored_grant=stored, now=self.clock.now())
+        denied = Denial(entry, decision, cause, details)
+        if policy.mode == "monitor":
+            report.violations += 1
+            if row is None:
+                report.adopted += 1
+            self.enforcer.report_violation(denied)
+            return
+        self.enforcer.enforce(denied, key=None)
+        report.terminated += 1
+
+    def _expire_grants(self, now: datetime, failures: list[str]) -> int:
+        expired = 0
+        for grant in self.grants.due_for_expiry(now):
+            if not self.grants.mark_expired(grant, now):
+                continue
+            try:
+                # Not sent: the mark is undone so the next sweep sends it; the sessions are re-checked
+                # regardless (an expired grant no longer counts, whatever its state says).
+                self.notifier.send_claimed(
+                    grant_alert("grant-expired", self.context, grant),
+                    release=partial(self.grants.unmark_expired, grant),
+                )
+            except AwsCallFailed as error:
+                failures.append(f"grant {grant.id}: {describe(error)}")
+                continue
+            expired += 1
+            count("GrantExpired")
+        return expired
+
+    def _close_unlisted(self, rows: Iterable[LedgerEntry], now: datetime) -> int:
+        closed = 0
+        for row in rows:
+            ended = self.sessions.history(row.session_id)
+            if ended is None and row.started_at and now - row.started_at < _UNLISTED_GRACE:
+                continue  # too fresh: DescribeSessions may not list it yet
+            ended_at = (ended.ended_at if ended else None) or now
+            if self.ledger.close(
+                row.session_id,
+                ended_at=ended_at,
+                ended_by=None,
+                reason="ended without event",
+                started_at=row.started_at,
+            ):
+                closed += 1
+                count("SessionEndedWithoutEvent")
+        return closed
+
+
+def _principal(row: LedgerEntry | None, session: LiveSession) -> Principal:
+    """The caller as the start event saw it (issuer role path included), else from DescribeSessions' Owner."""
+    if row and row.identity:
+        try:
+            return Principal(**row.identity)
+        except TypeError:
+            pass
+    return principal_from_arn(session.owner)
+
+
+def _changed(row: LedgerEntry, entry: LedgerEntry) -> bool:
+    """Write a re-decision only when something an operator sees changed (keeps sweeps cheap)."""
+    return (row.deadline, row.rule, row.grant, row.decision, dict(row.tags)) != (
+        entry.deadline,
+        entry.rule,
+        entry.grant,
+        entry.decision,
+        dict(entry.tags),
+    )
