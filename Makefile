@@ -68,7 +68,7 @@ ifeq ($(PY313),)
 	@echo "  Install it (e.g. pyenv install 3.13.0) to test the built artifact."
 else
 artifact-test: build-x86
-	WARDEN_ARTIFACT_BUILD=$(ARTIFACT_DIR)/build WARDEN_ARTIFACT_PYTHON="$(PY313)" $(BIN)/pytest -q tests/artifact
+	WARDEN_ARTIFACT_BUILD=$(ARTIFACT_DIR)/build WARDEN_ARTIFACT_PYTHON="$(PY313)" $(BIN)/pytest -q --tb=short tests/artifact
 endif
 
 check: lint types validate build artifact-test test ## format check, ruff, mypy, sam validate --lint, sam build, built-artifact test, tests

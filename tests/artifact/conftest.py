@@ -12,6 +12,7 @@ plain test run does not collect them.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import json
 import os
@@ -37,7 +38,7 @@ LAYER = "WardenLayer"
 FUNCTIONS = ("SessionStartedFunction", "SessionEndedFunction", "SweeperFunction")
 
 if not os.environ.get(BUILD_ENV):
-    collect_ignore_glob = ["test_*.py"]
+    collect_ignore_glob = ["test_built_*.py"]
 
 
 class ArtifactError(AssertionError):
@@ -83,7 +84,17 @@ def lambda_python() -> str:
     python = os.environ.get(PYTHON_ENV) or shutil.which("python3.13")
     if not python:
         pytest.skip("no python3.13 (the Lambda runtime) on this machine: the built artifact is not tested")
-    return python
+    # The interpreter itself, not a pyenv shim: the handler's environment has no pyenv settings.
+    probe = subprocess.run(
+        [python, "-I", "-S", "-c", "import sys; print(sys.executable); print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = probe.stdout.split()
+    if probe.returncode != 0 or len(lines) != 2 or lines[1] != "3.13":
+        pytest.fail(f"{python} is not a working Python 3.13 (the Lambda runtime): {probe.stdout}{probe.stderr}")
+    return lines[0]
 
 
 @pytest.fixture(scope="session")
@@ -236,8 +247,21 @@ class BuiltStack(Stack):
             raise ArtifactError(f"the built {logical_id} loaded modules from outside its artifact: {foreign}")
 
 
+@pytest.fixture(scope="session")
+def _zip_each_folder_once() -> Iterator[None]:
+    """Each deploy zips the built layer (tens of MB) again; the build does not change during the run."""
+    from warden_local import stack
+
+    with pytest.MonkeyPatch.context() as patch:
+        # Only a speed-up: if the local cloud stops zipping this way, the tests stay right, just slower.
+        patch.setattr(stack, "_zip_directory", functools.cache(stack._zip_directory), raising=False)
+        yield
+
+
 @pytest.fixture
-def built(build_dir: Path, lambda_python: str, runtime_packages: Path, tmp_path: Path) -> Iterator[BuiltStack]:
+def built(
+    build_dir: Path, lambda_python: str, runtime_packages: Path, tmp_path: Path, _zip_each_folder_once: None
+) -> Iterator[BuiltStack]:
     with LocalCloud(
         start_at=TUESDAY_MORNING, policy=POLICY.format(mode="enforce"), template=build_dir / "template.yaml"
     ) as cloud:
