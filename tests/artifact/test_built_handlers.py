@@ -70,15 +70,11 @@ def test_built_session_end_function_closes_the_row_of_a_session_its_owner_termin
     [event] = built.delivered("SessionEndedFunction")
     run = built.invoke("SessionEndedFunction", event)
     # THEN the ledger row is closed: ended by alice, ten minutes long
-    assert run.result == {
-        "session_id": session,
-        "decision": "none",
-        "action": "ledger closed",
-        "rule": None,
-        "grant": None,
-        "reasons": [],
-        "deadline": None,
-    }
+    assert (run.result["session_id"], run.result["decision"], run.result["action"]) == (
+        session,
+        "none",
+        "ledger closed",
+    )
     row = built.row(session)
     assert (row.status, row.ended_by, row.end_reason, row.duration_seconds) == (
         "ended",
