@@ -12,11 +12,13 @@ SAM := $(SAM_VENV)/bin/sam
 # `sam build` for python3.13 needs a python3.13 on PATH.
 SAM_PATH := $(if $(PY313),$(dir $(PY313)):,)$(PATH)
 PYTEST_WORKERS ?= auto
+# An x86_64 copy of the stack, built to run its functions on this machine (the arm64 build is what deploys).
+ARTIFACT_DIR := .aws-sam/x86
 
-.PHONY: help dev tools test check fmt lint types validate build bench demo clean
+.PHONY: help dev tools test check fmt lint types validate build build-x86 artifact-test bench demo clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 $(BIN)/warden: requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -55,7 +57,21 @@ validate: tools ## sam validate --lint
 build: tools ## sam build (arm64, python3.13)
 	SAM_CLI_TELEMETRY=0 PATH="$(SAM_PATH)" $(SAM) build --parallel
 
-check: lint types validate build test ## format check, ruff, mypy, sam validate --lint, sam build, tests
+build-x86: tools dev ## sam build of an x86_64 copy of the template into .aws-sam/x86/build
+	$(BIN)/python -m tests.artifact.x86_template template.yaml $(ARTIFACT_DIR)/template.yaml
+	SAM_CLI_TELEMETRY=0 PATH="$(SAM_PATH)" $(SAM) build --parallel --cached --cache-dir $(ARTIFACT_DIR)/cache \
+		--template-file $(ARTIFACT_DIR)/template.yaml --base-dir . --build-dir $(ARTIFACT_DIR)/build
+
+artifact-test: dev ## run each built function in a bare python3.13 against the local cloud
+ifeq ($(PY313),)
+	@echo "artifact-test SKIPPED: no python3.13 (the Lambda runtime) on this machine, so the built functions are not run."
+	@echo "  Install it (e.g. pyenv install 3.13.0) to test the built artifact."
+else
+artifact-test: build-x86
+	WARDEN_ARTIFACT_BUILD=$(ARTIFACT_DIR)/build WARDEN_ARTIFACT_PYTHON="$(PY313)" $(BIN)/pytest -q --tb=short tests/artifact
+endif
+
+check: lint types validate build artifact-test test ## format check, ruff, mypy, sam validate --lint, sam build, built-artifact test, tests
 
 bench: dev ## print the benchmark table (decision latency, import time, AWS calls, end-to-end)
 	$(BIN)/python -m bench
