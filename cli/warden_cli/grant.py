@@ -10,22 +10,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from warden_cli.common import (
-    Aws,
-    add_aws_options,
-    aws_errors,
-    grant_json,
-    grant_targets,
-    iso_or_none,
-    now,
-    parse_span,
-    parse_time,
-    policy_in_force,
-    print_json,
-    print_table,
-    short_time,
-)
+from warden_cli.aws import Aws, aws_errors
+from warden_cli.clock import now
 from warden_cli.errors import EXIT_DENIED, EXIT_OK, CliError
+from warden_cli.inputs import parse_span, parse_time
+from warden_cli.options import add_aws_options
+from warden_cli.output import grant_json, grant_targets, iso_or_none, print_json, print_table, short_time
+from warden_cli.stored_policy import policy_in_force
 
 if TYPE_CHECKING:
     from warden.policy import Grant
@@ -93,7 +84,7 @@ def create_command(args: argparse.Namespace) -> int:
     aws = Aws.from_args(args)
     with aws_errors():
         outputs = aws.outputs
-        moment = now().replace(microsecond=0)
+        moment = now(aws.endpoint_url).replace(microsecond=0)
         starts_at = starts or moment
         expires_at = starts_at + duration
         if expires_at <= moment:
@@ -228,7 +219,7 @@ def list_command(args: argparse.Namespace) -> int:
     aws = Aws.from_args(args)
     with aws_errors():
         outputs = aws.outputs
-        moment = now()
+        moment = now(aws.endpoint_url)
         grants = DynamoGrantStore(aws.client("dynamodb"), outputs.grants_table).all()
     if args.active:
         grants = [grant for grant in grants if grant.active_at(moment)]
@@ -281,7 +272,7 @@ def revoke_command(args: argparse.Namespace) -> int:
     with aws_errors():
         outputs = aws.outputs
         store = DynamoGrantStore(aws.client("dynamodb"), outputs.grants_table)
-        moment = now()
+        moment = now(aws.endpoint_url)
         current = store.get(grant_id)
         if current is None:
             raise CliError(f"no grant {grant_id} in {outputs.grants_table}", code=EXIT_DENIED)

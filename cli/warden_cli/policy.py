@@ -6,19 +6,13 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from warden_cli.common import (
-    Aws,
-    add_aws_options,
-    aws_errors,
-    last_valid_policy,
-    local_endpoint,
-    plural,
-    policy_summary,
-    print_json,
-    read_stored_policy,
-    read_text,
-)
+from warden_cli.aws import Aws, aws_errors
+from warden_cli.clock import local_endpoint
 from warden_cli.errors import EXIT_BAD_INPUT, EXIT_DENIED, EXIT_OK, CliError
+from warden_cli.inputs import read_text
+from warden_cli.options import add_aws_options
+from warden_cli.output import plural, policy_summary, print_json
+from warden_cli.stored_policy import last_valid_policy, read_stored_policy
 
 if TYPE_CHECKING:
     from warden.policy import Policy
@@ -93,7 +87,7 @@ def push_command(args: argparse.Namespace) -> int:
         print_json({"parameter": parameter, "version": version, "policy": policy.to_document()})
     else:
         print(f"pushed {args.file} to {parameter} (version {version}): {policy_summary(policy)}")
-        if local_endpoint():
+        if local_endpoint(aws.endpoint_url):
             print("in force for the next event; the sweeper re-checks open sessions against it within a minute")
         else:
             print("in force within a minute (the functions cache it); the sweeper then re-checks open sessions")

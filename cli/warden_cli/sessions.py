@@ -6,19 +6,12 @@ import argparse
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from warden_cli.common import (
-    Aws,
-    add_aws_options,
-    aws_errors,
-    iso_or_none,
-    now,
-    parse_span,
-    print_csv,
-    print_json,
-    print_table,
-    short_time,
-)
+from warden_cli.aws import Aws, aws_errors
+from warden_cli.clock import now
 from warden_cli.errors import EXIT_OK
+from warden_cli.inputs import parse_span
+from warden_cli.options import add_aws_options
+from warden_cli.output import iso_or_none, print_csv, print_json, print_table, short_time
 
 if TYPE_CHECKING:
     from warden.ports import LedgerEntry
@@ -63,7 +56,7 @@ def sessions_command(args: argparse.Namespace) -> int:
     with aws_errors():
         outputs = aws.outputs
         ledger = DynamoLedger(aws.client("dynamodb"), outputs.ledger_table)
-        moment = now()
+        moment = now(aws.endpoint_url)
         cutoff = moment - window
         if args.active:
             entries = ledger.open_entries()
