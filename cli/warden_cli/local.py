@@ -232,6 +232,6 @@ def _error_message(error: urllib.error.HTTPError) -> str:
 
 
 def _iso(moment: datetime) -> str:
-    from warden_local.clock import iso_z
+    from warden.timefmt import iso
 
-    return iso_z(moment)
+    return iso(moment)
