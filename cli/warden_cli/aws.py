@@ -9,22 +9,26 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from warden_cli.clock import local_endpoint
 from warden_cli.errors import EXIT_BAD_INPUT, EXIT_DENIED, CliError
+from warden_cli.options import DEFAULT_STACK, STACK_VARIABLE
 
 if TYPE_CHECKING:
     import boto3
 
 OUTPUT_KEYS = ("AlertsTopicArn", "GrantsTableName", "LedgerTableName", "PolicyParameterName")
 ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL"
+NO_REGION = "no AWS region: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION)"
 
 
 @dataclass(frozen=True)
 class Connection:
     """Where the command's AWS calls go, and as whom.
 
-    From the environment (what a user runs), only the endpoint is read here, for the local cloud's clock; boto3
-    finds region and credentials its usual way. Given explicitly (the demo runs the CLI in its own process), the
-    endpoint, region and keys are passed to every client and the environment's are not used.
+    From the environment (what a user runs), the endpoint (also for the local cloud's clock), ``AWS_REGION`` and
+    ``WARDEN_STACK`` are read here; boto3 finds the credentials, and the region when AWS_REGION is unset, its usual
+    way. Given explicitly (the demo runs the CLI in its own process), the endpoint, region and keys are passed to
+    every client and the environment's are not used.
     """
 
     endpoint_url: str | None = None
@@ -32,10 +36,16 @@ class Connection:
     access_key_id: str | None = None
     secret_access_key: str | None = None
     session_token: str | None = None
+    stack: str | None = None  # the default for --stack
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Connection:
-        return cls(endpoint_url=environ.get(ENDPOINT_VARIABLE, "").strip() or None)
+        return cls(
+            endpoint_url=environ.get(ENDPOINT_VARIABLE, "").strip() or None,
+            # boto3 reads only AWS_DEFAULT_REGION; AWS_REGION comes first, as in the AWS CLI (and Lambda sets it).
+            region=environ.get("AWS_REGION", "").strip() or None,
+            stack=environ.get(STACK_VARIABLE, "").strip() or None,
+        )
 
     @property
     def explicit(self) -> bool:
@@ -72,7 +82,9 @@ class Aws:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Aws:
-        return cls(profile=args.profile, region=args.region, stack=args.stack, connection=connection_of(args))
+        connection = connection_of(args)
+        stack = args.stack or connection.stack or DEFAULT_STACK
+        return cls(profile=args.profile, region=args.region, stack=stack, connection=connection)
 
     @property
     def endpoint_url(self) -> str | None:
@@ -95,11 +107,11 @@ class Aws:
                     region_name=self.region or connection.region,
                 )
             else:
-                session = new_session(profile=self.profile, region=self.region)
+                session = new_session(profile=self.profile, region=self.region or connection.region)
         except ProfileNotFound:
             raise CliError(f"--profile: no AWS profile named {self.profile!r}") from None
         if not session.region_name:
-            raise CliError("no AWS region: pass --region or set AWS_REGION")
+            raise CliError(NO_REGION)
         return session
 
     @property
@@ -110,14 +122,21 @@ class Aws:
         if service not in self._clients:
             from warden.adapters.aws import RETRY_CONFIG, client
 
-            if self.connection.explicit:
-                self._clients[service] = self.session.client(
-                    service,  # type: ignore[call-overload]
-                    config=RETRY_CONFIG,
-                    endpoint_url=self.connection.endpoint_url,
-                )
-            else:
-                self._clients[service] = client(self.session, service)
+            try:
+                if self.connection.explicit:
+                    self._clients[service] = self.session.client(
+                        service,  # type: ignore[call-overload]
+                        config=RETRY_CONFIG,
+                        endpoint_url=self.connection.endpoint_url,
+                    )
+                else:
+                    self._clients[service] = client(self.session, service)
+            except ValueError as error:  # botocore: "Invalid endpoint: ..."
+                endpoint = self.connection.endpoint_url
+                where = f"{ENDPOINT_VARIABLE}={endpoint!r}" if endpoint else "the endpoint"
+                raise CliError(
+                    f"{where} is not a URL ({error}); write it like http://127.0.0.1:4566, or unset it for AWS"
+                ) from None
         return self._clients[service]
 
     @cached_property
@@ -168,8 +187,11 @@ def _is_missing_stack(error: Any) -> bool:
 
 
 @contextlib.contextmanager
-def aws_errors() -> Iterator[None]:
-    """Turn botocore's failures into one-line CLI errors (exit 1: the outcome failed, the input was fine)."""
+def aws_errors(endpoint: str | None = None) -> Iterator[None]:
+    """Turn botocore's failures into one-line CLI errors: exit 1 when the call failed, 2 when the input was wrong.
+
+    ``endpoint`` is where the calls went (``AWS_ENDPOINT_URL``), named when it cannot be reached.
+    """
     from botocore.exceptions import (
         ClientError,
         EndpointConnectionError,
@@ -190,13 +212,21 @@ def aws_errors() -> Iterator[None]:
         operation = getattr(error, "operation_name", "AWS call")
         raise CliError(f"{operation} failed: {code}: {message}".rstrip(": "), code=EXIT_DENIED) from None
     except NoRegionError:
-        raise CliError("no AWS region: pass --region or set AWS_REGION", code=EXIT_BAD_INPUT) from None
+        raise CliError(NO_REGION, code=EXIT_BAD_INPUT) from None
     except (NoCredentialsError, PartialCredentialsError):
         raise CliError(
-            "no AWS credentials: configure them (aws configure, AWS_PROFILE) or pass --profile", code=EXIT_DENIED
+            "no AWS credentials: configure them (aws configure, AWS_PROFILE) or pass --profile", code=EXIT_BAD_INPUT
         ) from None
     except (EndpointConnectionError, BotoConnectionError) as error:
-        raise CliError(f"cannot reach AWS: {error}", code=EXIT_DENIED) from None
+        raise CliError(f"cannot reach AWS: {error}{_endpoint_hint(endpoint)}", code=EXIT_DENIED) from None
+
+
+def _endpoint_hint(endpoint: str | None) -> str:
+    if not endpoint:
+        return f" ({ENDPOINT_VARIABLE} is not set: this is AWS itself; check the network and --region)"
+    if local_endpoint(endpoint):
+        return f" ({ENDPOINT_VARIABLE}={endpoint} is the local cloud: is `warden local up` running?)"
+    return f" ({ENDPOINT_VARIABLE}={endpoint})"
 
 
 def connection_of(args: argparse.Namespace) -> Connection:

@@ -52,6 +52,8 @@ def demo_command(args: argparse.Namespace) -> int:
             ) as cloud:
                 stage = Stage(cloud, timeline)
                 perform(stage)
+        except BrokenPipeError:  # the reader went away: main stops quietly
+            raise
         except LocalCloudError as error:
             raise CliError(f"the local cloud did not start: {error}", code=EXIT_DENIED) from None
         except SettleTimeout as error:

@@ -319,6 +319,7 @@ class Stage:
             access_key_id=person.credentials.access_key_id,
             secret_access_key=person.credentials.secret_access_key,
             session_token=person.credentials.session_token,
+            stack=self.cloud.stack_name,
         )
         self.cloud.settle()  # no handler runs meanwhile: they share sys.stdout with us
         out, err = io.StringIO(), io.StringIO()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import secrets
 import string
 import sys
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 ID_PREFIX = "g-"
 ID_ALPHABET = string.ascii_lowercase + string.digits
 ID_LENGTH = 12
+GRANT_ID = re.compile(rf"{re.escape(ID_PREFIX)}[a-z0-9]{{{ID_LENGTH}}}")
 
 
 def register(subparsers: Any) -> None:
@@ -82,7 +84,7 @@ def create_command(args: argparse.Namespace) -> int:
         raise CliError("--reason: must not be empty (say why: a ticket, an incident)")
 
     aws = Aws.from_args(args)
-    with aws_errors():
+    with aws_errors(aws.endpoint_url):
         outputs = aws.outputs
         moment = now(aws.endpoint_url).replace(microsecond=0)
         starts_at = starts or moment
@@ -191,6 +193,16 @@ def _build_grant(**fields: Any) -> Grant:
         raise CliError(f"grant: {error}") from None
 
 
+def _grant_id(value: str) -> str:
+    grant_id = value.strip()
+    if not GRANT_ID.fullmatch(grant_id):
+        raise CliError(
+            f"ID: {value!r} is not a grant id: ids are {ID_PREFIX} and {ID_LENGTH} lowercase letters or digits, "
+            "as `warden grant list` shows them"
+        )
+    return grant_id
+
+
 def new_grant_id() -> str:
     return ID_PREFIX + "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
 
@@ -217,7 +229,7 @@ def list_command(args: argparse.Namespace) -> int:
     from warden.adapters.grants import DynamoGrantStore
 
     aws = Aws.from_args(args)
-    with aws_errors():
+    with aws_errors(aws.endpoint_url):
         outputs = aws.outputs
         moment = now(aws.endpoint_url)
         grants = DynamoGrantStore(aws.client("dynamodb"), outputs.grants_table).all()
@@ -267,9 +279,9 @@ def revoke_command(args: argparse.Namespace) -> int:
     from warden.adapters.grants import DynamoGrantStore, GrantConflict
     from warden.alerts import AlertContext, grant_alert
 
-    grant_id = args.grant_id.strip()
+    grant_id = _grant_id(args.grant_id)
     aws = Aws.from_args(args)
-    with aws_errors():
+    with aws_errors(aws.endpoint_url):
         outputs = aws.outputs
         store = DynamoGrantStore(aws.client("dynamodb"), outputs.grants_table)
         moment = now(aws.endpoint_url)

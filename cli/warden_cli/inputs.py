@@ -46,15 +46,19 @@ def parse_tags(values: Sequence[str] | None, *, option: str = "--tag") -> dict[s
     return tags
 
 
+TIME_EXAMPLE = "write it like 2026-11-24T10:00:00Z or 2026-11-24T11:00:00+01:00"
+
+
 def parse_time(text: str, *, option: str) -> datetime:
-    """ISO 8601 with an offset (``Z`` or ``+01:00``), returned in UTC."""
+    """ISO 8601 with a UTC offset (``Z`` or ``+01:00``), returned in UTC; every command words a bad time this way."""
     from warden.timefmt import parse_iso
 
     try:
         return parse_iso(text.strip())
     except ValueError as error:
-        message = str(error) if "offset" in str(error) else f"{text!r} is not an ISO 8601 time"
-        raise CliError(f"{option}: {message}; write it like 2026-11-24T10:00:00Z") from None
+        # parse_iso names a missing offset; anything else did not parse at all.
+        why = "no UTC offset" if "offset" in str(error) else "not ISO 8601"
+        raise CliError(f"{option}: invalid time {text!r}: {why}; {TIME_EXAMPLE}") from None
 
 
 def parse_span(text: str, *, option: str) -> timedelta:

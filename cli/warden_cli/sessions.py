@@ -53,7 +53,7 @@ def sessions_command(args: argparse.Namespace) -> int:
     window = parse_span(args.since or DEFAULT_SINCE, option="--since")
     window = min(window, timedelta(days=MAX_DAYS))
     aws = Aws.from_args(args)
-    with aws_errors():
+    with aws_errors(aws.endpoint_url):
         outputs = aws.outputs
         ledger = DynamoLedger(aws.client("dynamodb"), outputs.ledger_table)
         moment = now(aws.endpoint_url)

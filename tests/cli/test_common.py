@@ -88,7 +88,7 @@ def test_help_lists_the_commands() -> None:
 
 def test_missing_credentials_are_a_one_line_error() -> None:
     result = run_warden("sessions", env=NO_CREDENTIALS)
-    assert result.code == 1
+    assert result.code == 2  # bad input: the credentials are the user's to give
     assert result.stderr.strip() == (
         "warden: error: no AWS credentials: configure them (aws configure, AWS_PROFILE) or pass --profile"
     )
