@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sys
 
+ERROR_PREFIX = "warden: error: "
 EXIT_OK = 0
 EXIT_DENIED = 1  # a denied or failed outcome
-EXIT_BAD_INPUT = 2  # bad input: file, line or field named in the message
+EXIT_BAD_INPUT = 2  # bad input: file, line or field named in the message (credentials and region are input too)
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a command whose reader went away (128 + SIGPIPE)
 
 
 class CliError(Exception):
@@ -18,5 +20,5 @@ class CliError(Exception):
 
 
 def exit_with(error: CliError) -> int:
-    print(f"warden: error: {error}", file=sys.stderr)
+    print(f"{ERROR_PREFIX}{error}", file=sys.stderr)
     return error.code

@@ -7,18 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from warden_cli.common import (
-    iso_or_none,
-    now,
-    parse_tags,
-    parse_time,
-    print_json,
-    read_json,
-    read_text,
-    relative,
-    short_time,
-)
+from warden_cli.aws import connection_of
+from warden_cli.clock import now
 from warden_cli.errors import EXIT_DENIED, EXIT_OK, CliError
+from warden_cli.inputs import parse_tags, parse_time, read_json, read_text
+from warden_cli.output import iso_or_none, print_json, relative, short_time
 
 if TYPE_CHECKING:
     from warden.events import SessionApiCall
@@ -136,7 +129,10 @@ def _session(args: argparse.Namespace) -> _Session:
         document = call.document if call is not None else normalise_document(None)
 
     # The event gives its own time: explaining an event decides it as it was when CloudTrail recorded it.
-    at = parse_time(args.at, option="--at") if args.at else (call.event_time if call is not None else now())
+    if args.at:
+        at = parse_time(args.at, option="--at")
+    else:
+        at = call.event_time if call is not None else now(connection_of(args).endpoint_url)
     started = parse_time(args.started, option="--started") if args.started else at
     if started > at:
         raise CliError(f"--started: {iso_or_none(started)} is after --at {iso_or_none(at)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import secrets
 import string
 import sys
@@ -10,22 +11,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from warden_cli.common import (
-    Aws,
-    add_aws_options,
-    aws_errors,
-    grant_json,
-    grant_targets,
-    iso_or_none,
-    now,
-    parse_span,
-    parse_time,
-    policy_in_force,
-    print_json,
-    print_table,
-    short_time,
-)
+from warden_cli.aws import Aws, aws_errors
+from warden_cli.clock import now
 from warden_cli.errors import EXIT_DENIED, EXIT_OK, CliError
+from warden_cli.inputs import parse_span, parse_time
+from warden_cli.options import add_aws_options
+from warden_cli.output import grant_json, grant_targets, iso_or_none, print_json, print_table, short_time
+from warden_cli.stored_policy import policy_in_force
 
 if TYPE_CHECKING:
     from warden.policy import Grant
@@ -33,6 +25,7 @@ if TYPE_CHECKING:
 ID_PREFIX = "g-"
 ID_ALPHABET = string.ascii_lowercase + string.digits
 ID_LENGTH = 12
+GRANT_ID = re.compile(rf"{re.escape(ID_PREFIX)}[a-z0-9]{{{ID_LENGTH}}}")
 
 
 def register(subparsers: Any) -> None:
@@ -91,9 +84,9 @@ def create_command(args: argparse.Namespace) -> int:
         raise CliError("--reason: must not be empty (say why: a ticket, an incident)")
 
     aws = Aws.from_args(args)
-    with aws_errors():
+    with aws_errors(aws.endpoint_url):
         outputs = aws.outputs
-        moment = now().replace(microsecond=0)
+        moment = now(aws.endpoint_url).replace(microsecond=0)
         starts_at = starts or moment
         expires_at = starts_at + duration
         if expires_at <= moment:
@@ -200,6 +193,16 @@ def _build_grant(**fields: Any) -> Grant:
         raise CliError(f"grant: {error}") from None
 
 
+def _grant_id(value: str) -> str:
+    grant_id = value.strip()
+    if not GRANT_ID.fullmatch(grant_id):
+        raise CliError(
+            f"ID: {value!r} is not a grant id: ids are {ID_PREFIX} and {ID_LENGTH} lowercase letters or digits, "
+            "as `warden grant list` shows them"
+        )
+    return grant_id
+
+
 def new_grant_id() -> str:
     return ID_PREFIX + "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
 
@@ -226,9 +229,9 @@ def list_command(args: argparse.Namespace) -> int:
     from warden.adapters.grants import DynamoGrantStore
 
     aws = Aws.from_args(args)
-    with aws_errors():
+    with aws_errors(aws.endpoint_url):
         outputs = aws.outputs
-        moment = now()
+        moment = now(aws.endpoint_url)
         grants = DynamoGrantStore(aws.client("dynamodb"), outputs.grants_table).all()
     if args.active:
         grants = [grant for grant in grants if grant.active_at(moment)]
@@ -276,12 +279,12 @@ def revoke_command(args: argparse.Namespace) -> int:
     from warden.adapters.grants import DynamoGrantStore, GrantConflict
     from warden.alerts import AlertContext, grant_alert
 
-    grant_id = args.grant_id.strip()
+    grant_id = _grant_id(args.grant_id)
     aws = Aws.from_args(args)
-    with aws_errors():
+    with aws_errors(aws.endpoint_url):
         outputs = aws.outputs
         store = DynamoGrantStore(aws.client("dynamodb"), outputs.grants_table)
-        moment = now()
+        moment = now(aws.endpoint_url)
         current = store.get(grant_id)
         if current is None:
             raise CliError(f"no grant {grant_id} in {outputs.grants_table}", code=EXIT_DENIED)

@@ -6,19 +6,13 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from warden_cli.common import (
-    Aws,
-    add_aws_options,
-    aws_errors,
-    last_valid_policy,
-    local_endpoint,
-    plural,
-    policy_summary,
-    print_json,
-    read_stored_policy,
-    read_text,
-)
-from warden_cli.errors import EXIT_BAD_INPUT, EXIT_DENIED, EXIT_OK, CliError
+from warden_cli.aws import Aws, aws_errors
+from warden_cli.clock import local_endpoint
+from warden_cli.errors import ERROR_PREFIX, EXIT_BAD_INPUT, EXIT_DENIED, EXIT_OK, CliError
+from warden_cli.inputs import read_text
+from warden_cli.options import add_aws_options
+from warden_cli.output import plural, policy_summary, print_json
+from warden_cli.stored_policy import last_valid_policy, read_stored_policy
 
 if TYPE_CHECKING:
     from warden.policy import Policy
@@ -60,11 +54,16 @@ def load_file(path: str) -> tuple[str, Policy | None, tuple[str, ...]]:
         return text, None, tuple(str(issue) for issue in error.issues)
 
 
+def _print_issues(path: str, issues: tuple[str, ...]) -> None:
+    """Each issue on its own line of stderr, as every command prints an error."""
+    for issue in issues:
+        print(f"{ERROR_PREFIX}{path}: {issue}", file=sys.stderr)
+
+
 def validate_command(args: argparse.Namespace) -> int:
     _, policy, issues = load_file(args.file)
     if policy is None:
-        for issue in issues:
-            print(f"{args.file}: {issue}")
+        _print_issues(args.file, issues)
         return EXIT_BAD_INPUT
     print(f"{args.file}: valid — {policy_summary(policy)}")
     return EXIT_OK
@@ -73,8 +72,7 @@ def validate_command(args: argparse.Namespace) -> int:
 def push_command(args: argparse.Namespace) -> int:
     text, policy, issues = load_file(args.file)
     if policy is None:
-        for issue in issues:
-            print(f"{args.file}: {issue}", file=sys.stderr)
+        _print_issues(args.file, issues)
         raise CliError(f"{args.file}: {plural(len(issues), 'problem')}, nothing was pushed")
     size = len(text.encode("utf-8"))
     if size > MAX_PARAMETER_BYTES:
@@ -83,7 +81,7 @@ def push_command(args: argparse.Namespace) -> int:
             "shorten it (comments count too)"
         )
     aws = Aws.from_args(args)
-    with aws_errors():
+    with aws_errors(aws.endpoint_url):
         parameter = aws.outputs.policy_parameter
         response = aws.client("ssm").put_parameter(
             Name=parameter, Value=text, Type="String", Tier="Intelligent-Tiering", Overwrite=True
@@ -93,7 +91,7 @@ def push_command(args: argparse.Namespace) -> int:
         print_json({"parameter": parameter, "version": version, "policy": policy.to_document()})
     else:
         print(f"pushed {args.file} to {parameter} (version {version}): {policy_summary(policy)}")
-        if local_endpoint():
+        if local_endpoint(aws.endpoint_url):
             print("in force for the next event; the sweeper re-checks open sessions against it within a minute")
         else:
             print("in force within a minute (the functions cache it); the sweeper then re-checks open sessions")
@@ -102,7 +100,7 @@ def push_command(args: argparse.Namespace) -> int:
 
 def show_command(args: argparse.Namespace) -> int:
     aws = Aws.from_args(args)
-    with aws_errors():
+    with aws_errors(aws.endpoint_url):
         parameter = aws.outputs.policy_parameter
         ssm = aws.client("ssm")
         stored = read_stored_policy(ssm, parameter)

@@ -6,19 +6,12 @@ import argparse
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from warden_cli.common import (
-    Aws,
-    add_aws_options,
-    aws_errors,
-    iso_or_none,
-    now,
-    parse_span,
-    print_csv,
-    print_json,
-    print_table,
-    short_time,
-)
+from warden_cli.aws import Aws, aws_errors
+from warden_cli.clock import now
 from warden_cli.errors import EXIT_OK
+from warden_cli.inputs import parse_span
+from warden_cli.options import add_aws_options
+from warden_cli.output import iso_or_none, print_csv, print_json, print_table, short_time
 
 if TYPE_CHECKING:
     from warden.ports import LedgerEntry
@@ -60,10 +53,10 @@ def sessions_command(args: argparse.Namespace) -> int:
     window = parse_span(args.since or DEFAULT_SINCE, option="--since")
     window = min(window, timedelta(days=MAX_DAYS))
     aws = Aws.from_args(args)
-    with aws_errors():
+    with aws_errors(aws.endpoint_url):
         outputs = aws.outputs
         ledger = DynamoLedger(aws.client("dynamodb"), outputs.ledger_table)
-        moment = now()
+        moment = now(aws.endpoint_url)
         cutoff = moment - window
         if args.active:
             entries = ledger.open_entries()

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -116,38 +115,6 @@ def local_cloud(start_at: datetime, policy: str | None = None) -> Iterator[Any]:
         yield cloud
 
 
-@dataclass(frozen=True)
-class Alert:
-    subject: str
-    body: str
-    attributes: dict[str, str]
-
-
-class AlertInbox:
-    """An SQS queue subscribed to the stack's alerts topic, as an e-mail subscriber would be."""
-
-    def __init__(self, cloud: Any) -> None:
-        self._sqs = cloud.client("sqs")
-        self._url = self._sqs.create_queue(QueueName=f"alerts-{uuid.uuid4().hex[:12]}")["QueueUrl"]
-        queue_arn = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        topic = cloud.stack_outputs()["AlertsTopicArn"]
-        cloud.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-        self._received: list[Alert] = []
-
-    def all(self) -> list[Alert]:
-        while True:
-            messages = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10).get("Messages", [])
-            if not messages:
-                return list(self._received)
-            for message in messages:
-                envelope = json.loads(message["Body"])
-                attributes = {
-                    name: value.get("Value", "") for name, value in (envelope.get("MessageAttributes") or {}).items()
-                }
-                self._received.append(Alert(envelope.get("Subject", ""), envelope.get("Message", ""), attributes))
-                self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
-
-    def about(self, text: str) -> list[Alert]:
-        return [alert for alert in self.all() if text in alert.body or text in alert.subject]
+def alert_inbox(cloud: Any) -> Any:
+    """The security team's mailbox: an SQS queue subscribed to the stack's alerts topic (warden_local.inbox)."""
+    return pytest.importorskip("warden_local.inbox").Inbox(cloud)

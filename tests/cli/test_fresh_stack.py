@@ -84,3 +84,15 @@ def test_a_local_endpoint_that_does_not_answer_is_named(policy_file: str) -> Non
     assert result.code == 1
     assert "http://127.0.0.1:9/_warden/clock" in result.stderr
     assert "--at" in result.stderr
+
+
+def test_warden_stack_sets_the_default_stack_and_stack_overrides_it(env: dict[str, str]) -> None:
+    # GIVEN WARDEN_STACK names a stack that does not exist
+    elsewhere = {**env, "WARDEN_STACK": "elsewhere"}
+    # WHEN a command runs with it, and with --stack naming the real one
+    defaulted = run_warden("grant", "list", env=elsewhere)
+    overridden = run_warden("grant", "list", "--stack", "session-warden", env=elsewhere)
+    # THEN the first looks for that stack and says so (exit 2: the input named it); the second finds the real one
+    assert defaulted.code == 2
+    assert defaulted.stderr.startswith("warden: error: --stack: no stack 'elsewhere' in us-east-1")
+    assert (overridden.code, overridden.stdout.strip()) == (0, "no grants")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import POLICY, AlertInbox, cli_env, local_cloud, run_warden
+from tests.cli.conftest import POLICY, alert_inbox, cli_env, local_cloud, run_warden
 
 Write = Callable[[str, str], str]
 
@@ -25,8 +25,8 @@ def cloud() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def inbox(cloud: Any) -> AlertInbox:
-    return AlertInbox(cloud)
+def inbox(cloud: Any) -> Any:
+    return alert_inbox(cloud)
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def caller_arn(cloud: Any) -> str:
 # --- create ----------------------------------------------------------------------------------------------------------
 
 
-def test_create_writes_the_grant_and_prints_its_id(cloud: Any, env: dict[str, str], inbox: AlertInbox) -> None:
+def test_create_writes_the_grant_and_prints_its_id(cloud: Any, env: dict[str, str], inbox: Any) -> None:
     # GIVEN the stack, at the emulated clock's now
     moment = now(cloud)
     # WHEN alice is granted i-0abc for 2h
@@ -216,7 +216,7 @@ def test_list_json_is_what_explain_reads_as_grants(cloud: Any, env: dict[str, st
 # --- revoke ----------------------------------------------------------------------------------------------------------
 
 
-def test_revoke_ends_the_grant_and_alerts(cloud: Any, env: dict[str, str], inbox: AlertInbox) -> None:
+def test_revoke_ends_the_grant_and_alerts(cloud: Any, env: dict[str, str], inbox: Any) -> None:
     # GIVEN an active grant
     grant_id = create(env, "--principal", "user:rob", "--target", "i-0ddd", "--for", "1h", "--reason", "R-1").stdout
     grant_id = grant_id.strip()

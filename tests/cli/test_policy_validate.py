@@ -51,13 +51,15 @@ def test_every_issue_is_listed_with_file_line_and_field(write: Write) -> None:
     )
     # WHEN it is validated
     result = run_warden("policy", "validate", path)
-    # THEN it exits 2 and prints every issue, one per line, prefixed with the file and the line
+    # THEN it exits 2 and prints every issue on stderr, one per line, prefixed like every error, the file and the line
     assert result.code == 2
-    assert all(line.startswith(f"{path}: line ") for line in result.lines), result.stdout
-    text = result.stdout
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert all(line.startswith(f"warden: error: {path}: line ") for line in lines), result.stderr
+    text = result.stderr
     assert "Mars/Olympus" in text
     assert "line 10: rules[1].name: duplicate rule name 'a'" in text
-    assert len(result.lines) >= 2
+    assert len(lines) >= 2
 
 
 def test_an_unknown_window_names_the_field_path_and_value(write: Write) -> None:
@@ -68,7 +70,7 @@ def test_an_unknown_window_names_the_field_path_and_value(write: Write) -> None:
     )
     result = run_warden("policy", "validate", path)
     assert result.code == 2
-    assert f"{path}: line 6: rules[0].windows[1]: unknown window 'x'" in result.stdout
+    assert f"warden: error: {path}: line 6: rules[0].windows[1]: unknown window 'x'" in result.stderr
 
 
 def test_a_yaml_syntax_error_names_its_line(write: Write) -> None:
@@ -78,8 +80,8 @@ def test_a_yaml_syntax_error_names_its_line(write: Write) -> None:
     result = run_warden("policy", "validate", path)
     # THEN the error names the file and a line, and says it is YAML syntax
     assert result.code == 2
-    assert result.stdout.startswith(f"{path}: line ")
-    assert "YAML" in result.stdout
+    assert result.stderr.startswith(f"warden: error: {path}: line ")
+    assert "YAML" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -99,8 +101,8 @@ def test_each_kind_of_semantic_error_exits_2_naming_the_value(write: Write, docu
     path = write("policy.yaml", document)
     result = run_warden("policy", "validate", path)
     assert result.code == 2
-    assert expected in result.stdout
-    assert all(line.startswith(f"{path}: ") for line in result.lines)
+    assert expected in result.stderr
+    assert all(line.startswith(f"warden: error: {path}: ") for line in result.stderr.splitlines())
 
 
 def test_a_missing_file_exits_2_naming_it(tmp_path: object) -> None:

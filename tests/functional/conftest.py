@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +12,7 @@ from warden.adapters.grants import DynamoGrantStore
 from warden.adapters.ledger import DynamoLedger
 from warden.ports import LedgerEntry
 from warden_local import LocalCloud
+from warden_local.inbox import Inbox
 
 # Tuesday 2026-11-24 09:00 UTC = 10:00 in Berlin: inside business hours.
 TUESDAY_MORNING = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -40,48 +38,6 @@ rules:
     windows: [business-hours]
     max_duration: 2h
 """
-
-
-@dataclass
-class Mail:
-    subject: str
-    body: str
-    severity: str
-    kind: str
-
-
-class Inbox:
-    """An SQS queue subscribed to the alerts topic: what the security team's mailbox would receive."""
-
-    def __init__(self, cloud: LocalCloud) -> None:
-        self._cloud = cloud
-        sqs = cloud.client("sqs")
-        self._url = sqs.create_queue(QueueName=f"inbox-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        cloud.client("sns").subscribe(TopicArn=cloud.stack_outputs()["AlertsTopicArn"], Protocol="sqs", Endpoint=arn)
-        self.received: list[Mail] = []
-
-    def mails(self) -> list[Mail]:
-        """Every alert so far, oldest first."""
-        self._cloud.settle()
-        sqs = self._cloud.client("sqs")
-        while messages := sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10).get("Messages", []):
-            for message in messages:
-                envelope = json.loads(message["Body"])
-                attributes = envelope.get("MessageAttributes", {})
-                self.received.append(
-                    Mail(
-                        subject=envelope.get("Subject", ""),
-                        body=envelope["Message"],
-                        severity=attributes.get("severity", {}).get("Value", ""),
-                        kind=attributes.get("kind", {}).get("Value", ""),
-                    )
-                )
-                sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
-        return list(self.received)
-
-    def kinds(self) -> list[str]:
-        return [mail.kind for mail in self.mails()]
 
 
 class Stack:

@@ -16,13 +16,15 @@ pytestmark = pytest.mark.functional
 
 # The demo must finish in under a minute on a developer machine; the margin is for a loaded CI runner.
 TIMEOUT_SECONDS = 240
+_SCRIPT = Path(sys.executable).parent / "warden"
+WARDEN = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "warden_cli.main"]
 
 
 def run_demo(*extra: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     # No AWS settings of the developer's leak in: the demo needs no account, profile or endpoint.
     env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
     return subprocess.run(
-        [sys.executable, "-m", "warden_cli.main", "demo", *extra],
+        [*WARDEN, "demo", *extra],
         capture_output=True,
         text=True,
         env=env,

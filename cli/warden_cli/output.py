@@ -1,0 +1,104 @@
+"""What the CLI prints: JSON, aligned tables, CSV, times for tables and grants as data."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from warden.policy import Grant, Policy
+
+
+def iso_or_none(moment: datetime | None) -> str | None:
+    from warden.timefmt import iso
+
+    return None if moment is None else iso(moment)
+
+
+def short_time(moment: datetime | None) -> str:
+    """``2026-11-24 10:00Z`` for tables (UTC, minutes)."""
+    from warden.timefmt import table_time
+
+    return "-" if moment is None else table_time(moment)
+
+
+def relative(moment: datetime, reference: datetime) -> str:
+    """``in 1h20m`` / ``3m ago`` / ``now``, at minute resolution (seconds only below a minute)."""
+    from warden.policy import format_duration
+
+    delta = moment - reference
+    span = abs(delta)
+    if span < timedelta(seconds=1):
+        return "now"
+    if span >= timedelta(minutes=1):
+        span = timedelta(minutes=int(span.total_seconds() // 60))
+    text = format_duration(span)
+    return f"in {text}" if delta > timedelta(0) else f"{text} ago"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def policy_summary(policy: Policy) -> str:
+    """``5 rules, 2 windows, mode enforce, default deny``."""
+    return (
+        f"{plural(len(policy.rules), 'rule')}, {plural(len(policy.windows), 'window')}, "
+        f"mode {policy.mode}, default {policy.default}"
+    )
+
+
+def print_json(data: Any, *, stream: TextIO | None = None) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=str), file=stream or sys.stdout)
+
+
+def print_table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], *, widths: Mapping[str, int] | None = None
+) -> None:
+    """A plain aligned table; cells longer than their column's cap are cut with an ellipsis."""
+    caps = widths or {}
+    cells = [[_cell(value, caps.get(header)) for header, value in zip(headers, row, strict=True)] for row in rows]
+    sizes = [max([len(header), *(len(row[index]) for row in cells)]) for index, header in enumerate(headers)]
+    for row in (list(headers), *cells):
+        print("  ".join(value.ljust(size) for value, size in zip(row, sizes, strict=True)).rstrip())
+
+
+def _cell(value: str, cap: int | None) -> str:
+    flat = " ".join(value.split()) or "-"
+    if cap is not None and len(flat) > cap:
+        return flat[: cap - 1] + "…"
+    return flat
+
+
+def print_csv(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows(["" if value is None else value for value in row] for row in rows)
+
+
+def grant_json(grant: Grant) -> dict[str, Any]:
+    """A grant as the CLI prints it and ``explain --grants`` reads it back: ISO times in UTC with ``Z``."""
+    data: dict[str, Any] = {
+        "id": grant.id,
+        "principal": grant.principal,
+        "targets": grant.targets.to_document(),
+        "starts_at": iso_or_none(grant.starts_at),
+        "expires_at": iso_or_none(grant.expires_at),
+        "reason": grant.reason,
+        "created_by": grant.created_by,
+        "created_at": iso_or_none(grant.created_at),
+        "state": grant.state,
+        "revoked_at": iso_or_none(grant.revoked_at),
+        "revoked_by": grant.revoked_by,
+    }
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def grant_targets(grant: Grant) -> str:
+    from warden.alerts import grant_scope
+
+    return grant_scope(grant)
