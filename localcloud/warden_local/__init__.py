@@ -4,7 +4,10 @@ from .clock import EmulatedClock
 from .cloud import ACCOUNT_ID, DEFAULT_TEMPLATE, TEST_CREDENTIALS, LocalCloud, LocalCloudError
 from .dispatch import SettleTimeout
 from .faults import Faults
+from .fidelity import Fidelity
+from .iam import Decision
 from .identity import Credentials
+from .people import LocalSession
 from .routing import FailedDelivery
 from .runtime import FunctionCode, Invocation
 
@@ -13,12 +16,15 @@ __all__ = [
     "DEFAULT_TEMPLATE",
     "TEST_CREDENTIALS",
     "Credentials",
+    "Decision",
     "EmulatedClock",
     "FailedDelivery",
     "Faults",
+    "Fidelity",
     "FunctionCode",
     "Invocation",
     "LocalCloud",
     "LocalCloudError",
+    "LocalSession",
     "SettleTimeout",
 ]

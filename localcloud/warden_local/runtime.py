@@ -21,6 +21,7 @@ from types import ModuleType
 from typing import Any
 
 from .clock import EmulatedClock
+from .destinations import Destinations
 from .dispatch import Dispatcher
 from .identity import IdentityResolver
 from .sandbox import SANDBOX
@@ -66,6 +67,8 @@ class Invocation:
     result: Any = None
     event: Any = field(default=None, repr=False)
     envelope_id: str | None = None
+    wall_started: float = 0.0  # time.monotonic() when the handler was called, and when it returned or raised:
+    wall_ended: float = 0.0  # which invocations overlapped, how long a retry waited
 
     @property
     def ok(self) -> bool:
@@ -142,6 +145,7 @@ class LambdaRuntime:
         self._retry_delays = retry_delays
         self._on_role_session = on_role_session
         self._load_lock = threading.Lock()
+        self._destinations = Destinations(account_id=account_id, region=region, clock=clock, invoke=self.invoke_async)
 
     # -- registry ---------------------------------------------------------------------------------------
 
@@ -197,10 +201,11 @@ class LambdaRuntime:
         started_at = self._clock.now()
         started = time.perf_counter()
         buffer = io.StringIO()
+        wall_started: list[float] = []
         result: Any = None
         error: BaseException | None = None
         try:
-            result = self._call_handler(function, payload, request_id, buffer, together)
+            result = self._call_handler(function, payload, request_id, buffer, together, wall_started)
         except KeyboardInterrupt:
             raise
         except BaseException as caught:
@@ -221,11 +226,13 @@ class LambdaRuntime:
             result=result,
             event=payload,
             envelope_id=payload.get("id") if isinstance(payload, dict) else None,
+            wall_started=wall_started[0] if wall_started else time.monotonic(),
+            wall_ended=time.monotonic(),
         )
         with self._records_lock:
             self._records.append(record)
         if error is None:
-            self._on_success(function, payload, result, request_id, attempt)
+            self._destinations.success(function, self._invoke_config(function), payload, result, request_id, attempt)
             return
         max_retries = self._invoke_config(function).get("MaximumRetryAttempts", DEFAULT_MAX_RETRIES)
         if attempt <= max_retries:
@@ -235,10 +242,16 @@ class LambdaRuntime:
             delay = delays[min(attempt - 1, len(delays) - 1)]
             self.invoke_async(function.function_name, payload, attempt=attempt + 1, request_id=request_id, delay=delay)
             return
-        self._on_failure(function, payload, record, attempt)
+        self._destinations.failure(function, self._invoke_config(function), payload, record, attempt)
 
     def _call_handler(
-        self, function: Any, payload: Any, request_id: str, buffer: io.StringIO, together: threading.Barrier | None
+        self,
+        function: Any,
+        payload: Any,
+        request_id: str,
+        buffer: io.StringIO,
+        together: threading.Barrier | None,
+        wall_started: list[float],
     ) -> Any:
         code = self._code.get(function.function_name)
         if code is None:
@@ -263,6 +276,7 @@ class LambdaRuntime:
                 # Both copies are inside the handler's environment before either runs: they overlap for real.
                 with contextlib.suppress(threading.BrokenBarrierError):
                     together.wait(_TOGETHER_SECONDS)
+            wall_started.append(time.monotonic())
             result = handler(payload, context)
             try:
                 json.dumps(result)
@@ -371,81 +385,6 @@ class LambdaRuntime:
     def _invoke_config(self, function: Any) -> dict[str, Any]:
         configs = getattr(function, "event_invoke_config", None) or []
         return dict(configs[0].config) if configs else {}
-
-    def _on_success(self, function: Any, payload: Any, result: Any, request_id: str, attempt: int) -> None:
-        destination = self._invoke_config(function).get("DestinationConfig", {}).get("OnSuccess", {}).get("Destination")
-        if destination:
-            record = self._destination_record(function, payload, request_id, attempt, "Success")
-            record["responseContext"] = {"statusCode": 200, "executedVersion": "$LATEST"}
-            record["responsePayload"] = result
-            self._send_to_destination(destination, record, success=True)
-
-    def _on_failure(self, function: Any, payload: Any, record: Invocation, attempt: int) -> None:
-        destination = self._invoke_config(function).get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
-        if not destination:
-            logger.warning(
-                "%s failed %d time(s) and has no on-failure destination: event dropped", function.function_name, attempt
-            )
-            return
-        message = self._destination_record(function, payload, record.request_id, attempt, "RetriesExhausted")
-        message["responseContext"] = {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
-        stack = [line for line in record.logs if line.startswith("  File ")]
-        message["responsePayload"] = {
-            "errorMessage": record.error,
-            "errorType": record.error_type,
-            "requestId": record.request_id,
-            "stackTrace": stack,
-        }
-        self._send_to_destination(destination, message, success=False)
-
-    def _destination_record(
-        self, function: Any, payload: Any, request_id: str, attempt: int, condition: str
-    ) -> dict[str, Any]:
-        now = self._clock.now()
-        return {
-            "version": "1.0",
-            "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
-            "requestContext": {
-                "requestId": request_id,
-                "functionArn": f"{function.function_arn}:$LATEST",
-                "condition": condition,
-                "approximateInvokeCount": attempt,
-            },
-            "requestPayload": payload,
-        }
-
-    def _send_to_destination(self, destination: str, record: dict[str, Any], *, success: bool) -> None:
-        service = destination.split(":")[2] if destination.count(":") >= 5 else ""
-        body = json.dumps(record)
-        if service == "sqs":
-            from moto.sqs.models import sqs_backends
-
-            sqs_backends[self._account_id][self._region].send_message(
-                queue_name=destination.rsplit(":", 1)[-1], message_body=body
-            )
-        elif service == "sns":
-            from moto.sns.models import sns_backends
-
-            sns_backends[self._account_id][self._region].publish(body, arn=destination)
-        elif service == "lambda":
-            self.invoke_async(destination.split(":")[6], record)
-        elif service == "events":
-            from moto.events.models import events_backends
-
-            detail_type = "Lambda Function Invocation Result - " + ("Success" if success else "Failure")
-            events_backends[self._account_id][self._region].put_events(
-                [
-                    {
-                        "Source": "lambda",
-                        "DetailType": detail_type,
-                        "Detail": body,
-                        "EventBusName": destination,
-                        "Resources": [record["requestContext"]["functionArn"]],
-                    }
-                ]
-            )
-        else:
-            logger.warning("unsupported Lambda destination %s: record dropped", destination)
 
 
 def _event_id(payload: Any) -> str | None:
