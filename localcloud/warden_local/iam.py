@@ -100,6 +100,9 @@ def evaluate(statements: Iterable[Statement], action: str, resource: str) -> str
     return ALLOWED if allowed else IMPLICIT_DENY
 
 
+_PARSED: dict[tuple[Any, ...], list[Statement]] = {}
+
+
 def role_statements(account_id: str, role_arn: str) -> list[Statement]:
     """Every statement of the role's inline and attached managed policies, as moto's IAM holds them now."""
     from moto.iam.models import iam_backends
@@ -109,6 +112,16 @@ def role_statements(account_id: str, role_arn: str) -> list[Statement]:
         role = backend.get_role_by_arn(arn=role_arn)
     except Exception:
         return []
+    # Parsed once per version of the role's policies.
+    inline = tuple(
+        (name, document if isinstance(document, str) else json.dumps(document, sort_keys=True))
+        for name, document in role.policies.items()
+    )
+    managed = tuple((arn, policy.default_version_id) for arn, policy in role.managed_policies.items())
+    key = (role_arn, inline, managed)
+    cached = _PARSED.get(key)
+    if cached is not None:
+        return cached
     statements: list[Statement] = []
     for document in role.policies.values():
         statements += parse_policy(document)
@@ -116,6 +129,9 @@ def role_statements(account_id: str, role_arn: str) -> list[Statement]:
         version = next((v for v in policy.versions if v.version_id == policy.default_version_id), None)
         if version is not None:
             statements += parse_policy(version.document)
+    if len(_PARSED) > 256:
+        _PARSED.clear()
+    _PARSED[key] = statements
     return statements
 
 

@@ -145,6 +145,8 @@ class LambdaRuntime:
         self._retry_delays = retry_delays
         self._on_role_session = on_role_session
         self._load_lock = threading.Lock()
+        # Read once: while a handler runs, os.environ holds the handler's environment, not the machine's.
+        self._no_proxy = os.environ.get("NO_PROXY", "")
         self._destinations = Destinations(account_id=account_id, region=region, clock=clock, invoke=self.invoke_async)
 
     # -- registry ---------------------------------------------------------------------------------------
@@ -349,7 +351,7 @@ class LambdaRuntime:
             }
         )
         # The endpoint is on loopback: a proxy configured for the machine must not see the handler's calls.
-        bypass = ",".join(filter(None, [os.environ.get("NO_PROXY", ""), "127.0.0.1", "localhost"]))
+        bypass = ",".join(filter(None, [self._no_proxy, "127.0.0.1", "localhost"]))
         env["NO_PROXY"] = env["no_proxy"] = bypass
         return env
 

@@ -91,7 +91,7 @@ class WardenApp:
             caller = backend.identities.resolve(request.access_key_id)
             if sts_ext.handles(action, caller):
                 return self._sts(environ, start_response, str(action), caller, request)
-        if service == "sts" and action == "AssumeRoleWithWebIdentity":
+        if action == "AssumeRoleWithWebIdentity" and not target:  # unsigned: no signing service to go by
             return self._web_identity(environ, start_response)
         return self._moto(environ, start_response)
 
