@@ -7,7 +7,6 @@ from .faults import Faults
 from .fidelity import Fidelity
 from .iam import Decision
 from .identity import Credentials
-from .people import LocalSession
 from .routing import FailedDelivery
 from .runtime import FunctionCode, Invocation
 
@@ -25,6 +24,5 @@ __all__ = [
     "Invocation",
     "LocalCloud",
     "LocalCloudError",
-    "LocalSession",
     "SettleTimeout",
 ]

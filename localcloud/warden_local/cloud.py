@@ -9,7 +9,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from warden.policy import parse_duration
 
@@ -21,13 +21,16 @@ from .faults import Faults
 from .fidelity import Fidelity
 from .iam import Authorizer, Decision
 from .identity import Credentials, IdentityResolver
-from .people import LocalSession, People
+from .people import People, local_session
 from .resources import Arns
 from .routing import EventRouter, FailedDelivery
 from .runtime import FunctionCode, Invocation, LambdaRuntime
 from .scheduler import Scheduler
 from .session_model import UnknownSessionError
 from .sessions import SessionApi
+
+if TYPE_CHECKING:
+    import boto3
 
 logger = logging.getLogger("warden_local")
 
@@ -305,11 +308,11 @@ class LocalCloud:
         provider in ``webIdFederationData``; the caller picks the session name."""
         return self._people.web_identity(role_name, subject, session_name=session_name)
 
-    def sso_user(self, user_name: str, *, permission_set: str) -> LocalSession:
+    def sso_user(self, user_name: str, *, permission_set: str) -> boto3.session.Session:
         """A boto3 session of IAM Identity Center user ``user_name`` signed in with ``permission_set``: the role
         ``AWSReservedSSO_<set>_<id>`` under ``/aws-reserved/sso.amazonaws.com/``, the session named by AWS."""
         credentials = self._people.sso(user_name, permission_set)
-        return LocalSession(credentials, endpoint=self.endpoint, region=self.region)
+        return local_session(credentials, endpoint=self.endpoint, region=self.region)
 
     def add_instance(self, tags: dict[str, str], instance_id: str | None = None) -> str:
         """Run an EC2 instance (state ``running``) with ``tags``; return its id."""

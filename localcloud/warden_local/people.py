@@ -17,17 +17,24 @@ SSO_PATH = "/aws-reserved/sso.amazonaws.com/"
 DEFAULT_OIDC_ISSUER = "token.actions.githubusercontent.com"
 
 
-class LocalSession(boto3.session.Session):
-    """A boto3 session whose clients talk to the local cloud unless told otherwise."""
-
+class _LocalSession(boto3.session.Session):
     def __init__(self, credentials: Credentials, *, endpoint: str, region: str) -> None:
-        super().__init__(region_name=region, **credentials.client_kwargs())
-        self.local_credentials = credentials
+        super().__init__(
+            aws_access_key_id=credentials.access_key_id,
+            aws_secret_access_key=credentials.secret_access_key,
+            aws_session_token=credentials.session_token,
+            region_name=region,
+        )
         self._endpoint = endpoint
 
-    def client(self, service_name: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def client(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("endpoint_url", self._endpoint)
-        return super().client(service_name, *args, **kwargs)
+        return super().client(*args, **kwargs)
+
+
+def local_session(credentials: Credentials, *, endpoint: str, region: str) -> boto3.session.Session:
+    """A boto3 session whose clients talk to the local cloud unless given another ``endpoint_url``."""
+    return _LocalSession(credentials, endpoint=endpoint, region=region)
 
 
 class People:

@@ -137,11 +137,15 @@ class Stack:
 
 @pytest.fixture
 def stack() -> Iterator[Stack]:
-    with LocalCloud(start_at=TUESDAY_MORNING, policy=POLICY.format(mode="enforce"), fidelity=functional_fidelity()) as cloud:
+    with LocalCloud(
+        start_at=TUESDAY_MORNING, policy=POLICY.format(mode="enforce"), fidelity=functional_fidelity()
+    ) as cloud:
         yield Stack(cloud)
 
 
 @pytest.fixture
 def monitor_stack() -> Iterator[Stack]:
-    with LocalCloud(start_at=TUESDAY_MORNING, policy=POLICY.format(mode="monitor"), fidelity=functional_fidelity()) as cloud:
+    with LocalCloud(
+        start_at=TUESDAY_MORNING, policy=POLICY.format(mode="monitor"), fidelity=functional_fidelity()
+    ) as cloud:
         yield Stack(cloud)
