@@ -158,3 +158,19 @@ def test_start_session_rejects_a_reason_outside_its_pattern(bare_cloud: LocalClo
     code, message = error_of(error)
     assert code == "ValidationException"
     assert "at 'reason' failed to satisfy constraint" in message
+
+
+def test_the_control_api_sets_a_session_status_and_names_what_is_wrong(bare_cloud: LocalCloud) -> None:
+    from tests.localcloud.test_faults_and_clock import control
+
+    session_id = bare_cloud.client("ssm").start_session(Target=bare_cloud.add_instance({}))["SessionId"]
+
+    ok = control(bare_cloud, "POST", "session-status", {"session_id": session_id, "status": "Disconnected"})
+    bad = control(bare_cloud, "POST", "session-status", {"session_id": session_id, "status": "Asleep"})
+    unknown = control(bare_cloud, "POST", "session-status", {"session_id": "nobody-1", "status": "Connected"})
+    duplicate = control(bare_cloud, "POST", "faults", {"fault": "duplicate_next_event", "event_name": "StartSession"})
+
+    assert ok == (200, {"session_id": session_id, "status": "Disconnected"})
+    assert bad[0] == 400 and "Asleep" in bad[1]["error"]
+    assert unknown == (404, {"error": "no session nobody-1 in the local cloud"})
+    assert duplicate == (200, {"armed": "duplicate_next_event", "event_name": "StartSession"})
