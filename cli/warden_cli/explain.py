@@ -22,7 +22,7 @@ from warden_cli.errors import EXIT_DENIED, EXIT_OK, CliError
 
 if TYPE_CHECKING:
     from warden.events import SessionApiCall
-    from warden.policy import Decision, Grant, Policy, Principal
+    from warden.policy import Decision, Grant, Policy, Principal, SessionType
 
 
 def register(subparsers: Any) -> None:
@@ -50,6 +50,12 @@ def register(subparsers: Any) -> None:
         help="tags of the target, repeatable (explain does not look them up)",
     )
     parser.add_argument("--document", metavar="D", help="session document name or ARN (default: the shell)")
+    parser.add_argument(
+        "--session-type",
+        choices=("shell", "port", "remote-port", "command"),
+        help="what the document does (default: known for AWS-provided documents, else unknown)",
+    )
+    parser.add_argument("--host", metavar="H", help="the remote host of a remote-port session (its host parameter)")
     parser.add_argument("--reason", metavar="R", help="the reason given at StartSession")
     parser.add_argument(
         "--grants",
@@ -68,6 +74,9 @@ class _Session:
     target: str
     tags: dict[str, str]
     document: str
+    session_type: SessionType | None
+    host: str | None
+    account: str | None
     reason: str | None
     started: datetime
     at: datetime
@@ -87,6 +96,9 @@ def explain_command(args: argparse.Namespace) -> int:
         document=session.document,
         reason=session.reason,
         started=session.started,
+        session_type=session.session_type,
+        host=session.host,
+        account=session.account,
     )
     decision = decide(policy, request, grants, session.at)
     if args.json:
@@ -107,7 +119,7 @@ def _load_policy(path: str) -> Policy:
 
 
 def _session(args: argparse.Namespace) -> _Session:
-    from warden.policy import normalise_document, principal_from_arn
+    from warden.policy import aws_document_session_type, normalise_document, principal_from_arn, session_host
 
     call = _load_event(args.event) if args.event else None
     tags = parse_tags(args.tag)
@@ -135,6 +147,10 @@ def _session(args: argparse.Namespace) -> _Session:
     else:
         document = call.document if call is not None else normalise_document(None)
 
+    # Explain reads no document: what an AWS-provided one does is known, any other's takes --session-type.
+    session_type = args.session_type or aws_document_session_type(document)
+    host = args.host.strip() if args.host else session_host(call.document_parameters if call is not None else None)
+
     # The event gives its own time: explaining an event decides it as it was when CloudTrail recorded it.
     at = parse_time(args.at, option="--at") if args.at else (call.event_time if call is not None else now())
     started = parse_time(args.started, option="--started") if args.started else at
@@ -145,6 +161,9 @@ def _session(args: argparse.Namespace) -> _Session:
         target=target.strip(),
         tags=tags,
         document=document,
+        session_type=session_type,
+        host=host,
+        account=call.account if call is not None else None,
         reason=args.reason if args.reason is not None else (call.reason if call is not None else None),
         started=started,
         at=at,
@@ -212,7 +231,10 @@ def _print_human(decision: Decision, session: _Session, *, tags_given: bool) -> 
         basis = "by the policy's default"
     tags = ", ".join(f"{key}={value}" for key, value in session.tags.items())
     subject = f"{session.principal.display} on {session.target}" + (f" ({tags})" if tags else "")
-    print(f"{decision.decision.upper()} {basis}: {subject}, {session.document}, at {short_time(session.at)}")
+    kind: str = session.session_type or "session type unknown"
+    if session.host:
+        kind += f" to {session.host}"
+    print(f"{decision.decision.upper()} {basis}: {subject}, {session.document} ({kind}), at {short_time(session.at)}")
     for reason in decision.reasons:
         print(f"  - {reason}")
     if decision.allowed:
@@ -220,6 +242,11 @@ def _print_human(decision: Decision, session: _Session, *, tags_given: bool) -> 
             print(f"deadline: {iso_or_none(decision.deadline)} ({relative(decision.deadline, session.at)})")
         else:
             print("deadline: none (nothing that allows it ends)")
+    if session.session_type is None:
+        print(
+            "note: the session type is unknown (explain reads no document): rules with session_types or hosts "
+            "allow nothing and deny it; pass --session-type"
+        )
     if not tags_given:
         print("note: no --tag given, so the target is taken to have no tags (explain does not look them up)")
     if session.event_time is not None and session.event_time != session.at:

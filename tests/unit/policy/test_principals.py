@@ -246,7 +246,10 @@ MATCHES: list[Any] = [
     # GetFederationToken's caller picks the name: user: never matches it (spec section 2).
     pytest.param(principal_from_arn(f"arn:aws:sts::{ACCOUNT}:federated-user/carol"), "user:carol", False, id="fed"),
     pytest.param(
-        Principal(arn="arn:aws:iam::1:user/[x]", kind="IAMUser", user="[x]"), "user:[x]", True, id="brackets are literal"
+        Principal(arn="arn:aws:iam::1:user/[x]", kind="IAMUser", user="[x]"),
+        "user:[x]",
+        True,
+        id="brackets are literal",
     ),
     pytest.param(
         Principal(arn="arn:aws:iam::1:user/x", kind="IAMUser", user="x"), "user:[x]", False, id="brackets are no class"

@@ -7,6 +7,7 @@ from warden.policy.documents import (
     SessionType,
     aws_document_session_type,
     normalise_document,
+    session_host,
     session_type_from_content,
 )
 from warden.policy.durations import format_duration, parse_duration
@@ -57,6 +58,7 @@ __all__ = [
     "pattern_warnings",
     "principal_from_arn",
     "principal_from_identity",
+    "session_host",
     "session_type_from_content",
     "validate_principal_pattern",
 ]

@@ -17,6 +17,7 @@ __all__ = [
     "aws_document_session_type",
     "document_ref",
     "normalise_document",
+    "session_host",
     "session_type_from_content",
 ]
 
@@ -150,6 +151,28 @@ def session_type_from_content(content: Mapping[str, Any]) -> SessionType | None:
         )
         return "remote-port" if remote else "port"
     return _SESSION_TYPES_IN_CONTENT.get(kind)
+
+
+def session_host(parameters: Mapping[str, Any] | None) -> str | None:
+    """The remote host a session's parameters name (StartSession ``parameters``: ``{"host": ["db"]}``).
+
+    Parameters
+    ----------
+    parameters : Mapping[str, Any] or None
+        The session's document parameters as CloudTrail or DescribeSessions give them: each value
+        a list of strings (or, leniently, a string). Anything else names no host.
+
+    Returns
+    -------
+    str or None
+        The host, stripped; ``None`` when none is given, or several are.
+    """
+    if not isinstance(parameters, Mapping):
+        return None
+    value = parameters.get("host")
+    if isinstance(value, list | tuple):
+        value = value[0] if len(value) == 1 else None
+    return value.strip() or None if isinstance(value, str) else None
 
 
 class DocumentMatcher:

@@ -186,8 +186,10 @@ def _nesting_too_deep(text: str) -> int | None:
                 elif char == '"':
                     quote = ""
             elif quote == "'":
-                if char == "'":
-                    quote = ""  # '' inside single quotes closes and reopens: the count is unchanged
+                if char == "'" and line[position + 1 : position + 2] == "'":
+                    position += 1  # '' is a quote inside single quotes
+                elif char == "'":
+                    quote = ""
             elif char == "#" and previous in " \t":
                 break
             elif char in "\"'" and previous in _QUOTE_STARTS:
