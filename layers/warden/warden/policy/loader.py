@@ -20,10 +20,10 @@ from warden.policy.models import Policy, cross_reference_issues
 __all__ = ["MAX_POLICY_BYTES", "MAX_POLICY_DEPTH", "issues_from_validation_error", "load_policy"]
 
 _MAX_NODES = 20_000
-# Parameter Store holds at most 8 KB in one value (advanced tier; 4 KB standard). Files given to
-# `warden policy validate` may be drafts with long comments, so the absolute cap is 8 times that:
-# enough for any policy, small enough that parsing stays well inside a handler's time budget.
-MAX_POLICY_BYTES = 64 * 1024
+# Parameter Store holds at most 8 KB in one value (advanced tier; 4 KB standard), so a stored policy
+# is far below this. Files given to `warden policy validate` or `warden explain` are not stored:
+# 1 MiB holds a policy of a thousand rules with room to spare, and bounds what the parser is fed.
+MAX_POLICY_BYTES = 1024 * 1024
 # Nesting levels (block indentation, "- " items, "[", "{") that any document may have. A real policy
 # needs about 7; PyYAML's composer and ``json`` recurse once per level and a few thousand levels
 # raise RecursionError, so the text is scanned before either parser sees it.
