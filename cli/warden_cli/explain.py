@@ -41,6 +41,12 @@ def register(subparsers: Any) -> None:
         help="a StartSession/ResumeSession event: the EventBridge event or the bare CloudTrail record",
     )
     parser.add_argument("--principal", metavar="ARN", help="the caller's ARN (user, role or assumed-role session)")
+    parser.add_argument(
+        "--role-arn",
+        metavar="ARN",
+        help="for an assumed-role --principal: the role's ARN with its path (an IAM Identity Center role's path "
+        "is /aws-reserved/sso.amazonaws.com/...); without it the session is judged as an ordinary role's",
+    )
     parser.add_argument("--target", metavar="ID", help="instance or managed-node id (required for ResumeSession)")
     parser.add_argument(
         "--tag",
@@ -104,7 +110,8 @@ def explain_command(args: argparse.Namespace) -> int:
     if args.json:
         print_json(decision.to_json())
     else:
-        _print_human(decision, session, tags_given=bool(args.tag))
+        judges_types = any(rule.session_types is not None or rule.hosts is not None for rule in policy.rules)
+        _print_human(decision, session, tags_given=bool(args.tag), judges_types=judges_types)
     return EXIT_OK if decision.allowed else EXIT_DENIED
 
 
@@ -126,7 +133,8 @@ def _session(args: argparse.Namespace) -> _Session:
 
     if args.principal is not None:
         try:
-            principal = principal_from_arn(args.principal.strip())
+            role_arn = args.role_arn.strip() if args.role_arn else None
+            principal = principal_from_arn(args.principal.strip(), role_arn=role_arn)
         except ValueError as error:
             raise CliError(
                 f"--principal: {error}; pass the caller's ARN, e.g. arn:aws:iam::123456789012:user/alice"
@@ -222,7 +230,7 @@ def _first_error(error: Any) -> str:
     return f".{field}: {message}" if field else f": {message}"
 
 
-def _print_human(decision: Decision, session: _Session, *, tags_given: bool) -> None:
+def _print_human(decision: Decision, session: _Session, *, tags_given: bool, judges_types: bool) -> None:
     if decision.rule:
         basis = f"by rule {decision.rule}"
     elif decision.grant:
@@ -242,7 +250,17 @@ def _print_human(decision: Decision, session: _Session, *, tags_given: bool) -> 
             print(f"deadline: {iso_or_none(decision.deadline)} ({relative(decision.deadline, session.at)})")
         else:
             print("deadline: none (nothing that allows it ends)")
-    if session.session_type is None:
+    principal = session.principal
+    if (
+        principal.kind == "AssumedRole"
+        and (principal.role or "").startswith("AWSReservedSSO_")
+        and not (principal.identity_center)
+    ):
+        print(
+            "note: judged as an ordinary role: an assumed-role ARN carries no path; pass --role-arn with the "
+            "role's path (/aws-reserved/sso.amazonaws.com/...) to judge it as IAM Identity Center"
+        )
+    if session.session_type is None and judges_types:
         print(
             "note: the session type is unknown (explain reads no document): rules with session_types or hosts "
             "allow nothing and deny it; pass --session-type"

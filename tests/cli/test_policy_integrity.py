@@ -114,3 +114,32 @@ def test_explain_judges_a_role_session_named_like_a_user_as_the_role(write: Writ
     as_session = run_warden("explain", "--policy", path, "--principal", session, "--target", "i-0", "--at", AT)
     assert (as_user.code, as_session.code) == (0, 1), as_user.stderr + as_session.stderr
     assert "AnyRole/alice@example.com on i-0" in as_session.stdout
+
+
+def test_explain_judges_an_identity_center_session_only_with_its_role_path(write: Write) -> None:
+    # GIVEN a rule for the Developer permission set and an Identity Center session's ARN (which has no path)
+    path = write("tunnels.yaml", TUNNELS)
+    role_arn = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_0123456789abcdef"
+    base = (
+        "explain",
+        "--policy",
+        path,
+        "--principal",
+        DEVELOPER,
+        "--target",
+        "i-0",
+        "--at",
+        AT,
+        "--session-type",
+        "port",
+    )
+    # WHEN it is explained with and without --role-arn
+    with_path = run_warden(*base, "--role-arn", role_arn, "--json")
+    without = run_warden(*base)
+    # THEN the path makes it the permission set; without it, the role: pattern still matches by name
+    assert with_path.code == 0, with_path.stderr
+    assert with_path.json["rule"] == "dev-tunnels"
+    assert "note: judged as an ordinary role" in without.stdout
+    wrong = run_warden(*base, "--role-arn", "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/Other")
+    assert wrong.code == 2
+    assert "--principal: role_arn" in wrong.stderr
