@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from warden.policy.models import Policy, Rule
     from warden.policy.reasons import ReasonPattern
 
-__all__ = ["CompiledPolicy", "CompiledRule"]
+__all__ = ["CompiledPolicy", "CompiledRule", "host_key"]
 
 _SELECTION_LIMIT = 1024
 
@@ -48,6 +48,11 @@ class CompiledRule:
     def open_at(self, timestamp: float) -> bool:
         """Tell whether one of the rule's windows (if any) is open at a POSIX timestamp."""
         return self.windows is None or self.windows.open_at(timestamp)
+
+
+def host_key(host: str) -> str:
+    """A host name as compared with ``hosts``: DNS names are case-insensitive and may end with a dot."""
+    return host.strip().lower().rstrip(".")
 
 
 def _bits(flags: Iterable[bool]) -> int:
@@ -145,7 +150,8 @@ class CompiledPolicy:
         self._unknown_session_type = any_type | (self._deny & ~any_type)
         self._host_free = _bits(rule.hosts is None for rule in rules)
         self._hosts = GlobIndex(
-            ((position, glob) for position, rule in enumerate(rules) for glob in rule.hosts or ()), base=self._host_free
+            ((position, host_key(glob)) for position, rule in enumerate(rules) for glob in rule.hosts or ()),
+            base=self._host_free,
         )
 
     def applicable(
@@ -210,7 +216,7 @@ class CompiledPolicy:
             return types  # hosts limit remote-port sessions only
         if host is None:
             return types & (self._host_free | self._deny)
-        return types & self._hosts(host)
+        return types & self._hosts(host_key(host))
 
     def _select(self, mask: int) -> tuple[CompiledRule, ...]:
         selected = self._selections.get(mask)
