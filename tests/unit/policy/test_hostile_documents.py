@@ -56,6 +56,8 @@ def test_a_deeply_nested_document_is_rejected_before_it_is_parsed(text: str) -> 
         pytest.param("", "empty policy document", id="empty"),
         pytest.param(None, "expected the document's text, got NoneType", id="not text at all"),
         pytest.param("x: " + "*a " * 10, "YAML syntax error", id="undefined aliases"),
+        pytest.param("version: " + "1" * 5000, "could not be read (ValueError", id="an integer too long to convert"),
+        pytest.param("version: !!python/object:os.system x", "could not determine a constructor", id="a Python tag"),
     ],
 )
 def test_anything_else_that_is_not_a_policy_is_one_clear_policy_error(raw: object, says: str) -> None:
