@@ -176,6 +176,6 @@ def test_output_into_a_pipe_nobody_reads_prints_nothing_on_stderr(command: tuple
         )
     finally:
         os.close(writer)
-    # THEN it stops without a traceback or a warning
-    assert completed.stderr == ""
+    # THEN it stops without a traceback or a Python warning (the policy's own `warden: warning:` lines may stand)
+    assert [line for line in completed.stderr.splitlines() if not line.startswith("warden: warning: ")] == []
     assert completed.returncode in (0, 141)
