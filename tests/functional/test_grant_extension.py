@@ -7,31 +7,22 @@ SQS subscribers get the e-mail text (the default of the per-protocol message), a
 from __future__ import annotations
 
 import json
-import threading
 from datetime import timedelta
 
 import pytest
 
 from tests.cli.conftest import cli_env, run_warden
 from tests.functional.conftest import TUESDAY_MORNING, Stack
+from tests.functional.test_sweeper import grant
 from warden.errors import GrantConflict
 from warden.policy import Grant
 
 pytestmark = pytest.mark.functional
 
 
-def bob_on_prod(stack: Stack, grant_id: str, *, hours: float = 1) -> Grant:
-    made = Grant(
-        id=grant_id,
-        principal="user:bob",
-        targets={"tags": {"Environment": "prod"}},  # type: ignore[arg-type]
-        starts_at=stack.cloud.clock.now(),
-        expires_at=stack.cloud.clock.now() + timedelta(hours=hours),
-        reason="INC-4711 failover",
-        created_by="arn:aws:iam::123456789012:user/oncall-lead",
-    )
-    stack.grants.create(made)
-    return made
+def bob_on_prod(stack: Stack, grant_id: str) -> Grant:
+    """A one-hour grant for bob on ``Environment=prod``, from now."""
+    return grant(stack, grant_id)
 
 
 def test_a_session_under_a_grant_extended_in_time_is_not_ended_at_the_old_expiry(stack: Stack) -> None:
@@ -84,31 +75,6 @@ def test_a_revoke_that_lands_before_the_extension_stays_revoked(stack: Stack) ->
         stack.grants.extend(read, until=read.expires_at + timedelta(hours=1), by="b", reason="r", now=now)
     stored = stack.grants.get(read.id)
     assert stored is not None and (stored.state, stored.expires_at) == ("revoked", read.expires_at)
-
-
-def test_concurrent_extensions_of_one_read_leave_exactly_one_in_the_history(stack: Stack) -> None:
-    read = bob_on_prod(stack, "g-0concurrent0")
-    now = stack.cloud.clock.now()
-    outcomes: list[str] = []
-
-    def extend(minutes: int) -> None:
-        until = read.expires_at + timedelta(minutes=minutes)
-        try:
-            stack.grants.extend(read, until=until, by=f"op-{minutes}", reason="r", now=now)
-            outcomes.append("extended")
-        except GrantConflict:
-            outcomes.append("refused")
-
-    threads = [threading.Thread(target=extend, args=(minutes,)) for minutes in (10, 20, 30, 40)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(outcomes) == ["extended", "refused", "refused", "refused"]
-    item = stack.cloud.client("dynamodb").get_item(
-        TableName=stack.outputs["GrantsTableName"], Key={"id": {"S": read.id}}, ConsistentRead=True
-    )["Item"]
-    assert len(item["extensions"]["L"]) == 1
 
 
 def test_sqs_and_email_subscribers_get_the_email_text_and_filter_policies_still_match(stack: Stack) -> None:
