@@ -8,6 +8,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from tests.unit.test_alerts import CONTEXT, ENTRY, TERMINATED
 from warden.alerts import (
     SNS_MESSAGE_LIMIT,
@@ -229,9 +231,10 @@ def test_hostile_values_cannot_mention_a_channel_link_or_break_the_card() -> Non
     assert "<!channel> `x`" in alert.body
 
 
-def test_a_huge_alert_still_fits_in_one_sns_message_and_says_it_was_cut() -> None:
-    # GIVEN a policy error of 400 KB (a document can carry a long value)
-    alert = policy_rejected_alert(CONTEXT, parameter="/p", error="é" * 200_000, in_force="version 3")
+@pytest.mark.parametrize("character", ["é", "\x01", "a"])
+def test_a_huge_alert_still_fits_in_one_sns_message_and_says_it_was_cut(character: str) -> None:
+    # GIVEN a policy error of 200,000 characters that JSON escapes to 1, 2 or 6 bytes each
+    alert = policy_rejected_alert(CONTEXT, parameter="/p", error=character * 200_000, in_force="version 3")
     # WHEN it is rendered for SNS
     message = sns_message(alert)
     # THEN the whole message is under SNS's 256 KiB, the e-mail says it was cut, and the card stays short

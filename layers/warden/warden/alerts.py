@@ -348,12 +348,18 @@ def _structured(body: str, chat: str, email: str) -> str:
 
 
 def _fit(body: str, room: int) -> str:
-    """``body`` if its JSON string fits in ``room`` bytes, else its head and a note that it was cut."""
-    if len(json.dumps(body, ensure_ascii=False).encode()) <= room:
+    """``body`` if its JSON string fits in ``room`` bytes, else as much of its head as fits and a note saying so."""
+    if _json_bytes(body) <= room:
         return body
     note = f"\n\n[This alert was cut to fit SNS's {SNS_MESSAGE_LIMIT // 1024} KiB message limit.]\n"
-    head = body.encode()[: max(room // 2 - len(note), 0)].decode(errors="ignore")  # escaping at most doubles it
-    return head + note
+    keep = min(len(body), room)
+    while keep > 0 and _json_bytes(body[:keep] + note) > room:
+        keep = keep * 9 // 10  # escaping makes a character 1 to 6 bytes: shrink until it fits
+    return body[:keep] + note
+
+
+def _json_bytes(text: str) -> int:
+    return len(json.dumps(text, ensure_ascii=False).encode())
 
 
 def _card_from_text(alert: Alert) -> ChatCard:
