@@ -181,7 +181,8 @@ class DynamoGrantStore:
         if current is None:
             return f"no grant {grant.id}"
         if current.state == "revoked":
-            return f"grant {grant.id} was revoked at {_iso_or_unknown(current.revoked_at)} by {current.revoked_by}"
+            by = f" by {current.revoked_by}" if current.revoked_by else ""
+            return f"grant {grant.id} was revoked at {_iso_or_unknown(current.revoked_at)}{by}"
         if current.state == "expired" or now >= current.expires_at:
             return f"grant {grant.id} expired at {iso(current.expires_at)}"
         if current.expires_at != grant.expires_at:
