@@ -29,7 +29,7 @@ GRANT_ID = re.compile(rf"{re.escape(ID_PREFIX)}[a-z0-9]{{{ID_LENGTH}}}")
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("grant", help="create, list and revoke just-in-time grants")
+    parser = subparsers.add_parser("grant", help="create, list, revoke and extend just-in-time grants")
     commands = parser.add_subparsers(dest="grant_command", metavar="COMMAND", required=True)
 
     create = commands.add_parser(
@@ -67,6 +67,10 @@ def register(subparsers: Any) -> None:
     revoke.add_argument("grant_id", metavar="ID", help="the grant's id (g-...)")
     add_aws_options(revoke)
     revoke.set_defaults(handler=revoke_command)
+
+    from warden_cli import grant_extend
+
+    grant_extend.register(commands)
 
 
 # --- create --------------------------------------------------------------------------------------------------------

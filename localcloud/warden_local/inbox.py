@@ -29,7 +29,11 @@ class Mail:
 
     @classmethod
     def from_envelope(cls, envelope: dict[str, Any]) -> Mail:
-        """An SNS notification as an SQS subscription without raw delivery carries it."""
+        """An SNS notification as an SQS subscription without raw delivery carries it.
+
+        Alerts are published with a message per protocol (``MessageStructure=json``); SQS has no key of its own, so
+        ``Message`` is the ``default`` one: the e-mail text, exactly as an e-mail subscriber reads it.
+        """
         attributes = envelope.get("MessageAttributes") or {}
         return cls(
             subject=str(envelope.get("Subject") or ""),

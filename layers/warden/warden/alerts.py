@@ -1,19 +1,26 @@
-"""Alert texts: the subject and plain-text body a person reads in an e-mail client (SPEC section 4)."""
+"""Alert texts: the e-mail a person reads and the card a chat channel shows (SPEC section 4).
+
+Every alert is published once with SNS message structure per protocol (:func:`sns_message`): e-mail (and every
+protocol without a key of its own, SQS included) gets the plain-text body, HTTPS subscribers such as Amazon Q
+Developer in chat applications get a custom notification (:func:`chat_notification`).
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from warden.policy import Grant, format_duration
-from warden.ports import Alert, LedgerEntry
+from warden.ports import Alert, ChatCard, LedgerEntry
 
 SessionAlertKind = Literal["session-terminated", "session-denied", "would-terminate", "termination-failed"]
-GrantAlertKind = Literal["grant-created", "grant-expired", "grant-revoked"]
+GrantAlertKind = Literal["grant-created", "grant-extended", "grant-expired", "grant-revoked"]
 
 _SUBJECT_LIMIT = 99  # SNS: ASCII, no line breaks, under 100 characters
+DEFAULT_STACK = "session-warden"  # the CLI's --stack default: next steps name --stack only for another stack
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,24 @@ def session_alert(
     severity, verb, opening = _SESSION_HEADINGS[kind]
     who = entry.principal or entry.principal_arn or "unknown caller"
     target = _target_label(entry.target, entry.target_name)
+    card = ChatCard(
+        title=f"{verb} {who} on {target}",
+        description="\n".join(
+            [opening, f"Decision: deny ({cause})", *[f"• {sentence}" for sentence in why], f"Action: {action}"]
+        ),
+        facts=_facts(
+            ("Who", who),
+            ("Target", target),
+            ("Document", entry.document),
+            ("Started", _when(entry.started_at)),
+            ("Reason given", entry.reason or "(none)"),
+            ("Session", entry.session_id),
+        ),
+        next_steps=_session_steps(kind, context, entry),
+        thread=entry.session_id,
+        resources=tuple(part for part in (entry.target, entry.session_id) if part),
+        link=("Session history (AWS console)", console_link(context.region)),
+    )
     lines = [
         opening,
         "",
@@ -103,11 +128,16 @@ def session_alert(
         subject=_subject(f"{verb} {who} on {target}"),
         body="\n".join(lines) + "\n",
         session_id=entry.session_id,
+        card=card,
     )
 
 
 _GRANT_VERBS: dict[GrantAlertKind, tuple[str, str]] = {
     "grant-created": ("GRANT CREATED", "A just-in-time grant was created."),
+    "grant-extended": (
+        "GRANT EXTENDED",
+        "A just-in-time grant was extended. Open sessions it allows get the new end at the next sweep.",
+    ),
     "grant-expired": (
         "GRANT EXPIRED",
         "A just-in-time grant expired. Open sessions that only it allowed are ended within a minute.",
@@ -119,31 +149,56 @@ _GRANT_VERBS: dict[GrantAlertKind, tuple[str, str]] = {
 }
 
 
-def grant_alert(kind: GrantAlertKind, context: AlertContext, grant: Grant, *, by: str | None = None) -> Alert:
-    """INFO alert on a grant's lifecycle: created, revoked, expired."""
+def grant_alert(
+    kind: GrantAlertKind,
+    context: AlertContext,
+    grant: Grant,
+    *,
+    by: str | None = None,
+    previous_until: datetime | None = None,
+    why: str | None = None,
+) -> Alert:
+    """INFO alert on a grant's lifecycle: created, extended, revoked, expired.
+
+    Parameters
+    ----------
+    by
+        Who revoked or extended it.
+    previous_until, why
+        For ``grant-extended``: the expiry before the extension, and the reason given for it.
+    """
     verb, opening = _GRANT_VERBS[kind]
     scope = grant_scope(grant)
-    lines = [
-        opening,
-        "",
-        *_fields(
-            ("Grant", grant.id),
-            ("Who", grant.principal),
-            ("Targets", scope),
-            ("From", _when(grant.starts_at)),
-            ("Until", _when(grant.expires_at)),
-            ("Duration", format_duration(grant.expires_at - grant.starts_at)),
-            ("Reason", grant.reason),
-            ("Created by", grant.created_by),
-            ("Revoked by", by if kind == "grant-revoked" else None),
-        ),
-        *_footer(context, "INFO", kind),
-    ]
+    extended = kind == "grant-extended"
+    pairs: tuple[tuple[str, str | None], ...] = (
+        ("Grant", grant.id),
+        ("Who", grant.principal),
+        ("Targets", scope),
+        ("From", _when(grant.starts_at)),
+        ("Until", _when(grant.expires_at)),
+        ("Was until", _when(previous_until) if extended else None),
+        ("Duration", format_duration(grant.expires_at - grant.starts_at)),
+        ("Reason", grant.reason),
+        ("Created by", grant.created_by),
+        ("Revoked by", by if kind == "grant-revoked" else None),
+        ("Extended by", by if extended else None),
+        ("Extended for", why if extended else None),
+    )
+    lines = [opening, "", *_fields(*pairs), *_footer(context, "INFO", kind)]
+    card = ChatCard(
+        title=f"{verb} {grant.principal} on {scope}",
+        description=opening,
+        facts=_facts(*pairs),
+        next_steps=_grant_steps(kind, context, grant),
+        thread=grant.id,
+        resources=(grant.id,),
+    )
     return Alert(
         kind=kind,
         severity="INFO",
         subject=_subject(f"{verb} {grant.principal} on {scope}"),
         body="\n".join(lines) + "\n",
+        card=card,
     )
 
 
@@ -157,11 +212,24 @@ def policy_rejected_alert(context: AlertContext, *, parameter: str, error: str, 
         "Fix the document and store it with `warden policy push FILE`, which validates before it writes.",
         *_footer(context, "MEDIUM", "policy-rejected"),
     ]
+    card = ChatCard(
+        title=f"POLICY REJECTED {parameter}",
+        description="The policy document stored in Parameter Store is invalid and was NOT put in force.",
+        facts=_facts(("Parameter", parameter), ("Problem", error), ("In force", in_force)),
+        next_steps=(
+            ("Check the fixed document", "warden policy validate FILE"),
+            ("Store it", _warden(context, "policy push FILE")),
+            ("See the one in force", _warden(context, "policy show")),
+        ),
+        thread=parameter,
+        resources=(parameter,),
+    )
     return Alert(
         kind="policy-rejected",
         severity="MEDIUM",
         subject=_subject(f"POLICY REJECTED {parameter}"),
         body="\n".join(lines) + "\n",
+        card=card,
     )
 
 
@@ -208,3 +276,142 @@ def _subject(text: str) -> str:
     subject = "[Session Warden] " + " ".join(text.split())
     subject = subject.encode("ascii", "replace").decode("ascii")
     return subject if len(subject) <= _SUBJECT_LIMIT else subject[: _SUBJECT_LIMIT - 3] + "..."
+
+
+# --- chat: Amazon Q Developer in chat applications custom notifications ----------------------------------------------
+
+# SNS refuses a message over 256 KiB (the message and its attributes); leave room for the attributes and envelope.
+SNS_MESSAGE_LIMIT = 256 * 1024
+_ATTRIBUTE_ROOM = 1024
+# What a chat card shows stays short: a card is read at a glance, and chat platforms cut long messages.
+_TITLE_LIMIT = 250
+_DESCRIPTION_LIMIT = 1500
+_FACT_LIMIT = 300
+_STEP_LIMIT = 300
+_CARD_EMOJI = {"HIGH": ":rotating_light:", "MEDIUM": ":warning:", "INFO": ":information_source:"}
+
+
+def sns_message(alert: Alert) -> str:
+    """The ``Message`` to publish with ``MessageStructure=json``: one body per subscription protocol.
+
+    ``default`` and ``email`` carry the e-mail body (``default`` is what SQS, Lambda, e-mail-json and every other
+    protocol without a key of its own receive), ``https`` the chat card as a custom notification, which Amazon Q
+    Developer in chat applications (an HTTPS subscriber of the topic) turns into a Slack or Teams message. The whole
+    message stays under SNS's size limit: an oversized body is cut, with a note saying so.
+    """
+    chat = json.dumps(chat_notification(alert), ensure_ascii=False, separators=(",", ":"))
+    room = SNS_MESSAGE_LIMIT - _ATTRIBUTE_ROOM - len(_structured("", chat, "").encode())
+    body = _fit(alert.body, room // 2)
+    return _structured(body, chat, body)
+
+
+def chat_notification(alert: Alert) -> dict[str, Any]:
+    """The alert as an Amazon Q Developer in chat applications custom notification (schema version 1.0).
+
+    Everything the alert quotes (a principal, a Name tag, a session reason) is chosen by someone else: it is escaped
+    and shown as code, so it cannot mention a channel, add a link or change the formatting.
+    """
+    card = alert.card or _card_from_text(alert)
+    lines = [_plain(card.description, _DESCRIPTION_LIMIT), ""]
+    lines.extend(f"*{label}:* {_code(value, _FACT_LIMIT)}" for label, value in card.facts)
+    if card.link:
+        label, url = card.link
+        lines.append(f"<{url}|{_escape(label)}>")
+    title = _plain(" ".join(f"{_CARD_EMOJI[alert.severity]} {card.title}".split()), _TITLE_LIMIT)
+    metadata: dict[str, Any] = {
+        "summary": _plain(alert.subject, _TITLE_LIMIT),
+        "eventType": alert.kind,
+        "additionalContext": {"severity": alert.severity, "kind": alert.kind},
+    }
+    if card.thread:
+        metadata["threadId"] = card.thread
+    if card.resources:
+        metadata["relatedResources"] = list(card.resources)
+    return {
+        "version": "1.0",
+        "source": "custom",
+        "content": {
+            "textType": "client-markdown",
+            "title": title,
+            "description": "\n".join(lines).strip(),
+            "nextSteps": [
+                f"{_plain(what, _STEP_LIMIT)}: {_code(command, _STEP_LIMIT)}" for what, command in card.next_steps
+            ],
+            "keywords": ["Session Warden", alert.severity, alert.kind],
+        },
+        "metadata": metadata,
+    }
+
+
+def _structured(body: str, chat: str, email: str) -> str:
+    return json.dumps({"default": body, "email": email, "https": chat}, ensure_ascii=False)
+
+
+def _fit(body: str, room: int) -> str:
+    """``body`` if its JSON string fits in ``room`` bytes, else as much of its head as fits and a note saying so."""
+    if _json_bytes(body) <= room:
+        return body
+    note = f"\n\n[This alert was cut to fit SNS's {SNS_MESSAGE_LIMIT // 1024} KiB message limit.]\n"
+    keep = min(len(body), room)
+    while keep > 0 and _json_bytes(body[:keep] + note) > room:
+        keep = keep * 9 // 10  # escaping makes a character 1 to 6 bytes: shrink until it fits
+    return body[:keep] + note
+
+
+def _json_bytes(text: str) -> int:
+    return len(json.dumps(text, ensure_ascii=False).encode())
+
+
+def _card_from_text(alert: Alert) -> ChatCard:
+    """A card for an alert that brings none: the subject as the title, the e-mail's first paragraph below it."""
+    title = alert.subject.removeprefix("[Session Warden] ")
+    return ChatCard(title=title, description=alert.body.split("\n\n", 1)[0], thread=alert.session_id)
+
+
+def _facts(*pairs: tuple[str, str | None]) -> tuple[tuple[str, str], ...]:
+    return tuple((label, value) for label, value in pairs if value)
+
+
+def _session_steps(kind: SessionAlertKind, context: AlertContext, entry: LedgerEntry) -> tuple[tuple[str, str], ...]:
+    steps: list[tuple[str, str]] = []
+    if kind in ("would-terminate", "termination-failed"):
+        steps.append(("End it by hand", f"aws ssm terminate-session --session-id {entry.session_id}"))
+    steps.append(("See the open sessions", _warden(context, "sessions --active")))
+    if entry.target:
+        command = f"grant create --principal PATTERN --target {entry.target} --for 1h --reason R"
+        steps.append(("If the access is needed, grant it", _warden(context, command)))
+    return tuple(steps)
+
+
+def _grant_steps(kind: GrantAlertKind, context: AlertContext, grant: Grant) -> tuple[tuple[str, str], ...]:
+    listing = ("See the grants in force", _warden(context, "grant list --active"))
+    if kind in ("grant-created", "grant-extended"):
+        return (
+            ("Give it more time", _warden(context, f"grant extend {grant.id} --for 30m --reason R")),
+            ("End it now", _warden(context, f"grant revoke {grant.id}")),
+            listing,
+        )
+    return (listing,)
+
+
+def _warden(context: AlertContext, command: str) -> str:
+    stack = "" if context.stack == DEFAULT_STACK else f" --stack {context.stack}"
+    return f"warden {command}{stack}"
+
+
+def _escape(text: str) -> str:
+    # Slack's markdown reads <...> as links and mentions (<!channel>) and & as an entity: escape all three.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _plain(text: str, limit: int) -> str:
+    return _escape(_cut(text, limit))
+
+
+def _code(text: str, limit: int) -> str:
+    """Inline code: one line, no backtick of its own (it would end the code span)."""
+    return "`" + _escape(_cut(" ".join(text.split()).replace("`", "'"), limit)) + "`"
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -222,14 +222,35 @@ class OnceStore(Protocol):
 
 
 @dataclass(frozen=True)
+class ChatCard:
+    """What a chat channel shows for an alert: a title, a short description, the key facts, the next steps.
+
+    Values are plain text; :func:`warden.alerts.chat_notification` escapes them for the chat's markdown.
+    """
+
+    title: str
+    description: str
+    facts: tuple[tuple[str, str], ...] = ()
+    next_steps: tuple[tuple[str, str], ...] = ()  # (what it does, the command to run, shown as code)
+    thread: str | None = None  # alerts about the same session or grant share a chat thread
+    resources: tuple[str, ...] = ()
+    link: tuple[str, str] | None = None  # (label, https URL of the warden's own making)
+
+
+@dataclass(frozen=True)
 class Alert:
-    """One SNS message: subject, plain-text body and the filterable attributes."""
+    """One SNS message: subject, plain-text body, the chat card and the filterable attributes.
+
+    The body is what e-mail subscribers read; the card is what chat channels show (``None``: one is made from the
+    subject and body).
+    """
 
     kind: str
     severity: Literal["HIGH", "MEDIUM", "INFO"]
     subject: str
     body: str
     session_id: str | None = None
+    card: ChatCard | None = None
 
     @property
     def attributes(self) -> dict[str, str]:

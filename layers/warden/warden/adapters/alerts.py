@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from warden.adapters.aws import aws_call
+from warden.alerts import sns_message
 from warden.ports import Alert
 
 if TYPE_CHECKING:
@@ -21,7 +22,9 @@ class SnsAlerts:
             self._sns.publish(
                 TopicArn=self._topic_arn,
                 Subject=alert.subject,
-                Message=alert.body,
+                # One message, a body per protocol: e-mail (and SQS, via "default") the text, HTTPS the chat card.
+                Message=sns_message(alert),
+                MessageStructure="json",
                 MessageAttributes={
                     name: {"DataType": "String", "StringValue": value} for name, value in alert.attributes.items()
                 },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -10,16 +11,46 @@ from botocore.exceptions import ClientError
 from warden.adapters.dynamo import condition_failed, from_item, to_item, to_value
 from warden.errors import GrantConflict
 from warden.policy import Grant
-from warden.timefmt import iso
+from warden.timefmt import iso, parse_iso
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 # GrantConflict is raised here and imported from here by the CLI; it lives in warden.errors.
-__all__ = ["INDEX", "DynamoGrantStore", "GrantConflict", "grant_from_item", "grant_item"]
+__all__ = ["INDEX", "DynamoGrantStore", "GrantConflict", "GrantExtension", "grant_from_item", "grant_item"]
 
 INDEX = "by-state-expiry"
 _PURGE_AFTER = timedelta(days=400)  # grants stay for audit well past expiry, then DynamoDB TTL removes them
+
+
+@dataclass(frozen=True)
+class GrantExtension:
+    """One extension of a grant, as the item's ``extensions`` list keeps it: who moved the expiry, when, why."""
+
+    by: str
+    at: datetime
+    reason: str
+    previous_expires_at: datetime
+    expires_at: datetime
+
+    def to_document(self) -> dict[str, str]:
+        return {
+            "by": self.by,
+            "at": iso(self.at),
+            "reason": self.reason,
+            "previous_expires_at": iso(self.previous_expires_at),
+            "expires_at": iso(self.expires_at),
+        }
+
+    @classmethod
+    def from_document(cls, data: dict[str, Any]) -> GrantExtension:
+        return cls(
+            by=str(data["by"]),
+            at=parse_iso(str(data["at"])),
+            reason=str(data["reason"]),
+            previous_expires_at=parse_iso(str(data["previous_expires_at"])),
+            expires_at=parse_iso(str(data["expires_at"])),
+        )
 
 
 class DynamoGrantStore:
@@ -104,6 +135,60 @@ class DynamoGrantStore:
             raise
         return grant_from_item(response["Attributes"])
 
+    def extend(
+        self, grant: Grant, *, until: datetime, by: str, reason: str, now: datetime
+    ) -> tuple[Grant, list[GrantExtension]]:
+        """Move ``grant``'s expiry to ``until`` and record who did it and why; the grant and its extensions after.
+
+        The write holds only if the grant is still active, unexpired, and expires when ``grant`` says: a revoke, an
+        expiry or another extension that lands first is never overwritten (GrantConflict says which happened).
+        """
+        if until <= grant.expires_at:
+            raise ValueError(f"an extension must move the expiry later than {iso(grant.expires_at)}")
+        entry = GrantExtension(by=by, at=now, reason=reason, previous_expires_at=grant.expires_at, expires_at=until)
+        try:
+            response = self._db.update_item(
+                TableName=self._table,
+                Key={"id": to_value(grant.id)},
+                UpdateExpression=(
+                    "SET expires_at = :until, purge_at = :purge, "
+                    "extensions = list_append(if_not_exists(extensions, :none), :entry)"
+                ),
+                ConditionExpression=(
+                    "attribute_exists(id) AND #state = :active AND expires_at = :was AND expires_at > :now"
+                ),
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={
+                    ":until": to_value(iso(until)),
+                    ":purge": to_value(int((until + _PURGE_AFTER).timestamp())),
+                    ":none": to_value([]),
+                    ":entry": to_value([entry.to_document()]),
+                    ":active": to_value("active"),
+                    ":was": to_value(iso(grant.expires_at)),
+                    ":now": to_value(iso(now)),
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if condition_failed(error):
+                raise GrantConflict(self._why_not_extended(grant, now)) from error
+            raise
+        item = response["Attributes"]
+        return grant_from_item(item), grant_extensions(item)
+
+    def _why_not_extended(self, grant: Grant, now: datetime) -> str:
+        current = self.get(grant.id)
+        if current is None:
+            return f"no grant {grant.id}"
+        if current.state == "revoked":
+            by = f" by {current.revoked_by}" if current.revoked_by else ""
+            return f"grant {grant.id} was revoked at {_iso_or_unknown(current.revoked_at)}{by}"
+        if current.state == "expired" or now >= current.expires_at:
+            return f"grant {grant.id} expired at {iso(current.expires_at)}"
+        if current.expires_at != grant.expires_at:
+            return f"grant {grant.id} was changed meanwhile: it now expires at {iso(current.expires_at)}"
+        return f"grant {grant.id} changed meanwhile"
+
     def get(self, grant_id: str) -> Grant | None:
         response = self._db.get_item(TableName=self._table, Key={"id": to_value(grant_id)}, ConsistentRead=True)
         item = response.get("Item")
@@ -158,6 +243,16 @@ def grant_item(grant: Grant) -> dict[str, Any]:
 
 def grant_from_item(item: dict[str, Any]) -> Grant:
     data = from_item(item)
-    for bookkeeping in ("purge_at", "expired_at"):
+    for bookkeeping in ("purge_at", "expired_at", "extensions"):
         data.pop(bookkeeping, None)
     return Grant.model_validate(data)
+
+
+def grant_extensions(item: dict[str, Any]) -> list[GrantExtension]:
+    """The item's extension history, oldest first (none for a grant never extended)."""
+    history = from_item(item).get("extensions") or []
+    return [GrantExtension.from_document(entry) for entry in history]
+
+
+def _iso_or_unknown(moment: datetime | None) -> str:
+    return iso(moment) if moment else "an unknown time"
