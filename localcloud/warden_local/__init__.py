@@ -4,6 +4,8 @@ from .clock import EmulatedClock
 from .cloud import ACCOUNT_ID, DEFAULT_TEMPLATE, TEST_CREDENTIALS, LocalCloud, LocalCloudError
 from .dispatch import SettleTimeout
 from .faults import Faults
+from .fidelity import Fidelity
+from .iam import Decision
 from .identity import Credentials
 from .routing import FailedDelivery
 from .runtime import FunctionCode, Invocation
@@ -13,9 +15,11 @@ __all__ = [
     "DEFAULT_TEMPLATE",
     "TEST_CREDENTIALS",
     "Credentials",
+    "Decision",
     "EmulatedClock",
     "FailedDelivery",
     "Faults",
+    "Fidelity",
     "FunctionCode",
     "Invocation",
     "LocalCloud",

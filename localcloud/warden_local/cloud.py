@@ -2,32 +2,35 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import json
 import logging
-import re
-import secrets
 import threading
 import time
-import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from warden.policy import parse_duration
 
-from . import fastpaths, moto_ext
-from .clock import EmulatedClock, iso_z
-from .dispatch import Dispatcher, SettleTimeout
+from . import fastpaths, inventory, moto_ext
+from .clock import EmulatedClock
+from .control import ControlApi
+from .dispatch import Dispatcher
 from .faults import Faults
+from .fidelity import Fidelity
+from .iam import Authorizer, Decision
 from .identity import Credentials, IdentityResolver
+from .people import People, local_session
+from .resources import Arns
 from .routing import EventRouter, FailedDelivery
 from .runtime import FunctionCode, Invocation, LambdaRuntime
-from .schedules import Schedule, ScheduleError, parse_schedule
-from .sessions import ManagedNode, SessionApi, UnknownSessionError
+from .scheduler import Scheduler
+from .session_model import UnknownSessionError
+from .sessions import SessionApi
+
+if TYPE_CHECKING:
+    import boto3
 
 logger = logging.getLogger("warden_local")
 
@@ -35,8 +38,6 @@ ACCOUNT_ID = "123456789012"
 TEST_CREDENTIALS = Credentials("testing", "testing")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
-_INSTANCE_ID = re.compile(r"i-[0-9a-f]{8}(?:[0-9a-f]{9})?")
-_MANAGED_NODE_ID = re.compile(r"mi-[0-9a-f]{17}")
 _instances = itertools.count(1)
 _USE_DEFAULT_TEMPLATE: Any = object()
 
@@ -49,8 +50,9 @@ class LocalCloud:
     """The AWS stand-in every functional test, the demo and ``warden local up`` run against.
 
     moto serves the AWS APIs on ``127.0.0.1`` (a free port by default), extended with the Session Manager session
-    APIs, their CloudTrail events on the default bus, EventBridge delivery to the stack's real handlers, and an
-    emulated clock shared by all of it. One per process: moto keeps its state in process-wide backends.
+    APIs, their CloudTrail events on the default bus, EventBridge delivery to the stack's real handlers, IAM for
+    the handlers' calls, and an emulated clock shared by all of it. One per process: moto keeps its state in
+    process-wide backends.
 
     Parameters
     ----------
@@ -69,6 +71,8 @@ class LocalCloud:
         Policy text to store in the stack's policy parameter once the stack exists.
     stack_name, region, alert_email : str
         Stack name, AWS region, and the ``AlertEmail`` parameter.
+    fidelity : Fidelity, optional
+        Timing and concurrency (see :mod:`warden_local.fidelity`); default ``Fidelity()``, quick and in order.
     """
 
     def __init__(
@@ -83,6 +87,7 @@ class LocalCloud:
         stack_name: str = "session-warden",
         region: str = "us-east-1",
         alert_email: str = "security@example.com",
+        fidelity: Fidelity | None = None,
     ) -> None:
         self._port = port
         self._template: Path | None = DEFAULT_TEMPLATE if template is _USE_DEFAULT_TEMPLATE else template
@@ -92,25 +97,39 @@ class LocalCloud:
         self.stack_name = stack_name
         self.region = region
         self.account_id = ACCOUNT_ID
+        self.fidelity = fidelity or Fidelity()
         self.clock = EmulatedClock(start_at, frozen=frozen)
         self.faults = Faults()
         self._tag = f"c{next(_instances)}"
-        self._identities = IdentityResolver(ACCOUNT_ID, self.clock.now)
-        self._dispatcher = Dispatcher(f"warden-local-{self._tag}")
+        self.identities = IdentityResolver(ACCOUNT_ID, self.clock.now)
+        self.authorizer = Authorizer(ACCOUNT_ID, enforce=self.fidelity.enforce_iam)
+        self.arns = Arns(ACCOUNT_ID, region)
+        self._dispatcher = Dispatcher(f"warden-local-{self._tag}", workers=self.fidelity.workers)
         self._runtime = LambdaRuntime(
             account_id=ACCOUNT_ID,
             region=region,
             endpoint=lambda: self.endpoint,
             clock=self.clock,
-            identities=self._identities,
+            identities=self.identities,
             dispatcher=self._dispatcher,
             instance_tag=self._tag,
+            retry_delays=self.fidelity.retry_delays,
+            on_role_session=self.authorizer.register,
         )
         self._router: EventRouter | None = None
         self.sessions = SessionApi(
-            account_id=ACCOUNT_ID, region=region, clock=self.clock, identities=self._identities, emit=self._emit
+            account_id=ACCOUNT_ID,
+            region=region,
+            clock=self.clock,
+            identities=self.identities,
+            emit=self._emit,
+            terminating_seconds=self.fidelity.terminating_seconds,
         )
-        self._scheduler = _Scheduler(self)
+        self._people = People(account_id=ACCOUNT_ID, client=self.client, identities=self.identities, now=self.clock.now)
+        self._control = ControlApi(self)
+        self._scheduler = Scheduler(
+            clock=self.clock, account_id=ACCOUNT_ID, region=region, fire=self._fire_schedule, settle=self.settle
+        )
         self._server: Any = None
         self._clients: dict[tuple[str, str], Any] = {}
         self._unemulated: list[tuple[str, str]] = []
@@ -206,13 +225,22 @@ class LocalCloud:
         return self._scheduler.advance(delta)
 
     def settle(self, timeout: float = 30) -> None:
-        """Block until every pending delivery, invocation and retry is done; raise ``SettleTimeout`` otherwise."""
+        """Block until every pending delivery, invocation and retry (delayed ones too) is done; raise
+        ``SettleTimeout`` otherwise."""
         self._dispatcher.settle(timeout)
 
     def end_session(self, session_id: str) -> None:
         """End a session like ``exit`` or an idle timeout does: History/Terminated, no API call, no event."""
         try:
             self.sessions.end_session(session_id)
+        except UnknownSessionError:
+            raise LocalCloudError(f"no session {session_id} in the local cloud") from None
+
+    def set_session_status(self, session_id: str, status: str) -> None:
+        """Put a session in ``Connecting``, ``Connected``, ``Disconnected`` (a dropped client; ResumeSession
+        connects it again) or ``Failed`` (History), as the agent reports it: no API call, no event."""
+        try:
+            self.sessions.set_status(session_id, status)
         except UnknownSessionError:
             raise LocalCloudError(f"no session {session_id} in the local cloud") from None
 
@@ -226,6 +254,16 @@ class LocalCloud:
         """Events EventBridge could not hand to a target (no permission, no function, throttled)."""
         assert self._router is not None
         return self._router.failed_deliveries
+
+    @property
+    def iam_decisions(self) -> list[Decision]:
+        """Every call a function's role made, with the IAM outcome (see :mod:`warden_local.iam`)."""
+        return self.authorizer.decisions
+
+    @property
+    def iam_denials(self) -> list[Decision]:
+        """The calls of a function's role that its policies do not allow (denied when IAM is enforced)."""
+        return self.authorizer.denials
 
     @property
     def unemulated_resources(self) -> list[tuple[str, str]]:
@@ -255,89 +293,43 @@ class LocalCloud:
 
     def user_credentials(self, user_name: str) -> Credentials:
         """Create IAM user ``user_name`` (if needed) and a fresh access key; its calls are that IAMUser's."""
-        iam = self.client("iam")
-        with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
-            iam.create_user(UserName=user_name)
-        key = iam.create_access_key(UserName=user_name)["AccessKey"]
-        return Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+        return self._people.user(user_name)
 
     def role_credentials(self, role_name: str, session_name: str, *, path: str = "/") -> Credentials:
         """Create role ``role_name`` (if needed) and assume it; its calls are ``assumed-role/ROLE/SESSION``."""
-        iam = self.client("iam")
-        try:
-            role_arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
-        except iam.exceptions.NoSuchEntityException:
-            trust = {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-            role_arn = iam.create_role(RoleName=role_name, Path=path, AssumeRolePolicyDocument=json.dumps(trust))[
-                "Role"
-            ]["Arn"]
-        assumed = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
-        self._identities.note_session_created(assumed["AccessKeyId"], self.clock.now())
-        return Credentials(assumed["AccessKeyId"], assumed["SecretAccessKey"], assumed["SessionToken"])
+        return self._people.role(role_name, session_name, path=path)
+
+    def federated_credentials(self, issuer: str, name: str) -> Credentials:
+        """GetFederationToken(Name=name) called by IAM user ``issuer``: calls are ``federated-user/NAME``."""
+        return self._people.federated(issuer, name)
+
+    def web_identity_credentials(self, role_name: str, subject: str, *, session_name: str | None = None) -> Credentials:
+        """AssumeRoleWithWebIdentity for an OIDC ``subject``: calls are ``assumed-role/ROLE/SESSION`` with the
+        provider in ``webIdFederationData``; the caller picks the session name."""
+        return self._people.web_identity(role_name, subject, session_name=session_name)
+
+    def sso_user(self, user_name: str, *, permission_set: str) -> boto3.session.Session:
+        """A boto3 session of IAM Identity Center user ``user_name`` signed in with ``permission_set``: the role
+        ``AWSReservedSSO_<set>_<id>`` under ``/aws-reserved/sso.amazonaws.com/``, the session named by AWS."""
+        credentials = self._people.sso(user_name, permission_set)
+        return local_session(credentials, endpoint=self.endpoint, region=self.region)
 
     def add_instance(self, tags: dict[str, str], instance_id: str | None = None) -> str:
         """Run an EC2 instance (state ``running``) with ``tags``; return its id."""
-        from moto.ec2.models import ec2_backends
-        from moto.ec2.models import instances as ec2_instances
-
-        if instance_id is not None and not _INSTANCE_ID.fullmatch(instance_id):
-            raise ValueError(f"invalid instance id {instance_id!r}: expected i- and 8 or 17 hex digits")
-        backend = ec2_backends[ACCOUNT_ID][self.region]
-        if instance_id is not None and any(instance.id == instance_id for instance in backend.all_instances()):
-            raise ValueError(f"instance {instance_id} already exists")
-        image = next(iter(backend.amis), "ami-12c6146b")
-        request = {
-            "ImageId": image,
-            "MinCount": 1,
-            "MaxCount": 1,
-            "InstanceType": "t3.micro",
-        }
-        if tags:
-            request["TagSpecifications"] = [
-                {"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
-            ]
-        with _INSTANCE_ID_LOCK:
-            original = getattr(ec2_instances, "random_instance_id")  # noqa: B009 - not re-exported by moto
-            if instance_id is not None:
-                # moto draws instance ids at random; pinning one lets tests use the ids of the recorded events.
-                setattr(ec2_instances, "random_instance_id", lambda: instance_id)  # noqa: B010
-            try:
-                reservation = self.client("ec2").run_instances(**request)
-            finally:
-                setattr(ec2_instances, "random_instance_id", original)  # noqa: B010
-        return str(reservation["Instances"][0]["InstanceId"])
+        return inventory.add_instance(self.client("ec2"), ACCOUNT_ID, self.region, tags, instance_id)
 
     def add_managed_node(self, tags: dict[str, str], *, node_id: str | None = None, name: str | None = None) -> str:
         """Register a hybrid managed node (``mi-...``) with ``tags``; SSM's tagging and session APIs know it."""
-        if node_id is not None and not _MANAGED_NODE_ID.fullmatch(node_id):
-            raise ValueError(f"invalid managed node id {node_id!r}: expected mi- and 17 hex digits")
-        node_id = node_id or f"mi-{secrets.token_hex(9)[:17]}"
-        nodes = self.sessions.managed_nodes()
-        if node_id in nodes:
-            raise ValueError(f"managed node {node_id} already exists")
-        nodes[node_id] = ManagedNode(
+        from moto.ssm.models import ssm_backends
+
+        return inventory.add_managed_node(
+            self.client("ssm"),
+            lambda: ssm_backends[ACCOUNT_ID][self.region],
+            self.clock.now(),
+            tags,
             node_id=node_id,
-            name=name or tags.get("Name") or node_id,
-            registered=self.clock.now(),
-            ip_address=f"192.0.2.{len(nodes) % 250 + 1}",
-            activation_id=str(uuid.uuid4()),
+            name=name,
         )
-        if tags:
-            self.client("ssm").add_tags_to_resource(
-                ResourceType="ManagedInstance",
-                ResourceId=node_id,
-                Tags=[{"Key": key, "Value": value} for key, value in tags.items()],
-            )
-        return node_id
 
     # -- the stack ---------------------------------------------------------------------------------------
 
@@ -354,57 +346,28 @@ class LocalCloud:
         self.client("ssm").put_parameter(Name=name, Value=text, Type="String", Overwrite=True)
 
     def _deploy_stack(self) -> None:
-        from moto.s3.models import s3_backends
-
-        from .stack import ARTIFACT_BUCKET, TemplateError, package, parameters_for
+        from .stack import TemplateError, deploy
 
         assert self._template is not None
-        if not self._template.is_file():
-            raise LocalCloudError(f"no template at {self._template}")
-        parameters = {"AlertEmail": self._alert_email}
         try:
-            packaged = package(
+            deploy(
                 self._template,
                 stack_name=self.stack_name,
                 region=self.region,
                 account_id=ACCOUNT_ID,
-                parameters=parameters,
+                parameters={"AlertEmail": self._alert_email},
+                cloudformation=self.client("cloudformation"),
+                register=self._runtime.register,
             )
         except TemplateError as error:
-            raise LocalCloudError(str(error)) from None
-        # What `sam deploy` uploads: the code zips, in a bucket of the account.
-        s3 = s3_backends[ACCOUNT_ID]["aws"]
-        s3.create_bucket(ARTIFACT_BUCKET, self.region)
-        for key, body in packaged.artifacts.items():
-            s3.put_object(ARTIFACT_BUCKET, key, body)
-        cloudformation = self.client("cloudformation")
-        try:
-            cloudformation.create_stack(
-                StackName=self.stack_name,
-                TemplateBody=json.dumps(packaged.template),
-                Parameters=parameters_for(packaged.template, parameters),
-                Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
-            )
-        except Exception as error:
-            raise LocalCloudError(f"creating stack {self.stack_name} failed: {error}") from error
-        stack = cloudformation.describe_stacks(StackName=self.stack_name)["Stacks"][0]
-        if stack["StackStatus"] != "CREATE_COMPLETE":
-            raise LocalCloudError(
-                f"stack {self.stack_name} is {stack['StackStatus']}: {stack.get('StackStatusReason', 'no reason')}"
-            )
-        resources = cloudformation.describe_stack_resources(StackName=self.stack_name)["StackResources"]
-        physical = {item["LogicalResourceId"]: item.get("PhysicalResourceId") for item in resources}
-        for logical_id, code in packaged.functions.items():
-            name = physical.get(logical_id)
-            if name:
-                self._runtime.register(name, code)
+            raise LocalCloudError(str(error)) from error.__cause__
         if self._unemulated:
             logger.warning(
                 "resources the local cloud does not emulate (created as placeholders): %s",
                 ", ".join(f"{logical} ({kind})" for logical, kind in self._unemulated),
             )
 
-    # -- hooks for moto_ext --------------------------------------------------------------------------
+    # -- for moto_ext.Hooks and server.Backend ------------------------------------------------------
 
     def route_rule(self, rule: Any, event: dict[str, Any]) -> None:
         if self._router is not None:
@@ -413,8 +376,14 @@ class LocalCloud:
     def now_epoch(self) -> float:
         return self.clock.now().timestamp()
 
+    def now(self) -> datetime:
+        return self.clock.now()
+
     def record_unemulated(self, logical_id: str, resource_type: str, properties: dict[str, Any]) -> None:
         self._unemulated.append((logical_id, resource_type))
+
+    def control(self, method: str, route: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._control.handle(method, route, body)
 
     # -- CloudTrail --------------------------------------------------------------------------------------
 
@@ -423,77 +392,18 @@ class LocalCloud:
         if self.faults.intercept_event(name, event):
             return
         assert self._router is not None
-        self._router.publish(event)
+        self._router.publish(event, copies=2 if self.faults.take_duplicate(name) else 1)
 
     def _release(self, events: list[Any]) -> None:
         assert self._router is not None
         for event in events:
             self._router.publish(event)
 
-    # -- the control API's payloads --------------------------------------------------------------------
-
-    def clock_payload(self) -> dict[str, Any]:
-        return {"now": iso_z(self.clock.now()), "frozen": self.clock.frozen}
-
-    def advance_from_text(self, duration: Any) -> dict[str, Any]:
-        from .server import ControlError
-
-        if not isinstance(duration, str):
-            raise ControlError(400, 'expected {"duration": "10m"}')
-        try:
-            fired = self.advance(duration)
-        except ValueError as error:
-            raise ControlError(400, str(error)) from None
-        except SettleTimeout as error:
-            raise ControlError(504, str(error)) from None
-        return {"now": iso_z(self.clock.now()), "fired": fired}
-
-    def end_session_payload(self, session_id: Any) -> dict[str, Any]:
-        from .server import ControlError
-
-        if not isinstance(session_id, str) or not session_id:
-            raise ControlError(400, 'expected {"session_id": "..."}')
-        try:
-            session = self.sessions.end_session(session_id)
-        except UnknownSessionError:
-            raise ControlError(404, f"no session {session_id} in the local cloud") from None
-        return {
-            "session_id": session.session_id,
-            "status": session.status,
-            "end": iso_z(session.end or self.clock.now()),
-        }
-
-    def settle_payload(self, timeout: Any) -> dict[str, Any]:
-        from .server import ControlError
-
-        try:
-            self.settle(float(timeout))
-        except (TypeError, ValueError):
-            raise ControlError(400, "timeout must be a number of seconds") from None
-        except SettleTimeout as error:
-            raise ControlError(504, str(error)) from None
-        return {"settled": True}
-
-    def invocations_payload(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "function_name": record.function_name,
-                "request_id": record.request_id,
-                "attempt": record.attempt,
-                "event_id": record.event_id,
-                "envelope_id": record.envelope_id,
-                "detail_type": record.detail_type,
-                "outcome": record.outcome,
-                "error": record.error,
-                "error_type": record.error_type,
-                "at": iso_z(record.at),
-                "logs": list(record.logs),
-            }
-            for record in self.invocations
-        ]
+    def _fire_schedule(self, rule: Any, minute: datetime) -> None:
+        assert self._router is not None
+        self._router.fire_schedule(rule, minute)
 
 
-_INSTANCE_ID_LOCK = threading.Lock()
 _BOTO_LOCK = threading.Lock()
 _BOTO_SESSION: Any = None
 
@@ -507,89 +417,3 @@ def _boto_session() -> Any:
 
         _BOTO_SESSION = boto3.session.Session()
     return _BOTO_SESSION
-
-
-class _Scheduler:
-    """Fires scheduled rules from the emulated clock: on ``advance``, and every minute while the clock ticks."""
-
-    def __init__(self, cloud: LocalCloud) -> None:
-        self._cloud = cloud
-        self._lock = threading.Lock()
-        self._watermark = cloud.clock.now()  # every occurrence at or before it has fired
-        self._parsed: dict[str, Schedule | None] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def reset_watermark(self) -> None:
-        with self._lock:
-            self._watermark = self._cloud.clock.now()
-
-    def advance(self, delta: timedelta) -> int:
-        clock = self._cloud.clock
-        with self._lock:
-            end = clock.now() + delta
-            fired = self._fire_through(end, move_clock=True, settle=self._cloud.settle)
-            if end > clock.now():
-                clock.set(end)
-            return fired
-
-    def start_ticking(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._tick, name="warden-local-schedules", daemon=True)
-        self._thread.start()
-
-    def stop_ticking(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
-
-    def _tick(self) -> None:
-        while not self._stop.wait(0.25):
-            with self._lock:
-                try:
-                    self._fire_through(self._cloud.clock.now(), move_clock=False, settle=None)
-                except Exception:
-                    logger.exception("scheduled rules could not fire")
-
-    def _fire_through(self, end: datetime, *, move_clock: bool, settle: Callable[[], None] | None) -> int:
-        minute = self._watermark.replace(second=0, microsecond=0) + timedelta(minutes=1)
-        fired = 0
-        while minute <= end:
-            rules = self._due(minute)
-            if rules:
-                if move_clock and minute > self._cloud.clock.now():
-                    self._cloud.clock.set(minute)
-                router = self._cloud._router
-                assert router is not None
-                for rule in rules:
-                    router.fire_schedule(rule, minute)
-                fired += len(rules)
-                if settle is not None:
-                    settle()
-            self._watermark = minute
-            minute += timedelta(minutes=1)
-        self._watermark = max(self._watermark, end)
-        return fired
-
-    def _due(self, minute: datetime) -> list[Any]:
-        from moto.events.models import events_backends
-
-        bus = events_backends[ACCOUNT_ID][self._cloud.region].event_buses.get("default")
-        if bus is None:
-            return []
-        due = []
-        for rule in list(bus.rules.values()):
-            expression = rule.scheduled_expression
-            if not expression or rule.state != "ENABLED":
-                continue
-            if expression not in self._parsed:
-                try:
-                    self._parsed[expression] = parse_schedule(expression)
-                except ScheduleError as error:
-                    logger.warning("rule %s never fires in the local cloud: %s", rule.name, error)
-                    self._parsed[expression] = None
-            schedule = self._parsed[expression]
-            if schedule is not None and schedule.is_due(minute):
-                due.append(rule)
-        return due

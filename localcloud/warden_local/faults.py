@@ -49,6 +49,7 @@ class Faults:
         self._api: list[list[Any]] = []  # [ApiFault, remaining]
         self._drop: dict[str, int] = {}
         self._delay: dict[str, int] = {}
+        self._duplicate: dict[str, int] = {}
         self._held: list[Any] = []
         self._release: Callable[[list[Any]], None] | None = None
 
@@ -93,6 +94,12 @@ class Faults:
         with self._lock:
             self._delay[event_name] = self._delay.get(event_name, 0) + 1
 
+    def duplicate_next_event(self, event_name: str) -> None:
+        """Deliver the next CloudTrail event of ``event_name`` twice at the same time: each Lambda target runs it
+        on two workers at once, as at-least-once delivery may (needs ``Fidelity.workers`` >= 2 to overlap)."""
+        with self._lock:
+            self._duplicate[event_name] = self._duplicate.get(event_name, 0) + 1
+
     def release_delayed(self) -> int:
         """Deliver every held event, oldest first; return how many."""
         with self._lock:
@@ -107,6 +114,7 @@ class Faults:
             self._api.clear()
             self._drop.clear()
             self._delay.clear()
+            self._duplicate.clear()
             self._held.clear()
 
     @property
@@ -144,6 +152,14 @@ class Faults:
                 return True
         return False
 
+    def take_duplicate(self, event_name: str) -> bool:
+        """Whether this event is to be delivered twice at once (consumes the fault)."""
+        with self._lock:
+            if self._duplicate.get(event_name):
+                self._duplicate[event_name] -= 1
+                return True
+        return False
+
     def apply(self, spec: dict[str, Any]) -> dict[str, Any]:
         """The JSON form of ``POST /_warden/faults``."""
         kind = spec.get("fault") or spec.get("action")
@@ -159,7 +175,7 @@ class Faults:
                 times=int(spec.get("times", 1)),
             )
             return {"armed": "fail", "api": api}
-        if kind in ("drop_next_event", "delay_next_event"):
+        if kind in ("drop_next_event", "delay_next_event", "duplicate_next_event"):
             event_name = spec.get("event_name")
             if not isinstance(event_name, str):
                 raise ValueError(f'a "{kind}" fault needs "event_name", e.g. "StartSession"')
@@ -171,5 +187,6 @@ class Faults:
             self.clear()
             return {"cleared": True}
         raise ValueError(
-            f"unknown fault {kind!r}: expected fail, drop_next_event, delay_next_event, release_delayed or clear"
+            f"unknown fault {kind!r}: expected fail, drop_next_event, delay_next_event, duplicate_next_event, "
+            "release_delayed or clear"
         )

@@ -44,8 +44,8 @@ class Credentials:
 class Caller:
     """The principal behind a request, with the ``userIdentity`` CloudTrail writes for it."""
 
-    kind: str  # IAMUser | AssumedRole
-    name: str  # the part of a session id before the dash: user name or role session name
+    kind: str  # IAMUser | AssumedRole | FederatedUser
+    name: str  # the part of a session id before the dash: user name, role session name or federated user name
     arn: str
     principal_id: str
     account_id: str
@@ -54,6 +54,8 @@ class Caller:
     role_arn: str | None = None
     role_id: str | None = None
     session_created: datetime | None = None
+    issuer_type: str = "Role"  # sessionIssuer.type: Role for assumed roles, IAMUser for federated users
+    web_identity: tuple[str, dict[str, str]] | None = None  # (federatedProvider, attributes) of a web identity
 
     def user_identity(self) -> dict[str, Any]:
         identity: dict[str, Any] = {
@@ -68,13 +70,17 @@ class Caller:
             return identity
         identity["sessionContext"] = {
             "sessionIssuer": {
-                "type": "Role",
+                "type": self.issuer_type,
                 "principalId": self.role_id,
                 "arn": self.role_arn,
                 "accountId": self.account_id,
                 "userName": self.role_name,
             },
-            "webIdFederationData": {},
+            "webIdFederationData": (
+                {"federatedProvider": self.web_identity[0], "attributes": dict(self.web_identity[1])}
+                if self.web_identity
+                else {}
+            ),
             "attributes": {
                 "creationDate": cloudtrail_time(self.session_created) if self.session_created else None,
                 "mfaAuthenticated": "false",
@@ -108,7 +114,34 @@ class IdentityResolver:
         self._account_id = account_id
         self._now = now
         self._created: dict[str, datetime] = {}
+        self._federated: dict[str, Caller] = {}
+        self._web: dict[str, tuple[str, dict[str, str]]] = {}
         self._lock = threading.Lock()
+
+    def note_federated_user(self, access_key_id: str, name: str, issuer: Caller) -> Caller:
+        """Keys from GetFederationToken: their calls are ``federated-user/NAME``, issued by an IAM user."""
+        caller = Caller(
+            kind="FederatedUser",
+            name=name,
+            arn=f"arn:aws:sts::{self._account_id}:federated-user/{name}",
+            principal_id=f"{self._account_id}:{name}",
+            account_id=self._account_id,
+            access_key_id=access_key_id,
+            role_name=issuer.name,
+            role_arn=issuer.arn,
+            role_id=issuer.principal_id,
+            session_created=self._now(),
+            issuer_type="IAMUser",
+        )
+        with self._lock:
+            self._federated[access_key_id] = caller
+        return caller
+
+    def note_web_identity(self, access_key_id: str, provider: str, attributes: dict[str, str]) -> None:
+        """Keys from AssumeRoleWithWebIdentity: ``webIdFederationData`` names the identity provider."""
+        with self._lock:
+            self._web[access_key_id] = (provider, dict(attributes))
+            self._created.setdefault(access_key_id, self._now())
 
     def note_session_created(self, access_key_id: str, when: datetime) -> None:
         with self._lock:
@@ -119,6 +152,10 @@ class IdentityResolver:
         from moto.sts.models import sts_backends
 
         key = access_key_id or "AKIAEXAMPLE"
+        with self._lock:
+            federated = self._federated.get(key)
+        if federated is not None:
+            return federated
         assumed = sts_backends[self._account_id]["aws"].get_assumed_role_from_access_key(key)
         if assumed is not None:
             return self._assumed_role(assumed, key)
@@ -172,4 +209,15 @@ class IdentityResolver:
             role_arn=role_arn,
             role_id=role_id,
             session_created=created,
+            web_identity=self._web.get(key),
         )
+
+
+def web_identity_user(provider: str, application_id: str, subject: str) -> dict[str, Any]:
+    """The ``userIdentity`` CloudTrail records for an AssumeRoleWithWebIdentity call itself."""
+    return {
+        "type": "WebIdentityUser",
+        "principalId": f"{provider}:{application_id}:{subject}",
+        "userName": subject,
+        "identityProvider": provider,
+    }

@@ -1,4 +1,9 @@
-"""pytest fixtures for functional tests: ``local_cloud`` (the real stack, frozen clock) and ``EventTap``."""
+"""pytest fixtures for functional tests: ``local_cloud`` (the real stack, frozen clock, AWS's timing) and ``EventTap``.
+
+Functional tests run with :func:`functional_fidelity`: AWS's behaviour (sessions that take time to terminate,
+concurrent delivery with delayed retries, IAM enforced on the handlers' calls), which the ``WARDEN_LOCAL_*``
+environment variables of :meth:`Fidelity.from_env` change for one run.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from typing import Any
 import pytest
 
 from .cloud import LocalCloud
+from .fidelity import Fidelity
 
 # A Tuesday: 09:00 in Berlin, inside the example policy's business hours.
 START = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
@@ -47,8 +53,13 @@ class EventTap:
                 sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
+def functional_fidelity() -> Fidelity:
+    """What functional tests run with: :meth:`Fidelity.aws`, changed by ``WARDEN_LOCAL_*`` variables."""
+    return Fidelity.from_env(Fidelity.aws())
+
+
 @pytest.fixture
 def local_cloud() -> Iterator[LocalCloud]:
     """The local cloud with the stack from ``template.yaml``, its clock frozen at :data:`START`."""
-    with LocalCloud(start_at=START) as cloud:
+    with LocalCloud(start_at=START, fidelity=functional_fidelity()) as cloud:
         yield cloud

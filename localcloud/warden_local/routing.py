@@ -67,12 +67,15 @@ class EventRouter:
 
     # -- entry points (any thread) -------------------------------------------------------------------------
 
-    def publish(self, event: dict[str, Any], bus_name: str = "default") -> None:
-        """Put a complete event envelope on a bus (the way CloudTrail puts its events on ``default``)."""
+    def publish(self, event: dict[str, Any], bus_name: str = "default", *, copies: int = 1) -> None:
+        """Put a complete event envelope on a bus (the way CloudTrail puts its events on ``default``).
+
+        ``copies`` > 1: each Lambda target gets the event that many times at once (at-least-once delivery).
+        """
         name = event.get("detail", {}).get("eventName") if isinstance(event.get("detail"), dict) else None
         self._dispatcher.submit(
             f"deliver {event.get('detail-type')}{f' {name}' if name else ''} on bus {bus_name}",
-            lambda: self._put_on_bus(event, bus_name),
+            lambda: self._put_on_bus(event, bus_name, copies=copies),
         )
 
     def from_moto(self, rule: Any, moto_event: dict[str, Any]) -> None:
@@ -101,7 +104,7 @@ class EventRouter:
 
     # -- delivery (dispatcher thread) ------------------------------------------------------------------------
 
-    def _put_on_bus(self, event: dict[str, Any], bus_name: str) -> None:
+    def _put_on_bus(self, event: dict[str, Any], bus_name: str, *, copies: int = 1) -> None:
         from moto.events.models import events_backends
 
         bus = events_backends[self._account_id][self._region].event_buses.get(bus_name)
@@ -109,9 +112,9 @@ class EventRouter:
             logger.warning("event for unknown bus %s dropped", bus_name)
             return
         for rule in list(bus.rules.values()):
-            self._deliver_to_rule(rule, event)
+            self._deliver_to_rule(rule, event, copies=copies)
 
-    def _deliver_to_rule(self, rule: Any, event: dict[str, Any]) -> None:
+    def _deliver_to_rule(self, rule: Any, event: dict[str, Any], *, copies: int = 1) -> None:
         if rule.state != "ENABLED":
             return
         # A rule with only a ScheduleExpression never matches events on the bus (moto's matcher says it does).
@@ -119,24 +122,24 @@ class EventRouter:
             return
         if not rule.event_pattern.matches_event(event):
             return
-        self._deliver_to_targets(rule, event)
+        self._deliver_to_targets(rule, event, copies=copies)
 
-    def _deliver_to_targets(self, rule: Any, event: dict[str, Any]) -> None:
+    def _deliver_to_targets(self, rule: Any, event: dict[str, Any], *, copies: int = 1) -> None:
         for target in list(rule.targets):
             try:
                 payload = _target_input(rule, target, event)
             except Exception as error:
                 self._dead_letter(rule, target, event, "INVALID_PARAMETER", str(error), attempts=0)
                 continue
-            self._deliver(rule, target, payload)
+            self._deliver(rule, target, payload, copies)
 
-    def _deliver(self, rule: Any, target: dict[str, Any], payload: Any) -> None:
+    def _deliver(self, rule: Any, target: dict[str, Any], payload: Any, copies: int = 1) -> None:
         retries = int(target.get("RetryPolicy", {}).get("MaximumRetryAttempts", DEFAULT_TARGET_RETRIES))
         attempts = 0
         code, message = "", ""
         while attempts <= retries:
             attempts += 1
-            failure = self._attempt(rule, target, payload)
+            failure = self._attempt(rule, target, payload, copies)
             if failure is None:
                 return
             code, message, retryable = failure
@@ -144,13 +147,13 @@ class EventRouter:
                 break
         self._dead_letter(rule, target, payload, code, message, attempts=attempts)
 
-    def _attempt(self, rule: Any, target: dict[str, Any], payload: Any) -> tuple[str, str, bool] | None:
+    def _attempt(self, rule: Any, target: dict[str, Any], payload: Any, copies: int) -> tuple[str, str, bool] | None:
         arn = str(target["Arn"])
         parts = arn.split(":")
         service = parts[2] if len(parts) > 2 else ""
         body = payload if isinstance(payload, str) else json.dumps(payload)
         if service == "lambda":
-            return self._invoke_lambda(rule, arn, payload)
+            return self._invoke_lambda(rule, arn, payload, copies)
         if service == "sqs":
             from moto.sqs.models import sqs_backends
 
@@ -176,7 +179,7 @@ class EventRouter:
             return None
         return self._moto_delivery(rule, target, payload)
 
-    def _invoke_lambda(self, rule: Any, arn: str, payload: Any) -> tuple[str, str, bool] | None:
+    def _invoke_lambda(self, rule: Any, arn: str, payload: Any, copies: int) -> tuple[str, str, bool] | None:
         from moto.awslambda.models import lambda_backends
 
         fault = self._faults.take_api_fault("lambda", "Invoke")
@@ -190,7 +193,7 @@ class EventRouter:
         if not _events_may_invoke(function, rule.arn):
             # Without a resource policy for events.amazonaws.com, EventBridge cannot invoke the function at all.
             return "NO_PERMISSIONS", f"EventBridge is not allowed to invoke {arn} for rule {rule.arn}", False
-        self._runtime.invoke_async(function.function_name, payload)
+        self._runtime.invoke_async(function.function_name, payload, copies=copies)
         return None
 
     def _moto_delivery(self, rule: Any, target: dict[str, Any], payload: Any) -> tuple[str, str, bool] | None:

@@ -13,7 +13,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,16 +21,18 @@ from types import ModuleType
 from typing import Any
 
 from .clock import EmulatedClock
+from .destinations import Destinations
 from .dispatch import Dispatcher
 from .identity import IdentityResolver
+from .sandbox import SANDBOX
 
 logger = logging.getLogger("warden_local")
 
-# os.environ, sys.stdout and sys.path are process-wide: one invocation at a time, whichever cloud runs it.
-_INVOCATION_LOCK = threading.RLock()
-# Variables a Lambda execution environment would not inherit from the test process.
-_SCRUBBED_PREFIXES = ("AWS_", "POWERTOOLS_", "WARDEN_", "_X_AMZN_", "LAMBDA_", "_HANDLER")
 DEFAULT_MAX_RETRIES = 2
+# Lambda retries a failed asynchronous invocation after about a minute, then about two.
+AWS_RETRY_DELAYS = (60.0, 120.0)
+# How long two deliveries of one event wait for each other to start together.
+_TOGETHER_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class Invocation:
     result: Any = None
     event: Any = field(default=None, repr=False)
     envelope_id: str | None = None
+    wall_started: float = 0.0  # time.monotonic() when the handler was called, and when it returned or raised:
+    wall_ended: float = 0.0  # which invocations overlapped, how long a retry waited
 
     @property
     def ok(self) -> bool:
@@ -102,10 +106,6 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-class _CaptureBuffer(io.StringIO):
-    """What one invocation printed or logged."""
-
-
 class FunctionError(Exception):
     """The handler could not be loaded or its result could not be serialised, like Lambda's Runtime.* errors."""
 
@@ -127,6 +127,8 @@ class LambdaRuntime:
         identities: IdentityResolver,
         dispatcher: Dispatcher,
         instance_tag: str,
+        retry_delays: tuple[float, ...] = (0.0, 0.0),
+        on_role_session: Callable[[str, str, str], None] | None = None,
     ) -> None:
         self._account_id = account_id
         self._region = region
@@ -140,7 +142,12 @@ class LambdaRuntime:
         self._credentials: dict[str, dict[str, str]] = {}
         self._records: list[Invocation] = []
         self._records_lock = threading.Lock()
-        self._last_env: dict[str, str] | None = None
+        self._retry_delays = retry_delays
+        self._on_role_session = on_role_session
+        self._load_lock = threading.Lock()
+        # Read once: while a handler runs, os.environ holds the handler's environment, not the machine's.
+        self._no_proxy = os.environ.get("NO_PROXY", "")
+        self._destinations = Destinations(account_id=account_id, region=region, clock=clock, invoke=self.invoke_async)
 
     # -- registry ---------------------------------------------------------------------------------------
 
@@ -159,29 +166,48 @@ class LambdaRuntime:
     # -- invocation ---------------------------------------------------------------------------------------
 
     def invoke_async(
-        self, function_name: str, payload: Any, *, attempt: int = 1, request_id: str | None = None
+        self,
+        function_name: str,
+        payload: Any,
+        *,
+        attempt: int = 1,
+        request_id: str | None = None,
+        delay: float = 0.0,
+        copies: int = 1,
     ) -> None:
-        """Queue an asynchronous invocation (``InvocationType=Event``): the caller never waits for the handler."""
-        request_id = request_id or str(uuid.uuid4())
-        self._dispatcher.submit(
-            f"invoke {function_name} (attempt {attempt})",
-            lambda: self._run(function_name, payload, attempt, request_id),
-        )
+        """Queue an asynchronous invocation (``InvocationType=Event``): the caller never waits for the handler.
+
+        ``copies`` > 1 delivers the same event that many times at once (each with its own request id), the way
+        Lambda's at-least-once delivery sometimes does: the handlers start together on separate workers.
+        """
+        together = threading.Barrier(copies) if copies > 1 and self._dispatcher.workers >= copies else None
+        if copies > 1 and together is None:
+            logger.warning("%d copies of one event need %d workers: delivered one after the other", copies, copies)
+        for copy in range(copies):
+            rid = request_id if request_id and copy == 0 else str(uuid.uuid4())
+            self._dispatcher.submit(
+                f"invoke {function_name} (attempt {attempt}{f', copy {copy + 1}' if copies > 1 else ''})",
+                lambda rid=rid: self._run(function_name, payload, attempt, rid, together),  # type: ignore[misc]
+                delay=delay,
+            )
 
     def _function(self, function_name: str) -> Any:
         from moto.awslambda.models import lambda_backends
 
         return lambda_backends[self._account_id][self._region].get_function(function_name)
 
-    def _run(self, function_name: str, payload: Any, attempt: int, request_id: str) -> None:
+    def _run(
+        self, function_name: str, payload: Any, attempt: int, request_id: str, together: threading.Barrier | None
+    ) -> None:
         function = self._function(function_name)
         started_at = self._clock.now()
         started = time.perf_counter()
-        buffer = _CaptureBuffer()
+        buffer = io.StringIO()
+        wall_started: list[float] = []
         result: Any = None
         error: BaseException | None = None
         try:
-            result = self._call_handler(function, payload, request_id, buffer)
+            result = self._call_handler(function, payload, request_id, buffer, together, wall_started)
         except KeyboardInterrupt:
             raise
         except BaseException as caught:
@@ -202,21 +228,33 @@ class LambdaRuntime:
             result=result,
             event=payload,
             envelope_id=payload.get("id") if isinstance(payload, dict) else None,
+            wall_started=wall_started[0] if wall_started else time.monotonic(),
+            wall_ended=time.monotonic(),
         )
         with self._records_lock:
             self._records.append(record)
         if error is None:
-            self._on_success(function, payload, result, request_id, attempt)
+            self._destinations.success(function, self._invoke_config(function), payload, result, request_id, attempt)
             return
         max_retries = self._invoke_config(function).get("MaximumRetryAttempts", DEFAULT_MAX_RETRIES)
         if attempt <= max_retries:
-            # Lambda retries an async event after a minute, then two; other events go first meanwhile, so the retry
-            # joins the back of the queue (immediately: the tests must not wait minutes).
-            self.invoke_async(function.function_name, payload, attempt=attempt + 1, request_id=request_id)
+            # Lambda retries an async event after about a minute, then two, while other events go first; here the
+            # delays are wall seconds (``retry_delays``), scaled down so that tests need not wait minutes.
+            delays = self._retry_delays or (0.0,)
+            delay = delays[min(attempt - 1, len(delays) - 1)]
+            self.invoke_async(function.function_name, payload, attempt=attempt + 1, request_id=request_id, delay=delay)
             return
-        self._on_failure(function, payload, record, attempt)
+        self._destinations.failure(function, self._invoke_config(function), payload, record, attempt)
 
-    def _call_handler(self, function: Any, payload: Any, request_id: str, buffer: _CaptureBuffer) -> Any:
+    def _call_handler(
+        self,
+        function: Any,
+        payload: Any,
+        request_id: str,
+        buffer: io.StringIO,
+        together: threading.Barrier | None,
+        wall_started: list[float],
+    ) -> Any:
         code = self._code.get(function.function_name)
         if code is None:
             raise FunctionError(
@@ -232,13 +270,15 @@ class LambdaRuntime:
             timeout_seconds=int(function.timeout),
             aws_request_id=request_id,
         )
-        with _INVOCATION_LOCK, _patched_environ(env), _sys_path(code), _captured_output(buffer), _fresh_boto3():
-            if env != self._last_env:
-                # Each Lambda function has its own process; here they share one, so the layer's cached composition
-                # root (clients, settings, providers) is rebuilt whenever another function's environment is in force.
-                _reset_layer_caches()
-                self._last_env = dict(env)
-            handler = self._load_handler(function.function_name, code)
+        paths = tuple(str(path) for path in (code.code_dir, *code.layer_dirs))
+        with SANDBOX.enter(env, paths, buffer):
+            with self._load_lock:
+                handler = self._load_handler(function.function_name, code)
+            if together is not None:
+                # Both copies are inside the handler's environment before either runs: they overlap for real.
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    together.wait(_TOGETHER_SECONDS)
+            wall_started.append(time.monotonic())
             result = handler(payload, context)
             try:
                 json.dumps(result)
@@ -311,7 +351,7 @@ class LambdaRuntime:
             }
         )
         # The endpoint is on loopback: a proxy configured for the machine must not see the handler's calls.
-        bypass = ",".join(filter(None, [os.environ.get("NO_PROXY", ""), "127.0.0.1", "localhost"]))
+        bypass = ",".join(filter(None, [self._no_proxy, "127.0.0.1", "localhost"]))
         env["NO_PROXY"] = env["no_proxy"] = bypass
         return env
 
@@ -332,6 +372,8 @@ class LambdaRuntime:
             external_id="",
         )
         self._identities.note_session_created(assumed.access_key_id, self._clock.now())
+        if self._on_role_session is not None:
+            self._on_role_session(assumed.access_key_id, str(function.role), function.function_name)
         credentials = {
             "AWS_ACCESS_KEY_ID": assumed.access_key_id,
             "AWS_SECRET_ACCESS_KEY": assumed.secret_access_key,
@@ -345,81 +387,6 @@ class LambdaRuntime:
     def _invoke_config(self, function: Any) -> dict[str, Any]:
         configs = getattr(function, "event_invoke_config", None) or []
         return dict(configs[0].config) if configs else {}
-
-    def _on_success(self, function: Any, payload: Any, result: Any, request_id: str, attempt: int) -> None:
-        destination = self._invoke_config(function).get("DestinationConfig", {}).get("OnSuccess", {}).get("Destination")
-        if destination:
-            record = self._destination_record(function, payload, request_id, attempt, "Success")
-            record["responseContext"] = {"statusCode": 200, "executedVersion": "$LATEST"}
-            record["responsePayload"] = result
-            self._send_to_destination(destination, record, success=True)
-
-    def _on_failure(self, function: Any, payload: Any, record: Invocation, attempt: int) -> None:
-        destination = self._invoke_config(function).get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
-        if not destination:
-            logger.warning(
-                "%s failed %d time(s) and has no on-failure destination: event dropped", function.function_name, attempt
-            )
-            return
-        message = self._destination_record(function, payload, record.request_id, attempt, "RetriesExhausted")
-        message["responseContext"] = {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
-        stack = [line for line in record.logs if line.startswith("  File ")]
-        message["responsePayload"] = {
-            "errorMessage": record.error,
-            "errorType": record.error_type,
-            "requestId": record.request_id,
-            "stackTrace": stack,
-        }
-        self._send_to_destination(destination, message, success=False)
-
-    def _destination_record(
-        self, function: Any, payload: Any, request_id: str, attempt: int, condition: str
-    ) -> dict[str, Any]:
-        now = self._clock.now()
-        return {
-            "version": "1.0",
-            "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
-            "requestContext": {
-                "requestId": request_id,
-                "functionArn": f"{function.function_arn}:$LATEST",
-                "condition": condition,
-                "approximateInvokeCount": attempt,
-            },
-            "requestPayload": payload,
-        }
-
-    def _send_to_destination(self, destination: str, record: dict[str, Any], *, success: bool) -> None:
-        service = destination.split(":")[2] if destination.count(":") >= 5 else ""
-        body = json.dumps(record)
-        if service == "sqs":
-            from moto.sqs.models import sqs_backends
-
-            sqs_backends[self._account_id][self._region].send_message(
-                queue_name=destination.rsplit(":", 1)[-1], message_body=body
-            )
-        elif service == "sns":
-            from moto.sns.models import sns_backends
-
-            sns_backends[self._account_id][self._region].publish(body, arn=destination)
-        elif service == "lambda":
-            self.invoke_async(destination.split(":")[6], record)
-        elif service == "events":
-            from moto.events.models import events_backends
-
-            detail_type = "Lambda Function Invocation Result - " + ("Success" if success else "Failure")
-            events_backends[self._account_id][self._region].put_events(
-                [
-                    {
-                        "Source": "lambda",
-                        "DetailType": detail_type,
-                        "Detail": body,
-                        "EventBusName": destination,
-                        "Resources": [record["requestContext"]["functionArn"]],
-                    }
-                ]
-            )
-        else:
-            logger.warning("unsupported Lambda destination %s: record dropped", destination)
 
 
 def _event_id(payload: Any) -> str | None:
@@ -440,135 +407,3 @@ def _error_type(error: BaseException) -> str:
 
 def _identifier(text: str) -> str:
     return "".join(char if char.isalnum() else "_" for char in text)
-
-
-@contextlib.contextmanager
-def _patched_environ(env: dict[str, str]) -> Iterator[None]:
-    saved = {key: value for key, value in os.environ.items() if key.startswith(_SCRUBBED_PREFIXES) or key in env}
-    for key in [key for key in os.environ if key.startswith(_SCRUBBED_PREFIXES)]:
-        del os.environ[key]
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for key in list(os.environ):
-            if key.startswith(_SCRUBBED_PREFIXES) or key in env:
-                del os.environ[key]
-        os.environ.update(saved)
-
-
-@contextlib.contextmanager
-def _sys_path(code: FunctionCode) -> Iterator[None]:
-    added = [str(path) for path in (code.code_dir, *code.layer_dirs) if str(path) not in sys.path]
-    # Lambda puts the function's directory first and the layers' python/ folders after it.
-    for position, path in enumerate(added):
-        sys.path.insert(position, path)
-    try:
-        yield
-    finally:
-        for path in added:
-            with contextlib.suppress(ValueError):
-                sys.path.remove(path)
-
-
-class _ThreadRouted(io.TextIOBase):
-    """A stream that sends the invoking thread's writes to the capture and every other thread's to ``fallback``.
-
-    sys.stdout is process-wide: a plain redirect would also swallow what the test thread prints meanwhile.
-    """
-
-    def __init__(self, fallback: Any, thread_id: int, buffer: _CaptureBuffer) -> None:
-        super().__init__()
-        self.fallback = fallback
-        self._thread_id = thread_id
-        self._buffer = buffer
-
-    def _target(self) -> Any:
-        return self._buffer if threading.get_ident() == self._thread_id else self.fallback
-
-    def write(self, text: str) -> int:
-        target = self._target()
-        if target is None:
-            return len(text)
-        return int(target.write(text))
-
-    def flush(self) -> None:
-        target = self._target()
-        if target is not None:
-            # The fallback may be a stream someone else has closed since (pytest's capture, say).
-            with contextlib.suppress(ValueError, OSError):
-                target.flush()
-
-    def close(self) -> None:
-        # The streams behind belong to others; closing (or being collected) must not close or flush them.
-        pass
-
-    def writable(self) -> bool:
-        return True
-
-    def isatty(self) -> bool:
-        return False
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return str(getattr(self.fallback, "encoding", None) or "utf-8")
-
-
-@contextlib.contextmanager
-def _captured_output(buffer: _CaptureBuffer) -> Iterator[None]:
-    me = threading.get_ident()
-    saved_out, saved_err = sys.stdout, sys.stderr
-    originals = {id(stream) for stream in (saved_out, saved_err, sys.__stdout__, sys.__stderr__) if stream}
-    swapped: list[tuple[logging.StreamHandler[Any], Any]] = []
-    loggers: list[Any] = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
-    for candidate in loggers:
-        for handler in getattr(candidate, "handlers", ()):
-            if not isinstance(handler, logging.StreamHandler) or isinstance(handler, logging.FileHandler):
-                continue
-            stream = handler.stream
-            # A logger built earlier (Powertools binds sys.stdout when it is created) would write past the capture.
-            if isinstance(stream, _ThreadRouted):
-                swapped.append((handler, handler.setStream(_ThreadRouted(stream.fallback, me, buffer))))
-            elif id(stream) in originals:
-                swapped.append((handler, handler.setStream(_ThreadRouted(stream, me, buffer))))
-    sys.stdout = _ThreadRouted(_unwrap(saved_out), me, buffer)
-    sys.stderr = _ThreadRouted(_unwrap(saved_err), me, buffer)
-    try:
-        yield
-    finally:
-        sys.stdout, sys.stderr = saved_out, saved_err
-        for handler, previous in swapped:
-            handler.setStream(previous)
-
-
-def _unwrap(stream: Any) -> Any:
-    return stream.fallback if isinstance(stream, _ThreadRouted) else stream
-
-
-@contextlib.contextmanager
-def _fresh_boto3() -> Iterator[None]:
-    # boto3's default session caches the first credentials it resolves; a handler must resolve its own role's.
-    import boto3
-
-    saved = boto3.DEFAULT_SESSION
-    boto3.DEFAULT_SESSION = None
-    try:
-        yield
-    finally:
-        boto3.DEFAULT_SESSION = saved
-
-
-def _reset_layer_caches() -> None:
-    if importlib.util.find_spec("warden") is not None:
-        try:
-            wiring = importlib.import_module("warden.wiring")
-        except ImportError:
-            wiring = None
-        reset = getattr(wiring, "reset", None)
-        if callable(reset):
-            reset()
-    try:
-        from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
-    except ImportError:
-        return
-    DEFAULT_PROVIDERS.clear()

@@ -1,4 +1,9 @@
-"""The one HTTP endpoint: the ``/_warden`` control API, faults, the session APIs, and moto behind them."""
+"""The one HTTP endpoint: the ``/_warden`` control API, IAM for the functions, faults, the session and STS
+extensions, and moto behind them.
+
+The server knows the running cloud only through :class:`Backend`; the cloud builds one and hands it over, so
+the server never imports the facade.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +13,22 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
+from . import sts_ext
 from .cloudtrail import RequestInfo
-from .faults import ApiFault
-from .identity import access_key_from_authorization
-from .sessions import HANDLED_ACTIONS, SsmApiError
+from .faults import ApiFault, Faults
+from .iam import Authorizer, Decision
+from .identity import IdentityResolver, access_key_from_authorization
+from .resources import Arns, required
+from .session_model import SsmApiError
+from .sessions import HANDLED_ACTIONS, SessionApi
 
 if TYPE_CHECKING:
     from werkzeug.serving import BaseWSGIServer
-
-    from .cloud import LocalCloud
 
 logger = logging.getLogger("warden_local")
 
@@ -28,51 +36,152 @@ StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
-class ControlError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+class Backend(Protocol):
+    """What the HTTP endpoint needs of the running local cloud."""
+
+    @property
+    def faults(self) -> Faults: ...
+
+    @property
+    def sessions(self) -> SessionApi: ...
+
+    @property
+    def authorizer(self) -> Authorizer: ...
+
+    @property
+    def identities(self) -> IdentityResolver: ...
+
+    @property
+    def arns(self) -> Arns: ...
+
+    def now(self) -> datetime: ...
+
+    def control(self, method: str, route: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Answer ``/_warden/<route>``: ValueError or TypeError is a bad request, LookupError an unknown thing,
+        TimeoutError a cloud that did not settle in time."""
+        ...
 
 
 class WardenApp:
     """WSGI middleware in front of moto's dispatcher."""
 
-    def __init__(self, cloud: LocalCloud, moto_app: WsgiApp) -> None:
-        self._cloud = cloud
+    def __init__(self, backend: Backend, moto_app: WsgiApp) -> None:
+        self._backend = backend
         self._moto = moto_app
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_warden/"):
             return self._control(environ, start_response, path[len("/_warden/") :])
+        backend = self._backend
         target = environ.get("HTTP_X_AMZ_TARGET", "")
-        action = target.rpartition(".")[2] if target else None
+        action = target.rpartition(".")[2] if target else _query_action(environ)
         service = _signing_service(environ.get("HTTP_AUTHORIZATION"))
-        faults = self._cloud.faults
-        if faults.armed():
-            if action is None:
-                action = _query_action(environ)
-            fault = faults.take_api_fault(service, action)
+        request = _request_info(environ)
+        denied = self._authorize(environ, service, action, target, request)
+        if denied is not None:
+            return self._deny(environ, start_response, denied, service, action, target, request)
+        if backend.faults.armed():
+            fault = backend.faults.take_api_fault(service, action)
             if fault is not None:
-                return self._fault(environ, start_response, fault, service, action, target)
+                return self._fault(environ, start_response, fault, service, action, target, request)
         if target.startswith("AmazonSSM.") and action in HANDLED_ACTIONS:
-            return self._session_api(environ, start_response, str(action))
+            return self._session_api(environ, start_response, str(action), request)
+        if service == "sts" and action in sts_ext.HANDLED:
+            caller = backend.identities.resolve(request.access_key_id)
+            if sts_ext.handles(action, caller):
+                return self._sts(environ, start_response, str(action), caller, request)
+        if action == "AssumeRoleWithWebIdentity" and not target:  # unsigned: no signing service to go by
+            return self._web_identity(environ, start_response)
         return self._moto(environ, start_response)
 
-    # -- Session Manager APIs ----------------------------------------------------------------------------
+    # -- IAM for the functions' roles ------------------------------------------------------------------
 
-    def _session_api(self, environ: dict[str, Any], start_response: StartResponse, action: str) -> Iterable[bytes]:
-        request = _request_info(environ)
+    def _authorize(
+        self, environ: dict[str, Any], service: str | None, action: str | None, target: str, request: RequestInfo
+    ) -> Decision | None:
+        authorizer = self._backend.authorizer
+        if not authorizer.is_checked(request.access_key_id):
+            return None
+        if not service or not action:
+            return authorizer.check(request.access_key_id, None, service or "unknown")
+        params = _json_params(environ) if target else _query_params(environ)
+        return authorizer.check(request.access_key_id, required(service, action, params, self._backend.arns), service)
+
+    def _deny(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        denied: Decision,
+        service: str | None,
+        action: str | None,
+        target: str,
+        request: RequestInfo,
+    ) -> Iterable[bytes]:
+        message = denied.message()
+        if target.startswith("AmazonSSM.") and action:
+            self._backend.sessions.record_failure(action, _json_params(environ), request, "AccessDenied", message)
+        if target:
+            if service == "dynamodb":
+                code = "com.amazonaws.dynamodb.v20120810#AccessDeniedException"
+            elif service == "sqs":
+                # SQS speaks JSON but keeps its query-protocol error code in a header.
+                return _json_error(
+                    start_response, request.request_id, "AccessDenied", message, 403, query_error="AccessDenied;Sender"
+                )
+            else:
+                code = "AccessDeniedException"
+            return _json_error(start_response, request.request_id, code, message, 400)
+        if service == "ec2":
+            text = f"You are not authorized to perform this operation. {message}"
+            return _xml_error(start_response, request.request_id, "UnauthorizedOperation", text, 403, ec2=True)
+        code = "AuthorizationError" if service == "sns" else "AccessDenied"
+        return _xml_error(start_response, request.request_id, code, message, 403, ec2=False)
+
+    # -- Session Manager and STS ------------------------------------------------------------------------
+
+    def _session_api(
+        self, environ: dict[str, Any], start_response: StartResponse, action: str, request: RequestInfo
+    ) -> Iterable[bytes]:
         try:
             params = json.loads(_read_body(environ) or b"{}")
             if not isinstance(params, dict):
                 raise SsmApiError("SerializationException", "Start of structure or map found where not expected.")
-            response = self._cloud.sessions.handle(action, params, request)
+            response = self._backend.sessions.handle(action, params, request)
         except json.JSONDecodeError:
             return _json_error(start_response, request.request_id, "SerializationException", "Malformed JSON", 400)
         except SsmApiError as error:
-            return _json_error(start_response, request.request_id, error.code, error.message, error.status)
+            status = 500 if error.server_fault else 400
+            return _json_error(start_response, request.request_id, error.code, error.message, status)
         return _json(start_response, 200, response, request_id=request.request_id)
+
+    def _sts(
+        self, environ: dict[str, Any], start_response: StartResponse, action: str, caller: Any, request: RequestInfo
+    ) -> Iterable[bytes]:
+        backend = self._backend
+        try:
+            text = sts_ext.answer(
+                action, _query_params(environ), caller, backend.identities, request.request_id, backend.now()
+            )
+        except sts_ext.StsError as error:
+            return _xml_error(start_response, request.request_id, error.code, error.message, error.status, ec2=False)
+        body = text.encode()
+        start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    def _web_identity(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        params = _query_params(environ)
+        captured: dict[str, Any] = {}
+
+        def keep(status: str, headers: Any, *rest: Any) -> Any:
+            captured["status"] = status
+            return start_response(status, headers, *rest)
+
+        body = b"".join(self._moto(environ, keep))
+        if str(captured.get("status", "")).startswith("200"):
+            backend = self._backend
+            sts_ext.note_web_identity(params, body, backend.identities, backend.arns.account)
+        return [body]
 
     def _fault(
         self,
@@ -82,18 +191,16 @@ class WardenApp:
         service: str | None,
         action: str | None,
         target: str,
+        request: RequestInfo,
     ) -> Iterable[bytes]:
-        request = _request_info(environ)
         if target.startswith("AmazonSSM.") and action:
             # A throttled StartSession is still an API call CloudTrail records (with its errorCode).
-            try:
-                params = json.loads(_read_body(environ) or b"{}")
-            except json.JSONDecodeError:
-                params = {}
-            self._cloud.sessions.record_failure(action, params, request, fault.code, fault.message)
+            self._backend.sessions.record_failure(action, _json_params(environ), request, fault.code, fault.message)
         if target or "json" in environ.get("CONTENT_TYPE", ""):
             return _json_error(start_response, request.request_id, fault.code, fault.message, fault.status)
-        return _xml_error(start_response, request.request_id, fault, ec2=service == "ec2")
+        return _xml_error(
+            start_response, request.request_id, fault.code, fault.message, fault.status, ec2=service == "ec2"
+        )
 
     # -- /_warden control API ----------------------------------------------------------------------------
 
@@ -105,34 +212,18 @@ class WardenApp:
                 raw = _read_body(environ)
                 body = json.loads(raw) if raw.strip() else {}
                 if not isinstance(body, dict):
-                    raise ControlError(400, "the request body must be a JSON object")
-            result = self._route(method, route.strip("/"), body)
-        except ControlError as error:
-            return _json(start_response, error.status, {"error": str(error)})
+                    return _json(start_response, 400, {"error": "the request body must be a JSON object"})
+            result = self._backend.control(method, route.strip("/"), body)
         except json.JSONDecodeError as error:
             return _json(start_response, 400, {"error": f"the request body is not JSON: {error}"})
+        except (ValueError, TypeError) as error:
+            return _json(start_response, 400, {"error": str(error)})
+        except LookupError as error:
+            message = error.args[0] if error.args else str(error)
+            return _json(start_response, 404, {"error": str(message)})
+        except TimeoutError as error:
+            return _json(start_response, 504, {"error": str(error)})
         return _json(start_response, 200, result)
-
-    def _route(self, method: str, route: str, body: dict[str, Any]) -> dict[str, Any]:
-        cloud = self._cloud
-        if (method, route) == ("GET", "clock"):
-            return cloud.clock_payload()
-        if (method, route) == ("GET", "health"):
-            return {"ok": True, "endpoint": cloud.endpoint, "region": cloud.region, "stack": cloud.stack_name}
-        if (method, route) == ("POST", "advance"):
-            return cloud.advance_from_text(body.get("duration"))
-        if (method, route) == ("POST", "end-session"):
-            return cloud.end_session_payload(body.get("session_id"))
-        if (method, route) == ("POST", "settle"):
-            return cloud.settle_payload(body.get("timeout", 30))
-        if (method, route) == ("POST", "faults"):
-            try:
-                return cloud.faults.apply(body)
-            except (TypeError, ValueError) as error:
-                raise ControlError(400, str(error)) from None
-        if (method, route) == ("GET", "invocations"):
-            return {"invocations": cloud.invocations_payload()}
-        raise ControlError(404, f"no such control endpoint: {method} /_warden/{route}")
 
 
 _MOTO_APP: Any = None
@@ -200,6 +291,23 @@ def _signing_service(authorization: str | None) -> str | None:
     return str(scope[3]).lower() if len(scope) >= 5 else None
 
 
+def _json_params(environ: dict[str, Any]) -> dict[str, Any]:
+    try:
+        params = json.loads(_read_body(environ) or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return {}
+    return params if isinstance(params, dict) else {}
+
+
+def _query_params(environ: dict[str, Any]) -> dict[str, Any]:
+    """A query-protocol request's parameters (query string and form body), the first value of each."""
+    params = {key: values[0] for key, values in parse_qs(str(environ.get("QUERY_STRING", ""))).items()}
+    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        form = parse_qs(_read_body(environ).decode("utf-8", "replace"))
+        params.update({key: values[0] for key, values in form.items()})
+    return params
+
+
 def _read_body(environ: dict[str, Any]) -> bytes:
     cached = environ.get("warden.body")
     if isinstance(cached, bytes):
@@ -238,37 +346,45 @@ def _json(
 
 
 def _json_error(
-    start_response: StartResponse, request_id: str, code: str, message: str, status: int
+    start_response: StartResponse,
+    request_id: str,
+    code: str,
+    message: str,
+    status: int,
+    *,
+    query_error: str | None = None,
 ) -> Iterable[bytes]:
     body = json.dumps({"__type": code, "message": message}).encode()
-    start_response(
-        f"{status} {_REASONS.get(status, 'Error')}",
-        [
-            ("Content-Type", "application/x-amz-json-1.1"),
-            ("Content-Length", str(len(body))),
-            ("x-amzn-RequestId", request_id),
-            ("x-amzn-ErrorType", code),
-        ],
-    )
+    headers = [
+        ("Content-Type", "application/x-amz-json-1.1"),
+        ("Content-Length", str(len(body))),
+        ("x-amzn-RequestId", request_id),
+        ("x-amzn-ErrorType", code),
+    ]
+    if query_error:
+        headers.append(("x-amzn-query-error", query_error))
+    start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
     return [body]
 
 
-def _xml_error(start_response: StartResponse, request_id: str, fault: ApiFault, *, ec2: bool) -> Iterable[bytes]:
-    code, message = escape(fault.code), escape(fault.message)
+def _xml_error(
+    start_response: StartResponse, request_id: str, code: str, message: str, status: int, *, ec2: bool
+) -> Iterable[bytes]:
+    code, message = escape(code), escape(message)
     if ec2:
         text = (
             f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>"
             f"<RequestID>{request_id}</RequestID></Response>"
         )
     else:
-        kind = "Receiver" if fault.status >= 500 else "Sender"
+        kind = "Receiver" if status >= 500 else "Sender"
         text = (
             f'<ErrorResponse xmlns="https://aws.amazon.com/"><Error><Type>{kind}</Type><Code>{code}</Code>'
             f"<Message>{message}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
         )
     body = text.encode()
     start_response(
-        f"{fault.status} {_REASONS.get(fault.status, 'Error')}",
+        f"{status} {_REASONS.get(status, 'Error')}",
         [("Content-Type", "text/xml"), ("Content-Length", str(len(body))), ("x-amzn-RequestId", request_id)],
     )
     return [body]

@@ -3,17 +3,37 @@
 from __future__ import annotations
 
 import base64
-import json
+import re
 import secrets
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
-from .clock import EmulatedClock, parse_instant
+from .clock import EmulatedClock
 from .cloudtrail import HIDDEN_TOKEN, RequestInfo, api_call_event
 from .identity import Caller, IdentityResolver
+from .session_model import (
+    ACTIVE_STATUSES,
+    ManagedNode,
+    Session,
+    SsmApiError,
+    UnknownSessionError,
+    managed_nodes_of,
+    validation,
+)
+from .session_queries import describe_instance_information, describe_sessions, instance_information
+
+__all__ = [
+    "HANDLED_ACTIONS",
+    "ManagedNode",
+    "Session",
+    "SessionApi",
+    "SsmApiError",
+    "UnknownSessionError",
+    "managed_nodes_of",
+]
 
 DEFAULT_DOCUMENT = "SSM-SessionManagerRunShell"
 # The AWS-owned Session documents; CreateDocument(DocumentType=Session) adds custom ones.
@@ -27,75 +47,13 @@ SESSION_DOCUMENTS = frozenset(
         "AWS-StartNonInteractiveCommand",
     }
 )
-# AWS documents no default page size; a small one keeps a caller that forgets NextToken from passing by luck.
-DEFAULT_PAGE_SIZE = 20
 SESSION_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz23456789"
 EMITTING_ACTIONS = frozenset({"StartSession", "ResumeSession", "TerminateSession"})
 HANDLED_ACTIONS = EMITTING_ACTIONS | {"DescribeSessions", "DescribeInstanceInformation"}
-_FILTER_KEYS = ("InvokedAfter", "InvokedBefore", "Target", "Owner", "Status", "SessionId", "AccessType")
-
-
-class SsmApiError(Exception):
-    """An AWS error answer: ``{"__type": code, "message": message}`` with an HTTP status."""
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-
-
-class UnknownSessionError(KeyError):
-    """No session with that id exists in the local cloud."""
-
-
-@dataclass
-class Session:
-    """One Session Manager session as DescribeSessions reports it."""
-
-    session_id: str
-    target: str
-    document_name: str
-    owner: Caller
-    start: datetime
-    reason: str | None = None
-    parameters: dict[str, list[str]] | None = None
-    status: str = "Connected"
-    end: datetime | None = None
-    history: list[str] = field(default_factory=list)
-
-    @property
-    def active(self) -> bool:
-        return self.end is None
-
-    def describe(self) -> dict[str, Any]:
-        item: dict[str, Any] = {
-            "SessionId": self.session_id,
-            "Target": self.target,
-            "Status": self.status,
-            "StartDate": self.start.timestamp(),
-            "DocumentName": self.document_name,
-            "Owner": self.owner.arn,
-        }
-        if self.end is not None:
-            item["EndDate"] = self.end.timestamp()
-        if self.reason:
-            item["Reason"] = self.reason
-        return item
-
-
-@dataclass
-class ManagedNode:
-    """A hybrid node registered with Systems Manager (``mi-...``)."""
-
-    node_id: str
-    name: str
-    registered: datetime
-    ip_address: str
-    activation_id: str
-    iam_role: str = "SSMServiceRole"
-    platform_name: str = "Ubuntu"
-    platform_version: str = "24.04"
+# SessionReason's pattern in the service model, ^.{1,256}$: Java's "." matches no line terminator.
+_REASON = re.compile(r"[^\n\r\u0085\u2028\u2029]{1,256}")
+# Statuses a test may put a session in (Terminated is end_session's, Terminating TerminateSession's).
+SETTABLE_STATUSES = ("Connecting", "Connected", "Disconnected", "Failed")
 
 
 class SessionApi:
@@ -109,8 +67,10 @@ class SessionApi:
         clock: EmulatedClock,
         identities: IdentityResolver,
         emit: Callable[[dict[str, Any]], None],
+        terminating_seconds: float = 0.0,
     ) -> None:
         self._account_id = account_id
+        self.terminating_seconds = terminating_seconds
         self._region = region
         self._clock = clock
         self._identities = identities
@@ -130,6 +90,9 @@ class SessionApi:
         if sessions is None:
             sessions = {}
             backend._warden_sessions = sessions
+        now = self._clock.now()
+        for session in sessions.values():
+            session.catch_up(now)
         return sessions
 
     def managed_nodes(self) -> dict[str, ManagedNode]:
@@ -144,8 +107,11 @@ class SessionApi:
             "StartSession": self._start_session,
             "ResumeSession": self._resume_session,
             "TerminateSession": self._terminate_session,
-            "DescribeSessions": self._describe_sessions,
-            "DescribeInstanceInformation": self._describe_instance_information,
+            "DescribeSessions": lambda params, _: (describe_sessions(self._sessions().values(), params), None),
+            "DescribeInstanceInformation": lambda params, _: (
+                describe_instance_information(self._instance_information(), params),
+                None,
+            ),
         }[action]
         with self._lock:
             try:
@@ -202,12 +168,15 @@ class SessionApi:
     def _start_session(self, params: dict[str, Any], caller: Caller) -> tuple[dict[str, Any], dict[str, Any]]:
         target = params.get("Target")
         if not isinstance(target, str) or not target:
-            raise _validation("target", target, "Member must not be null")
+            raise validation("target", target, "Member must not be null")
         if len(target) > 400:
-            raise _validation("target", target, "Member must have length less than or equal to 400")
+            raise validation("target", target, "Member must have length less than or equal to 400")
         reason = params.get("Reason")
-        if reason is not None and not 1 <= len(str(reason)) <= 256:
-            raise _validation("reason", reason, "Member must have length less than or equal to 256")
+        if reason is not None:
+            if not isinstance(reason, str) or not 1 <= len(reason) <= 256:
+                raise validation("reason", reason, "Member must have length less than or equal to 256")
+            if not _REASON.fullmatch(reason):
+                raise validation("reason", reason, "Member must satisfy regular expression pattern: ^.{1,256}$")
         if not self._target_connected(target):
             raise SsmApiError("TargetNotConnected", f"{target} is not connected.")
         document = self._session_document(params.get("DocumentName"))
@@ -227,7 +196,7 @@ class SessionApi:
     def _resume_session(self, params: dict[str, Any], caller: Caller) -> tuple[dict[str, Any], dict[str, Any]]:
         session_id = _required_session_id(params)
         session = self._sessions().get(session_id)
-        if session is None or not session.active:
+        if session is None or session.status not in ("Connected", "Connecting", "Disconnected"):
             raise SsmApiError("DoesNotExistException", f"Session with id {session_id} does not exist.")
         if session.owner.arn != caller.arn:
             raise SsmApiError(
@@ -235,6 +204,7 @@ class SessionApi:
                 f"User: {caller.arn} is not authorized to perform: ssm:ResumeSession on resource: "
                 f"arn:aws:ssm:{self._region}:{self._account_id}:session/{session_id}",
             )
+        session.status = "Connected"  # a Disconnected session is Connected again once the client resumes it
         return self._connection(session_id)
 
     def _terminate_session(self, params: dict[str, Any], caller: Caller) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -243,8 +213,17 @@ class SessionApi:
         if session is not None and not session.active:
             # Seen from AWS for a session that already ended (exit, idle timeout, an earlier TerminateSession).
             raise SsmApiError("ValidationException", "Session is not in a valid state")
-        if session is not None:
-            self._close(session, how=f"TerminateSession by {caller.arn}")
+        if session is not None and session.status != "Terminating":
+            # On AWS a terminated session stays Terminating in the Active list for a while.
+            how = f"TerminateSession by {caller.arn}"
+            if self.terminating_seconds > 0:
+                session.status = "Terminating"
+                session.end = self._clock.now()
+                session.leaves_at_wall = time.monotonic() + self.terminating_seconds
+                session.leaves_at = session.end + timedelta(seconds=self.terminating_seconds)
+                session.history.append(how)
+            else:
+                self._close(session, how=how)
         # An id SSM never issued is answered with success: TerminateSession does not check it exists.
         return {"SessionId": session_id}, {"sessionId": session_id}
 
@@ -254,13 +233,32 @@ class SessionApi:
             session = self._sessions().get(session_id)
             if session is None:
                 raise UnknownSessionError(session_id)
-            if session.active:
+            if session.status in ACTIVE_STATUSES and session.status != "Terminating":
                 self._close(session, how="ended by the client (exit or idle timeout)")
+            elif session.status == "Terminating":
+                session.status = "Terminated"
             return session
 
-    def _close(self, session: Session, *, how: str) -> None:
+    def set_status(self, session_id: str, status: str) -> Session:
+        """Put a session in ``status`` as the agent or client would (a dropped connection is ``Disconnected``)."""
+        if status not in SETTABLE_STATUSES:
+            raise ValueError(f"invalid session status {status!r}: expected one of {', '.join(SETTABLE_STATUSES)}")
+        with self._lock:
+            session = self._sessions().get(session_id)
+            if session is None:
+                raise UnknownSessionError(session_id)
+            if not session.active or session.status == "Terminating":
+                raise ValueError(f"session {session_id} is {session.status}: it can no longer change status")
+            if status == "Failed":
+                self._close(session, how="failed", status="Failed")
+            else:
+                session.status = status
+                session.history.append(status)
+            return session
+
+    def _close(self, session: Session, *, how: str, status: str = "Terminated") -> None:
         session.end = self._clock.now()
-        session.status = "Terminated"
+        session.status = status
         session.history.append(how)
 
     def _connection(self, session_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -279,6 +277,16 @@ class SessionApi:
         if not target.startswith("i-"):
             return False
         return any(instance.id == target and instance.state == "running" for instance in self._ec2_instances())
+
+    def _instance_information(self) -> list[tuple[dict[str, Any], dict[str, str]]]:
+        tags = self._backend()._resource_tags["ManagedInstance"]
+        return instance_information(
+            self._ec2_instances(),
+            self.managed_nodes().values(),
+            lambda node_id: dict(tags.get(node_id, {})),
+            region=self._region,
+            now=self._clock.now().timestamp(),
+        )
 
     def _ec2_instances(self) -> list[Any]:
         from moto.ec2.models import ec2_backends
@@ -301,105 +309,6 @@ class SessionApi:
             raise SsmApiError("InvalidDocument", f"Document type for {name} is not Session.")
         return name
 
-    # -- DescribeSessions ----------------------------------------------------------------------------
-
-    def _describe_sessions(self, params: dict[str, Any], caller: Caller) -> tuple[dict[str, Any], None]:
-        state = params.get("State")
-        if state not in ("Active", "History"):
-            raise _validation("state", state, "Member must satisfy enum value set: [Active, History]")
-        page_size = _page_size(params.get("MaxResults"), low=1, high=200, default=DEFAULT_PAGE_SIZE)
-        predicates = [_session_filter(item) for item in params.get("Filters") or []]
-        sessions = [
-            session
-            for session in self._sessions().values()
-            if session.active == (state == "Active") and all(predicate(session) for predicate in predicates)
-        ]
-        sessions.sort(key=lambda session: session.start, reverse=True)  # newest first, like the console
-        start = _decode_token(params.get("NextToken"), f"DescribeSessions/{state}")
-        page = sessions[start : start + page_size]
-        response: dict[str, Any] = {"Sessions": [session.describe() for session in page]}
-        if start + page_size < len(sessions):
-            response["NextToken"] = _encode_token(start + page_size, f"DescribeSessions/{state}")
-        return response, None
-
-    # -- DescribeInstanceInformation -----------------------------------------------------------------
-
-    def _describe_instance_information(self, params: dict[str, Any], caller: Caller) -> tuple[dict[str, Any], None]:
-        page_size = _page_size(params.get("MaxResults"), low=5, high=50, default=50)
-        filters: list[tuple[str, list[str]]] = [
-            (str(item.get("key")), [str(value) for value in item.get("valueSet") or []])
-            for item in params.get("InstanceInformationFilterList") or []
-        ]
-        filters += [
-            (str(item.get("Key")), [str(value) for value in item.get("Values") or []])
-            for item in params.get("Filters") or []
-        ]
-        items = [item for item in self._instance_information() if all(_info_matches(item, k, v) for k, v in filters)]
-        start = _decode_token(params.get("NextToken"), "DescribeInstanceInformation")
-        page = items[start : start + page_size]
-        response: dict[str, Any] = {"InstanceInformationList": [info for info, _ in page]}
-        if start + page_size < len(items):
-            response["NextToken"] = _encode_token(start + page_size, "DescribeInstanceInformation")
-        return response, None
-
-    def _instance_information(self) -> list[tuple[dict[str, Any], dict[str, str]]]:
-        now = self._clock.now().timestamp()
-        items: list[tuple[dict[str, Any], dict[str, str]]] = []
-        for instance in self._ec2_instances():
-            if instance.state != "running":
-                continue
-            tags = {tag["key"]: tag["value"] for tag in instance.get_tags()}
-            ip = str(instance.private_ip or "10.0.0.10")
-            info = {
-                "InstanceId": instance.id,
-                "PingStatus": "Online",
-                "LastPingDateTime": now,
-                "AgentVersion": "3.3.1142.0",
-                "IsLatestVersion": True,
-                "PlatformType": "Linux",
-                "PlatformName": "Amazon Linux",
-                "PlatformVersion": "2023",
-                "ResourceType": "EC2Instance",
-                "IPAddress": ip,
-                "ComputerName": f"ip-{ip.replace('.', '-')}.{self._region}.compute.internal",
-                "SourceId": instance.id,
-                "SourceType": "AWS::EC2::Instance",
-            }
-            items.append((info, tags))
-        backend = self._backend()
-        for node in self.managed_nodes().values():
-            tags = dict(backend._resource_tags["ManagedInstance"].get(node.node_id, {}))
-            info = {
-                "InstanceId": node.node_id,
-                "PingStatus": "Online",
-                "LastPingDateTime": now,
-                "AgentVersion": "3.3.1142.0",
-                "IsLatestVersion": True,
-                "PlatformType": "Linux",
-                "PlatformName": node.platform_name,
-                "PlatformVersion": node.platform_version,
-                "ActivationId": node.activation_id,
-                "IamRole": node.iam_role,
-                "RegistrationDate": node.registered.timestamp(),
-                "ResourceType": "ManagedInstance",
-                "Name": node.name,
-                "IPAddress": node.ip_address,
-                "ComputerName": node.name,
-                "SourceId": node.node_id,
-                "SourceType": "AWS::SSM::ManagedInstance",
-            }
-            items.append((info, tags))
-        return items
-
-
-def managed_nodes_of(backend: Any) -> dict[str, ManagedNode]:
-    """The managed-node registry kept on an SSM backend (created on first use)."""
-    nodes: dict[str, ManagedNode] | None = getattr(backend, "_warden_managed_nodes", None)
-    if nodes is None:
-        nodes = {}
-        backend._warden_managed_nodes = nodes
-    return nodes
-
 
 def _request_parameters(action: str, params: dict[str, Any]) -> dict[str, Any]:
     if action == "StartSession":
@@ -414,89 +323,7 @@ def _request_parameters(action: str, params: dict[str, Any]) -> dict[str, Any]:
 def _required_session_id(params: dict[str, Any]) -> str:
     session_id = params.get("SessionId")
     if not isinstance(session_id, str) or not session_id:
-        raise _validation("sessionId", session_id, "Member must not be null")
+        raise validation("sessionId", session_id, "Member must not be null")
     if len(session_id) > 96:
-        raise _validation("sessionId", session_id, "Member must have length less than or equal to 96")
+        raise validation("sessionId", session_id, "Member must have length less than or equal to 96")
     return session_id
-
-
-def _validation(member: str, value: Any, constraint: str) -> SsmApiError:
-    return SsmApiError(
-        "ValidationException",
-        f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}",
-    )
-
-
-def _page_size(raw: Any, *, low: int, high: int, default: int) -> int:
-    if raw is None:
-        return default
-    try:
-        size = int(raw)
-    except (TypeError, ValueError):
-        raise _validation("maxResults", raw, "Member must be a number") from None
-    if size < low:
-        raise _validation("maxResults", size, f"Member must have value greater than or equal to {low}")
-    if size > high:
-        raise _validation("maxResults", size, f"Member must have value less than or equal to {high}")
-    return size
-
-
-def _encode_token(offset: int, scope: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"o": offset, "s": scope}).encode()).decode()
-
-
-def _decode_token(token: Any, scope: str) -> int:
-    if token is None:
-        return 0
-    try:
-        data = json.loads(base64.urlsafe_b64decode(str(token).encode()))
-        if data["s"] != scope:
-            raise ValueError(scope)
-        return int(data["o"])
-    except (ValueError, KeyError, TypeError):
-        raise SsmApiError("InvalidNextToken", "The specified token is not valid.") from None
-
-
-def _session_filter(item: dict[str, Any]) -> Callable[[Session], bool]:
-    key, value = item.get("key"), item.get("value")
-    if key not in _FILTER_KEYS:
-        raise SsmApiError("InvalidFilterKey", f"The specified filter key {key} is not valid.")
-    if not isinstance(value, str) or not value:
-        raise _validation("filters.member.value", value, "Member must have length greater than or equal to 1")
-    if key in ("InvokedAfter", "InvokedBefore"):
-        try:
-            moment = parse_instant(value)
-        except ValueError:
-            raise SsmApiError("ValidationException", f"Invalid {key} filter value {value}.") from None
-        if key == "InvokedAfter":
-            return lambda session: session.start >= moment
-        return lambda session: session.start < moment
-    if key == "Target":
-        return lambda session: session.target == value
-    if key == "Owner":
-        return lambda session: value in (session.owner.arn, session.owner.name)
-    if key == "Status":
-        return lambda session: session.status == value
-    if key == "SessionId":
-        return lambda session: session.session_id == value
-    return lambda session: value == "Standard"  # AccessType: just-in-time node access is not emulated
-
-
-def _info_matches(item: tuple[dict[str, Any], dict[str, str]], key: str, values: list[str]) -> bool:
-    info, tags = item
-    if key.startswith("tag:"):
-        return tags.get(key[4:]) in values
-    if key == "tag-key":
-        return any(value in tags for value in values)
-    field_of = {
-        "InstanceIds": "InstanceId",
-        "PingStatus": "PingStatus",
-        "ResourceType": "ResourceType",
-        "PlatformTypes": "PlatformType",
-        "AgentVersion": "AgentVersion",
-        "IamRole": "IamRole",
-        "ActivationIds": "ActivationId",
-    }
-    if key not in field_of:
-        raise SsmApiError("InvalidFilterKey", f"The specified filter key {key} is not valid.")
-    return str(info.get(field_of[key])) in values

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,3 +197,48 @@ def parameters_for(template: dict[str, Any], supplied: dict[str, str]) -> list[d
     """CreateStack parameters: the supplied values for parameters the template declares."""
     declared = template.get("Parameters", {})
     return [{"ParameterKey": key, "ParameterValue": value} for key, value in supplied.items() if key in declared]
+
+
+def deploy(
+    template: Path,
+    *,
+    stack_name: str,
+    region: str,
+    account_id: str,
+    parameters: dict[str, str],
+    cloudformation: Any,
+    register: Callable[[str, FunctionCode], None],
+) -> None:
+    """What ``sam deploy`` does: upload the code zips, create the stack, and register each function's local code.
+
+    Raises :class:`TemplateError` when the template cannot be translated or the stack does not complete.
+    """
+    from moto.s3.models import s3_backends
+
+    if not template.is_file():
+        raise TemplateError(f"no template at {template}")
+    packaged = package(template, stack_name=stack_name, region=region, account_id=account_id, parameters=parameters)
+    s3 = s3_backends[account_id]["aws"]
+    s3.create_bucket(ARTIFACT_BUCKET, region)
+    for key, body in packaged.artifacts.items():
+        s3.put_object(ARTIFACT_BUCKET, key, body)
+    try:
+        cloudformation.create_stack(
+            StackName=stack_name,
+            TemplateBody=json.dumps(packaged.template),
+            Parameters=parameters_for(packaged.template, parameters),
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+        )
+    except Exception as error:
+        raise TemplateError(f"creating stack {stack_name} failed: {error}") from error
+    stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    if stack["StackStatus"] != "CREATE_COMPLETE":
+        raise TemplateError(
+            f"stack {stack_name} is {stack['StackStatus']}: {stack.get('StackStatusReason', 'no reason')}"
+        )
+    resources = cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]
+    physical = {item["LogicalResourceId"]: item.get("PhysicalResourceId") for item in resources}
+    for logical_id, code in packaged.functions.items():
+        name = physical.get(logical_id)
+        if name:
+            register(name, code)

@@ -1,4 +1,9 @@
-"""Fixtures for functional tests: the real stack on the local cloud, people who start sessions, the alert inbox."""
+"""Fixtures for functional tests: the real stack on the local cloud, people who start sessions, the alert inbox.
+
+The local cloud behaves as AWS does here (``warden_local.pytest_plugin.functional_fidelity``): terminated sessions stay
+``Terminating`` for 2 s, four workers deliver concurrently and retry after a delay, IAM is enforced on every call
+a handler makes. ``WARDEN_LOCAL_TERMINATING_SECONDS=0 WARDEN_LOCAL_WORKERS=1`` runs the old, quicker way.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from warden.adapters.grants import DynamoGrantStore
 from warden.adapters.ledger import DynamoLedger
 from warden.ports import LedgerEntry
 from warden_local import LocalCloud
+from warden_local.pytest_plugin import functional_fidelity
 
 # Tuesday 2026-11-24 09:00 UTC = 10:00 in Berlin: inside business hours.
 TUESDAY_MORNING = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -131,11 +137,15 @@ class Stack:
 
 @pytest.fixture
 def stack() -> Iterator[Stack]:
-    with LocalCloud(start_at=TUESDAY_MORNING, policy=POLICY.format(mode="enforce")) as cloud:
+    with LocalCloud(
+        start_at=TUESDAY_MORNING, policy=POLICY.format(mode="enforce"), fidelity=functional_fidelity()
+    ) as cloud:
         yield Stack(cloud)
 
 
 @pytest.fixture
 def monitor_stack() -> Iterator[Stack]:
-    with LocalCloud(start_at=TUESDAY_MORNING, policy=POLICY.format(mode="monitor")) as cloud:
+    with LocalCloud(
+        start_at=TUESDAY_MORNING, policy=POLICY.format(mode="monitor"), fidelity=functional_fidelity()
+    ) as cloud:
         yield Stack(cloud)

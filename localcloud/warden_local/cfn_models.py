@@ -1,0 +1,329 @@
+"""CloudFormation resource types moto lacks (subscriptions, queue and topic policies, event invoke configs,
+alarms), and a placeholder that records every type neither moto nor the local cloud emulates."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+logger = logging.getLogger("warden_local")
+
+# -- CloudFormation resource types moto lacks ---------------------------------------------------------------
+
+EMULATED_TYPES = (
+    "AWS::SNS::Subscription",
+    "AWS::SNS::TopicPolicy",
+    "AWS::SQS::QueuePolicy",
+    "AWS::Lambda::EventInvokeConfig",
+    "AWS::CloudWatch::Alarm",
+)
+
+
+def install_cloudformation_models(active_hooks: Callable[[], Any]) -> None:
+    """Register the resource types above with moto's CloudFormation (once per process)."""
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+
+    def queue_name(url_or_arn: str) -> str:
+        return url_or_arn.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+
+    class _LocalModel:
+        """What the resource types the local cloud creates share: a physical id, a type, the attributes it has.
+
+        A mixin, not a base: moto registers only direct subclasses of ``CloudFormationModel``.
+        """
+
+        CFN_TYPE = ""
+        NAME_PROPERTY = ""
+        ATTRIBUTES: tuple[str, ...] = ()
+        physical_id: str
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.physical_id
+
+        @classmethod
+        def cloudformation_name_type(cls) -> str:
+            return cls.NAME_PROPERTY
+
+        @classmethod
+        def cloudformation_type(cls) -> str:
+            return cls.CFN_TYPE
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr in cls.ATTRIBUTES
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            pass
+
+    class SnsSubscription(_LocalModel, CloudFormationModel):
+        CFN_TYPE = "AWS::SNS::Subscription"
+        ATTRIBUTES = ("Arn",)
+
+        def __init__(self, arn: str) -> None:
+            self.arn = arn
+            self.physical_id = arn
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            return self.arn
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> SnsSubscription:
+            from moto.sns.models import sns_backends
+
+            properties = cloudformation_json["Properties"]
+            backend = sns_backends[account_id][region_name]
+            subscription = backend.subscribe(properties["TopicArn"], properties["Endpoint"], properties["Protocol"])
+            for name in ("RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "RedrivePolicy", "DeliveryPolicy"):
+                if name in properties:
+                    value = properties[name]
+                    if isinstance(value, (dict, list)):
+                        value = json.dumps(value)
+                    elif isinstance(value, bool):
+                        value = "true" if value else "false"
+                    backend.set_subscription_attributes(subscription.arn, name, str(value))
+            return cls(subscription.arn)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            from moto.sns.models import sns_backends
+
+            sns_backends[account_id][region_name].unsubscribe(self.arn)
+
+    class SnsTopicPolicy(_LocalModel, CloudFormationModel):
+        CFN_TYPE = "AWS::SNS::TopicPolicy"
+
+        def __init__(self, topics: list[str]) -> None:
+            self.topics = topics
+            self.physical_id = f"warden-local-topic-policy-{uuid.uuid4().hex[:12]}"
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> SnsTopicPolicy:
+            from moto.sns.models import sns_backends
+
+            properties = cloudformation_json["Properties"]
+            backend = sns_backends[account_id][region_name]
+            for topic in properties["Topics"]:
+                backend.set_topic_attribute(topic, "Policy", json.dumps(properties["PolicyDocument"]))
+            return cls(list(properties["Topics"]))
+
+    class SqsQueuePolicy(_LocalModel, CloudFormationModel):
+        CFN_TYPE = "AWS::SQS::QueuePolicy"
+
+        def __init__(self, queues: list[str]) -> None:
+            self.queues = queues
+            self.physical_id = f"warden-local-queue-policy-{uuid.uuid4().hex[:12]}"
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> SqsQueuePolicy:
+            from moto.sqs.models import sqs_backends
+
+            properties = cloudformation_json["Properties"]
+            backend = sqs_backends[account_id][region_name]
+            for queue in properties["Queues"]:
+                backend.set_queue_attributes(queue_name(queue), {"Policy": json.dumps(properties["PolicyDocument"])})
+            return cls(list(properties["Queues"]))
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            from moto.sqs.models import sqs_backends
+
+            backend = sqs_backends[account_id][region_name]
+            for queue in self.queues:
+                try:
+                    backend.set_queue_attributes(queue_name(queue), {"Policy": ""})
+                except Exception:  # noqa: S112 - the queue went first
+                    continue
+
+    class LambdaEventInvokeConfig(_LocalModel, CloudFormationModel):
+        CFN_TYPE = "AWS::Lambda::EventInvokeConfig"
+
+        def __init__(self, function_name: str, qualifier: str) -> None:
+            self.function_name = function_name
+            self.qualifier = qualifier
+            self.physical_id = f"{function_name}:{qualifier}"
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> LambdaEventInvokeConfig:
+            from moto.awslambda.models import lambda_backends
+
+            properties = cloudformation_json["Properties"]
+            config = {
+                key: properties[key]
+                for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
+                if key in properties
+            }
+            if "MaximumRetryAttempts" in config:
+                config["MaximumRetryAttempts"] = int(config["MaximumRetryAttempts"])
+            if "MaximumEventAgeInSeconds" in config:
+                config["MaximumEventAgeInSeconds"] = int(config["MaximumEventAgeInSeconds"])
+            name = properties["FunctionName"]
+            lambda_backends[account_id][region_name].put_function_event_invoke_config(name, config)
+            return cls(name, str(properties.get("Qualifier", "$LATEST")))
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            from moto.awslambda.models import lambda_backends
+
+            try:
+                lambda_backends[account_id][region_name].delete_function_event_invoke_config(self.function_name)
+            except Exception:
+                logger.debug("event invoke config of %s already gone", self.function_name)
+
+    class CloudWatchAlarm(_LocalModel, CloudFormationModel):
+        CFN_TYPE = "AWS::CloudWatch::Alarm"
+        NAME_PROPERTY = "AlarmName"
+        ATTRIBUTES = ("Arn",)
+
+        def __init__(self, name: str, arn: str) -> None:
+            self.name = name
+            self.arn = arn
+            self.physical_id = name
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            return self.arn
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> CloudWatchAlarm:
+            from moto.cloudwatch.models import cloudwatch_backends
+
+            properties = cloudformation_json["Properties"]
+            alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
+                name=resource_name,
+                namespace=properties.get("Namespace"),
+                metric_name=properties.get("MetricName"),
+                comparison_operator=properties.get("ComparisonOperator"),
+                evaluation_periods=properties.get("EvaluationPeriods"),
+                period=properties.get("Period"),
+                threshold=properties.get("Threshold"),
+                statistic=properties.get("Statistic"),
+                description=properties.get("AlarmDescription"),
+                dimensions=properties.get("Dimensions", []),
+                alarm_actions=properties.get("AlarmActions", []),
+                metric_data_queries=_metric_data_queries(properties.get("Metrics")),
+                datapoints_to_alarm=properties.get("DatapointsToAlarm"),
+                extended_statistic=properties.get("ExtendedStatistic"),
+                ok_actions=properties.get("OKActions", []),
+                insufficient_data_actions=properties.get("InsufficientDataActions", []),
+                unit=properties.get("Unit"),
+                actions_enabled=properties.get("ActionsEnabled", True) not in (False, "false"),
+                treat_missing_data=properties.get("TreatMissingData"),
+                evaluate_low_sample_count_percentile=properties.get("EvaluateLowSampleCountPercentile"),
+                threshold_metric_id=properties.get("ThresholdMetricId"),
+            )
+            return cls(resource_name, alarm.alarm_arn)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            from moto.cloudwatch.models import cloudwatch_backends
+
+            cloudwatch_backends[account_id][region_name].delete_alarms([self.name])
+
+    class UnemulatedResource(CloudFormationModel):
+        """A type neither moto nor the local cloud emulates: recorded (and reported), never silently skipped."""
+
+        def __init__(self, resource_type: str) -> None:
+            self.resource_type = resource_type
+            self.id = f"warden-local-unemulated-{uuid.uuid4().hex[:12]}"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.id
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "WardenLocal::Unemulated"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return True
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            return f"{self.id}.{attribute_name}"
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> UnemulatedResource:
+            resource_type = str(kwargs.get("ResourceType", cloudformation_json.get("Type")))
+            hooks = active_hooks()
+            if hooks is not None:
+                hooks.record_unemulated(
+                    str(kwargs.get("LogicalId", resource_name)), resource_type, cloudformation_json["Properties"]
+                )
+            return cls(resource_type)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            pass
+
+    original_class_from_type = parsing.resource_class_from_type
+
+    def resource_class_from_type(resource_type: str) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            found = original_class_from_type(resource_type)
+        if found is None and resource_type not in parsing.NULL_MODELS and active_hooks() is not None:
+            return UnemulatedResource
+        return found
+
+    parsing.resource_class_from_type = resource_class_from_type
+    # moto caches its type map on first use; our subclasses must be in it.
+    parsing.get_model_list.cache_clear()
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()
+    for model in (SnsSubscription, SnsTopicPolicy, SqsQueuePolicy, LambdaEventInvokeConfig, CloudWatchAlarm):
+        assert parsing.get_model_map()[model.cloudformation_type()] is model
+
+
+def _metric_data_queries(metrics: list[dict[str, Any]] | None) -> list[Any] | None:
+    if not metrics:
+        return None
+    from moto.cloudwatch import models as cloudwatch
+
+    # The same conversion moto's PutMetricAlarm response does; moto's constructors are typed str, values may be None.
+    queries = []
+    for metric in metrics:
+        stat: dict[str, Any] = metric.get("MetricStat") or {}
+        stat_metric: dict[str, Any] = stat.get("Metric") or {}
+        metric_stat: Any = None
+        if stat_metric.get("MetricName"):
+            dimensions = [
+                cloudwatch.Dimension(name=item.get("Name"), value=item.get("Value"))
+                for item in stat_metric.get("Dimensions", [])
+            ]
+            measured: dict[str, Any] = {
+                "metric_name": stat_metric["MetricName"],
+                "namespace": stat_metric.get("Namespace"),
+                "dimensions": dimensions,
+            }
+            stat_args: dict[str, Any] = {
+                "period": stat.get("Period"),
+                "stat": stat.get("Stat"),
+                "unit": stat.get("Unit"),
+            }
+            metric_stat = cloudwatch.MetricStat(metric=cloudwatch.Metric(**measured), **stat_args)
+        query: dict[str, Any] = {
+            "query_id": metric.get("Id"),
+            "label": metric.get("Label"),
+            "period": metric.get("Period"),
+            "return_data": metric.get("ReturnData"),
+            "expression": metric.get("Expression"),
+            "metric_stat": metric_stat,
+        }
+        queries.append(cloudwatch.MetricDataQuery(**query))
+    return queries
