@@ -129,3 +129,27 @@ def test_an_unreadable_target_leaves_only_its_session_unjudged_and_alerts_once_a
     world.sweeper.sweep("s")
     assert not world.sessions.is_active(stuck.session_id or "")
     assert world.state is not None and world.state.unjudged() == {}
+
+
+def test_any_failure_of_the_policy_loader_is_a_rejection_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    from warden.adapters import policy_source
+    from warden.policy import PolicyError
+
+    def explode(text: str, *, source: str) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(policy_source, "load_policy", explode)
+    with pytest.raises(PolicyError, match=r"cannot be read as a policy \(RecursionError\)"):
+        policy_source._load("version: 1", "the-parameter")
+
+
+@pytest.mark.parametrize(
+    "document",
+    ["[" * 5000 + "]" * 5000, "{a: " * 100 + "1" + "}" * 100, "\n".join("  " * level + "- x" for level in range(100))],
+)
+def test_a_document_nested_absurdly_deep_is_rejected_before_it_is_parsed(document: str) -> None:
+    from warden.adapters import policy_source
+    from warden.policy import PolicyError
+
+    with pytest.raises(PolicyError, match="nests deeper than 64 levels"):
+        policy_source._load(document, "the-parameter")

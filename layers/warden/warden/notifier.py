@@ -149,14 +149,19 @@ class PolicyRejectedAlerts:
 
 @dataclass(frozen=True)
 class PolicyMissingAlerts:
-    """The policy source's ``on_missing``: alert once (HIGH) per problem and policy kept in force."""
+    """The policy source's ``on_missing``: alert once (HIGH) per kind of problem, whichever function saw it first.
+
+    Keyed on the problem alone: the same deleted parameter seen by a warm container (policy from memory) and a
+    cold one (policy from the kept copy) is one incident.
+    """
 
     notifier: Notifier
     context: AlertContext
     parameter: str
 
     def __call__(self, problem: str, in_force: str) -> None:
-        digest = hashlib.sha256(f"{_problem_kind(problem)}\n{in_force}".encode()).hexdigest()[:16]
+        count("PolicyMissingAlert")
+        digest = hashlib.sha256(_problem_kind(problem).encode()).hexdigest()[:16]
         try:
             self.notifier.send_once(
                 f"policy-missing#{digest}",

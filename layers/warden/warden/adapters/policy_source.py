@@ -159,17 +159,44 @@ class ParameterPolicySource:
             logger.exception("could not keep the durable copy of the policy")
 
 
+# No policy nests anywhere near this deep; a document that does is refused before the parser recurses through it
+# (PyYAML takes seconds to hit RecursionError on a few thousand levels, on every invocation that reads it).
+MAX_NESTING = 64
+
+
 def _load(text: str, source: str) -> Policy:
     """Load a policy; any failure at all (RecursionError from deep nesting, MemoryError, ...) is a PolicyError."""
+    depth = _nesting(text)
+    if depth > MAX_NESTING:
+        raise PolicyError(
+            [PolicyIssue("", None, f"the document nests deeper than {MAX_NESTING} levels (at least {depth})")],
+            source=source,
+        )
     try:
         return load_policy(text, source=source)
     except PolicyError:
         raise
     except Exception as error:
+        # Not chained: a RecursionError's traceback is thousands of frames in every log line that prints it.
         raise PolicyError(
             [PolicyIssue("", None, f"the document cannot be read as a policy ({type(error).__name__})")],
             source=source,
-        ) from error
+        ) from None
+
+
+def _nesting(text: str) -> int:
+    """An upper bound of the document's nesting: open flow brackets, or block indentation (two columns a level)."""
+    deepest = depth = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}" and depth:
+            depth -= 1
+    for line in text.splitlines():
+        stripped = line.lstrip(" -")
+        deepest = max(deepest, (len(line) - len(stripped)) // 2)
+    return deepest
 
 
 def _digest(text: str) -> str:
