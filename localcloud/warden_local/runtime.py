@@ -356,9 +356,15 @@ class LambdaRuntime:
         return env
 
     def _role_credentials(self, function: Any) -> dict[str, str]:
-        cached = self._credentials.get(function.function_name)
-        if cached is not None:
+        # One set per function: two concurrent first invocations must not each assume the role (their
+        # environments would differ, so they could not run at the same time).
+        with self._load_lock:
+            cached = self._credentials.get(function.function_name)
+            if cached is None:
+                cached = self._credentials[function.function_name] = self._assume_role(function)
             return cached
+
+    def _assume_role(self, function: Any) -> dict[str, str]:
         from moto.sts.models import sts_backends
 
         # Lambda assumes the execution role with the function name as the session name, so the warden's own calls
@@ -374,13 +380,11 @@ class LambdaRuntime:
         self._identities.note_session_created(assumed.access_key_id, self._clock.now())
         if self._on_role_session is not None:
             self._on_role_session(assumed.access_key_id, str(function.role), function.function_name)
-        credentials = {
+        return {
             "AWS_ACCESS_KEY_ID": assumed.access_key_id,
             "AWS_SECRET_ACCESS_KEY": assumed.secret_access_key,
             "AWS_SESSION_TOKEN": assumed.session_token,
         }
-        self._credentials[function.function_name] = credentials
-        return credentials
 
     # -- outcomes -------------------------------------------------------------------------------------
 

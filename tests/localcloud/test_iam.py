@@ -160,3 +160,19 @@ def test_the_harness_and_people_are_not_restricted_by_the_functions_roles(enforc
     alice.describe_sessions(State="Active")
 
     assert enforced.iam_decisions == []
+
+
+def test_a_sam_policy_template_is_enforced_as_the_translator_expands_it(enforced: LocalCloud) -> None:
+    # GIVEN a function whose role SAM generated from SQSSendMessagePolicy on the queue it reports to
+    ssm = enforced.client("ssm")
+    session_id = ssm.start_session(Target=enforced.add_instance({}))["SessionId"]
+
+    # WHEN a resume runs it
+    ssm.resume_session(SessionId=session_id)
+    enforced.settle()
+
+    # THEN its SendMessage was checked against the expanded statement and allowed
+    greetings = sorted(report["greeting"] for report in drain(enforced, enforced.stack_outputs()["SeenQueueUrl"]))
+    assert greetings == ["hello", "resumed"]
+    resumed = [d for d in enforced.iam_decisions if "ResumeRecorder" in d.function_name]
+    assert [(d.action, d.allowed) for d in resumed] == [("sqs:SendMessage", True)]
