@@ -154,8 +154,14 @@ class Enforcer:
         waited = 0.0
         last_error: AwsCallFailed | None = None
         accepted = False  # TerminateSession answered success at least once: the warden ended it
-        status: str | None = "Connected"
         attempts = 0
+        # Look first: a session already Terminating (its owner ended it) or gone is not the warden's to end.
+        try:
+            status = self.sessions.status(session_id)
+        except AwsCallFailed as error:
+            last_error, status = error, "Connected"
+        if status is None:
+            return Ended(ours=False, confirmation=_CONFIRMED)
         while True:
             if status not in _ENDING:
                 attempts += 1

@@ -70,7 +70,8 @@ class Notifier:
     def flush(self) -> int:
         """Send every alert the outbox keeps (each by one sender, also when sweeps overlap); how many were sent.
 
-        Raises :class:`AwsCallFailed` when the outbox cannot be read; a single alert SNS refuses again stays.
+        Raises :class:`AwsCallFailed` when the outbox cannot be read. When SNS refuses one, it and the rest stay
+        for the next sweep.
         """
         if self.outbox is None:
             return 0
@@ -85,7 +86,9 @@ class Notifier:
                 count("AlertFailed")
                 logger.exception("kept alert still not sent", extra={"alert_key": key})
                 self._unclaim(key, owner)
-                continue
+                # SNS is failing (or throttling: e-mail allows 10 a second): the rest wait for the next sweep
+                # rather than spend this sweep's time on retries.
+                break
             self._forget_kept(key)
             sent += 1
             count("AlertSentFromOutbox")
