@@ -7,12 +7,14 @@ and checks what AWS and the security team see: DescribeSessions, the ledger row,
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.functional.conftest import POLICY, TUESDAY_MORNING, Mail, Stack
-from warden.adapters.state import DynamoState
+
+if TYPE_CHECKING:
+    from warden.adapters.state import DynamoState
 
 pytestmark = pytest.mark.functional
 
@@ -27,6 +29,8 @@ def mails_of(stack: Stack, kind: str) -> list[Mail]:
 
 
 def state(stack: Stack) -> DynamoState:
+    from warden.adapters.state import DynamoState
+
     return DynamoState(stack.cloud.client("dynamodb"), stack.outputs["StateTableName"], stack.cloud.clock)
 
 
@@ -231,18 +235,24 @@ def test_a_grant_expiry_alert_sns_refused_is_sent_later_and_the_grant_stays_expi
 
 
 def test_a_termination_whose_confirmation_is_throttled_is_reported_as_the_wardens(stack: Stack) -> None:
-    # GIVEN DescribeSessions throttled for the next two confirmations (3 attempts each)
+    # GIVEN DescribeSessions throttled past botocore's retries for longer than the termination budget
     prod = stack.cloud.add_instance({"Name": "prod-db-1", "Environment": "prod"})
-    stack.cloud.faults.fail("ssm:DescribeSessions", code="ThrottlingException", times=6)
-    # WHEN a denied session starts
+    stack.cloud.faults.fail("ssm:DescribeSessions", code="ThrottlingException", times=10_000)
+    # WHEN a denied session starts (TerminateSession itself succeeds)
     session = stack.start(stack.person("bob"), prod)
-    stack.cloud.advance("2m")
+    stack.cloud.settle(timeout=120)
+    stack.cloud.faults.clear()
     # THEN the warden's termination is recorded and alerted as such, never as failed or "already ended"
-    assert session not in stack.active()
     row = stack.row(session)
     assert (row.ended_by, row.action) == ("session-warden", "terminated")
-    assert stack.inbox.kinds() == ["session-terminated"]
+    [mail] = stack.inbox.mails()
+    assert mail.kind == "session-terminated"
+    assert "TerminateSession succeeded; DescribeSessions could not confirm it yet (ClientError: " in mail.body
     assert stack.errors() == []
+    # AND the next sweep sees it gone, and reports nothing more
+    stack.cloud.advance("1m")
+    assert session not in stack.active()
+    assert stack.inbox.kinds() == ["session-terminated"]
 
 
 def test_a_session_that_stays_terminating_for_seconds_is_no_termination_failure(stack: Stack) -> None:

@@ -154,7 +154,7 @@ class Enforcer:
         waited = 0.0
         last_error: AwsCallFailed | None = None
         accepted = False  # TerminateSession answered success at least once: the warden ended it
-        attempts = 0
+        attempts = looks = 0
         # Look first: a session already Terminating (its owner ended it) or gone is not the warden's to end.
         try:
             status = self.sessions.status(session_id)
@@ -180,7 +180,8 @@ class Enforcer:
             if status is None:
                 return Ended(ours=accepted, confirmation=_CONFIRMED)
             spent = max(self.elapsed() - began, waited)  # a test's sleep does not pass time
-            pause = min(self.backoff_seconds * 2 ** (attempts - 1), _MAX_PAUSE_SECONDS)
+            looks += 1
+            pause = min(self.backoff_seconds * 2 ** (looks - 1), _MAX_PAUSE_SECONDS)
             if spent + pause > self.termination_budget_seconds:
                 break
             self.sleep(pause)
