@@ -247,7 +247,7 @@ def test_a_termination_whose_confirmation_is_throttled_is_reported_as_the_warden
     assert (row.ended_by, row.action) == ("session-warden", "terminated")
     [mail] = stack.inbox.mails()
     assert mail.kind == "session-terminated"
-    assert "TerminateSession succeeded; DescribeSessions could not confirm it yet (ClientError: " in mail.body
+    assert "TerminateSession succeeded; DescribeSessions could not confirm it yet (ThrottlingException: " in mail.body
     assert stack.errors() == []
     # AND the next sweep sees it gone, and reports nothing more
     stack.cloud.advance("1m")
