@@ -25,8 +25,8 @@ print(time.perf_counter() - start)
 _COLD_PROBE = """
 import os, sys, time
 os.environ.update({{"WARDEN_GRANTS_TABLE": "g", "WARDEN_LEDGER_TABLE": "l", "WARDEN_IDEMPOTENCY_TABLE": "i",
-    "WARDEN_ALERTS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:t", "WARDEN_POLICY_PARAMETER": "/p",
-    "AWS_DEFAULT_REGION": "us-east-1"}})
+    "WARDEN_STATE_TABLE": "s", "WARDEN_ALERTS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:t",
+    "WARDEN_POLICY_PARAMETER": "/p", "AWS_DEFAULT_REGION": "us-east-1"}})
 sys.path.insert(0, {path!r})
 start = time.perf_counter()
 import {module}

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from warden.errors import AwsCallFailed, SessionAlreadyEnded
 from warden.policy import Grant, Policy
-from warden.ports import WARDEN_ACTOR, Alert, AlertMarker, LedgerEntry, LiveSession, TargetInfo
+from warden.ports import WARDEN_ACTOR, Alert, AlertMarker, LedgerEntry, LiveSession, StoredPolicy, TargetInfo
 
 
 def aws_failure(operation: str, code: str, message: str) -> AwsCallFailed:
@@ -37,9 +37,19 @@ class FakeTags:
     def __init__(self, tags: dict[str, dict[str, str]] | None = None) -> None:
         self.tags = tags or {}
         self.lookups = 0
+        self.unreadable: dict[str, str] = {}  # target -> the error its tag read fails with
+
+    def lookup_each(self, targets: Iterable[str]) -> tuple[dict[str, TargetInfo], dict[str, str]]:
+        wanted = set(targets)
+        failed = {target: problem for target, problem in self.unreadable.items() if target in wanted}
+        return self.lookup(wanted - set(failed)), failed
 
     def lookup(self, targets: Iterable[str]) -> dict[str, TargetInfo]:
         self.lookups += 1
+        targets = list(targets)
+        for target in targets:
+            if target in self.unreadable:
+                raise aws_failure("ListTagsForResource", "ThrottlingException", self.unreadable[target])
         return {
             target: TargetInfo(target, dict(self.tags.get(target, {})), exists=target in self.tags)
             for target in targets
@@ -167,6 +177,9 @@ class FakeSessions:
         self.terminate_calls: list[str] = []
         self.fail_terminations = 0
         self.immortal: set[str] = set()
+        self.terminating_looks = 0  # a terminated session shows Terminating for this many status looks
+        self.fail_describes = 0
+        self._terminating: dict[str, int] = {}
 
     def start(self, session_id: str, target: str, owner: str, started_at: datetime, **extra: Any) -> LiveSession:
         session = LiveSession(session_id=session_id, target=target, owner=owner, started_at=started_at, **extra)
@@ -189,6 +202,16 @@ class FakeSessions:
     def is_active(self, session_id: str) -> bool:
         return session_id in self.live
 
+    def status(self, session_id: str) -> str | None:
+        if self.fail_describes:
+            self.fail_describes -= 1
+            raise aws_failure("DescribeSessions", "ThrottlingException", "Rate exceeded")
+        if self._terminating.get(session_id):
+            self._terminating[session_id] -= 1
+            return "Terminating"
+        session = self.live.get(session_id)
+        return None if session is None else session.status or "Connected"
+
     def terminate(self, session_id: str) -> None:
         self.terminate_calls.append(session_id)
         if self.fail_terminations:
@@ -197,6 +220,8 @@ class FakeSessions:
         if session_id not in self.live:
             raise SessionAlreadyEnded(session_id)
         if session_id not in self.immortal:
+            if self.terminating_looks:
+                self._terminating[session_id] = self.terminating_looks
             session = self.live.pop(session_id)
             self.ended[session_id] = dataclasses.replace(session, status="Terminated")
 
@@ -220,6 +245,7 @@ class FakeOnce:
     def __init__(self) -> None:
         self.keys: set[str] = set()
         self.leases: dict[str, str] = {}
+        self.stale: dict[str, str] = {}  # a lease someone wrote with an expiry far in the future
 
     def first(self, key: str, ttl_seconds: int) -> bool:
         if key in self.keys:
@@ -241,6 +267,13 @@ class FakeOnce:
         if self.leases.get(key) == owner:
             del self.leases[key]
 
+    def take_over_stale(self, key: str, owner: str, seconds: int) -> str | None:
+        held_until = self.stale.pop(key, None)
+        if held_until is None:
+            return None
+        self.leases[key] = owner
+        return held_until
+
 
 class RunOnce:
     """Idempotency stand-in: remembers each key's result like Powertools Idempotency does."""
@@ -252,3 +285,64 @@ class RunOnce:
         if key not in self.results:
             self.results[key] = action()
         return self.results[key]
+
+
+class FakeState:
+    """The state table in memory: outbox (with claims), policy copy, heartbeat and unjudged marks."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.kept: dict[str, tuple[Alert, str | None, datetime | None]] = {}  # key -> alert, claimed by, until
+        self.policy: StoredPolicy | None = None
+        self.beats: list[datetime] = []
+        self.marks: dict[str, datetime] = {}
+
+    # outbox
+    def keep(self, key: str, alert: Alert, *, owner: str, seconds: int) -> bool:
+        if key in self.kept:
+            return False
+        self.kept[key] = (alert, owner, self.clock.now() + timedelta(seconds=seconds))
+        return True
+
+    def pending(self) -> list[tuple[str, Alert]]:
+        return [(key, alert) for key, (alert, _, _) in self.kept.items()]
+
+    def claim(self, key: str, owner: str, seconds: int) -> bool:
+        if key not in self.kept:
+            return False
+        alert, holder, until = self.kept[key]
+        if holder not in (None, owner) and until is not None and until > self.clock.now():
+            return False
+        self.kept[key] = (alert, owner, self.clock.now() + timedelta(seconds=seconds))
+        return True
+
+    def unclaim(self, key: str, owner: str) -> None:
+        if key in self.kept and self.kept[key][1] == owner:
+            self.kept[key] = (self.kept[key][0], None, None)
+
+    def sent(self, key: str) -> None:
+        self.kept.pop(key, None)
+
+    # policy copy
+    def load(self) -> StoredPolicy | None:
+        return self.policy
+
+    def save(self, text: str, digest: str, at: datetime) -> None:
+        self.policy = StoredPolicy(text=text, digest=digest, saved_at=at)
+
+    # liveness
+    def heartbeat(self, at: datetime) -> None:
+        self.beats.append(at)
+
+    def last_heartbeat(self) -> datetime | None:
+        return self.beats[-1] if self.beats else None
+
+    def unjudged_since(self, session_id: str, now: datetime, problem: str) -> datetime:
+        return self.marks.setdefault(session_id, now)
+
+    def judged(self, session_ids: Iterable[str]) -> None:
+        for session_id in session_ids:
+            self.marks.pop(session_id, None)
+
+    def unjudged(self) -> dict[str, datetime]:
+        return dict(self.marks)

@@ -186,6 +186,7 @@ def warden_in_process(stack: Stack) -> Iterator[Any]:
         "WARDEN_GRANTS_TABLE": outputs["GrantsTableName"],
         "WARDEN_LEDGER_TABLE": outputs["LedgerTableName"],
         "WARDEN_IDEMPOTENCY_TABLE": outputs["IdempotencyTableName"],
+        "WARDEN_STATE_TABLE": outputs["StateTableName"],
         "WARDEN_ALERTS_TOPIC_ARN": outputs["AlertsTopicArn"],
         "WARDEN_POLICY_PARAMETER": outputs["PolicyParameterName"],
         "WARDEN_POLICY_CACHE_SECONDS": "0",

@@ -10,6 +10,7 @@ ENV = {
     "WARDEN_GRANTS_TABLE": "grants",
     "WARDEN_LEDGER_TABLE": "ledger",
     "WARDEN_IDEMPOTENCY_TABLE": "idempotency",
+    "WARDEN_STATE_TABLE": "state",
     "WARDEN_ALERTS_TOPIC_ARN": "arn:aws:sns:eu-central-1:123456789012:alerts",
     "WARDEN_POLICY_PARAMETER": "/session-warden/session-warden/policy",
     "AWS_REGION": "eu-central-1",

@@ -58,13 +58,59 @@ def test_only_the_enforcing_roles_may_terminate_sessions_and_only_session_arns()
     assert "ssm:TerminateSession" not in actions("SessionEndedRole")
 
 
-def test_session_end_rule_ignores_the_wardens_own_roles() -> None:
-    pattern = RESOURCES["SessionEndedFunction"]["Properties"]["Events"]["SessionEnded"]["Properties"]["Pattern"]
-    [condition] = pattern["detail"]["userIdentity"]["arn"]
-    prefix = condition["anything-but"]["prefix"]["Sub"]
-    assert prefix.endswith(":assumed-role/${AWS::StackName}-warden-")
-    for role in ("SessionStartedRole", "SessionEndedRole", "SweeperRole"):
-        assert RESOURCES[role]["Properties"]["RoleName"]["Sub"].startswith("${AWS::StackName}-warden-")
+def test_session_end_rules_ignore_exactly_the_roles_that_terminate_sessions() -> None:
+    # The rule used to ignore every role named "<stack>-warden-*": anyone who could create such a role hid their
+    # terminations. Now non-role callers match one rule, and role sessions of every role but exactly the warden's
+    # two terminating roles the other.
+    events = RESOURCES["SessionEndedFunction"]["Properties"]["Events"]
+    by_user = events["SessionEndedByUser"]["Properties"]["Pattern"]["detail"]["userIdentity"]
+    assert by_user == {"type": [{"anything-but": ["AssumedRole"]}]}
+    by_role = events["SessionEndedByRole"]["Properties"]["Pattern"]["detail"]["userIdentity"]
+    assert by_role["type"] == ["AssumedRole"]
+    [condition] = by_role["sessionContext"]["sessionIssuer"]["arn"]
+    assert condition["anything-but"] == [{"GetAtt": "SessionStartedRole.Arn"}, {"GetAtt": "SweeperRole.Arn"}]
+    terminating = {
+        name
+        for name, resource in RESOURCES.items()
+        if resource["Type"] == "AWS::IAM::Role"
+        and any(
+            "ssm:TerminateSession" in statement["Action"]
+            for policy in resource["Properties"].get("Policies", [])
+            for statement in policy["PolicyDocument"]["Statement"]
+        )
+    }
+    assert terminating == {"SessionStartedRole", "SweeperRole"}  # exactly the roles the rule ignores
+
+
+def test_event_delivery_dead_letters_come_only_from_the_wardens_own_rules() -> None:
+    [statement] = RESOURCES["EventDeliveryDLQPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    sources = [arn["Sub"] for arn in statement["Condition"]["ArnEquals"]["aws:SourceArn"]]
+    names = []
+    for function in ("SessionStartedFunction", "SessionEndedFunction", "SweeperFunction"):
+        for event in RESOURCES[function]["Properties"]["Events"].values():
+            properties = event["Properties"]
+            names.append((properties.get("RuleName") or properties.get("Name"))["Sub"])
+            assert properties["DeadLetterConfig"]["Arn"] == {"GetAtt": "EventDeliveryDLQ.Arn"}
+    assert sorted(sources) == sorted(
+        f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{name}" for name in names
+    )
+
+
+def test_a_sweep_lease_never_outlives_the_sweepers_timeout() -> None:
+    from warden.sweeper import LEASE_SECONDS
+
+    assert RESOURCES["SweeperFunction"]["Properties"]["Timeout"] > LEASE_SECONDS
+
+
+def test_heartbeat_alarm_fires_when_no_sweep_completed_for_three_minutes() -> None:
+    alarm = RESOURCES["SweeperHeartbeatAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("SessionWarden", "SweepCompleted")
+    assert alarm["Period"] * alarm["EvaluationPeriods"] == 180
+    assert (alarm["ComparisonOperator"], alarm["Threshold"], alarm["TreatMissingData"]) == (
+        "LessThanThreshold",
+        1,
+        "breaching",
+    )
 
 
 def test_stateful_tables_keep_point_in_time_recovery() -> None:

@@ -204,13 +204,64 @@ def grant_alert(
 
 def policy_rejected_alert(context: AlertContext, *, parameter: str, error: str, in_force: str) -> Alert:
     """MEDIUM alert: the stored policy document is invalid; which one stays in force."""
-    lines = [
+    return _policy_alert(
+        context,
+        ("policy-rejected", "MEDIUM", "POLICY REJECTED"),
         "The policy document stored in Parameter Store is invalid and was NOT put in force.",
+        (parameter, error, in_force),
+        ["Fix the document and store it with `warden policy push FILE`, which validates before it writes."],
+    )
+
+
+def policy_missing_alert(context: AlertContext, *, parameter: str, problem: str, in_force: str) -> Alert:
+    """HIGH alert: the policy parameter cannot be read (deleted, access denied); which policy stays in force."""
+    return _policy_alert(
+        context,
+        ("policy-missing", "HIGH", "POLICY MISSING"),
+        "The policy parameter could not be read. Session Warden keeps enforcing the last valid policy.",
+        (parameter, problem, in_force),
+        [
+            "Check who deleted the parameter or changed the functions' access to it (CloudTrail: DeleteParameter,",
+            "PutParameter, IAM changes), then restore it with `warden policy push FILE`.",
+        ],
+    )
+
+
+def _policy_alert(
+    context: AlertContext,
+    heading: tuple[str, Literal["HIGH", "MEDIUM"], str],
+    opening: str,
+    facts: tuple[str, str, str],
+    advice: list[str],
+) -> Alert:
+    kind, severity, verb = heading
+    parameter, problem, in_force = facts
+    lines = [
+        opening,
         "",
-        *_fields(("Parameter", parameter), ("Problem", error), ("In force", in_force)),
+        *_fields(("Parameter", parameter), ("Problem", problem), ("In force", in_force)),
         "",
-        "Fix the document and store it with `warden policy push FILE`, which validates before it writes.",
-        *_footer(context, "MEDIUM", "policy-rejected"),
+        *advice,
+        *_footer(context, severity, kind),
+    ]
+    return Alert(kind=kind, severity=severity, subject=_subject(f"{verb} {parameter}"), body="\n".join(lines) + "\n")
+
+
+def stale_lease_alert(context: AlertContext, *, key: str, held_until: str, limit_seconds: int) -> Alert:
+    """HIGH alert: the sweeper's lease in the table claimed to be held far longer than any sweep can run."""
+    lines = [
+        "The sweeper found its lease held for longer than one sweep can run, and took it over.",
+        "Only a write outside Session Warden can set such a lease: it would have stopped every sweep.",
+        "",
+        *_fields(
+            ("Item", key),
+            ("Held until", held_until),
+            ("Longest lease", f"{limit_seconds} s (one sweep's timeout)"),
+        ),
+        "",
+        "Sweeps go on. Find who wrote the item (CloudTrail data events on the idempotency table, or IAM",
+        "principals with dynamodb:PutItem on it).",
+        *_footer(context, "HIGH", "enforcer-tampered"),
     ]
     card = ChatCard(
         title=f"POLICY REJECTED {parameter}",
@@ -225,11 +276,43 @@ def policy_rejected_alert(context: AlertContext, *, parameter: str, error: str, 
         resources=(parameter,),
     )
     return Alert(
-        kind="policy-rejected",
-        severity="MEDIUM",
-        subject=_subject(f"POLICY REJECTED {parameter}"),
+        kind="enforcer-tampered",
+        severity="HIGH",
+        subject=_subject("ENFORCER TAMPERED sweeper lease held far into the future"),
         body="\n".join(lines) + "\n",
         card=card,
+    )
+
+
+def unjudged_session_alert(
+    context: AlertContext, *, session_id: str, target: str, owner: str, since: datetime, problem: str
+) -> Alert:
+    """MEDIUM alert: a session the sweeper has not been able to judge for minutes (its target's tags unreadable)."""
+    lines = [
+        "Session Warden cannot judge an open Session Manager session: what it needs to decide could not be read.",
+        "The session stays open and is re-checked every minute; every other session is judged as usual.",
+        "",
+        *_fields(
+            ("Session", session_id),
+            ("Who", owner),
+            ("Target", target),
+            ("Unjudged since", _when(since)),
+            ("Problem", problem),
+        ),
+        "",
+        "Fix the cause (throttling, or the sweeper role's access to the target's tags), or end the session by",
+        "hand. This alert is sent once per episode; the next sweep that judges the session clears it.",
+        "",
+        "Session history (AWS console):",
+        f"  {console_link(context.region)}",
+        *_footer(context, "MEDIUM", "enforcer-unhealthy"),
+    ]
+    return Alert(
+        kind="enforcer-unhealthy",
+        severity="MEDIUM",
+        subject=_subject(f"UNJUDGED SESSION {session_id} on {target}"),
+        body="\n".join(lines) + "\n",
+        session_id=session_id,
     )
 
 

@@ -19,6 +19,21 @@ from warden.ports import WARDEN_ACTOR, AlertMarker, Clock, Ledger, LedgerEntry, 
 OnceRunner = Callable[[str, Callable[[], dict[str, Any]]], dict[str, Any]]
 
 
+# Statuses in which TerminateSession is not called again: the ending is under way (or it cannot be seen).
+_UNKNOWN = "unknown"
+_ENDING = frozenset({"Terminating", "Terminated", _UNKNOWN})
+_CONFIRMED = "DescribeSessions confirms it is no longer active"
+_MAX_PAUSE_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Ended:
+    """How a termination ended: by the warden's call (*ours*) or before it, and what confirms it."""
+
+    ours: bool
+    confirmation: str
+
+
 @dataclass(frozen=True)
 class Denial:
     """A decided session the policy does not allow, and why in an operator's words (specifics first)."""
@@ -40,7 +55,6 @@ class Enforcer:
     context: AlertContext
     run_once: OnceRunner | None = None
     sleep: Callable[[float], None] = time.sleep
-    termination_attempts: int = 4
     backoff_seconds: float = 0.2
     # Give up (alert, raise for a retry) well inside the function's timeout, not at it.
     termination_budget_seconds: float = 25.0
@@ -75,7 +89,7 @@ class Enforcer:
     def _terminate_and_record(self, denial: Denial) -> Outcome:
         entry, decision, session_id = denial.entry, denial.decision, denial.entry.session_id
         try:
-            ours = self._terminate_confirmed(session_id)
+            ended = self._terminate_confirmed(session_id)
         except TerminationError as error:
             entry.action = "termination-failed"
             self.ledger.record_start(entry)
@@ -87,7 +101,7 @@ class Enforcer:
                 f"none: {error}. Retrying.",
             )
             raise
-        if not ours:
+        if not ended.ours:
             recorded = self.ledger.get(session_id)
             if recorded and recorded.ended_by == WARDEN_ACTOR and recorded.ended_at:
                 # The warden ended it on an earlier attempt whose alert was not sent: send that alert now.
@@ -118,46 +132,76 @@ class Enforcer:
             entry, ended_at=ended_at, reason=f"terminated by Session Warden: {denial.cause}", marker=AlertMarker.ENDED
         )
         count("SessionTerminated")
-        logger.warning("session terminated", extra=log_fields(entry, cause=denial.cause))
+        logger.warning("session terminated", extra=log_fields(entry, cause=denial.cause, confirmed=ended.confirmation))
         if claimed:
             self._send(
                 AlertMarker.ENDED,
                 "session-terminated",
                 denial,
-                f"terminated at {ended_at:%Y-%m-%d %H:%M:%S} UTC; DescribeSessions confirms it is no longer active.",
+                f"terminated at {ended_at:%Y-%m-%d %H:%M:%S} UTC; {ended.confirmation}.",
             )
         return outcome(entry, decision, "terminated")
 
-    def _terminate_confirmed(self, session_id: str) -> bool:
-        """TerminateSession until DescribeSessions no longer lists the session as Active.
+    def _terminate_confirmed(self, session_id: str) -> Ended:
+        """TerminateSession, then watch DescribeSessions until the session is no longer Connected.
 
-        Returns True when the warden's call ended it, False when it had already ended. Retries with backoff
-        within ``termination_budget_seconds``, then raises :class:`TerminationError`.
+        The confirmation is bounded by ``termination_budget_seconds``, not by a number of attempts: on AWS an
+        ended session stays ``Terminating`` (in the Active list) for a while, which is an ending in progress,
+        so TerminateSession is not called again for it. Raises :class:`TerminationError` only when the session
+        still runs (or TerminateSession never succeeded) when the budget is spent.
         """
         began = self.elapsed()
+        waited = 0.0
         last_error: AwsCallFailed | None = None
-        ours = False
-        attempts = 0
-        while attempts < self.termination_attempts:
-            attempts += 1
+        accepted = False  # TerminateSession answered success at least once: the warden ended it
+        attempts = looks = 0
+        # Look first: a session already Terminating (its owner ended it) or gone is not the warden's to end.
+        try:
+            status = self.sessions.status(session_id)
+        except AwsCallFailed as error:
+            last_error, status = error, "Connected"
+        if status is None:
+            return Ended(ours=False, confirmation=_CONFIRMED)
+        while True:
+            if status not in _ENDING:
+                attempts += 1
+                try:
+                    self.sessions.terminate(session_id)
+                    accepted = True
+                except SessionAlreadyEnded:
+                    pass
+                except AwsCallFailed as error:  # after botocore's own retries; confirm below
+                    last_error = error
             try:
-                self.sessions.terminate(session_id)
-                ours = True
-            except SessionAlreadyEnded:
-                pass
-            except AwsCallFailed as error:  # after botocore's own retries; confirm below
+                status = self.sessions.status(session_id)
+            except AwsCallFailed as error:  # cannot confirm now: look again within the budget
                 last_error = error
-            try:
-                if not self.sessions.is_active(session_id):
-                    return ours
-            except AwsCallFailed as error:  # cannot confirm: try again
-                last_error = error
-            if self.elapsed() - began > self.termination_budget_seconds:
+                status = _UNKNOWN if accepted else status
+            if status is None:
+                return Ended(ours=accepted, confirmation=_CONFIRMED)
+            spent = max(self.elapsed() - began, waited)  # a test's sleep does not pass time
+            looks += 1
+            pause = min(self.backoff_seconds * 2 ** (looks - 1), _MAX_PAUSE_SECONDS)
+            if spent + pause > self.termination_budget_seconds:
                 break
-            if attempts < self.termination_attempts:
-                self.sleep(self.backoff_seconds * 2 ** (attempts - 1))
+            self.sleep(pause)
+            waited += pause
+        if status in _ENDING and (accepted or status == "Terminating"):
+            # The session is Terminating, or TerminateSession succeeded and DescribeSessions could not say within
+            # the budget: an ending in progress. Report who ended it; the next sweep sees it leave the list.
+            if status == "Terminating":
+                seen = "DescribeSessions shows it Terminating"
+            else:
+                seen = (
+                    f"DescribeSessions could not confirm it yet ({describe(last_error) if last_error else 'no answer'})"
+                )
+            return Ended(ours=accepted, confirmation=f"TerminateSession succeeded; {seen}; the sweeper re-checks it")
         detail = f": {describe(last_error)}" if last_error else ""
-        raise TerminationError(f"{session_id} still active after {attempts} TerminateSession attempts{detail}")
+        state = f" ({status})" if status and status != _UNKNOWN else ""
+        raise TerminationError(
+            f"{session_id} still active{state} after {attempts} TerminateSession attempt(s) in "
+            f"{self.termination_budget_seconds:g} s{detail}"
+        )
 
     def _alert_once(self, marker: AlertMarker, kind: SessionAlertKind, denial: Denial, action: str) -> None:
         if self.ledger.claim(denial.entry.session_id, marker):
@@ -170,4 +214,5 @@ class Enforcer:
         self.notifier.send_claimed(
             session_alert(kind, self.context, entry, cause=denial.cause, why=why, action=action),
             release=lambda: self.ledger.release(entry.session_id, marker),
+            key=f"{entry.session_id}#{marker.value}",
         )

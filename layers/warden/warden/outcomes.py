@@ -36,6 +36,7 @@ class SweepReport:
     allowed: int = 0
     adopted: int = 0
     awaiting_event: int = 0
+    unjudged: int = 0
     terminated: int = 0
     violations: int = 0
     termination_failures: int = 0

@@ -50,7 +50,14 @@ class TargetInfo:
 
 class TargetTags(Protocol):
     def lookup(self, targets: Iterable[str]) -> dict[str, TargetInfo]:
-        """Tags of each target, batched; a target that no longer exists (or an ``ecs:`` target) has empty tags."""
+        """Tags of each target, batched; a target that no longer exists (or an ``ecs:`` target) has empty tags.
+
+        Raises AwsCallFailed when any target's tags cannot be read."""
+        ...
+
+    def lookup_each(self, targets: Iterable[str]) -> tuple[dict[str, TargetInfo], dict[str, str]]:
+        """Like :meth:`lookup`, but one target's failure is returned (target -> what failed) instead of raised,
+        so the others are still judged."""
         ...
 
 
@@ -190,6 +197,11 @@ class Sessions(Protocol):
         """True while DescribeSessions lists the session as Active; raises AwsCallFailed when it cannot tell."""
         ...
 
+    def status(self, session_id: str) -> str | None:
+        """The session's status while DescribeSessions lists it as Active (``Connected``, ``Terminating``, ...),
+        None when it is no longer listed; raises AwsCallFailed when it cannot tell."""
+        ...
+
     def terminate(self, session_id: str) -> None:
         """Call TerminateSession; raises SessionAlreadyEnded when AWS says it is over, AwsCallFailed otherwise."""
         ...
@@ -218,6 +230,12 @@ class OnceStore(Protocol):
 
     def release(self, key: str, owner: str) -> None:
         """Give up *key* if *owner* holds it (a marker whose work failed, or a lease when done)."""
+        ...
+
+    def take_over_stale(self, key: str, owner: str, seconds: int) -> str | None:
+        """Take a lease whose stored expiry lies beyond now + *seconds* (or is unusable): no sweep wrote that.
+
+        Returns what the stale lease said (its expiry, in words), None when it is not stale (held rightly)."""
         ...
 
 
@@ -255,3 +273,72 @@ class Alert:
     @property
     def attributes(self) -> dict[str, str]:
         return {"severity": self.severity, "kind": self.kind}
+
+
+@dataclass(frozen=True)
+class StoredPolicy:
+    """The durable copy of the last policy document the warden validated and put in force."""
+
+    text: str
+    digest: str
+    saved_at: datetime
+
+
+class PolicyCopy(Protocol):
+    """The last valid policy document, kept where neither a deleted parameter nor 100 bad versions reach it."""
+
+    def load(self) -> StoredPolicy | None:
+        """The stored copy, None when there is none; raises AwsCallFailed when it cannot be read."""
+        ...
+
+    def save(self, text: str, digest: str, at: datetime) -> None:
+        """Replace the copy with a document that just validated."""
+        ...
+
+
+class Outbox(Protocol):
+    """Alerts not yet delivered, kept durably under their once-key until they are sent (conditional writes)."""
+
+    def keep(self, key: str, alert: Alert, *, owner: str, seconds: int) -> bool:
+        """Store *alert* under *key*, claimed by *owner* for *seconds*; False when one is already kept under it."""
+        ...
+
+    def pending(self) -> list[tuple[str, Alert]]:
+        """Every kept alert, oldest first."""
+        ...
+
+    def claim(self, key: str, owner: str, seconds: int) -> bool:
+        """Take the right to send the alert kept under *key* for *seconds*; True for the one sender that got it."""
+        ...
+
+    def unclaim(self, key: str, owner: str) -> None:
+        """Give the claim back (the send failed: another sender may try)."""
+        ...
+
+    def sent(self, key: str) -> None:
+        """The alert under *key* was published: remove it."""
+        ...
+
+
+class Liveness(Protocol):
+    """What the warden notes about its own health: the last completed sweep, and sessions it could not judge."""
+
+    def heartbeat(self, at: datetime) -> None:
+        """Note that a sweep completed at *at*."""
+        ...
+
+    def last_heartbeat(self) -> datetime | None:
+        """When the last sweep completed, None when none has."""
+        ...
+
+    def unjudged_since(self, session_id: str, now: datetime, problem: str) -> datetime:
+        """When the warden first failed to judge *session_id* (now, if this is the first time)."""
+        ...
+
+    def judged(self, session_ids: Iterable[str]) -> None:
+        """Forget the unjudged marks of these sessions (they were judged, or have ended)."""
+        ...
+
+    def unjudged(self) -> dict[str, datetime]:
+        """Every session marked unjudged, with when it was first marked."""
+        ...

@@ -9,7 +9,18 @@ from dataclasses import dataclass
 from warden.alerts import AlertContext
 from warden.enforcer import Enforcer, OnceRunner
 from warden.notifier import Notifier
-from warden.ports import Alerts, Clock, GrantStore, Ledger, OnceStore, PolicySource, Sessions, TargetTags
+from warden.ports import (
+    Alerts,
+    Clock,
+    GrantStore,
+    Ledger,
+    Liveness,
+    OnceStore,
+    Outbox,
+    PolicySource,
+    Sessions,
+    TargetTags,
+)
 from warden.session_events import SessionEvents
 from warden.sweeper import Sweeper
 
@@ -36,6 +47,8 @@ def assemble(
     context: AlertContext,
     run_once: OnceRunner | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    outbox: Outbox | None = None,
+    liveness: Liveness | None = None,
 ) -> Warden:
     """Wire the service to its ports (AWS adapters in Lambda, fakes in tests, the local cloud in between).
 
@@ -46,8 +59,13 @@ def assemble(
         it every time.
     sleep
         Waits between termination attempts.
+    outbox
+        Keeps alerts SNS refused until a sweep sends them; None sends directly (a failed send is retried by
+        the caller's retry).
+    liveness
+        Where the sweeper records its heartbeat and the sessions it cannot judge.
     """
-    notifier = Notifier(alerts, once)
+    notifier = Notifier(alerts, once, outbox)
     enforcer = Enforcer(
         clock=clock,
         ledger=ledger,
@@ -71,5 +89,6 @@ def assemble(
         notifier=notifier,
         context=context,
         enforcer=enforcer,
+        liveness=liveness,
     )
     return Warden(events=events, sweeper=sweeper, enforcer=enforcer)

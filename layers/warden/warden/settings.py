@@ -21,6 +21,7 @@ class Settings:
     grants_table: str
     ledger_table: str
     idempotency_table: str
+    state_table: str
     alerts_topic_arn: str
     policy_parameter: str
     policy_cache_seconds: int = 60
@@ -35,6 +36,7 @@ class Settings:
             "grants_table": "WARDEN_GRANTS_TABLE",
             "ledger_table": "WARDEN_LEDGER_TABLE",
             "idempotency_table": "WARDEN_IDEMPOTENCY_TABLE",
+            "state_table": "WARDEN_STATE_TABLE",
             "alerts_topic_arn": "WARDEN_ALERTS_TOPIC_ARN",
             "policy_parameter": "WARDEN_POLICY_PARAMETER",
         }

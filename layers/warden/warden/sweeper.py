@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from warden.alerts import AlertContext, grant_alert
+from warden.alerts import AlertContext, grant_alert, stale_lease_alert, unjudged_session_alert
 from warden.causes import explain, grant_to_look_up
 from warden.enforcer import Denial, Enforcer
 from warden.errors import AwsCallFailed, SweepIncomplete, describe
@@ -20,6 +20,7 @@ from warden.ports import (
     GrantStore,
     Ledger,
     LedgerEntry,
+    Liveness,
     LiveSession,
     OnceStore,
     PolicySource,
@@ -29,7 +30,10 @@ from warden.ports import (
 )
 
 SWEEP_LEASE = "sweeper-lease"
-_LEASE_SECONDS = 115
+# A lease never outlives one sweep: under the sweeper function's Timeout in template.yaml (120 s).
+LEASE_SECONDS = 115
+# A session the sweeper cannot judge (its target's tags unreadable) is alerted once when it lasts this long.
+UNJUDGED_ALERT_AFTER = timedelta(minutes=5)
 # A ledger row whose session DescribeSessions no longer lists at all is closed once it is this old
 # (DescribeSessions is eventually consistent right after StartSession).
 _UNLISTED_GRACE = timedelta(minutes=5)
@@ -53,19 +57,24 @@ class Sweeper:
     notifier: Notifier
     context: AlertContext
     enforcer: Enforcer
+    liveness: Liveness | None = None
 
     def sweep(self, owner: str) -> SweepReport:
         """Re-decide every open session; expire grants; adopt missed sessions; close rows of ended ones.
 
-        Raises :class:`SweepIncomplete` once every session was looked at, when some could not be settled.
+        Sends the alerts the outbox keeps first. A session whose target's tags cannot be read is left for the
+        next sweep (alerted once when that lasts :data:`UNJUDGED_ALERT_AFTER`); every other one is judged.
+        A sweep that settled everything records a heartbeat. Raises :class:`SweepIncomplete` once every
+        session was looked at, when some could not be settled.
         """
         report = SweepReport()
-        if not self.once.acquire(SWEEP_LEASE, owner, seconds=_LEASE_SECONDS):
+        if not self._take_lease(owner):
             count("SweepSkipped")
             logger.warning("another sweep holds the lease; skipping this one")
             return SweepReport(skipped=True)
         failures: list[str] = []
         try:
+            self._flush_outbox(failures)
             now = self.clock.now()
             report.grants_expired = self._expire_grants(now, failures)
             live = self.sessions.active()
@@ -73,8 +82,12 @@ class Sweeper:
             open_rows = {entry.session_id: entry for entry in self.ledger.open_entries()}
             policy = self.policies.current()
             grants = self.grants.active(now)
-            infos = self.tags.lookup({session.target for session in live})
+            infos, unreadable = self.tags.lookup_each({session.target for session in live})
+            marked = self.liveness.unjudged() if self.liveness else {}
             for session in live:
+                if session.target in unreadable:
+                    self._unjudged(session, unreadable[session.target], now, report, failures)
+                    continue
                 # A bulkhead: one session's failure of whatever kind (a termination that keeps failing, a
                 # throttled ledger write, a record the warden cannot read) must not stop the enforcement of
                 # the others. Note it, go on, and fail the sweep at the end.
@@ -84,17 +97,92 @@ class Sweeper:
                     count("SweepSessionFailed")
                     logger.exception("could not re-check a session", extra={"session_id": session.session_id})
                     failures.append(f"{session.session_id}: {describe(error)}")
+            self._clear_judged(marked, {s.session_id for s in live if s.target in unreadable}, failures)
             live_ids = {session.session_id for session in live}
             report.ended_without_event = self._close_unlisted(
                 [row for session_id, row in open_rows.items() if session_id not in live_ids], now
             )
         finally:
             self.once.release(SWEEP_LEASE, owner)
-        count("SweepCompleted")
         logger.info("sweep done", extra=report.to_dict())
         if failures:
+            count("SweepFailed")
             raise SweepIncomplete(f"{len(failures)} session(s) not settled this sweep; first: {failures[0]}")
+        self._heartbeat()
         return report
+
+    def _take_lease(self, owner: str) -> bool:
+        """The sweep lease; one whose stored expiry no sweep can have written is taken over and alerted."""
+        if self.once.acquire(SWEEP_LEASE, owner, seconds=LEASE_SECONDS):
+            return True
+        found = self.once.take_over_stale(SWEEP_LEASE, owner, seconds=LEASE_SECONDS)
+        if found is None:
+            return False
+        count("StaleLeaseTakenOver")
+        logger.error("took over a sweeper lease held far beyond one sweep", extra={"held_until": found})
+        try:
+            self.notifier.send_once(
+                f"stale-lease#{found}",
+                lambda: stale_lease_alert(
+                    self.context, key=f"warden#{SWEEP_LEASE}", held_until=found, limit_seconds=LEASE_SECONDS
+                ),
+                ttl_seconds=24 * 3600,
+            )
+        except AwsCallFailed:
+            logger.exception("stale lease alert could not be sent")
+        return True
+
+    def _flush_outbox(self, failures: list[str]) -> None:
+        try:
+            self.notifier.flush()
+        except AwsCallFailed as error:
+            failures.append(f"alert outbox: {describe(error)}")
+
+    def _unjudged(
+        self, session: LiveSession, problem: str, now: datetime, report: SweepReport, failures: list[str]
+    ) -> None:
+        """A session whose target cannot be read now: left open, re-checked next minute, alerted once if it lasts."""
+        report.unjudged += 1
+        count("SessionUnjudged")
+        logger.warning("could not judge a session", extra={"session_id": session.session_id, "problem": problem})
+        if self.liveness is None:
+            return
+        try:
+            since = self.liveness.unjudged_since(session.session_id, now, problem)
+            if now - since < UNJUDGED_ALERT_AFTER:
+                return
+            self.notifier.send_once(
+                f"unjudged#{session.session_id}#{int(since.timestamp())}",
+                lambda: unjudged_session_alert(
+                    self.context,
+                    session_id=session.session_id,
+                    target=session.target,
+                    owner=session.owner,
+                    since=since,
+                    problem=problem,
+                ),
+                ttl_seconds=7 * 24 * 3600,
+            )
+        except AwsCallFailed as error:
+            failures.append(f"{session.session_id} (unjudged): {describe(error)}")
+
+    def _clear_judged(self, marked: dict[str, datetime], still_unjudged: set[str], failures: list[str]) -> None:
+        """Forget the unjudged marks of sessions judged this sweep, or no longer open."""
+        if self.liveness is None:
+            return
+        try:
+            self.liveness.judged([session_id for session_id in marked if session_id not in still_unjudged])
+        except AwsCallFailed as error:
+            failures.append(f"unjudged marks: {describe(error)}")
+
+    def _heartbeat(self) -> None:
+        count("SweepCompleted")
+        if self.liveness is not None:
+            try:
+                self.liveness.heartbeat(self.clock.now())
+            except AwsCallFailed:
+                # The SweepCompleted metric is what the alarm watches; the item is what `warden status` reads.
+                logger.exception("could not record the sweep heartbeat")
 
     def _resweep(
         self,
@@ -155,6 +243,7 @@ class Sweeper:
                 self.notifier.send_claimed(
                     grant_alert("grant-expired", self.context, grant),
                     release=partial(self.grants.unmark_expired, grant),
+                    key=f"grant-expired#{grant.id}",
                 )
             except AwsCallFailed as error:
                 failures.append(f"grant {grant.id}: {describe(error)}")

@@ -37,9 +37,10 @@ def build_warden() -> Warden:
     from warden.adapters.once import DynamoOnceStore
     from warden.adapters.policy_source import ParameterPolicySource
     from warden.adapters.sessions import SsmSessions
+    from warden.adapters.state import DynamoState
     from warden.adapters.tags import AwsTargetTags
     from warden.alerts import AlertContext
-    from warden.notifier import Notifier, PolicyRejectedAlerts
+    from warden.notifier import Notifier, PolicyMissingAlerts, PolicyRejectedAlerts
     from warden.service import assemble
 
     shared = _aws()
@@ -49,12 +50,21 @@ def build_warden() -> Warden:
     context = AlertContext(stack=settings.stack_name, region=settings.region, account=_account(settings))
     alerts = SnsAlerts(aws.lazy_client(session, "sns"), settings.alerts_topic_arn)
     once = DynamoOnceStore(dynamodb, settings.idempotency_table, clock)
-    on_reject = PolicyRejectedAlerts(Notifier(alerts, once), context, settings.policy_parameter)
+    state = DynamoState(dynamodb, settings.state_table, clock)
+    policy_notifier = Notifier(alerts, once, state)
+    on_reject = PolicyRejectedAlerts(policy_notifier, context, settings.policy_parameter)
+    on_missing = PolicyMissingAlerts(policy_notifier, context, settings.policy_parameter)
     return assemble(
         clock=clock,
         tags=AwsTargetTags(aws.lazy_client(session, "ec2"), ssm),
         policies=ParameterPolicySource(
-            ssm, settings.policy_parameter, max_age=settings.policy_cache_seconds, on_reject=on_reject
+            ssm,
+            settings.policy_parameter,
+            max_age=settings.policy_cache_seconds,
+            on_reject=on_reject,
+            on_missing=on_missing,
+            copy=state,
+            clock=clock,
         ),
         grants=DynamoGrantStore(dynamodb, settings.grants_table),
         ledger=DynamoLedger(dynamodb, settings.ledger_table, retention_days=settings.ledger_retention_days),
@@ -64,6 +74,8 @@ def build_warden() -> Warden:
         once=once,
         context=context,
         run_once=build_idempotency(),
+        outbox=state,
+        liveness=state,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -36,6 +37,36 @@ class DynamoOnceStore:
 
     def acquire(self, key: str, owner: str, seconds: int) -> bool:
         return self._put(key, owner, seconds, "attribute_not_exists(id) OR expiration <= :now OR #owner = :owner")
+
+    def take_over_stale(self, key: str, owner: str, seconds: int) -> str | None:
+        # A lease is written for at most *seconds* (one sweep's timeout): a stored expiry beyond now + seconds
+        # was not written by a sweep. Taking it over is a conditional write, so two sweeps cannot both win.
+        now = int(self._clock.now().timestamp())
+        try:
+            response = self._db.put_item(
+                TableName=self._table,
+                Item={
+                    "id": to_value(f"warden#{key}"),
+                    "owner": to_value(owner),
+                    "expiration": to_value(now + seconds),
+                },
+                # Also an expiry that is missing or not a number: no condition of ``acquire`` could ever free it.
+                ConditionExpression="attribute_exists(id) AND (attribute_not_exists(expiration) OR "
+                "NOT attribute_type(expiration, :number) OR expiration > :limit)",
+                ExpressionAttributeValues={":limit": to_value(now + seconds), ":number": to_value("N")},
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as error:
+            if condition_failed(error):
+                return None
+            raise
+        old = response.get("Attributes", {}).get("expiration", {})
+        if "N" in old:
+            try:
+                return f"{datetime.fromtimestamp(int(old['N']), tz=UTC):%Y-%m-%d %H:%M:%S} UTC"
+            except (ValueError, OverflowError, OSError):
+                return f"epoch {old['N'][:40]}"
+        return f"no usable expiry ({str(old)[:60] or 'none'})"
 
     def release(self, key: str, owner: str) -> None:
         try:

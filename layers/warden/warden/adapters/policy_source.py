@@ -1,4 +1,11 @@
-"""The policy in force, from Parameter Store through Powertools Parameters; an invalid document never wins."""
+"""The policy in force, from Parameter Store through Powertools Parameters; an unusable document never wins.
+
+Whatever goes wrong with the stored document (it does not parse or validate, it is nested thousands deep, the
+parameter was deleted, the functions lost access to it), the last valid policy stays in force: the one this
+container last validated, else the newest valid version in the parameter's history, else the durable copy the
+warden keeps of the last document it validated (it survives cold starts, a deleted parameter and more than
+the 100 versions Parameter Store's history keeps). Only when none exists does it raise: fail closed, loudly.
+"""
 
 from __future__ import annotations
 
@@ -8,60 +15,193 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.utilities.parameters import SSMProvider
 
-from warden.errors import PolicyUnavailable
-from warden.policy import Policy, PolicyError, load_policy
+from warden.errors import AwsCallFailed, PolicyUnavailable, describe
+from warden.observability import count, logger
+from warden.policy import Policy, PolicyError, PolicyIssue, load_policy
+from warden.ports import Clock, PolicyCopy
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
-
+# (digest, error, in_force): the stored document was rejected.
 RejectHandler = Callable[[str, PolicyError, str], None]
+# (problem, in_force): the parameter could not be read at all.
+MissingHandler = Callable[[str, str], None]
+
+NO_VALID_POLICY = (
+    "none: no valid policy exists, so nothing is decided. Every session event fails and is retried "
+    "(the Errors alarms fire) until a valid policy is stored"
+)
 
 
 class ParameterPolicySource:
     """Reads the policy parameter (cached ``max_age`` seconds) and keeps the last valid document in force.
 
-    When the stored document is invalid, ``on_reject(digest, error, in_force)`` is called; a container that
-    has never seen a valid document looks back through the parameter's history for the newest valid version.
+    When the stored document is invalid, ``on_reject(digest, error, in_force)`` is called; when the parameter
+    cannot be read, ``on_missing(problem, in_force)``. Each validated document is saved to ``copy``.
     """
 
-    def __init__(self, ssm: SSMClient, parameter: str, *, max_age: int, on_reject: RejectHandler) -> None:
+    def __init__(
+        self,
+        ssm: SSMClient,
+        parameter: str,
+        *,
+        max_age: int,
+        on_reject: RejectHandler,
+        on_missing: MissingHandler | None = None,
+        copy: PolicyCopy | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self._ssm = ssm
         self._provider = SSMProvider(boto3_client=ssm)
         self._parameter = parameter
         self._max_age = max_age
         self._on_reject = on_reject
+        self._on_missing = on_missing
+        self._copy = copy
+        self._clock = clock
         self._parsed: dict[str, Policy] = {}
         self._last_valid: tuple[str, Policy] | None = None
+        self._saved_digest: str | None = None
 
     def current(self) -> Policy:
-        text = str(self._provider.get(self._parameter, max_age=self._max_age, force_fetch=self._max_age <= 0))
-        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+        try:
+            text = str(self._provider.get(self._parameter, max_age=self._max_age, force_fetch=self._max_age <= 0))
+        except Exception as error:  # deleted, access denied, throttled past retries: whatever it is
+            return self._missing(error)
+        digest = _digest(text)
         if digest in self._parsed:
             return self._parsed[digest]
         try:
-            policy = load_policy(text, source=self._parameter)
+            policy = _load(text, self._parameter)
         except PolicyError as error:
-            fallback = self._last_valid or self._from_history()
-            in_force = f"the previous valid version ({fallback[0]})" if fallback else "none: no valid version exists"
-            self._on_reject(digest, error, in_force)
+            fallback = self._fallback()
+            self._on_reject(digest, error, _in_force(fallback))
             if fallback is None:
                 raise PolicyUnavailable(f"{self._parameter}: no valid policy in force: {error}") from error
             return fallback[1]
         self._parsed = {digest: policy}
         self._last_valid = (f"sha256 {digest}", policy)
+        self._save(text, digest)
         return policy
 
+    def _missing(self, error: Exception) -> Policy:
+        problem = describe(error.__cause__ if error.__cause__ and not isinstance(error, AwsCallFailed) else error)
+        count("PolicyMissing")
+        logger.error("policy parameter could not be read", extra={"problem": problem})
+        fallback = self._last_valid or self._from_copy()
+        if self._on_missing is not None:
+            self._on_missing(problem, _in_force(fallback))
+        if fallback is None:
+            raise PolicyUnavailable(f"{self._parameter}: cannot be read and no valid policy is kept: {problem}")
+        return fallback[1]
+
+    def _fallback(self) -> tuple[str, Policy] | None:
+        if self._last_valid:
+            return self._last_valid
+        # The parameter's own history first (AWS keeps it; every write to it is in CloudTrail), then the copy.
+        try:
+            found = self._from_history()
+        except Exception:  # history unreadable: the durable copy still answers
+            logger.exception("policy parameter history could not be read")
+            found = None
+        return found or self._from_copy()
+
     def _from_history(self) -> tuple[str, Policy] | None:
+        # Kept here until the shared "newest valid version" helper (warden.policy_versions) is on main.
         versions = []
         paginator = self._ssm.get_paginator("get_parameter_history")
         for page in paginator.paginate(Name=self._parameter):
             versions.extend(page.get("Parameters", []))
         for version in sorted(versions, key=lambda item: item.get("Version", 0), reverse=True):
             try:
-                policy = load_policy(version.get("Value", ""), source=self._parameter)
+                policy = _load(version.get("Value", ""), self._parameter)
             except PolicyError:
                 continue
             self._last_valid = (f"parameter version {version.get('Version')}", policy)
             return self._last_valid
         return None
+
+    def _from_copy(self) -> tuple[str, Policy] | None:
+        if self._copy is None:
+            return None
+        try:
+            stored = self._copy.load()
+        except AwsCallFailed:
+            logger.exception("durable policy copy could not be read")
+            return None
+        if stored is None:
+            return None
+        try:
+            policy = _load(stored.text, f"{self._parameter} (kept copy)")
+        except PolicyError:
+            logger.error("durable policy copy does not validate; ignored")
+            count("PolicyCopyRejected")
+            return None
+        self._last_valid = (
+            f"the kept copy of the last valid document (sha256 {_digest(stored.text)}, "
+            f"validated {stored.saved_at:%Y-%m-%d %H:%M:%S} UTC)",
+            policy,
+        )
+        self._saved_digest = _digest(stored.text)
+        return self._last_valid
+
+    def _save(self, text: str, digest: str) -> None:
+        if self._copy is None or self._clock is None or digest == self._saved_digest:
+            return
+        try:
+            stored = self._copy.load()
+            if stored is None or _digest(stored.text) != digest:
+                self._copy.save(text, digest, self._clock.now())
+            self._saved_digest = digest
+        except AwsCallFailed:
+            # Enforcement goes on with the valid document; the next invocation tries to keep the copy again.
+            logger.exception("could not keep the durable copy of the policy")
+
+
+# No policy nests anywhere near this deep; a document that does is refused before the parser recurses through it
+# (PyYAML takes seconds to hit RecursionError on a few thousand levels, on every invocation that reads it).
+MAX_NESTING = 64
+
+
+def _load(text: str, source: str) -> Policy:
+    """Load a policy; any failure at all (RecursionError from deep nesting, MemoryError, ...) is a PolicyError."""
+    depth = _nesting(text)
+    if depth > MAX_NESTING:
+        raise PolicyError(
+            [PolicyIssue("", None, f"the document nests deeper than {MAX_NESTING} levels (at least {depth})")],
+            source=source,
+        )
+    try:
+        return load_policy(text, source=source)
+    except PolicyError:
+        raise
+    except Exception as error:
+        # Not chained: a RecursionError's traceback is thousands of frames in every log line that prints it.
+        raise PolicyError(
+            [PolicyIssue("", None, f"the document cannot be read as a policy ({type(error).__name__})")],
+            source=source,
+        ) from None
+
+
+def _nesting(text: str) -> int:
+    """An upper bound of the document's nesting: open flow brackets, or block indentation (two columns a level)."""
+    deepest = depth = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}" and depth:
+            depth -= 1
+    for line in text.splitlines():
+        stripped = line.lstrip(" -")
+        deepest = max(deepest, (len(line) - len(stripped)) // 2)
+    return deepest
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _in_force(fallback: tuple[str, Policy] | None) -> str:
+    return f"the previous valid version ({fallback[0]})" if fallback else NO_VALID_POLICY

@@ -40,6 +40,10 @@ class SsmSessions:
     def is_active(self, session_id: str) -> bool:
         return bool(self._describe("Active", session_id=session_id))
 
+    def status(self, session_id: str) -> str | None:
+        found = self._describe("Active", session_id=session_id)
+        return (found[0].status or "Connected") if found else None
+
     def terminate(self, session_id: str) -> None:
         with aws_call("TerminateSession"):
             try:

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from warden.adapters.aws import error_code
+from warden.adapters.aws import aws_call, error_code
+from warden.errors import AwsCallFailed, describe
 from warden.ports import TargetInfo
 
 if TYPE_CHECKING:
@@ -34,17 +35,38 @@ class AwsTargetTags:
         self._ssm = ssm
 
     def lookup(self, targets: Iterable[str]) -> dict[str, TargetInfo]:
+        return self._lookup(targets, isolate=False)[0]  # without isolation the first failure is raised
+
+    def lookup_each(self, targets: Iterable[str]) -> tuple[dict[str, TargetInfo], dict[str, str]]:
+        return self._lookup(targets, isolate=True)
+
+    def _lookup(self, targets: Iterable[str], *, isolate: bool) -> tuple[dict[str, TargetInfo], dict[str, str]]:
         wanted = sorted(set(targets))
         found: dict[str, TargetInfo] = {}
+        failed: dict[str, str] = {}
         instances = [target for target in wanted if target.startswith("i-")]
         for start in range(0, len(instances), _EC2_BATCH):
-            found.update(self._instances(instances[start : start + _EC2_BATCH]))
+            batch = instances[start : start + _EC2_BATCH]
+            try:
+                with aws_call("DescribeTags"):
+                    found.update(self._instances(batch))
+            except AwsCallFailed as error:
+                if not isolate:
+                    raise
+                failed.update(dict.fromkeys(batch, f"DescribeTags: {describe(error)}"))
         for target in wanted:
             if target.startswith("mi-"):
-                found[target] = self._managed_node(target)
+                try:
+                    with aws_call("ListTagsForResource"):
+                        found[target] = self._managed_node(target)
+                except AwsCallFailed as error:
+                    if not isolate:
+                        raise
+                    failed[target] = f"ListTagsForResource: {describe(error)}"
         for target in wanted:
-            found.setdefault(target, TargetInfo(target=target, tags={}))
-        return found
+            if target not in failed:
+                found.setdefault(target, TargetInfo(target=target, tags={}))
+        return found, failed
 
     def _instances(self, ids: list[str]) -> dict[str, TargetInfo]:
         tags: dict[str, dict[str, str]] = {}

@@ -1,0 +1,201 @@
+"""The warden's own state table: the last valid policy, the alert outbox, the sweep heartbeat, unjudged sessions.
+
+One partition per concern (``pk``), items within it by ``sk``, so each read is one Query or GetItem. No item
+carries a TTL: what is kept here must outlive cold starts, and the idempotency table's TTL would delete it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from warden.adapters.aws import aws_call
+from warden.adapters.dynamo import from_item, to_item, to_value
+from warden.errors import AwsCallFailed
+from warden.ports import Alert, Clock, StoredPolicy
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_POLICY = ("policy", "last-valid")
+_HEARTBEAT = ("heartbeat", "sweep")
+_OUTBOX = "outbox"
+_UNJUDGED = "unjudged"
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+class DynamoState:
+    """Implements :class:`~warden.ports.PolicyCopy`, :class:`~warden.ports.Outbox` and :class:`~warden.ports.Liveness`.
+
+    Times come from the clock port (the emulated clock in the local cloud); claims compare them in conditions.
+    """
+
+    def __init__(self, dynamodb: DynamoDBClient, table: str, clock: Clock) -> None:
+        self._db = dynamodb
+        self._table = table
+        self._clock = clock
+
+    # ------------------------------------------------------------ policy copy
+    def load(self) -> StoredPolicy | None:
+        item = self._get(*_POLICY)
+        if item is None or not isinstance(item.get("text"), str):
+            return None
+        return StoredPolicy(text=item["text"], digest=str(item.get("digest", "")), saved_at=_time(item.get("at")))
+
+    def save(self, text: str, digest: str, at: datetime) -> None:
+        with aws_call("PutItem"):
+            self._db.put_item(
+                TableName=self._table,
+                Item=to_item({"pk": _POLICY[0], "sk": _POLICY[1], "text": text, "digest": digest, "at": _epoch(at)}),
+            )
+
+    # ------------------------------------------------------------ outbox
+    def keep(self, key: str, alert: Alert, *, owner: str, seconds: int) -> bool:
+        now = _epoch(self._clock.now())
+        item = {
+            "pk": _OUTBOX,
+            "sk": key,
+            "kept_at": now,
+            "claimed_by": owner,
+            "claimed_until": now + seconds,
+            "kind": alert.kind,
+            "severity": alert.severity,
+            "subject": alert.subject,
+            "body": alert.body,
+            "session_id": alert.session_id,
+        }
+        return self._conditional_put(item, "attribute_not_exists(sk)")
+
+    def pending(self) -> list[tuple[str, Alert]]:
+        items = self._query(_OUTBOX)
+        kept = sorted(items, key=lambda item: (item.get("kept_at", 0), item["sk"]))
+        return [
+            (
+                item["sk"],
+                Alert(
+                    kind=str(item.get("kind", "")),
+                    severity=item.get("severity", "HIGH"),
+                    subject=str(item.get("subject", "")),
+                    body=str(item.get("body", "")),
+                    session_id=item.get("session_id"),
+                ),
+            )
+            for item in kept
+        ]
+
+    def claim(self, key: str, owner: str, seconds: int) -> bool:
+        now = _epoch(self._clock.now())
+        try:
+            with aws_call("UpdateItem"):
+                self._db.update_item(
+                    TableName=self._table,
+                    Key={"pk": to_value(_OUTBOX), "sk": to_value(key)},
+                    UpdateExpression="SET claimed_by = :owner, claimed_until = :until",
+                    ConditionExpression="attribute_exists(sk) AND "
+                    "(attribute_not_exists(claimed_until) OR claimed_until <= :now OR claimed_by = :owner)",
+                    ExpressionAttributeValues={
+                        ":owner": to_value(owner),
+                        ":until": to_value(now + seconds),
+                        ":now": to_value(now),
+                    },
+                )
+        except AwsCallFailed as error:
+            if error.code == _CONDITION_FAILED:
+                return False
+            raise
+        return True
+
+    def unclaim(self, key: str, owner: str) -> None:
+        try:
+            with aws_call("UpdateItem"):
+                self._db.update_item(
+                    TableName=self._table,
+                    Key={"pk": to_value(_OUTBOX), "sk": to_value(key)},
+                    UpdateExpression="REMOVE claimed_by, claimed_until",
+                    ConditionExpression="claimed_by = :owner",
+                    ExpressionAttributeValues={":owner": to_value(owner)},
+                )
+        except AwsCallFailed as error:
+            if error.code != _CONDITION_FAILED:
+                raise
+
+    def sent(self, key: str) -> None:
+        self._delete(_OUTBOX, key)
+
+    # ------------------------------------------------------------ liveness
+    def heartbeat(self, at: datetime) -> None:
+        with aws_call("PutItem"):
+            self._db.put_item(
+                TableName=self._table,
+                Item=to_item({"pk": _HEARTBEAT[0], "sk": _HEARTBEAT[1], "at": _epoch(at), "iso": at.isoformat()}),
+            )
+
+    def last_heartbeat(self) -> datetime | None:
+        item = self._get(*_HEARTBEAT)
+        return _time(item["at"]) if item and "at" in item else None
+
+    def unjudged_since(self, session_id: str, now: datetime, problem: str) -> datetime:
+        # Keep the first time (if_not_exists), refresh the problem: the alert names the latest error.
+        with aws_call("UpdateItem"):
+            response = self._db.update_item(
+                TableName=self._table,
+                Key={"pk": to_value(_UNJUDGED), "sk": to_value(session_id)},
+                UpdateExpression="SET since = if_not_exists(since, :now), problem = :problem",
+                ExpressionAttributeValues={":now": to_value(_epoch(now)), ":problem": to_value(problem[:1000])},
+                ReturnValues="ALL_NEW",
+            )
+        return _time(from_item(response.get("Attributes", {})).get("since"))
+
+    def judged(self, session_ids: Iterable[str]) -> None:
+        for session_id in session_ids:
+            self._delete(_UNJUDGED, session_id)
+
+    def unjudged(self) -> dict[str, datetime]:
+        return {item["sk"]: _time(item.get("since")) for item in self._query(_UNJUDGED)}
+
+    # ------------------------------------------------------------ plumbing
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        with aws_call("GetItem"):
+            response = self._db.get_item(
+                TableName=self._table, Key={"pk": to_value(pk), "sk": to_value(sk)}, ConsistentRead=True
+            )
+        return from_item(response["Item"]) if "Item" in response else None
+
+    def _query(self, pk: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": to_value(pk)},
+            "ConsistentRead": True,
+        }
+        while True:
+            with aws_call("Query"):
+                page = self._db.query(**request)
+            items.extend(from_item(item) for item in page.get("Items", []))
+            if not page.get("LastEvaluatedKey"):
+                return items
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _conditional_put(self, item: dict[str, Any], condition: str) -> bool:
+        try:
+            with aws_call("PutItem"):
+                self._db.put_item(TableName=self._table, Item=to_item(item), ConditionExpression=condition)
+        except AwsCallFailed as error:
+            if error.code == _CONDITION_FAILED:
+                return False
+            raise
+        return True
+
+    def _delete(self, pk: str, sk: str) -> None:
+        with aws_call("DeleteItem"):
+            self._db.delete_item(TableName=self._table, Key={"pk": to_value(pk), "sk": to_value(sk)})
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _time(value: Any) -> datetime:
+    return datetime.fromtimestamp(int(value or 0), tz=UTC)
