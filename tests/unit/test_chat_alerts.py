@@ -21,7 +21,7 @@ from warden.alerts import (
     sns_message,
 )
 from warden.policy import Grant
-from warden.ports import Alert
+from warden.ports import Alert, ChatCard
 
 GRANT = Grant(
     id="g-7h3k9m2p4q8r",
@@ -282,3 +282,20 @@ def test_grant_extended_email_says_until_when_it_was_and_who_extended_it_why() -
         "Session Warden (stack session-warden, account 123456789012, eu-central-1)\n"
         "severity INFO, kind grant-extended\n"
     )
+
+
+def test_a_card_kept_in_the_outbox_comes_back_the_same_so_a_resent_alert_shows_the_same_card() -> None:
+    # GIVEN a session alert with its own card (facts, steps, thread, link)
+    alert = terminated()
+    card = alert.card
+    assert card is not None and card.facts and card.next_steps
+    # WHEN the outbox keeps it as JSON text and reads it back
+    kept = json.loads(json.dumps(card.to_json()))
+    # THEN the card is the same, so the chat message of the re-sent alert is byte-identical
+    assert ChatCard.from_json(kept) == card
+    assert sns_message(replace(alert, card=ChatCard.from_json(kept))) == sns_message(alert)
+
+
+def test_a_kept_card_of_another_shape_is_refused_not_half_read() -> None:
+    with pytest.raises(ValueError, match="not a kept chat card"):
+        ChatCard.from_json({"title": "t"})

@@ -244,7 +244,25 @@ def _policy_alert(
         *advice,
         *_footer(context, severity, kind),
     ]
-    return Alert(kind=kind, severity=severity, subject=_subject(f"{verb} {parameter}"), body="\n".join(lines) + "\n")
+    card = ChatCard(
+        title=f"{verb} {parameter}",
+        description=opening,
+        facts=_facts(("Parameter", parameter), ("Problem", problem), ("In force", in_force)),
+        next_steps=(
+            ("Check the fixed document", "warden policy validate FILE"),
+            ("Store it", _warden(context, "policy push FILE")),
+            ("See the one in force", _warden(context, "policy show")),
+        ),
+        thread=parameter,
+        resources=(parameter,),
+    )
+    return Alert(
+        kind=kind,
+        severity=severity,
+        subject=_subject(f"{verb} {parameter}"),
+        body="\n".join(lines) + "\n",
+        card=card,
+    )
 
 
 def stale_lease_alert(context: AlertContext, *, key: str, held_until: str, limit_seconds: int) -> Alert:
@@ -263,24 +281,11 @@ def stale_lease_alert(context: AlertContext, *, key: str, held_until: str, limit
         "principals with dynamodb:PutItem on it).",
         *_footer(context, "HIGH", "enforcer-tampered"),
     ]
-    card = ChatCard(
-        title=f"POLICY REJECTED {parameter}",
-        description="The policy document stored in Parameter Store is invalid and was NOT put in force.",
-        facts=_facts(("Parameter", parameter), ("Problem", error), ("In force", in_force)),
-        next_steps=(
-            ("Check the fixed document", "warden policy validate FILE"),
-            ("Store it", _warden(context, "policy push FILE")),
-            ("See the one in force", _warden(context, "policy show")),
-        ),
-        thread=parameter,
-        resources=(parameter,),
-    )
     return Alert(
         kind="enforcer-tampered",
         severity="HIGH",
         subject=_subject("ENFORCER TAMPERED sweeper lease held far into the future"),
         body="\n".join(lines) + "\n",
-        card=card,
     )
 
 

@@ -254,6 +254,35 @@ class ChatCard:
     resources: tuple[str, ...] = ()
     link: tuple[str, str] | None = None  # (label, https URL of the warden's own making)
 
+    def to_json(self) -> dict[str, Any]:
+        """The card as JSON-ready data (the alert outbox keeps it so a re-sent alert shows the same card)."""
+        return {
+            "title": self.title,
+            "description": self.description,
+            "facts": [list(pair) for pair in self.facts],
+            "next_steps": [list(pair) for pair in self.next_steps],
+            "thread": self.thread,
+            "resources": list(self.resources),
+            "link": list(self.link) if self.link else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ChatCard:
+        """Rebuild a card kept by :meth:`to_json`; raises ``ValueError`` for data of another shape."""
+        try:
+            link = data.get("link")
+            return cls(
+                title=str(data["title"]),
+                description=str(data["description"]),
+                facts=tuple((str(label), str(value)) for label, value in data.get("facts") or ()),
+                next_steps=tuple((str(what), str(command)) for what, command in data.get("next_steps") or ()),
+                thread=None if data.get("thread") is None else str(data["thread"]),
+                resources=tuple(str(resource) for resource in data.get("resources") or ()),
+                link=(str(link[0]), str(link[1])) if link else None,
+            )
+        except (KeyError, TypeError, ValueError, IndexError) as error:
+            raise ValueError(f"not a kept chat card: {error}") from error
+
 
 @dataclass(frozen=True)
 class Alert:

@@ -6,6 +6,7 @@ carries a TTL: what is kept here must outlive cold starts, and the idempotency t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from warden.adapters.aws import aws_call
 from warden.adapters.dynamo import from_item, to_item, to_value
 from warden.errors import AwsCallFailed
-from warden.ports import Alert, Clock, StoredPolicy
+from warden.ports import Alert, ChatCard, Clock, StoredPolicy
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -64,6 +65,7 @@ class DynamoState:
             "subject": alert.subject,
             "body": alert.body,
             "session_id": alert.session_id,
+            "card": json.dumps(alert.card.to_json()) if alert.card else None,
         }
         return self._conditional_put(item, "attribute_not_exists(sk)")
 
@@ -79,6 +81,7 @@ class DynamoState:
                     subject=str(item.get("subject", "")),
                     body=str(item.get("body", "")),
                     session_id=item.get("session_id"),
+                    card=_card(item.get("card")),
                 ),
             )
             for item in kept
@@ -199,3 +202,13 @@ def _epoch(moment: datetime) -> int:
 
 def _time(value: Any) -> datetime:
     return datetime.fromtimestamp(int(value or 0), tz=UTC)
+
+
+def _card(kept: object) -> ChatCard | None:
+    """The chat card an outbox item kept; one that cannot be read is rebuilt from the alert's text when sent."""
+    if not isinstance(kept, str):
+        return None
+    try:
+        return ChatCard.from_json(json.loads(kept))
+    except ValueError:  # json.JSONDecodeError is a ValueError too
+        return None
