@@ -13,7 +13,7 @@ from warden.policy.documents import (
 )
 from warden.policy.durations import format_duration, parse_duration
 from warden.policy.errors import PolicyError, PolicyIssue
-from warden.policy.hosts import canonical_host
+from warden.policy.hosts import canonical_host, host_warnings
 from warden.policy.loader import MAX_POLICY_BYTES, MAX_POLICY_DEPTH, issues_from_validation_error, load_policy
 from warden.policy.models import Grant, GrantSettings, Policy, Rule, Targets
 from warden.policy.principals import (
@@ -54,6 +54,7 @@ __all__ = [
     "canonical_host",
     "decide",
     "format_duration",
+    "host_warnings",
     "issues_from_validation_error",
     "load_policy",
     "normalise_document",
