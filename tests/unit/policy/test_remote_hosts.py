@@ -269,3 +269,14 @@ def test_policy_validation_rejects_address_globs_and_bad_hosts(entry: str, messa
 def test_policy_validation_accepts_cidr_addresses_and_name_globs(entry: str) -> None:
     loaded = policy(f"rules:\n  - {{name: r, session_types: [remote-port], hosts: ['{entry}']}}\n")
     assert loaded.rules[0].hosts == (entry,)
+
+
+def test_a_hosts_glob_of_many_stars_against_the_longest_host_is_decided() -> None:
+    # GIVEN a hosts glob that a backtracking translation would take long on, and the longest names a host can be
+    body = "rules:\n  - {name: r, session_types: [remote-port], hosts: ['*.*a*a*a*a*a*a*a*a*b.internal']}\n"
+    longest = ".".join(["a" * 61] * 3 + ["a" * 50]) + ".internal"
+    assert len(longest) <= 253
+
+    # WHEN decided THEN no match without a 'b', a match once the last label before .internal ends with one
+    assert allowed(body, "remote-port", longest) is False
+    assert allowed(body, "remote-port", longest.replace("a.internal", "b.internal")) is True

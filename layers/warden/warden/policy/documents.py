@@ -189,9 +189,11 @@ def session_target_from_content(
         type is unknown.
     parameters : Mapping[str, Any] or None
         The session's parameters as StartSession took them (CloudTrail ``requestParameters.
-        parameters``: each value a list of strings); ``None`` when it gave none.
+        parameters``: each value a list of strings); ``None`` only when it gave none, for then
+        SSM uses the declared defaults.
     parameters_hidden : bool, keyword-only
-        CloudTrail hid the parameters (``HIDDEN_DUE_TO_SECURITY_REASONS``): a host taken from a
+        The session's parameters are not known: CloudTrail hid them
+        (``HIDDEN_DUE_TO_SECURITY_REASONS``), or the caller never saw them. A host taken from a
         parameter is then unknown, never the document's default.
 
     Returns
