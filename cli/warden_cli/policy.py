@@ -71,13 +71,15 @@ def validate_command(args: argparse.Namespace) -> int:
 
 
 def print_pattern_warnings(source: str, policy: Policy) -> None:
-    """On stderr, each principal pattern that matches less (or more) than it may seem to."""
-    from warden.policy import pattern_warnings
+    """On stderr, each principal pattern (and hosts list) that matches less (or more) than it may seem to."""
+    from warden.policy import host_warnings, pattern_warnings
 
     for index, rule in enumerate(policy.rules):
         for position, pattern in enumerate(rule.principals):
             for warning in pattern_warnings(pattern):
                 print(f"warden: warning: {source}: rules[{index}].principals[{position}]: {warning}", file=sys.stderr)
+        for warning in host_warnings(rule.hosts or (), deny=rule.effect == "deny"):
+            print(f"warden: warning: {source}: rules[{index}].hosts: {warning}", file=sys.stderr)
 
 
 def push_command(args: argparse.Namespace) -> int:

@@ -40,6 +40,30 @@ def test_validate_warns_on_stderr_about_each_pattern_that_matches_less_than_it_s
     assert "'permission-set:Developer'" in warnings[1]
 
 
+def test_validate_warns_that_a_deny_rule_with_hosts_is_easy_to_get_around(write: Write) -> None:
+    # GIVEN a valid policy that denies tunnels to a list of hosts
+    body = "version: 1\nrules:\n  - {name: d, effect: deny, session_types: [remote-port], hosts: [10.0.9.0/24]}\n"
+    path = write("deny-hosts.yaml", body)
+    # WHEN it is validated THEN it is valid, with one warning that points to allow lists
+    result = run_warden("policy", "validate", path)
+    assert result.code == 0, result.stderr
+    warnings = result.stderr.splitlines()
+    assert len(warnings) == 1, result.stderr
+    assert warnings[0].startswith(f"warden: warning: {path}: rules[0].hosts: a deny rule with hosts")
+    assert "prefer an allow rule" in warnings[0]
+
+
+def test_validate_rejects_a_hosts_glob_that_looks_like_an_address_range(write: Write) -> None:
+    # GIVEN a hosts glob over addresses, which would match DNS names such as 10.0.1.5.attacker.example
+    body = "version: 1\nrules:\n  - {name: r, session_types: [remote-port], hosts: ['10.0.1.*']}\n"
+    path = write("address-glob.yaml", body)
+    # WHEN it is validated THEN it is rejected (exit 2), naming the entry and the CIDR to write instead
+    result = run_warden("policy", "validate", path)
+    assert result.code == 2, result.stdout + result.stderr
+    assert "rules[0].hosts[0]" in result.stderr and "10.0.1.0/24" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.parametrize(
     ("text", "says"),
     [

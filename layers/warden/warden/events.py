@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -19,7 +18,7 @@ from pydantic import (
     ValidationError,
 )
 
-from warden.policy import DEFAULT_DOCUMENT, Principal, principal_from_identity
+from warden.policy import DEFAULT_DOCUMENT, Principal, canonical_host, principal_from_identity
 
 __all__ = [
     "CLOUDTRAIL_DETAIL_TYPE",
@@ -57,8 +56,6 @@ SESSION_API_NAMES: Final[frozenset[str]] = frozenset({"StartSession", "ResumeSes
 # or by a service on the caller's behalf (Fleet Manager: sourceIPAddress "ssm-guiconnect.amazonaws.com").
 _AWS_SERVICE_HOST: Final = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?$")
 _MAX_ERROR_MESSAGE: Final = 300
-_HOST_LABEL: Final = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
-_MAX_HOST_NAME: Final = 253
 
 
 class EventError(ValueError):
@@ -512,30 +509,13 @@ def _document(name: str | None) -> str:
 
 
 def _remote_host(parameters: Mapping[str, Any] | None) -> str | None:
-    # StartSession parameters are lists of strings; a host that is not exactly one string is unknown.
+    # StartSession parameters are lists of strings; a host that is not exactly one string is unknown. This is
+    # the host AWS-StartPortForwardingSessionToRemoteHost dials ({{ host }}); what another document dials is
+    # read from its content (policy.session_target_from_content). Spelled as a resolver reads it.
     hosts = parameters.get("host") if parameters is not None else None
     if isinstance(hosts, list) and len(hosts) == 1 and isinstance(hosts[0], str):
-        return _canonical_host(hosts[0])
+        return canonical_host(hosts[0])
     return None
-
-
-def _canonical_host(text: str) -> str | None:
-    # The host as a resolver reads it, so that no spelling of a name slips past a `hosts` glob: DNS names
-    # are case-insensitive and "name." is "name"; an address is written the one way ipaddress writes it
-    # (an IPv4-mapped IPv6 address as the IPv4 one). Anything else that could still reach an address
-    # (a last label not starting with a letter: "10.1", "0x0a000001", "010.0.0.1") or is no host name
-    # at all is unknown (None): the policy must then treat the host as unknown, never as a match.
-    host = text.lower().removesuffix(".")
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        labels = host.split(".")
-        if len(host) > _MAX_HOST_NAME or not all(_HOST_LABEL.fullmatch(label) for label in labels):
-            return None
-        return host if labels[-1][0].isalpha() else None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return str(address.ipv4_mapped)
-    return str(address)
 
 
 def _shown(value: object) -> str:

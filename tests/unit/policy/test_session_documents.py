@@ -217,7 +217,7 @@ def test_the_session_type_is_read_from_the_document_content(
     [
         ("AWS-StartPortForwardingSession", "port"),
         ("AWS-StartPortForwardingSessionToRemoteHost", "remote-port"),
-        ("AWS-StartSSHSession", "port"),
+        ("AWS-StartSSHSession", "shell"),  # SSH over a tunnel is a shell: a port rule must not grant it
         ("AWS-StartInteractiveCommand", "command"),
         ("AWS-StartNonInteractiveCommand", "command"),
         ("arn:aws:ssm:eu-west-1::document/AWS-StartPortForwardingSessionToRemoteHost", "remote-port"),

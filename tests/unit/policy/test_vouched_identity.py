@@ -197,9 +197,10 @@ def test_what_each_identity_type_becomes() -> None:
         "web identity role session": ("AssumedRole", f"OktaEngineers/{EMAIL}", None, None),
         "look-alike AWSReservedSSO_ role at the root path": ("AssumedRole", f"{SSO_ROLE}/{EMAIL}", None, None),
         "look-alike AWSReservedSSO_ role under another path": ("AssumedRole", f"{SSO_ROLE}/{EMAIL}", None, None),
-        "federated user": ("FederatedUser", EMAIL, None, None),
-        "web identity user": ("WebIdentityUser", EMAIL, None, None),
-        "SAML user": ("SAMLUser", EMAIL, None, None),
+        # A name the caller (or its identity provider) chose is shown with what it is, never alone.
+        "federated user": ("FederatedUser", f"federated-user/{EMAIL}", None, None),
+        "web identity user": ("WebIdentityUser", f"web-identity/{EMAIL}", None, None),
+        "SAML user": ("SAMLUser", f"saml/{EMAIL}", None, None),
     }
 
 
@@ -316,3 +317,47 @@ def test_pattern_warnings_explain_what_a_pattern_no_longer_matches(pattern: str,
 )
 def test_pattern_warnings_are_silent_for_patterns_that_mean_what_they_say(pattern: str) -> None:
     assert pattern_warnings(pattern) == []
+
+
+def test_an_email_user_pattern_warns_that_an_iam_user_of_that_name_matches_too() -> None:
+    # GIVEN user:alice@example.com, meant for the Identity Center user alice
+    warnings = pattern_warnings(f"user:{EMAIL}")
+    # THEN one warning says an IAM user of that name matches too, and what it takes to create one
+    assert len(warnings) == 1
+    assert "an IAM user of that name" in warnings[0] and "iam:CreateUser" in warnings[0]
+    # AND both really match it
+    iam_alice = principal_from_arn(f"arn:aws:iam::{ACCOUNT}:user/{EMAIL}")
+    sso_alice = principal_from_identity(assumed(SSO_ROLE, EMAIL, SSO_ROLE_ARN))
+    assert iam_alice.matches(f"user:{EMAIL}") and sso_alice.matches(f"user:{EMAIL}")
+
+
+BREAK_GLASS = "rules:\n  - {name: break-glass, principals: ['user:root']}\n"
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [
+        pytest.param(IDENTITIES["root"], True, id="the root user"),
+        pytest.param(assumed(SSO_ROLE, "root", SSO_ROLE_ARN), False, id="an Identity Center user named root"),
+        pytest.param(
+            {"type": "IAMUser", "arn": f"arn:aws:iam::{ACCOUNT}:user/root", "accountId": ACCOUNT, "userName": "root"},
+            False,
+            id="an IAM user named root",
+        ),
+    ],
+)
+def test_user_root_is_the_root_user_only(who: dict[str, Any], expected: bool) -> None:
+    # GIVEN a break-glass rule for user:root and a session of someone
+    principal = principal_from_identity(who)
+    # WHEN it is matched alone, through a policy and through a grant THEN only the root user is it
+    assert principal.matches("user:root") is expected
+    assert decide(policy(BREAK_GLASS), request(principal=principal), [], request().started).allowed is expected
+    assert grant(principal="user:root").covers(principal, "i-0abc", {}) is expected
+
+
+def test_a_user_called_root_still_matches_the_globs_its_name_matches() -> None:
+    # GIVEN an IAM user that happens to be called root
+    principal = principal_from_arn(f"arn:aws:iam::{ACCOUNT}:user/root")
+    # THEN "user:root" is not it, but a glob over IAM user names is
+    assert not principal.matches("user:root")
+    assert principal.matches("user:r*") and principal.matches("user:*")

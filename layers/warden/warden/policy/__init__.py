@@ -8,10 +8,12 @@ from warden.policy.documents import (
     aws_document_session_type,
     normalise_document,
     session_host,
+    session_target_from_content,
     session_type_from_content,
 )
 from warden.policy.durations import format_duration, parse_duration
 from warden.policy.errors import PolicyError, PolicyIssue
+from warden.policy.hosts import canonical_host, host_warnings
 from warden.policy.loader import MAX_POLICY_BYTES, MAX_POLICY_DEPTH, issues_from_validation_error, load_policy
 from warden.policy.models import Grant, GrantSettings, Policy, Rule, Targets
 from warden.policy.principals import (
@@ -49,8 +51,10 @@ __all__ = [
     "WeeklyEntry",
     "Window",
     "aws_document_session_type",
+    "canonical_host",
     "decide",
     "format_duration",
+    "host_warnings",
     "issues_from_validation_error",
     "load_policy",
     "normalise_document",
@@ -59,6 +63,7 @@ __all__ = [
     "principal_from_arn",
     "principal_from_identity",
     "session_host",
+    "session_target_from_content",
     "session_type_from_content",
     "validate_principal_pattern",
 ]

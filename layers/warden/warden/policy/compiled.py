@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from warden.policy.documents import SESSION_TYPES, SessionType, document_ref
 from warden.policy.globs import GlobIndex
+from warden.policy.hosts import HostIndex, canonical_host
 from warden.policy.principals import Principal, PrincipalIndex
 from warden.policy.windows import Schedule, WindowGroup
 
@@ -50,9 +51,9 @@ class CompiledRule:
         return self.windows is None or self.windows.open_at(timestamp)
 
 
-def host_key(host: str) -> str:
-    """A host name as compared with ``hosts``: DNS names are case-insensitive and may end with a dot."""
-    return host.strip().lower().rstrip(".")
+def host_key(host: str) -> str | None:
+    """A host as compared with ``hosts`` (see :func:`warden.policy.hosts.canonical_host`); ``None``: unknown."""
+    return canonical_host(host.strip())
 
 
 def _bits(flags: Iterable[bool]) -> int:
@@ -149,8 +150,8 @@ class CompiledPolicy:
         # does not (fail closed); a deny rule that names types may apply, so it does (also fail closed).
         self._unknown_session_type = any_type | (self._deny & ~any_type)
         self._host_free = _bits(rule.hosts is None for rule in rules)
-        self._hosts = GlobIndex(
-            ((position, host_key(glob)) for position, rule in enumerate(rules) for glob in rule.hosts or ()),
+        self._hosts = HostIndex(
+            ((position, entry) for position, rule in enumerate(rules) for entry in rule.hosts or ()),
             base=self._host_free,
         )
 
@@ -214,9 +215,11 @@ class CompiledPolicy:
         types = self._session_types.get(session_type, self._unknown_session_type)
         if session_type != "remote-port":
             return types  # hosts limit remote-port sessions only
-        if host is None:
+        canonical = host_key(host) if host is not None else None
+        if canonical is None:
+            # No host, or one no resolver reads one way: a tunnel to anywhere, as above.
             return types & (self._host_free | self._deny)
-        return types & self._hosts(host_key(host))
+        return types & self._hosts(canonical)
 
     def _select(self, mask: int) -> tuple[CompiledRule, ...]:
         selected = self._selections.get(mask)

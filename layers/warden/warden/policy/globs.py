@@ -9,11 +9,11 @@ from collections.abc import Iterable
 __all__ = ["GlobIndex", "compile_glob", "compile_globs", "glob_to_regex"]
 
 
-def _segment(text: str) -> str:
-    return "".join("." if char == "?" else re.escape(char) for char in text)
+def _segment(text: str, character: str) -> str:
+    return "".join(character if char == "?" else re.escape(char) for char in text)
 
 
-def glob_to_regex(pattern: str) -> str:
+def glob_to_regex(pattern: str, character: str = ".") -> str:
     """Translate a glob to a regular expression (without anchors), for ``fullmatch``.
 
     Unlike :mod:`fnmatch`, brackets and every other character are literal: tag values and
@@ -25,13 +25,17 @@ def glob_to_regex(pattern: str) -> str:
     the earliest occurrence of a segment is always a correct choice (a later one leaves less room
     for the rest), so each inner segment is found lazily inside an atomic group and never
     revisited: matching takes time proportional to the value's length times the glob's.
+
+    ``character`` is the regex of what ``?`` (and each character of ``*``) matches: ``[^.]`` keeps
+    them within one DNS label, and the argument above still holds (a segment reached without
+    crossing a dot is found earliest in the same label).
     """
     parts = pattern.split("*")
     if len(parts) == 1:
-        return _segment(pattern)
+        return _segment(pattern, character)
     first, *inner, last = parts
-    middle = "".join(f"(?>.*?{_segment(part)})" for part in inner if part)
-    return f"{_segment(first)}{middle}.*{_segment(last)}"
+    middle = "".join(f"(?>{character}*?{_segment(part, character)})" for part in inner if part)
+    return f"{_segment(first, character)}{middle}{character}*{_segment(last, character)}"
 
 
 @functools.lru_cache(maxsize=4096)

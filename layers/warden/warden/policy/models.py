@@ -25,6 +25,7 @@ from warden.policy.documents import SESSION_TYPES, DocumentMatcher, SessionType
 from warden.policy.durations import format_duration, parse_duration
 from warden.policy.errors import PolicyError, PolicyIssue
 from warden.policy.globs import compile_globs
+from warden.policy.hosts import host_entry_problem
 from warden.policy.principals import Principal, PrincipalMatcher, validate_principal_pattern
 from warden.policy.reasons import ReasonPattern
 from warden.policy.windows import Window, check_time_zone
@@ -238,9 +239,13 @@ class Rule(_Model):
         What the session's document does: ``shell``, ``port``, ``remote-port``, ``command``;
         ``None``: any. An allow rule never matches a session whose type is unknown, a deny rule does.
     hosts : tuple[str, ...] or None
-        Globs on the remote host of a ``remote-port`` session; sessions of the other types the rule
-        covers are not limited by it. An allow rule never matches a remote-port session (or one of
-        unknown type) whose host is unknown; a deny rule does.
+        The remote hosts of a ``remote-port`` session: CIDR blocks or addresses (matching only a
+        host given as an address), ``*``, or DNS-name globs whose ``*`` and ``?`` stay within one
+        label (a leading ``*.`` is one or more labels); see :mod:`warden.policy.hosts`. Sessions of
+        the other types the rule covers are not limited by it. An allow rule never matches a
+        remote-port session (or one of unknown type) whose host is unknown; a deny rule does. A
+        deny rule with ``hosts`` is easy to get around (any other DNS name for the same host):
+        prefer allow rules (``policy validate`` warns).
     windows : tuple[str, ...] or None
         Names of the policy's windows; ``None``: any time.
     max_duration : timedelta or None
@@ -277,6 +282,11 @@ class Rule(_Model):
             )
         if self.hosts is not None:
             hosts = list(self.hosts)
+            issues.extend(
+                PolicyIssue(f"hosts[{position}]", entry, problem)
+                for position, entry in enumerate(hosts)
+                if (problem := host_entry_problem(entry)) is not None
+            )
             if self.session_types is not None and "remote-port" not in self.session_types:
                 message = "hosts limits remote-port sessions, and session_types does not include remote-port"
                 issues.append(PolicyIssue("hosts", hosts, message))

@@ -50,6 +50,14 @@ _PATTERN_KINDS = ("user", "role", "account", "permission-set")
 _EXPECTED_PATTERN = "expected *, arn:..., user:NAME, permission-set:NAME, role:NAME or account:ID"
 # Kinds whose name AWS vouches for: the IAM user's name, "root", the Identity Center user.
 _VOUCHED_KINDS = frozenset({"IAMUser", "Root", "IdentityCenterUser"})
+# Kinds whose user name the caller or its identity provider chose: shown with what they are.
+_CHOSEN_NAME_PREFIXES: Mapping[str, str] = {
+    "FederatedUser": "federated-user",
+    "WebIdentityUser": "web-identity",
+    "SAMLUser": "saml",
+}
+# "user:root" names the account's root user only: an IAM user or Identity Center user may be called root.
+_ROOT = "root"
 
 
 def _identity_center_role(role_arn: str | None, role: str | None) -> bool:
@@ -131,14 +139,18 @@ class Principal:
 
     @property
     def display(self) -> str:
-        """A short name for people.
+        """A short name for people that never passes a caller-chosen name off as someone.
 
-        The user for an IAM user, the root user and an Identity Center user; ``ROLE/SESSION`` for
-        any other role session (the session name alone is whatever the caller chose); else the
-        user, the role or the ARN.
+        The user for an IAM user, the root user and an Identity Center user (names AWS vouches
+        for); ``ROLE/SESSION`` for any other role session; ``federated-user/NAME``,
+        ``web-identity/NAME`` and ``saml/NAME`` for the users whose name whoever calls
+        GetFederationToken or runs the identity provider chose; else the role or the ARN.
         """
         if self.kind == "AssumedRole" and not self.identity_center and self.role and self.user:
             return f"{self.role}/{self.user}"
+        prefix = _CHOSEN_NAME_PREFIXES.get(self.kind)
+        if prefix is not None and self.user:
+            return f"{prefix}/{self.user}"
         return self.vouched_user or self.user or self.role or self.arn or "unknown principal"
 
     def matches(self, pattern: str) -> bool:
@@ -148,7 +160,8 @@ class Principal:
         ----------
         pattern : str
             ``*``; ``arn:GLOB`` (the caller ARN and, for an assumed role, the issuer role ARN with
-            its path); ``user:GLOB`` (``vouched_user``); ``permission-set:GLOB`` (an Identity
+            its path); ``user:GLOB`` (``vouched_user``; ``user:root`` exactly is the root user only, never
+            an IAM or Identity Center user called root); ``permission-set:GLOB`` (an Identity
             Center role's permission set); ``role:GLOB`` (the role name); ``account:GLOB``. Globs
             are case-sensitive and only ``*`` and ``?`` are special. A pattern of an unknown kind
             matches nothing.
@@ -217,10 +230,11 @@ def pattern_warnings(pattern: str) -> list[str]:
     warnings: list[str] = []
     if kind == "user" and glob and _EMAIL.fullmatch(glob.replace("*", "x").replace("?", "x")):
         warnings.append(
-            f"{pattern!r} looks like an e-mail address: it matches only an IAM user of that name or an IAM "
-            "Identity Center user (the session of a role under /aws-reserved/sso.amazonaws.com/), never the "
-            "session name of any other role; for a session of an ordinary role use "
-            f"'arn:aws:sts::*:assumed-role/ROLE/{glob}'"
+            f"{pattern!r} looks like an e-mail address: it matches an IAM Identity Center user (the session of "
+            "a role under /aws-reserved/sso.amazonaws.com/) and just as well an IAM user of that name, which "
+            "whoever may call iam:CreateUser can create (no pattern tells the two apart: if only Identity "
+            "Center users are meant, keep iam:CreateUser from such names); it never matches the session name "
+            f"of any other role; for a session of an ordinary role use 'arn:aws:sts::*:assumed-role/ROLE/{glob}'"
         )
     elif kind == "role" and glob.startswith(_PERMISSION_SET_PREFIX):
         name = _permission_set(glob.rstrip("*") + "x") if glob.endswith("_*") else None
@@ -270,17 +284,20 @@ class PrincipalMatcher:
         Valid principal patterns (see :func:`validate_principal_pattern`); invalid ones never match.
     """
 
-    __slots__ = ("_account", "_any", "_arn", "_permission_set", "_role", "_user")
+    __slots__ = ("_account", "_any", "_arn", "_permission_set", "_role", "_root", "_user")
 
     def __init__(self, patterns: Iterable[str]) -> None:
         arns: list[str] = []
         globs: dict[str, list[str]] = {kind: [] for kind in _PATTERN_KINDS}
         self._any = False
+        self._root = False
         for pattern in patterns:
             if pattern == "*":
                 self._any = True
             elif pattern.startswith("arn:"):
                 arns.append(pattern)
+            elif pattern == f"user:{_ROOT}":
+                self._root = True
             else:
                 kind, _, glob = pattern.partition(":")
                 if kind in globs and glob:
@@ -293,7 +310,7 @@ class PrincipalMatcher:
 
     def __call__(self, principal: Principal) -> bool:
         """Tell whether any of the patterns matches ``principal``."""
-        if self._any:
+        if self._any or (self._root and principal.kind == "Root"):
             return True
         for regex, value in (
             (self._user, principal.vouched_user),
@@ -317,15 +334,18 @@ class PrincipalIndex:
         One list of valid principal patterns per owner (e.g. per rule), in order.
     """
 
-    __slots__ = ("_account", "_always", "_arn", "_permission_set", "_role", "_user")
+    __slots__ = ("_account", "_always", "_arn", "_permission_set", "_role", "_root", "_user")
 
     def __init__(self, pattern_lists: Sequence[Iterable[str]]) -> None:
         always = 0
+        root = 0
         entries: dict[str, list[tuple[int, str]]] = {"arn": [], **{kind: [] for kind in _PATTERN_KINDS}}
         for owner, patterns in enumerate(pattern_lists):
             for pattern in patterns:
                 if pattern == "*":
                     always |= 1 << owner
+                elif pattern == f"user:{_ROOT}":
+                    root |= 1 << owner
                 elif pattern.startswith("arn:"):
                     entries["arn"].append((owner, pattern))
                 else:
@@ -333,6 +353,7 @@ class PrincipalIndex:
                     if kind in entries and glob:
                         entries[kind].append((owner, glob))
         self._always = always
+        self._root = root
         self._arn = GlobIndex(entries["arn"])
         self._user = GlobIndex(entries["user"])
         self._role = GlobIndex(entries["role"])
@@ -343,6 +364,7 @@ class PrincipalIndex:
         """Return the bitmask of owners (bit ``i`` for ``pattern_lists[i]``) whose patterns match."""
         return (
             self._always
+            | (self._root if principal.kind == "Root" else 0)
             | self._arn(principal.arn or None)
             | self._arn(principal.role_arn)
             | self._user(principal.vouched_user)
