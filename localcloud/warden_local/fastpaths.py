@@ -1,4 +1,9 @@
-"""Faster response serialisation for DynamoDB in the local cloud.
+"""DynamoDB in the local cloud: atomic conditional writes, and faster response serialisation.
+
+DynamoDB applies each write to an item atomically, condition included: of two concurrent conditional writes
+on one item, at most one succeeds. moto checks the condition and then writes, with nothing in between to stop a
+second thread, so under concurrent delivery both could "win" and an exactly-once guarantee would pass here and
+fail nowhere else. Each DynamoDB request is therefore applied under one process-wide lock.
 
 moto 5.2 serialises every response through a generic, shape-driven serializer that costs about 13 ms per
 DynamoDB item; a sweep reading 10,000 ledger rows would spend minutes there. DynamoDB speaks plain JSON
@@ -11,9 +16,12 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from typing import Any, cast
 
 _installed = False
+# One DynamoDB request at a time: the in-memory backend holds no locks of its own.
+_DYNAMODB_LOCK = threading.RLock()
 # Item-bearing operations only: their results hold nothing but attribute values, counts and keys.
 _ITEM_OPERATIONS = frozenset(
     {
@@ -39,6 +47,11 @@ def install() -> None:
     from moto.dynamodb.responses import DynamoHandler, DynamoResult
 
     original = DynamoHandler.serialized
+    original_call = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        with _DYNAMODB_LOCK:
+            return original_call(self)
 
     def serialized(self: Any, action_result: Any) -> Any:
         if (
@@ -53,4 +66,5 @@ def install() -> None:
         return 200, headers, json.dumps(result, default=_wire)
 
     DynamoHandler.serialized = serialized  # type: ignore[method-assign]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
     _installed = True
