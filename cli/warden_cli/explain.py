@@ -15,7 +15,7 @@ from warden_cli.output import iso_or_none, print_json, relative, short_time
 
 if TYPE_CHECKING:
     from warden.events import SessionApiCall
-    from warden.policy import Decision, Grant, Policy, Principal
+    from warden.policy import Decision, Grant, Policy, Principal, SessionType
 
 
 def register(subparsers: Any) -> None:
@@ -34,6 +34,12 @@ def register(subparsers: Any) -> None:
         help="a StartSession/ResumeSession event: the EventBridge event or the bare CloudTrail record",
     )
     parser.add_argument("--principal", metavar="ARN", help="the caller's ARN (user, role or assumed-role session)")
+    parser.add_argument(
+        "--role-arn",
+        metavar="ARN",
+        help="for an assumed-role --principal: the role's ARN with its path (an IAM Identity Center role's path "
+        "is /aws-reserved/sso.amazonaws.com/...); without it the session is judged as an ordinary role's",
+    )
     parser.add_argument("--target", metavar="ID", help="instance or managed-node id (required for ResumeSession)")
     parser.add_argument(
         "--tag",
@@ -43,6 +49,12 @@ def register(subparsers: Any) -> None:
         help="tags of the target, repeatable (explain does not look them up)",
     )
     parser.add_argument("--document", metavar="D", help="session document name or ARN (default: the shell)")
+    parser.add_argument(
+        "--session-type",
+        choices=("shell", "port", "remote-port", "command"),
+        help="what the document does (default: known for AWS-provided documents, else unknown)",
+    )
+    parser.add_argument("--host", metavar="H", help="the remote host of a remote-port session (its host parameter)")
     parser.add_argument("--reason", metavar="R", help="the reason given at StartSession")
     parser.add_argument(
         "--grants",
@@ -61,6 +73,9 @@ class _Session:
     target: str
     tags: dict[str, str]
     document: str
+    session_type: SessionType | None
+    host: str | None
+    account: str | None
     reason: str | None
     started: datetime
     at: datetime
@@ -80,12 +95,16 @@ def explain_command(args: argparse.Namespace) -> int:
         document=session.document,
         reason=session.reason,
         started=session.started,
+        session_type=session.session_type,
+        host=session.host,
+        account=session.account,
     )
     decision = decide(policy, request, grants, session.at)
     if args.json:
         print_json(decision.to_json())
     else:
-        _print_human(decision, session, tags_given=bool(args.tag))
+        judges_types = any(rule.session_types is not None or rule.hosts is not None for rule in policy.rules)
+        _print_human(decision, session, tags_given=bool(args.tag), judges_types=judges_types)
     return EXIT_OK if decision.allowed else EXIT_DENIED
 
 
@@ -100,14 +119,15 @@ def _load_policy(path: str) -> Policy:
 
 
 def _session(args: argparse.Namespace) -> _Session:
-    from warden.policy import normalise_document, principal_from_arn
+    from warden.policy import aws_document_session_type, normalise_document, principal_from_arn, session_host
 
     call = _load_event(args.event) if args.event else None
     tags = parse_tags(args.tag)
 
     if args.principal is not None:
         try:
-            principal = principal_from_arn(args.principal.strip())
+            role_arn = args.role_arn.strip() if args.role_arn else None
+            principal = principal_from_arn(args.principal.strip(), role_arn=role_arn)
         except ValueError as error:
             raise CliError(
                 f"--principal: {error}; pass the caller's ARN, e.g. arn:aws:iam::123456789012:user/alice"
@@ -128,6 +148,10 @@ def _session(args: argparse.Namespace) -> _Session:
     else:
         document = call.document if call is not None else normalise_document(None)
 
+    # Explain reads no document: what an AWS-provided one does is known, any other's takes --session-type.
+    session_type = args.session_type or aws_document_session_type(document)
+    host = args.host.strip() if args.host else session_host(call.document_parameters if call is not None else None)
+
     # The event gives its own time: explaining an event decides it as it was when CloudTrail recorded it.
     if args.at:
         at = parse_time(args.at, option="--at")
@@ -141,6 +165,9 @@ def _session(args: argparse.Namespace) -> _Session:
         target=target.strip(),
         tags=tags,
         document=document,
+        session_type=session_type,
+        host=host,
+        account=call.account if call is not None else None,
         reason=args.reason if args.reason is not None else (call.reason if call is not None else None),
         started=started,
         at=at,
@@ -199,7 +226,7 @@ def _first_error(error: Any) -> str:
     return f".{field}: {message}" if field else f": {message}"
 
 
-def _print_human(decision: Decision, session: _Session, *, tags_given: bool) -> None:
+def _print_human(decision: Decision, session: _Session, *, tags_given: bool, judges_types: bool) -> None:
     if decision.rule:
         basis = f"by rule {decision.rule}"
     elif decision.grant:
@@ -208,7 +235,10 @@ def _print_human(decision: Decision, session: _Session, *, tags_given: bool) -> 
         basis = "by the policy's default"
     tags = ", ".join(f"{key}={value}" for key, value in session.tags.items())
     subject = f"{session.principal.display} on {session.target}" + (f" ({tags})" if tags else "")
-    print(f"{decision.decision.upper()} {basis}: {subject}, {session.document}, at {short_time(session.at)}")
+    kind: str = session.session_type or "session type unknown"
+    if session.host:
+        kind += f" to {session.host}"
+    print(f"{decision.decision.upper()} {basis}: {subject}, {session.document} ({kind}), at {short_time(session.at)}")
     for reason in decision.reasons:
         print(f"  - {reason}")
     if decision.allowed:
@@ -216,6 +246,21 @@ def _print_human(decision: Decision, session: _Session, *, tags_given: bool) -> 
             print(f"deadline: {iso_or_none(decision.deadline)} ({relative(decision.deadline, session.at)})")
         else:
             print("deadline: none (nothing that allows it ends)")
+    principal = session.principal
+    if (
+        principal.kind == "AssumedRole"
+        and (principal.role or "").startswith("AWSReservedSSO_")
+        and not (principal.identity_center)
+    ):
+        print(
+            "note: judged as an ordinary role: an assumed-role ARN carries no path; pass --role-arn with the "
+            "role's path (/aws-reserved/sso.amazonaws.com/...) to judge it as IAM Identity Center"
+        )
+    if session.session_type is None and judges_types:
+        print(
+            "note: the session type is unknown (explain reads no document): rules with session_types or hosts "
+            "allow nothing and deny it; pass --session-type"
+        )
     if not tags_given:
         print("note: no --tag given, so the target is taken to have no tags (explain does not look them up)")
     if session.event_time is not None and session.event_time != session.at:

@@ -38,7 +38,10 @@ def register(subparsers: Any) -> None:
         description="Write a just-in-time grant (conditional put) and publish the grant-created alert.",
     )
     create.add_argument(
-        "--principal", required=True, metavar="P", help="principal pattern: user:NAME, role:NAME, account:ID, arn:..."
+        "--principal",
+        required=True,
+        metavar="P",
+        help="principal pattern: user:NAME, permission-set:NAME, role:NAME, account:ID, arn:...",
     )
     which = create.add_mutually_exclusive_group(required=True)
     which.add_argument("--target", action="extend", nargs="+", metavar="ID", help="instance/managed-node ids or globs")
@@ -137,13 +140,15 @@ def create_command(args: argparse.Namespace) -> int:
 
 
 def _principal_pattern(value: str) -> str:
-    from warden.policy import validate_principal_pattern
+    from warden.policy import pattern_warnings, validate_principal_pattern
 
     pattern = value.strip()
     try:
         validate_principal_pattern(pattern)
     except ValueError as error:
         raise CliError(f"--principal: {error}") from None
+    for warning in pattern_warnings(pattern):
+        print(f"warden: warning: --principal: {warning}", file=sys.stderr)
     return pattern
 
 

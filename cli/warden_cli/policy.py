@@ -65,8 +65,19 @@ def validate_command(args: argparse.Namespace) -> int:
     if policy is None:
         _print_issues(args.file, issues)
         return EXIT_BAD_INPUT
+    print_pattern_warnings(args.file, policy)
     print(f"{args.file}: valid — {policy_summary(policy)}")
     return EXIT_OK
+
+
+def print_pattern_warnings(source: str, policy: Policy) -> None:
+    """On stderr, each principal pattern that matches less (or more) than it may seem to."""
+    from warden.policy import pattern_warnings
+
+    for index, rule in enumerate(policy.rules):
+        for position, pattern in enumerate(rule.principals):
+            for warning in pattern_warnings(pattern):
+                print(f"warden: warning: {source}: rules[{index}].principals[{position}]: {warning}", file=sys.stderr)
 
 
 def push_command(args: argparse.Namespace) -> int:

@@ -95,6 +95,19 @@ def test_create_writes_the_grant_and_prints_its_id(cloud: Any, env: dict[str, st
     assert "INC-7 disk full" in alerts[0].body
 
 
+def test_create_warns_when_the_principal_pattern_matches_less_than_it_seems(cloud: Any, env: dict[str, str]) -> None:
+    # GIVEN a --principal that reads like anyone's e-mail but names only an IAM or Identity Center user
+    result = create(
+        env, "--principal", "user:erin@example.com", "--target", "i-0abc", "--for", "1h", "--reason", "INC-8 check"
+    )
+    # THEN the grant is created, and stderr says what the pattern matches and how to name a role's session
+    assert result.code == 0, result.stderr
+    assert stored_grant(cloud, result.stdout.strip()) is not None
+    warning = next(line for line in result.stderr.splitlines() if line.startswith("warden: warning: --principal: "))
+    assert "'user:erin@example.com' looks like an e-mail address" in warning
+    assert "'arn:aws:sts::*:assumed-role/ROLE/erin@example.com'" in warning
+
+
 def test_create_json_prints_the_stored_grant(cloud: Any, env: dict[str, str]) -> None:
     result = create(
         env, "--principal", "role:AWSReservedSSO_Analyst_*", "--tag", "Department=Analytics", "--tag", "Env=dev",

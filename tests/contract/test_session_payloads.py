@@ -75,6 +75,7 @@ EXPECTED: dict[str, Expect] = {
         "henry",
         "SupportEngineer",
         "i-0a1b2c3d4e5f60718",
+        # Kept whole: the account in the ARN tells another account's document apart (spec section 2).
         "arn:aws:ssm:eu-central-1:123456789012:document/SessionWarden-ReadOnlyShell",
         "henry-zgxzfdmwltqu7ywcy96bjzfdry",
     ),

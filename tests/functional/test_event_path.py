@@ -35,7 +35,11 @@ def test_allowed_session_of_an_iam_user_stays_open_and_is_recorded(stack: Stack)
 def test_denied_session_of_an_assumed_role_disappears_and_one_alert_says_why(stack: Stack) -> None:
     # GIVEN an Identity Center user (assumed role, e-mail session name) and a production instance
     prod = stack.cloud.add_instance({"Name": "prod-db-1", "Environment": "prod"})
-    carol = stack.person("carol@example.com", role="AWSReservedSSO_Analyst_0123456789abcdef")
+    # (The path, not the name, makes the role an Identity Center one: a role of that name elsewhere is ordinary.)
+    credentials = stack.cloud.role_credentials(
+        "AWSReservedSSO_Analyst_0123456789abcdef", "carol@example.com", path="/aws-reserved/sso.amazonaws.com/"
+    )
+    carol = stack.cloud.client("ssm", credentials=credentials)
     # WHEN she starts a session nothing allows
     session = stack.start(carol, prod)
     # THEN it is gone from DescribeSessions and exactly one HIGH alert says who, where and why

@@ -241,7 +241,13 @@ def test_targets_match_ids_and_every_tag_key_by_glob(
         ("[AWS-StartPortForwardingSession]", "AWS-StartPortForwardingSessionToRemoteHost", False),
         ("['AWS-StartPortForwarding*']", "AWS-StartPortForwardingSessionToRemoteHost", True),
         ("[SSM-SessionManagerRunShell]", "", True),
-        ("['arn:aws:ssm:eu-west-1:111122223333:document/Custom-Shell']", "Custom-Shell", True),
+        # An arn: glob names documents given by ARN: a bare name is this account's or AWS's (spec section 2).
+        ("['arn:aws:ssm:eu-west-1:111122223333:document/Custom-Shell']", "Custom-Shell", False),
+        (
+            "['arn:aws:ssm:eu-west-1:111122223333:document/Custom-Shell']",
+            "arn:aws:ssm:eu-west-1:111122223333:document/Custom-Shell",
+            True,
+        ),
     ],
 )
 def test_documents_match_by_name_after_normalisation(documents: str, document: str, matches: bool) -> None:
@@ -256,11 +262,18 @@ def test_documents_match_by_name_after_normalisation(documents: str, document: s
         ("", "SSM-SessionManagerRunShell"),
         ("  ", "SSM-SessionManagerRunShell"),
         ("AWS-StartSSHSession", "AWS-StartSSHSession"),
-        ("arn:aws:ssm:eu-west-1:111122223333:document/Custom-Shell", "Custom-Shell"),
-        ("arn:aws:ssm:us-east-1::document/AWS-StartPortForwardingSession", "AWS-StartPortForwardingSession"),
+        # The ledger keeps the full ARN: its account tells another account's document apart (spec section 2).
+        (
+            "arn:aws:ssm:eu-west-1:111122223333:document/Custom-Shell",
+            "arn:aws:ssm:eu-west-1:111122223333:document/Custom-Shell",
+        ),
+        (
+            " arn:aws:ssm:us-east-1::document/AWS-StartPortForwardingSession ",
+            "arn:aws:ssm:us-east-1::document/AWS-StartPortForwardingSession",
+        ),
     ],
 )
-def test_normalise_document_defaults_and_strips_arns(given: str | None, name: str) -> None:
+def test_normalise_document_defaults_and_keeps_arns_whole(given: str | None, name: str) -> None:
     assert normalise_document(given) == name
 
 

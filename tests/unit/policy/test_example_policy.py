@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -12,8 +12,20 @@ from warden.policy import Grant, Principal, decide, load_policy, principal_from_
 from .support import ALICE, BOB, grant, request
 
 EXAMPLE = load_policy((Path(__file__).resolve().parents[3] / "policies" / "example.yaml").read_text())
-ON_CALL = principal_from_arn("arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_OnCall_42/erin@example.com")
-DEVELOPER = principal_from_arn("arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Developer_7/dan@example.com")
+SSO = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/"
+ON_CALL = principal_from_arn(
+    "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_OnCall_42/erin@example.com",
+    role_arn=SSO + "AWSReservedSSO_OnCall_42",
+)
+DEVELOPER = principal_from_arn(
+    "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Developer_7/dan@example.com",
+    role_arn=SSO + "AWSReservedSSO_Developer_7",
+)
+# Anyone allowed to create roles can make one of that name at another path, and name its session.
+LOOKALIKE_DEVELOPER = principal_from_arn(
+    "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Developer_7/alice@example.com",
+    role_arn="arn:aws:iam::111122223333:role/AWSReservedSSO_Developer_7",
+)
 PROD = {"Environment": "prod", "Name": "prod-db-1"}
 PROD_GRANT = grant(targets={"tags": {"Environment": "prod"}})
 
@@ -21,6 +33,7 @@ ANALYTICS = {"Department": "Analytics"}
 STAGING = {"Environment": "staging"}
 DEV = {"Environment": "dev"}
 PORT_FORWARDING = "AWS-StartPortForwardingSession"
+REMOTE_FORWARDING = "AWS-StartPortForwardingSessionToRemoteHost"
 # 2026-11-24 is a Tuesday (Berlin is UTC+1); 2026-11-29 a Sunday; 2026-12-24 is in the except list.
 TUESDAY_10_BERLIN = "2026-11-24T09:00Z"
 TUESDAY_18_BERLIN = "2026-11-24T17:00Z"
@@ -36,6 +49,7 @@ class Case:
     document: str | None = None
     reason: str | None = None
     grants: tuple[Grant, ...] = ()
+    host: str | None = None
 
 
 CASES = {
@@ -60,6 +74,26 @@ CASES = {
         DEVELOPER, DEV, "2026-11-24T23:00Z", ("allow", "developers-port-forwarding"), document=PORT_FORWARDING
     ),
     "developer shell on dev": Case(DEVELOPER, DEV, "2026-11-24T23:00Z", ("deny", None)),
+    "developer tunnel to a dev database": Case(
+        DEVELOPER,
+        DEV,
+        "2026-11-24T23:00Z",
+        ("allow", "developers-port-forwarding"),
+        document=REMOTE_FORWARDING,
+        host="orders.dev.internal",
+    ),
+    "developer tunnel through dev to a prod database": Case(
+        DEVELOPER, DEV, "2026-11-24T23:00Z", ("deny", None), document=REMOTE_FORWARDING, host="orders.prod.internal"
+    ),
+    "developer tunnel to an unknown host": Case(
+        DEVELOPER, DEV, "2026-11-24T23:00Z", ("deny", None), document=REMOTE_FORWARDING
+    ),
+    "a look-alike Developer role at another path": Case(
+        LOOKALIKE_DEVELOPER, DEV, "2026-11-24T23:00Z", ("deny", None), document=PORT_FORWARDING
+    ),
+    "a look-alike role's session named like an analyst": Case(
+        LOOKALIKE_DEVELOPER, ANALYTICS, TUESDAY_10_BERLIN, ("deny", None), reason="ABC-1 query"
+    ),
     "an IAM user nobody mentions": Case(BOB, DEV, TUESDAY_10_BERLIN, ("deny", None)),
 }
 
@@ -67,7 +101,10 @@ CASES = {
 @pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
 def test_the_example_policy_decides_as_documented(case: Case) -> None:
     # GIVEN the example policy and a session
-    session = request(principal=case.who, tags=case.tags, document=case.document, reason=case.reason, started=case.now)
+    session = replace(
+        request(principal=case.who, tags=case.tags, document=case.document, reason=case.reason, started=case.now),
+        host=case.host,
+    )
     # WHEN it is decided
     decision = decide(EXAMPLE, session, list(case.grants), session.started)
     # THEN the outcome and what decided it are as the policy's comments promise

@@ -211,7 +211,7 @@ INVALID = [
         "require_reason",
         "rules[0].require_reason",
         "[A-Z",
-        "invalid regex '[A-Z': unterminated character set",
+        "invalid regex '[A-Z': missing ]: [A-Z (require_reason uses RE2 syntax: no backreferences or lookaround)",
         id="invalid regex",
     ),
     pytest.param(

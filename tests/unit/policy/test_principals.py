@@ -101,7 +101,7 @@ IDENTITIES: list[Any] = [
         id="AWS service",
     ),
     pytest.param(
-        {"type": "WebIdentityUser", "principalId": "x", "userName": "someone", "accountId": ACCOUNT},
+        {"type": "SomethingNew", "principalId": "x", "userName": "someone", "accountId": ACCOUNT},
         Principal("", ACCOUNT, "Unknown", None, None, None),
         id="unknown type gets no user",
     ),
@@ -243,9 +243,17 @@ MATCHES: list[Any] = [
     pytest.param(BOB, "role:*", False, id="an IAM user has no role"),
     pytest.param(BOB, f"arn:aws:iam::{ACCOUNT}:user/bob", True, id="user ARN"),
     pytest.param(principal_from_arn(f"arn:aws:iam::{ACCOUNT}:root"), "user:root", True, id="root as user"),
-    pytest.param(principal_from_arn(f"arn:aws:sts::{ACCOUNT}:federated-user/carol"), "user:carol", True, id="fed"),
-    pytest.param(Principal(arn="arn:aws:iam::1:user/[x]", user="[x]"), "user:[x]", True, id="brackets are literal"),
-    pytest.param(Principal(arn="arn:aws:iam::1:user/x", user="x"), "user:[x]", False, id="brackets are no class"),
+    # GetFederationToken's caller picks the name: user: never matches it (spec section 2).
+    pytest.param(principal_from_arn(f"arn:aws:sts::{ACCOUNT}:federated-user/carol"), "user:carol", False, id="fed"),
+    pytest.param(
+        Principal(arn="arn:aws:iam::1:user/[x]", kind="IAMUser", user="[x]"),
+        "user:[x]",
+        True,
+        id="brackets are literal",
+    ),
+    pytest.param(
+        Principal(arn="arn:aws:iam::1:user/x", kind="IAMUser", user="x"), "user:[x]", False, id="brackets are no class"
+    ),
     pytest.param(Principal(arn="", kind="Unknown"), "user:*", False, id="unknown principal has no user"),
     pytest.param(ALICE, "group:admins", False, id="unknown pattern kind matches nothing"),
 ]

@@ -1,14 +1,24 @@
 """The pure policy engine: the policy document, principals, windows, grants and decide()."""
 
 from warden.policy.decision import Basis, Decision, Lapse, LapseReason, SessionRequest, decide
-from warden.policy.documents import DEFAULT_DOCUMENT, normalise_document
+from warden.policy.documents import (
+    DEFAULT_DOCUMENT,
+    SESSION_TYPES,
+    SessionType,
+    aws_document_session_type,
+    normalise_document,
+    session_host,
+    session_type_from_content,
+)
 from warden.policy.durations import format_duration, parse_duration
 from warden.policy.errors import PolicyError, PolicyIssue
-from warden.policy.loader import issues_from_validation_error, load_policy
+from warden.policy.loader import MAX_POLICY_BYTES, MAX_POLICY_DEPTH, issues_from_validation_error, load_policy
 from warden.policy.models import Grant, GrantSettings, Policy, Rule, Targets
 from warden.policy.principals import (
+    IDENTITY_CENTER_PATH,
     Principal,
     PrincipalKind,
+    pattern_warnings,
     principal_from_arn,
     principal_from_identity,
     validate_principal_pattern,
@@ -17,6 +27,10 @@ from warden.policy.windows import WeeklyEntry, Window
 
 __all__ = [
     "DEFAULT_DOCUMENT",
+    "IDENTITY_CENTER_PATH",
+    "MAX_POLICY_BYTES",
+    "MAX_POLICY_DEPTH",
+    "SESSION_TYPES",
     "Basis",
     "Decision",
     "Grant",
@@ -30,16 +44,21 @@ __all__ = [
     "PrincipalKind",
     "Rule",
     "SessionRequest",
+    "SessionType",
     "Targets",
     "WeeklyEntry",
     "Window",
+    "aws_document_session_type",
     "decide",
     "format_duration",
     "issues_from_validation_error",
     "load_policy",
     "normalise_document",
     "parse_duration",
+    "pattern_warnings",
     "principal_from_arn",
     "principal_from_identity",
+    "session_host",
+    "session_type_from_content",
     "validate_principal_pattern",
 ]

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, NamedTuple
 
-from warden.policy.documents import normalise_document
+from warden.policy.compiled import CompiledRule
+from warden.policy.documents import SessionType, aws_document_session_type, normalise_document
 from warden.policy.durations import format_duration
-from warden.policy.models import CompiledRule, Grant, Policy, require_aware
+from warden.policy.models import Grant, Policy, require_aware
 from warden.policy.principals import Principal
 from warden.policy.windows import HORIZON, Schedule, format_instant, utc_datetime
 
@@ -27,6 +28,9 @@ _FOREVER = math.inf
 class SessionRequest:
     """What is being decided: who, on which target, with which document, why, since when.
 
+    The fields after ``started`` have defaults, so callers that know less still build one; what
+    they leave unknown never helps an allow rule that asks for it.
+
     Attributes
     ----------
     principal : Principal
@@ -36,11 +40,21 @@ class SessionRequest:
     tags : Mapping[str, str]
         The target's current tags.
     document : str
-        The session document; :func:`decide` normalises it (see :func:`normalise_document`).
+        The session document as given: a name, or a full ARN
+        (``arn:aws:ssm:REGION:ACCOUNT:document/NAME``; AWS-provided documents have an empty
+        account field). :func:`decide` normalises it (see :func:`normalise_document`).
     reason : str or None
         The reason given to StartSession.
     started : datetime
         When the session started (timezone-aware).
+    session_type : {"shell", "port", "remote-port", "command"} or None
+        What the document does, read from its content; ``None`` when unknown (then
+        :func:`decide` uses what it knows of AWS-provided documents, see
+        :func:`aws_document_session_type`).
+    host : str or None
+        The remote host of a ``remote-port`` session (its ``host`` parameter).
+    account : str or None
+        The account the session runs in; ``None``: the principal's account.
     """
 
     principal: Principal
@@ -49,6 +63,9 @@ class SessionRequest:
     document: str
     reason: str | None
     started: datetime
+    session_type: SessionType | None = None
+    host: str | None = None
+    account: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,12 +200,22 @@ def decide(policy: Policy, request: SessionRequest, grants: Sequence[Grant], now
     document = normalise_document(request.document)
     now_ts = now.timestamp()
     started_ts = request.started.timestamp()
-    deny_rules, allow_rules = policy.compiled.applicable(principal, target, tags, document)
+    # An AWS-provided document does what AWS wrote in it: nobody else can own an AWS- name.
+    session_type = request.session_type or aws_document_session_type(document)
+    deny_rules, allow_rules = policy.compiled.applicable(
+        principal,
+        target,
+        tags,
+        document,
+        account=request.account,
+        session_type=session_type,
+        host=request.host,
+    )
 
     later_denials: list[CompiledRule] = []
     for rule in deny_rules:
         if rule.windows is None or rule.windows.open_at(now_ts):
-            return _denied(rule, request, document, now_ts)
+            return _denied(rule, request, document, session_type, now_ts)
         later_denials.append(rule)
 
     best: _Allowance | None = None
@@ -230,7 +257,7 @@ def decide(policy: Policy, request: SessionRequest, grants: Sequence[Grant], now
 
 
 def _reason_matches(rule: CompiledRule, reason: str | None) -> bool:
-    return rule.reason is None or (reason is not None and rule.reason.search(reason) is not None)
+    return rule.reason is None or (reason is not None and rule.reason.search(reason))
 
 
 def _holds(rule: CompiledRule, reason: str | None, now_ts: float, started_ts: float) -> bool:
@@ -296,7 +323,9 @@ def _allowed(best: _Allowance, later_denials: Sequence[CompiledRule], now_ts: fl
     )
 
 
-def _denied(rule: CompiledRule, request: SessionRequest, document: str, now_ts: float) -> Decision:
+def _denied(
+    rule: CompiledRule, request: SessionRequest, document: str, session_type: SessionType | None, now_ts: float
+) -> Decision:
     parts: list[str] = []
     targets = rule.rule.targets
     if targets is not None and targets.tags:
@@ -307,6 +336,10 @@ def _denied(rule: CompiledRule, request: SessionRequest, document: str, now_ts: 
         parts.append(f"principal {request.principal.display}")
     if rule.rule.documents is not None:
         parts.append(f"document {document}")
+    if rule.rule.session_types is not None:
+        parts.append(f"session type {session_type or 'unknown'}")
+    if rule.rule.hosts is not None and session_type in ("remote-port", None):
+        parts.append(f"host {request.host or 'unknown'}")
     if rule.windows is not None:
         closing = rule.windows.closing(now_ts)
         if closing is not None:

@@ -9,13 +9,29 @@ from collections.abc import Iterable
 __all__ = ["GlobIndex", "compile_glob", "compile_globs", "glob_to_regex"]
 
 
+def _segment(text: str) -> str:
+    return "".join("." if char == "?" else re.escape(char) for char in text)
+
+
 def glob_to_regex(pattern: str) -> str:
-    """Translate a glob to a regular expression (without anchors).
+    """Translate a glob to a regular expression (without anchors), for ``fullmatch``.
 
     Unlike :mod:`fnmatch`, brackets and every other character are literal: tag values and
     e-mail addresses may contain ``[`` and the policy must not surprise anyone.
+
+    The values matched (tag values, session and role names) are chosen by whoever can tag an
+    instance or name a session, so a glob such as ``*a*a*a*a*b`` must not backtrack: translated
+    naively to ``.*a.*a.*a.*a.*b`` it takes seconds on a 300-character value. Between two stars
+    the earliest occurrence of a segment is always a correct choice (a later one leaves less room
+    for the rest), so each inner segment is found lazily inside an atomic group and never
+    revisited: matching takes time proportional to the value's length times the glob's.
     """
-    return "".join(".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern)
+    parts = pattern.split("*")
+    if len(parts) == 1:
+        return _segment(pattern)
+    first, *inner, last = parts
+    middle = "".join(f"(?>.*?{_segment(part)})" for part in inner if part)
+    return f"{_segment(first)}{middle}.*{_segment(last)}"
 
 
 @functools.lru_cache(maxsize=4096)

@@ -17,9 +17,17 @@ from pydantic_core import ErrorDetails
 from warden.policy.errors import PolicyError, PolicyIssue
 from warden.policy.models import Policy, cross_reference_issues
 
-__all__ = ["issues_from_validation_error", "load_policy"]
+__all__ = ["MAX_POLICY_BYTES", "MAX_POLICY_DEPTH", "issues_from_validation_error", "load_policy"]
 
 _MAX_NODES = 20_000
+# Parameter Store holds at most 8 KB in one value (advanced tier; 4 KB standard), so a stored policy
+# is far below this. Files given to `warden policy validate` or `warden explain` are not stored:
+# 1 MiB holds a policy of a thousand rules with room to spare, and bounds what the parser is fed.
+MAX_POLICY_BYTES = 1024 * 1024
+# Nesting levels (block indentation, "- " items, "[", "{") that any document may have. A real policy
+# needs about 7; PyYAML's composer and ``json`` recurse once per level and a few thousand levels
+# raise RecursionError, so the text is scanned before either parser sees it.
+MAX_POLICY_DEPTH = 32
 _REPR_LIMIT = 60
 
 
@@ -100,14 +108,17 @@ def _index_lines(root: yaml.Node) -> tuple[dict[str, int], list[PolicyIssue]]:
     """
     lines: dict[str, int] = {"": root.start_mark.line + 1}
     issues: list[PolicyIssue] = []
-    stack: list[tuple[yaml.Node, str]] = [(root, "")]
+    stack: list[tuple[yaml.Node, str, int]] = [(root, "", 1)]
     visited = 0
     while stack:
-        node, path = stack.pop()
+        node, path, depth = stack.pop()
         visited += 1
         # Aliases share nodes, so a small document can expand enormously ("billion laughs").
         if visited > _MAX_NODES:
             raise PolicyError([PolicyIssue("", None, f"document too large (more than {_MAX_NODES} values)", 1)])
+        # Aliases also nest without nesting the text (each anchor holding the previous one).
+        if depth > MAX_POLICY_DEPTH:
+            raise PolicyError([_too_deep_issue(node.start_mark.line + 1)])
         if isinstance(node, yaml.MappingNode):
             seen: set[str] = set()
             for key_node, value_node in node.value:
@@ -118,13 +129,84 @@ def _index_lines(root: yaml.Node) -> tuple[dict[str, int], list[PolicyIssue]]:
                     issues.append(PolicyIssue(child, key, f"duplicate key {key!r}", line))
                 seen.add(key)
                 lines.setdefault(child, line)
-                stack.append((value_node, child))
+                stack.append((value_node, child, depth + 1))
         elif isinstance(node, yaml.SequenceNode):
             for position, item in enumerate(node.value):
                 child = _join(path, position)
                 lines.setdefault(child, item.start_mark.line + 1)
-                stack.append((item, child))
+                stack.append((item, child, depth + 1))
     return lines, issues
+
+
+def _too_deep_issue(line: int | None) -> PolicyIssue:
+    return PolicyIssue("", None, f"the document nests more than {MAX_POLICY_DEPTH} levels deep", line)
+
+
+_BLOCK_SCALAR = re.compile(r"(?:^|[\s:-])[|>][-+0-9]*\s*(?:#.*)?$")
+_OPENERS = "[{"
+_CLOSERS = "]}"
+_QUOTE_STARTS = " \t[{,:-?"
+
+
+def _nesting_too_deep(text: str) -> int | None:
+    """Return the 1-based line where the text nests deeper than MAX_POLICY_DEPTH, or None.
+
+    A conservative scan, linear and without recursion: block indentation levels, ``- `` and ``? ``
+    indicators, and ``[``/``{`` outside quoted scalars, comments and block scalars all count.
+    It may count a level too many (an unusual plain scalar), never one too few for the parsers
+    run after it; anything it misjudges still fails safely in the parser as a PolicyError.
+    """
+    flow = 0
+    quote = ""
+    indents: list[int] = []
+    block_scalar: int | None = None  # indentation of the line that opened a block scalar
+    for number, line in enumerate(text.splitlines(), 1):
+        content = line.lstrip(" ")
+        column = len(line) - len(content)
+        if block_scalar is not None:
+            if not content.strip() or column > block_scalar:
+                continue  # a line of the literal or folded text
+            block_scalar = None
+        if not quote and flow == 0 and content and not content.startswith("#"):
+            while indents and indents[-1] >= column:
+                indents.pop()
+            indents.append(column)
+            rest = content
+            while rest[:2] in ("- ", "? ") or rest in ("-", "?"):
+                column += 2
+                indents.append(column)
+                rest = rest[2:].lstrip(" ")
+        previous = " "
+        position = 0
+        while position < len(line):
+            char = line[position]
+            if quote == '"':
+                if char == "\\":
+                    position += 1
+                elif char == '"':
+                    quote = ""
+            elif quote == "'":
+                if char == "'" and line[position + 1 : position + 2] == "'":
+                    position += 1  # '' is a quote inside single quotes
+                elif char == "'":
+                    quote = ""
+            elif char == "#" and previous in " \t":
+                break
+            elif char in "\"'" and previous in _QUOTE_STARTS:
+                quote = char
+            elif char in _OPENERS:
+                flow += 1
+                if len(indents) + flow > MAX_POLICY_DEPTH:
+                    return number
+            elif char in _CLOSERS:
+                flow = max(flow - 1, 0)
+            previous = char
+            position += 1
+        if len(indents) + flow > MAX_POLICY_DEPTH:
+            return number
+        if not quote and flow == 0 and _BLOCK_SCALAR.search(line.split(" #", 1)[0]):
+            block_scalar = len(line) - len(line.lstrip(" "))
+    return None
 
 
 def _line_of(path: str, lines: Mapping[str, int]) -> int | None:
@@ -221,17 +303,33 @@ def load_policy(text: str | bytes, *, source: str = "policy") -> Policy:
         return _load(text)
     except PolicyError as error:
         raise PolicyError(error.issues, source=source) from None
+    except Exception as error:  # whatever a hostile document triggers is a rejection
+        detail = str(error).splitlines()[0][:_REPR_LIMIT] if str(error) else ""
+        message = f"the document could not be read ({type(error).__name__}{': ' + detail if detail else ''})"
+        raise PolicyError([PolicyIssue("", None, message)], source=source) from None
 
 
 def _load(raw: str | bytes) -> Policy:
-    if isinstance(raw, bytes):
+    if isinstance(raw, bytes | bytearray):
+        if len(raw) > MAX_POLICY_BYTES:
+            raise PolicyError([_too_large_issue(len(raw))])
         try:
-            text = raw.decode("utf-8-sig")
+            text = bytes(raw).decode("utf-8-sig")
         except UnicodeDecodeError as error:
             line = raw[: error.start].count(b"\n") + 1
             raise PolicyError([PolicyIssue("", None, "the document is not UTF-8 text", line)]) from None
-    else:
+    elif isinstance(raw, str):
         text = raw
+    else:
+        raise PolicyError([PolicyIssue("", None, f"expected the document's text, got {type(raw).__name__}")])
+    if len(text) > MAX_POLICY_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_POLICY_BYTES:
+        raise PolicyError([_too_large_issue(len(text.encode("utf-8", "surrogatepass")))])
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise PolicyError([PolicyIssue("", None, "the document is binary, not text (it contains NUL)", line)])
+    too_deep = _nesting_too_deep(text)
+    if too_deep is not None:
+        raise PolicyError([_too_deep_issue(too_deep)])
     data, lines, issues = _parse(text)
     if not isinstance(data, Mapping):
         message = f"a policy must be a mapping (version, rules, ...), got {_kind(data)}"
@@ -246,6 +344,10 @@ def _load(raw: str | bytes) -> Policy:
     if issues:
         raise PolicyError(_finish(issues, lines))
     return policy
+
+
+def _too_large_issue(size: int) -> PolicyIssue:
+    return PolicyIssue("", None, f"the document is {size} bytes, more than the {MAX_POLICY_BYTES} a policy may have")
 
 
 def _finish(issues: Sequence[PolicyIssue], lines: Mapping[str, int]) -> list[PolicyIssue]:

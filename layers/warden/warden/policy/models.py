@@ -6,7 +6,7 @@ import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 from pydantic import (
     AwareDatetime,
@@ -14,21 +14,25 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
+    PlainValidator,
     PrivateAttr,
-    field_validator,
+    WithJsonSchema,
     model_validator,
 )
 
-from warden.policy.documents import DocumentMatcher, normalise_document
+from warden.policy.documents import SESSION_TYPES, DocumentMatcher, SessionType
 from warden.policy.durations import format_duration, parse_duration
 from warden.policy.errors import PolicyError, PolicyIssue
-from warden.policy.globs import GlobIndex, compile_globs
-from warden.policy.principals import Principal, PrincipalIndex, PrincipalMatcher, validate_principal_pattern
-from warden.policy.windows import Schedule, Window, WindowGroup, check_time_zone
+from warden.policy.globs import compile_globs
+from warden.policy.principals import Principal, PrincipalMatcher, validate_principal_pattern
+from warden.policy.reasons import ReasonPattern
+from warden.policy.windows import Window, check_time_zone
+
+if TYPE_CHECKING:
+    from warden.policy.compiled import CompiledPolicy
 
 __all__ = [
-    "CompiledPolicy",
-    "CompiledRule",
     "Grant",
     "GrantSettings",
     "Policy",
@@ -39,7 +43,6 @@ __all__ = [
 ]
 
 SUPPORTED_VERSION = 1
-_SELECTION_LIMIT = 1024
 
 
 def require_aware(moment: datetime, label: str) -> None:
@@ -83,9 +86,30 @@ def _one_or_many(value: object) -> object:
     raise ValueError(f"tag value {value!r} must be a string or a list of strings")
 
 
+def _reason(value: object) -> ReasonPattern:
+    if isinstance(value, ReasonPattern):
+        return value
+    if isinstance(value, re.Pattern):
+        value = value.pattern
+    return ReasonPattern(value)  # type: ignore[arg-type]  # ReasonPattern reports non-strings itself
+
+
+def _session_type(value: object) -> SessionType:
+    if isinstance(value, str) and value.strip().lower() in SESSION_TYPES:
+        return value.strip().lower()  # type: ignore[return-value]  # checked just above
+    raise ValueError(f"unknown session type {value!r}: expected {', '.join(SESSION_TYPES[:-1])} or {SESSION_TYPES[-1]}")
+
+
 NonEmptyStr = Annotated[str, BeforeValidator(_non_empty)]
 PrincipalPattern = Annotated[str, BeforeValidator(_principal_pattern)]
 TagGlobs = Annotated[tuple[str, ...], BeforeValidator(_one_or_many), Field(min_length=1)]
+Reason = Annotated[
+    ReasonPattern,
+    PlainValidator(_reason),
+    PlainSerializer(lambda pattern: pattern.pattern, return_type=str),
+    WithJsonSchema({"type": "string", "format": "regex"}),
+]
+SessionTypeName = Annotated[SessionType, BeforeValidator(_session_type)]
 
 
 class _Model(BaseModel):
@@ -208,13 +232,21 @@ class Rule(_Model):
     targets : Targets or None
         ``None``: every target.
     documents : tuple[str, ...] or None
-        Document names (or globs); ``None``: any document.
+        Document names or globs (the session account's own document or an AWS-provided one),
+        or ``arn:`` globs (any account's document named by ARN); ``None``: any document.
+    session_types : tuple[SessionType, ...] or None
+        What the session's document does: ``shell``, ``port``, ``remote-port``, ``command``;
+        ``None``: any. An allow rule never matches a session whose type is unknown, a deny rule does.
+    hosts : tuple[str, ...] or None
+        Globs on the remote host of a ``remote-port`` session; sessions of the other types the rule
+        covers are not limited by it. An allow rule never matches a remote-port session (or one of
+        unknown type) whose host is unknown; a deny rule does.
     windows : tuple[str, ...] or None
         Names of the policy's windows; ``None``: any time.
     max_duration : timedelta or None
         An allowed session stops holding this long after it started (allow rules only).
-    require_reason : re.Pattern or None
-        Searched in the session's reason; no reason never matches (allow rules only).
+    require_reason : ReasonPattern or None
+        An RE2 regex searched in the session's reason; no reason never matches (allow rules only).
     """
 
     name: NonEmptyStr
@@ -222,38 +254,39 @@ class Rule(_Model):
     principals: Annotated[tuple[PrincipalPattern, ...], Field(min_length=1)] = ("*",)
     targets: Targets | None = None
     documents: Annotated[tuple[NonEmptyStr, ...], Field(min_length=1)] | None = None
+    session_types: Annotated[tuple[SessionTypeName, ...], Field(min_length=1)] | None = None
+    hosts: Annotated[tuple[NonEmptyStr, ...], Field(min_length=1)] | None = None
     windows: Annotated[tuple[NonEmptyStr, ...], Field(min_length=1)] | None = None
     max_duration: Annotated[timedelta | None, BeforeValidator(_duration)] = None
-    require_reason: re.Pattern[str] | None = None
+    require_reason: Reason | None = None
 
     _principals: PrincipalMatcher = PrivateAttr()
     _documents: DocumentMatcher | None = PrivateAttr(default=None)
 
-    @field_validator("require_reason", mode="before")
-    @classmethod
-    def _compile_reason(cls, value: object) -> object:
-        if value is None or isinstance(value, re.Pattern):
-            return value
-        if not isinstance(value, str):
-            raise ValueError(f"invalid regex {value!r}: expected a string")
-        try:
-            return re.compile(value)
-        except re.error as error:
-            raise ValueError(f"invalid regex {value!r}: {error}") from None
-
     @model_validator(mode="after")
     def _check_effect(self) -> Self:
+        issues: list[PolicyIssue] = []
         if self.effect == "deny":
-            issues = [
+            issues.extend(
                 PolicyIssue(field, value, f"{field} is only meaningful on allow rules")
                 for field, value in (
                     ("max_duration", self.max_duration and format_duration(self.max_duration)),
                     ("require_reason", self.require_reason and self.require_reason.pattern),
                 )
                 if value is not None
-            ]
-            if issues:
-                raise PolicyError(issues)
+            )
+        if self.hosts is not None:
+            hosts = list(self.hosts)
+            if self.session_types is not None and "remote-port" not in self.session_types:
+                message = "hosts limits remote-port sessions, and session_types does not include remote-port"
+                issues.append(PolicyIssue("hosts", hosts, message))
+            elif self.session_types is None and self.effect == "deny":
+                # Sessions of other types are not limited by hosts: without session_types this deny
+                # rule would deny every shell and tunnel, which is not what a list of hosts says.
+                message = "a deny rule with hosts must name its session_types (e.g. [remote-port])"
+                issues.append(PolicyIssue("hosts", hosts, message))
+        if issues:
+            raise PolicyError(issues)
         return self
 
     def model_post_init(self, context: Any, /) -> None:
@@ -265,9 +298,9 @@ class Rule(_Model):
         """Tell whether one of the rule's principal patterns matches."""
         return self._principals(principal)
 
-    def matches_document(self, document: str) -> bool:
-        """Tell whether the rule covers a (normalised) document name."""
-        return self._documents is None or self._documents(document)
+    def matches_document(self, document: str, account: str | None = None) -> bool:
+        """Tell whether the rule covers a session's document (name or ARN) in ``account``."""
+        return self._documents is None or self._documents(document, account)
 
     def to_document(self) -> dict[str, object]:
         """Return the rule as plain, JSON-ready data with the document's keys."""
@@ -276,6 +309,10 @@ class Rule(_Model):
             document["targets"] = self.targets.to_document()
         if self.documents is not None:
             document["documents"] = list(self.documents)
+        if self.session_types is not None:
+            document["session_types"] = list(self.session_types)
+        if self.hosts is not None:
+            document["hosts"] = list(self.hosts)
         if self.windows is not None:
             document["windows"] = list(self.windows)
         if self.max_duration is not None:
@@ -400,6 +437,8 @@ class Policy(_Model):
         issues = cross_reference_issues([(rule.name, rule.windows) for rule in self.rules], self.windows)
         if issues:
             raise PolicyError(issues)
+        from warden.policy.compiled import CompiledPolicy  # the index is built from these models
+
         self._compiled = CompiledPolicy(self)
         return self
 
@@ -542,157 +581,3 @@ class Grant(_Model):
         document: dict[str, object] = self.model_dump(mode="json", exclude_none=True)
         document["targets"] = self.targets.to_document()
         return document
-
-
-class CompiledRule:
-    """A rule with its windows resolved, ready for evaluation.
-
-    Parameters
-    ----------
-    rule : Rule
-        The rule.
-    windows : WindowGroup or None
-        Its windows, bound to their time zones; ``None`` when the rule has none.
-    kind : int
-        Equal for rules with the same windows, maximum duration and reason pattern.
-    """
-
-    __slots__ = ("deny", "kind", "max_seconds", "name", "reason", "rule", "schedules", "windows")
-
-    def __init__(self, rule: Rule, windows: WindowGroup | None, kind: int = 0) -> None:
-        self.rule = rule
-        # Rules of one kind share windows, maximum duration and reason pattern: they hold alike.
-        self.kind = kind
-        self.name = rule.name
-        self.deny = rule.effect == "deny"
-        self.windows = windows
-        self.schedules: tuple[Schedule, ...] = windows.schedules if windows is not None else ()
-        self.max_seconds = rule.max_duration.total_seconds() if rule.max_duration is not None else None
-        self.reason = rule.require_reason
-
-    def open_at(self, timestamp: float) -> bool:
-        """Tell whether one of the rule's windows (if any) is open at a POSIX timestamp."""
-        return self.windows is None or self.windows.open_at(timestamp)
-
-
-def _unconstrained(flags: Iterable[bool]) -> int:
-    return sum(1 << position for position, constrained in enumerate(flags) if not constrained)
-
-
-class CompiledPolicy:
-    """The rules as bitmask indexes over principal, target id, tags and document.
-
-    Each field answers with the set of rules it admits (memoised per value), and the rules that
-    apply to a session are the intersection: a handful of dictionary look-ups however many rules
-    there are.
-
-    Parameters
-    ----------
-    policy : Policy
-        A validated policy.
-    """
-
-    __slots__ = (
-        "_allow",
-        "_deny",
-        "_documents",
-        "_ids",
-        "_principals",
-        "_rules",
-        "_selections",
-        "_tags",
-        "schedules",
-    )
-
-    def __init__(self, policy: Policy) -> None:
-        self.schedules = {name: Schedule(name, window, policy.timezone) for name, window in policy.windows.items()}
-        rules = policy.rules
-        groups: dict[tuple[str, ...], WindowGroup] = {}
-        for rule in rules:
-            if rule.windows:
-                names = tuple(dict.fromkeys(rule.windows))
-                groups.setdefault(names, WindowGroup(tuple(self.schedules[name] for name in names)))
-        kinds: dict[tuple[object, ...], int] = {}
-        compiled: list[CompiledRule] = []
-        for rule in rules:
-            group = groups[tuple(dict.fromkeys(rule.windows))] if rule.windows else None
-            pattern = rule.require_reason.pattern if rule.require_reason is not None else None
-            kind = kinds.setdefault((id(group), rule.max_duration, pattern), len(kinds))
-            compiled.append(CompiledRule(rule, group, kind))
-        self._rules = tuple(compiled)
-        self._selections: dict[int, tuple[CompiledRule, ...]] = {}
-        self._deny = sum(1 << position for position, rule in enumerate(self._rules) if rule.deny)
-        self._allow = sum(1 << position for position, rule in enumerate(self._rules) if not rule.deny)
-        self._principals = PrincipalIndex([rule.principals for rule in rules])
-        targets = [rule.targets or Targets() for rule in rules]
-        self._ids = GlobIndex(
-            ((position, glob) for position, target in enumerate(targets) for glob in target.ids or ()),
-            base=_unconstrained(bool(target.ids) for target in targets),
-        )
-        keys = sorted({key for target in targets for key in target.tags or {}})
-        self._tags = tuple(
-            (
-                key,
-                GlobIndex(
-                    (
-                        (position, glob)
-                        for position, target in enumerate(targets)
-                        for glob in (target.tags or {}).get(key, ())
-                    ),
-                    base=_unconstrained(key in (target.tags or {}) for target in targets),
-                ),
-            )
-            for key in keys
-        )
-        self._documents = GlobIndex(
-            (
-                (position, normalise_document(document))
-                for position, rule in enumerate(rules)
-                for document in rule.documents or ()
-            ),
-            base=_unconstrained(rule.documents is not None for rule in rules),
-        )
-
-    def applicable(
-        self, principal: Principal, target: str, tags: Mapping[str, str], document: str
-    ) -> tuple[tuple[CompiledRule, ...], tuple[CompiledRule, ...]]:
-        """Return the deny rules and the allow rules that match principal, target and document.
-
-        Parameters
-        ----------
-        principal : Principal
-            Who.
-        target : str
-            The instance or managed-node id.
-        tags : Mapping[str, str]
-            The target's tags.
-        document : str
-            The normalised document name.
-
-        Returns
-        -------
-        tuple[tuple[CompiledRule, ...], tuple[CompiledRule, ...]]
-            Deny rules and allow rules, each in document order.
-        """
-        matching = self._principals(principal) & self._ids(target) & self._documents(document)
-        for key, index in self._tags:
-            if not matching:
-                break
-            matching &= index(tags.get(key))
-        return self._select(matching & self._deny), self._select(matching & self._allow)
-
-    def _select(self, mask: int) -> tuple[CompiledRule, ...]:
-        selected = self._selections.get(mask)
-        if selected is None:
-            rules: list[CompiledRule] = []
-            remaining = mask
-            while remaining:
-                lowest = remaining & -remaining
-                rules.append(self._rules[lowest.bit_length() - 1])
-                remaining ^= lowest
-            selected = tuple(rules)
-            # The same few rule sets come up again and again; bound the memo for the odd churn.
-            if len(self._selections) >= _SELECTION_LIMIT:
-                self._selections.clear()
-            self._selections[mask] = selected
-        return selected
