@@ -10,10 +10,12 @@ import pytest
 from tests.fakes import (
     FakeAlerts,
     FakeClock,
+    FakeDocuments,
     FakeGrants,
     FakeLedger,
     FakeOnce,
     FakePolicies,
+    FakeRoles,
     FakeSessions,
     FakeTags,
     RunOnce,
@@ -71,6 +73,7 @@ class World:
         self.alerts = FakeAlerts()
         self.once = FakeOnce()
         self.run_once = RunOnce()
+        self.roles = FakeRoles()
         warden = assemble(
             clock=self.clock,
             tags=self.tags,
@@ -81,6 +84,8 @@ class World:
             alerts=self.alerts,
             once=self.once,
             context=AlertContext(stack="session-warden", region="eu-central-1", account="123456789012"),
+            roles=self.roles,
+            documents=FakeDocuments(),
             run_once=self.run_once,
             sleep=lambda seconds: None,
         )

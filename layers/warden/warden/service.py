@@ -9,7 +9,18 @@ from dataclasses import dataclass
 from warden.alerts import AlertContext
 from warden.enforcer import Enforcer, OnceRunner
 from warden.notifier import Notifier
-from warden.ports import Alerts, Clock, GrantStore, Ledger, OnceStore, PolicySource, Sessions, TargetTags
+from warden.ports import (
+    Alerts,
+    Clock,
+    GrantStore,
+    IssuerRoles,
+    Ledger,
+    OnceStore,
+    PolicySource,
+    SessionDocuments,
+    Sessions,
+    TargetTags,
+)
 from warden.session_events import SessionEvents
 from warden.sweeper import Sweeper
 
@@ -34,6 +45,8 @@ def assemble(
     alerts: Alerts,
     once: OnceStore,
     context: AlertContext,
+    roles: IssuerRoles,
+    documents: SessionDocuments,
     run_once: OnceRunner | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Warden:
@@ -41,6 +54,10 @@ def assemble(
 
     Parameters
     ----------
+    roles
+        The issuer role's path of an assumed-role session owner (IAM GetRole), for the sweeper.
+    documents
+        What a session's document does (GetDocument), for both paths.
     run_once
         Runs an event's enforcement at most once per CloudTrail event id (Powertools Idempotency); None runs
         it every time.
@@ -58,7 +75,14 @@ def assemble(
         sleep=sleep,
     )
     events = SessionEvents(
-        clock=clock, tags=tags, policies=policies, grants=grants, ledger=ledger, sessions=sessions, enforcer=enforcer
+        clock=clock,
+        tags=tags,
+        policies=policies,
+        grants=grants,
+        ledger=ledger,
+        sessions=sessions,
+        enforcer=enforcer,
+        documents=documents,
     )
     sweeper = Sweeper(
         clock=clock,
@@ -71,5 +95,7 @@ def assemble(
         notifier=notifier,
         context=context,
         enforcer=enforcer,
+        roles=roles,
+        documents=documents,
     )
     return Warden(events=events, sweeper=sweeper, enforcer=enforcer)
