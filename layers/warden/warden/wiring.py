@@ -66,7 +66,7 @@ def build_warden() -> Warden:
         once=once,
         context=context,
         roles=IamIssuerRoles(aws.lazy_client(session, "iam")),
-        documents=SsmSessionDocuments(ssm),
+        documents=SsmSessionDocuments(ssm, account=context.account),
         run_once=build_idempotency(),
     )
 

@@ -10,7 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from warden.adapters.aws import error_code
 from warden.observability import count, logger
-from warden.policy import SessionType, aws_document_session_type, session_type_from_content
+from warden.policy import DEFAULT_DOCUMENT, SessionType, aws_document_session_type, session_type_from_content
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
@@ -22,14 +22,15 @@ _CACHE_LIMIT = 256
 class SsmSessionDocuments:
     """``session_type(document)``: the AWS-provided ones from what AWS wrote in them (no call), others by GetDocument.
 
-    A document that cannot be read (missing, not shared with this account, no permission, throttled, not JSON) is
+    A document that cannot be read (missing, another account's, no permission, throttled, not JSON) is
     ``None``, which rules with ``session_types`` treat as unknown: never an allowance. Unreadable documents are not
     cached, so the next session tries again; readable ones are kept for the container's life, at most ``limit``
     of them. The default version is read, the one StartSession runs.
     """
 
-    def __init__(self, ssm: SSMClient, *, limit: int = _CACHE_LIMIT) -> None:
+    def __init__(self, ssm: SSMClient, *, account: str | None, limit: int = _CACHE_LIMIT) -> None:
         self._ssm = ssm
+        self._account = account
         self._limit = limit
         self._known: OrderedDict[str, SessionType | None] = OrderedDict()
 
@@ -40,6 +41,8 @@ class SsmSessionDocuments:
         if document in self._known:
             self._known.move_to_end(document)
             return self._known[document]
+        if not self._readable(document):
+            return None
         found = self._read(document)
         if found is not None:
             self._known[document] = found
@@ -47,10 +50,22 @@ class SsmSessionDocuments:
                 self._known.popitem(last=False)
         return found
 
+    def _readable(self, document: str) -> bool:
+        # Another account's document (an ARN naming that account) is shared at its owner's will and read with a
+        # permission the warden does not hold: it is not read, and its session type is unknown.
+        if not document.startswith("arn:"):
+            return True
+        parts = document.split(":", 5)
+        return len(parts) == 6 and parts[4] in ("", self._account)
+
     def _read(self, document: str) -> SessionType | None:
         try:
             response = self._ssm.get_document(Name=document, DocumentFormat="JSON")
         except (ClientError, BotoCoreError) as error:
+            if document == DEFAULT_DOCUMENT and error_code(error) == "InvalidDocument":
+                # An account whose Session Manager preferences were never saved has no such document: StartSession
+                # then runs its built-in default, a shell. Once saved, it is read like any other.
+                return "shell"
             count("DocumentUnreadable")
             logger.warning(
                 "cannot read session document: its session type is unknown",
