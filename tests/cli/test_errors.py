@@ -176,6 +176,7 @@ def test_output_into_a_pipe_nobody_reads_prints_nothing_on_stderr(command: tuple
         )
     finally:
         os.close(writer)
-    # THEN it stops without a traceback or a warning
-    assert completed.stderr == ""
+    # THEN it stops without a traceback or a broken-pipe warning (the policy's own warnings are its output: the
+    # example names user:alice@example.com, which `policy validate` explains matches no ordinary role session)
+    assert [line for line in completed.stderr.splitlines() if not line.startswith("warden: warning: ")] == []
     assert completed.returncode in (0, 141)
