@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from warden.errors import AwsCallFailed, SessionAlreadyEnded
-from warden.policy import Grant, Policy
+from warden.policy import Grant, Policy, SessionType, aws_document_session_type
 from warden.ports import WARDEN_ACTOR, Alert, AlertMarker, LedgerEntry, LiveSession, StoredPolicy, TargetInfo
 
 
@@ -346,3 +346,42 @@ class FakeState:
 
     def unjudged(self) -> dict[str, datetime]:
         return dict(self.marks)
+
+
+class FakeRoles:
+    """IAM roles by name -> ARN with path; a name listed in ``failing`` fails as a throttled GetRole would."""
+
+    def __init__(self, arns: dict[str, str] | None = None) -> None:
+        self.arns = dict(arns or {})
+        self.failing: set[str] = set()
+        self.calls: list[str] = []
+
+    def role_arn(self, role_name: str) -> str:
+        self.calls.append(role_name)
+        if role_name in self.failing or role_name not in self.arns:
+            raise aws_failure("GetRole", "Throttling" if role_name in self.failing else "NoSuchEntity", role_name)
+        return self.arns[role_name]
+
+    def forget(self) -> None:
+        self.calls.clear()
+
+
+class FakeDocuments:
+    """Document name -> session type; the AWS-provided ones are known as AWS wrote them, others are unknown."""
+
+    def __init__(self, types: dict[str, SessionType] | None = None) -> None:
+        self.types = dict(types or {})
+
+    def session_type(self, document: str) -> SessionType | None:
+        return self.types.get(document) or aws_document_session_type(document)
+
+    def session_target(
+        self,
+        document: str,
+        parameters: Mapping[str, Any] | None,
+        *,
+        parameters_hidden: bool,
+        named_host: str | None,
+    ) -> tuple[SessionType | None, str | None]:
+        kind = self.session_type(document)
+        return kind, (named_host if kind == "remote-port" and not parameters_hidden else None)

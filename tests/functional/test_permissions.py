@@ -19,6 +19,10 @@ from tests.functional.test_sweeper import grant
 pytestmark = pytest.mark.functional
 
 FUNCTIONS = ("SessionStartedFunction", "SessionEndedFunction", "SweeperFunction")
+TUNNEL = (
+    '{"schemaVersion": "1.0", "sessionType": "Port", "parameters": {"portNumber": {"type": "String"}},'
+    ' "properties": {"portNumber": "{{ portNumber }}", "type": "LocalPortForwarding"}}'
+)
 
 
 def test_every_call_of_every_function_is_allowed_by_its_role(stack: Stack) -> None:
@@ -38,6 +42,12 @@ def test_every_call_of_every_function_is_allowed_by_its_role(stack: Stack) -> No
     granted = stack.start(bob, prod)
     stack.cloud.faults.drop_next_event("StartSession")
     stack.start(stack.person("carol"), prod)  # adopted and ended by the sweeper
+    stack.cloud.faults.drop_next_event("StartSession")
+    analyst = stack.cloud.sso_user("dana@example.com", permission_set="Analyst").client("ssm")
+    stack.start(analyst, analytics)  # adopted: the owner's role path comes from IAM GetRole
+    ssm = stack.cloud.client("ssm")
+    ssm.create_document(Name="Team-Tunnel", DocumentType="Session", DocumentFormat="JSON", Content=TUNNEL)
+    stack.start(alice, analytics, DocumentName="Team-Tunnel", Parameters={"portNumber": ["80"]})  # GetDocument
     stack.cloud.advance("5m")
     stack.grants.revoke("g-revoked", by="oncall-lead", now=stack.cloud.clock.now())
     stack.cloud.client("ec2").create_tags(Resources=[analytics], Tags=[{"Key": "Department", "Value": "Finance"}])
@@ -55,3 +65,10 @@ def test_every_call_of_every_function_is_allowed_by_its_role(stack: Stack) -> No
     assert [(d.function_name, d.action, d.resource) for d in decisions if not d.allowed] == []
     assert stack.cloud.authorizer.unchecked == []
     assert {d.action for d in decisions} >= {"dynamodb:PutItem", "ssm:TerminateSession", "sns:Publish"}
+    # AND the calls that read what AWS vouches for were made where they are needed, and allowed
+    made = {(logical, d.action) for d in decisions for logical in FUNCTIONS if logical in d.function_name}
+    assert {
+        ("SessionStartedFunction", "ssm:GetDocument"),
+        ("SweeperFunction", "ssm:GetDocument"),
+        ("SweeperFunction", "iam:GetRole"),
+    } <= made

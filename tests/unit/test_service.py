@@ -10,10 +10,12 @@ import pytest
 from tests.fakes import (
     FakeAlerts,
     FakeClock,
+    FakeDocuments,
     FakeGrants,
     FakeLedger,
     FakeOnce,
     FakePolicies,
+    FakeRoles,
     FakeSessions,
     FakeState,
     FakeTags,
@@ -74,6 +76,7 @@ class World:
         self.run_once = RunOnce()
         # The state table (outbox, heartbeat, unjudged marks); without it alerts are sent directly.
         self.state = FakeState(self.clock) if with_state else None
+        self.roles = FakeRoles()
         warden = assemble(
             clock=self.clock,
             tags=self.tags,
@@ -84,6 +87,8 @@ class World:
             alerts=self.alerts,
             once=self.once,
             context=AlertContext(stack="session-warden", region="eu-central-1", account="123456789012"),
+            roles=self.roles,
+            documents=FakeDocuments(),
             run_once=self.run_once,
             sleep=lambda seconds: None,
             outbox=self.state,

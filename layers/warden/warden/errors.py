@@ -59,6 +59,10 @@ class SettingsError(WardenError):
     """A required environment variable is missing or malformed."""
 
 
+class IdentityUnresolved(WardenError):
+    """IAM could not say which role (with its path) is behind a session's owner: the session is not judged now."""
+
+
 def describe(error: BaseException) -> str:
     """``Type: message`` of an error for an alert or a log line; an AWS failure is named by its botocore cause."""
     cause = error.__cause__ if isinstance(error, AwsCallFailed) and error.__cause__ else error

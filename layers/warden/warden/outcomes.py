@@ -89,6 +89,7 @@ def decided_entry(
         tags=dict(info.tags),
         document=request.document,
         reason=request.reason,
+        host=request.host,
         started_at=request.started,
         decision=decision.decision,
         basis=decision.basis,

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal, Protocol
 
-from warden.policy import Grant, Policy
+from warden.policy import Grant, Policy, SessionType
 
 # Who the ledger names in ``ended_by`` when the warden itself ended a session.
 WARDEN_ACTOR = "session-warden"
@@ -106,6 +106,8 @@ class LedgerEntry:
     tags: dict[str, str] = field(default_factory=dict)
     document: str | None = None
     reason: str | None = None
+    # The remote host of a remote-port session, as its StartSession event named it (DescribeSessions has none).
+    host: str | None = None
     started_at: datetime | None = None
     decision: Literal["allow", "deny"] | None = None
     basis: str | None = None
@@ -204,6 +206,40 @@ class Sessions(Protocol):
 
     def terminate(self, session_id: str) -> None:
         """Call TerminateSession; raises SessionAlreadyEnded when AWS says it is over, AwsCallFailed otherwise."""
+        ...
+
+
+class IssuerRoles(Protocol):
+    """The path of the role behind an assumed-role session: IAM vouches for it, DescribeSessions' Owner lacks it."""
+
+    def role_arn(self, role_name: str) -> str:
+        """The role's ARN with its path (IAM GetRole); raises AwsCallFailed when IAM cannot tell."""
+        ...
+
+    def forget(self) -> None:
+        """Drop what was learned (each sweep resolves paths afresh: a role can be deleted and re-created)."""
+        ...
+
+
+class SessionDocuments(Protocol):
+    """What a Session document does, read from its content (``ssm:GetDocument``)."""
+
+    def session_type(self, document: str) -> SessionType | None:
+        """``shell``, ``port``, ``remote-port`` or ``command``; None when the document cannot be read or says
+        nothing the warden knows (rules with ``session_types`` then treat it as unknown: fail closed)."""
+        ...
+
+    def session_target(
+        self,
+        document: str,
+        parameters: Mapping[str, Any] | None,
+        *,
+        parameters_hidden: bool,
+        named_host: str | None,
+    ) -> tuple[SessionType | None, str | None]:
+        """The session type and, for a remote-port tunnel, the host the agent dials: the document's
+        ``properties.host`` resolved from the session's *parameters* (``named_host``, the event's ``host``
+        parameter, only for AWS's own remote-host document); ``(None, None)`` when the document cannot be read."""
         ...
 
 

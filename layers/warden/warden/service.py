@@ -13,11 +13,13 @@ from warden.ports import (
     Alerts,
     Clock,
     GrantStore,
+    IssuerRoles,
     Ledger,
     Liveness,
     OnceStore,
     Outbox,
     PolicySource,
+    SessionDocuments,
     Sessions,
     TargetTags,
 )
@@ -45,6 +47,8 @@ def assemble(
     alerts: Alerts,
     once: OnceStore,
     context: AlertContext,
+    roles: IssuerRoles,
+    documents: SessionDocuments,
     run_once: OnceRunner | None = None,
     sleep: Callable[[float], None] = time.sleep,
     outbox: Outbox | None = None,
@@ -54,6 +58,10 @@ def assemble(
 
     Parameters
     ----------
+    roles
+        The issuer role's path of an assumed-role session owner (IAM GetRole), for the sweeper.
+    documents
+        What a session's document does (GetDocument), for both paths.
     run_once
         Runs an event's enforcement at most once per CloudTrail event id (Powertools Idempotency); None runs
         it every time.
@@ -76,7 +84,14 @@ def assemble(
         sleep=sleep,
     )
     events = SessionEvents(
-        clock=clock, tags=tags, policies=policies, grants=grants, ledger=ledger, sessions=sessions, enforcer=enforcer
+        clock=clock,
+        tags=tags,
+        policies=policies,
+        grants=grants,
+        ledger=ledger,
+        sessions=sessions,
+        enforcer=enforcer,
+        documents=documents,
     )
     sweeper = Sweeper(
         clock=clock,
@@ -89,6 +104,8 @@ def assemble(
         notifier=notifier,
         context=context,
         enforcer=enforcer,
+        roles=roles,
+        documents=documents,
         liveness=liveness,
     )
     return Warden(events=events, sweeper=sweeper, enforcer=enforcer)

@@ -9,10 +9,21 @@ from warden.causes import denial
 from warden.enforcer import Denial, Enforcer
 from warden.errors import MissingSessionId, TargetUnknown
 from warden.events import SessionApiCall
+from warden.facts import keep_record, live_request, recorded_host
 from warden.observability import count, logger
 from warden.outcomes import Outcome, decided_entry, log_fields, outcome
 from warden.policy import Decision, Policy, SessionRequest, decide
-from warden.ports import Clock, GrantStore, Ledger, LedgerEntry, PolicySource, Sessions, TargetTags
+from warden.ports import (
+    Clock,
+    GrantStore,
+    Ledger,
+    LedgerEntry,
+    LiveSession,
+    PolicySource,
+    SessionDocuments,
+    Sessions,
+    TargetTags,
+)
 
 
 @dataclass
@@ -26,6 +37,7 @@ class SessionEvents:
     ledger: Ledger
     sessions: Sessions
     enforcer: Enforcer
+    documents: SessionDocuments
 
     def on_session_started(self, call: SessionApiCall) -> Outcome:
         """Decide a StartSession / ResumeSession; terminate and alert when it breaks the policy."""
@@ -33,21 +45,51 @@ class SessionEvents:
             return self._record_failed_call(call)
         session_id = _require_session_id(call)
         now = self.clock.now()
-        target, started = self._target_and_start(call, session_id)
-        info = self.tags.lookup([target])[target]
+        row: LedgerEntry | None = None
+        if call.event_name == "ResumeSession":
+            # A resume continues the session it names: its own target, document, reason and start, from
+            # DescribeSessions (the ledger is a record, not an authority), never a new shell.
+            row = self.ledger.get(session_id)
+            live = self._resumed(call, session_id)
+            info = self.tags.lookup([live.target])[live.target]
+            request = live_request(
+                live,
+                call.principal,
+                dict(info.tags),
+                documents=self.documents,
+                account=call.account,
+                host=recorded_host(row),
+            )
+        else:
+            target = call.target or ""
+            info = self.tags.lookup([target])[target]
+            # The host is the one the agent dials (the document's properties.host), not a parameter named host.
+            session_type, host = self.documents.session_target(
+                call.document,
+                call.document_parameters,
+                parameters_hidden=call.parameters_hidden,
+                named_host=call.remote_host,
+            )
+            request = SessionRequest(
+                principal=call.principal,
+                target=target,
+                tags=info.tags,
+                document=call.document,
+                reason=call.reason,
+                started=call.event_time,
+                session_type=session_type,
+                host=host,
+                account=call.account,
+            )
         policy = self.policies.current()
-        request = SessionRequest(
-            principal=call.principal,
-            target=target,
-            tags=info.tags,
-            document=call.document,
-            reason=call.reason,
-            started=started,
-        )
         decision = self._decide(policy, request, now)
         entry = decided_entry(session_id, request, info, decision, policy, now, event_id=call.event_id)
+        keep_record(entry, row)
         if decision.allowed:
-            self.ledger.record_start(entry)
+            if row is not None:
+                self.ledger.update_decision(entry)  # a resume never rewrites what the session is
+            else:
+                self.ledger.record_start(entry)
             count("SessionAllowed")
             logger.info("session allowed", extra=log_fields(entry))
             return outcome(entry, decision, "none")
@@ -99,17 +141,11 @@ class SessionEvents:
             return decision
         return decide(policy, request, self.grants.active(now), now)
 
-    def _target_and_start(self, call: SessionApiCall, session_id: str) -> tuple[str, datetime]:
-        if call.target:
-            return call.target, call.event_time
-        # ResumeSession names no target: the ledger (or DescribeSessions) knows the session's target and start.
-        known = self.ledger.get(session_id)
-        if known and known.target:
-            return known.target, known.started_at or call.event_time
+    def _resumed(self, call: SessionApiCall, session_id: str) -> LiveSession:
         live = self.sessions.find(session_id)
-        if live and live.target:
-            return live.target, live.started_at
-        raise TargetUnknown(f"{call.event_name} of {session_id}: neither the ledger nor DescribeSessions knows it")
+        if live is None or not live.target:
+            raise TargetUnknown(f"{call.event_name} of {session_id}: DescribeSessions does not know it yet")
+        return live
 
 
 def _require_session_id(call: SessionApiCall) -> str:

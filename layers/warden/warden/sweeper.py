@@ -10,20 +10,23 @@ from functools import partial
 from warden.alerts import AlertContext, grant_alert, stale_lease_alert, unjudged_session_alert
 from warden.causes import explain, grant_to_look_up
 from warden.enforcer import Denial, Enforcer
-from warden.errors import AwsCallFailed, SweepIncomplete, describe
+from warden.errors import AwsCallFailed, IdentityUnresolved, SweepIncomplete, describe
+from warden.facts import denies_everyone, keep_record, live_request, owner_principal, recorded_host
 from warden.notifier import Notifier
 from warden.observability import count, logger
 from warden.outcomes import SweepReport, decided_entry, log_fields
-from warden.policy import Grant, Policy, Principal, SessionRequest, decide, normalise_document, principal_from_arn
+from warden.policy import Grant, Policy, Principal, decide, principal_from_arn
 from warden.ports import (
     Clock,
     GrantStore,
+    IssuerRoles,
     Ledger,
     LedgerEntry,
     Liveness,
     LiveSession,
     OnceStore,
     PolicySource,
+    SessionDocuments,
     Sessions,
     TargetInfo,
     TargetTags,
@@ -38,8 +41,8 @@ UNJUDGED_ALERT_AFTER = timedelta(minutes=5)
 # (DescribeSessions is eventually consistent right after StartSession).
 _UNLISTED_GRACE = timedelta(minutes=5)
 # A session with no ledger row is left to its start event for this long: CloudTrail events usually arrive
-# within seconds, and the sweeper judges a row-less session on DescribeSessions' Owner ARN, which lacks the
-# issuer role's path that the event carries. After it, the session is adopted (its event was lost).
+# within seconds, and the event carries the remote host of a tunnel, which DescribeSessions does not list.
+# After it, the session is adopted (its event was lost) and judged on what AWS says of it.
 ADOPTION_GRACE = timedelta(minutes=3)
 
 
@@ -57,6 +60,8 @@ class Sweeper:
     notifier: Notifier
     context: AlertContext
     enforcer: Enforcer
+    roles: IssuerRoles
+    documents: SessionDocuments
     liveness: Liveness | None = None
 
     def sweep(self, owner: str) -> SweepReport:
@@ -76,6 +81,7 @@ class Sweeper:
         try:
             self._flush_outbox(failures)
             now = self.clock.now()
+            self.roles.forget()  # issuer role paths are resolved afresh each sweep, then once per role
             report.grants_expired = self._expire_grants(now, failures)
             live = self.sessions.active()
             report.active = len(live)
@@ -198,16 +204,31 @@ class Sweeper:
             report.awaiting_event += 1
             return
         info = infos.get(session.target) or TargetInfo(target=session.target, tags={}, exists=False)
-        request = SessionRequest(
-            principal=_principal(row, session),
-            target=session.target,
-            tags=info.tags,
-            document=normalise_document(row.document if row and row.document else session.document),
-            reason=row.reason if row and row.reason is not None else session.reason,
-            started=session.started_at,
+        # AWS's facts only: DescribeSessions (owner, target, document, reason, start), IAM (the issuer role's
+        # path), GetDocument (what the document does). The row is a record; someone with access to the table
+        # could have edited it. The host is the exception: only the StartSession event names it (recorded_host).
+        unresolved: IdentityUnresolved | None = None
+        try:
+            principal = owner_principal(session.owner, self.roles, account=self.context.account)
+        except IdentityUnresolved as error:
+            unresolved = error
+            principal = _pathless(session.owner)
+        request = live_request(
+            session,
+            principal,
+            dict(info.tags),
+            documents=self.documents,
+            account=self.context.account,
+            host=recorded_host(row),
         )
         decision = decide(policy, request, grants, now)
-        entry = decided_entry(session.session_id, request, info, decision, policy, now, event_id=None)
+        if unresolved is not None and not denies_everyone(policy, decision):
+            # Without the role's path an IAM Identity Center user looks like an ordinary role session (no
+            # user:/permission-set: match) and an arn: pattern spelling the path does not match: the decision
+            # could go either way. Leave the session as it is and fail this sweep for it; the next one retries.
+            # Only a deny rule that names no principal decides regardless of who it is.
+            raise unresolved
+        entry = keep_record(decided_entry(session.session_id, request, info, decision, policy, now, event_id=None), row)
         entry.adopted = row is None or row.adopted
         if decision.allowed:
             report.allowed += 1
@@ -271,14 +292,12 @@ class Sweeper:
         return closed
 
 
-def _principal(row: LedgerEntry | None, session: LiveSession) -> Principal:
-    """The caller as the start event saw it (issuer role path included), else from DescribeSessions' Owner."""
-    if row and row.identity:
-        try:
-            return Principal(**row.identity)
-        except TypeError:
-            pass
-    return principal_from_arn(session.owner)
+def _pathless(owner: str) -> Principal:
+    """The owner without its role path: only ever used to see whether a deny rule that names no one applies."""
+    try:
+        return principal_from_arn(owner)
+    except ValueError:
+        return Principal(arn=owner, kind="Unknown")
 
 
 def _changed(row: LedgerEntry, entry: LedgerEntry) -> bool:

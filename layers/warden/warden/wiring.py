@@ -32,10 +32,12 @@ def build_warden() -> Warden:
     from warden.adapters import aws
     from warden.adapters.alerts import SnsAlerts
     from warden.adapters.clock import HttpClock, SystemClock
+    from warden.adapters.documents import SsmSessionDocuments
     from warden.adapters.grants import DynamoGrantStore
     from warden.adapters.ledger import DynamoLedger
     from warden.adapters.once import DynamoOnceStore
     from warden.adapters.policy_source import ParameterPolicySource
+    from warden.adapters.roles import IamIssuerRoles
     from warden.adapters.sessions import SsmSessions
     from warden.adapters.state import DynamoState
     from warden.adapters.tags import AwsTargetTags
@@ -73,6 +75,8 @@ def build_warden() -> Warden:
         alerts=alerts,
         once=once,
         context=context,
+        roles=IamIssuerRoles(aws.lazy_client(session, "iam")),
+        documents=SsmSessionDocuments(ssm, account=context.account),
         run_once=build_idempotency(),
         outbox=state,
         liveness=state,

@@ -15,6 +15,7 @@ from warden.errors import AwsCallFailed
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_iam import IAMClient
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_ssm import SSMClient
 
@@ -62,6 +63,10 @@ def lazy_client(
 def lazy_client(
     session: boto3.session.Session, service: Literal["ec2"], *, max_attempts: int | None = None
 ) -> EC2Client: ...
+@overload
+def lazy_client(
+    session: boto3.session.Session, service: Literal["iam"], *, max_attempts: int | None = None
+) -> IAMClient: ...
 @overload
 def lazy_client(
     session: boto3.session.Session, service: Literal["sns"], *, max_attempts: int | None = None

@@ -19,8 +19,9 @@ DAY_INDEX = "by-day"
 _TIME_FIELDS = ("started_at", "deadline", "decided_at", "ended_at")
 # Written by the start of a session; the end event owns ended_at / ended_by / end_reason / duration_seconds.
 _START_FIELDS = (
-    "principal_arn", "principal", "identity", "target", "target_name", "tags", "document", "reason", "started_at",
-    "decision", "basis", "rule", "grant", "deadline", "why", "mode", "action", "adopted", "decided_at", "event_id",
+    "principal_arn", "principal", "identity", "target", "target_name", "tags", "document", "reason", "host",
+    "started_at", "decision", "basis", "rule", "grant", "deadline", "why", "mode", "action", "adopted", "decided_at",
+    "event_id",
 )  # fmt: skip
 _DECISION_FIELDS = (
     "target_name",

@@ -1,0 +1,169 @@
+"""The adapters that read what AWS vouches for: issuer role paths (GetRole) and document session types (GetDocument)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from warden.adapters.documents import SsmSessionDocuments
+from warden.adapters.roles import IamIssuerRoles
+from warden.errors import AwsCallFailed
+
+PORT = json.dumps({"schemaVersion": "1.0", "sessionType": "Port", "parameters": {"portNumber": {"type": "String"}}})
+REMOTE = json.dumps(
+    {
+        "schemaVersion": "1.0",
+        "sessionType": "Port",
+        "parameters": {"host": {"type": "String"}, "portNumber": {"type": "String"}},
+        "properties": {"host": "{{ host }}", "portNumber": "{{ portNumber }}", "type": "LocalPortForwarding"},
+    }
+)
+# A decoy `host` parameter; the agent dials properties.host, which is filled from `realHost`.
+DECOY = json.dumps(
+    {
+        "schemaVersion": "1.0",
+        "sessionType": "Port",
+        "parameters": {"host": {"type": "String"}, "realHost": {"type": "String"}},
+        "properties": {"host": "{{ realHost }}", "portNumber": "5432", "type": "LocalPortForwarding"},
+    }
+)
+
+
+def client_error(code: str, operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": code}}, operation)
+
+
+class FakeSsm:
+    """GetDocument over a dict of name -> content; names in ``failing`` answer with that error code."""
+
+    def __init__(self, documents: dict[str, str]) -> None:
+        self.documents = documents
+        self.failing: dict[str, str] = {}
+        self.calls: list[str] = []
+
+    def get_document(self, *, Name: str, DocumentFormat: str) -> dict[str, Any]:
+        self.calls.append(Name)
+        if Name in self.failing:
+            raise client_error(self.failing[Name], "GetDocument")
+        if Name not in self.documents:
+            raise client_error("InvalidDocument", "GetDocument")
+        return {"Name": Name, "Content": self.documents[Name], "DocumentFormat": DocumentFormat}
+
+
+class FakeIam:
+    def __init__(self, arns: dict[str, str]) -> None:
+        self.arns = arns
+        self.calls: list[str] = []
+
+    def get_role(self, *, RoleName: str) -> dict[str, Any]:
+        self.calls.append(RoleName)
+        if RoleName not in self.arns:
+            raise client_error("NoSuchEntity", "GetRole")
+        return {"Role": {"RoleName": RoleName, "Arn": self.arns[RoleName]}}
+
+
+def documents(ssm: FakeSsm, **kwargs: Any) -> SsmSessionDocuments:
+    return SsmSessionDocuments(ssm, account="123456789012", **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_copied_document_is_judged_by_its_content_and_read_once() -> None:
+    ssm = FakeSsm({"Team-Tunnel": REMOTE, "Team-Port": PORT})
+    reader = documents(ssm)
+    assert [reader.session_type("Team-Tunnel"), reader.session_type("Team-Port")] == ["remote-port", "port"]
+    assert reader.session_type("Team-Tunnel") == "remote-port"
+    assert ssm.calls == ["Team-Tunnel", "Team-Port"]
+
+
+def test_aws_provided_documents_need_no_call() -> None:
+    ssm = FakeSsm({})
+    reader = documents(ssm)
+    assert reader.session_type("AWS-StartPortForwardingSessionToRemoteHost") == "remote-port"
+    # SSH over Session Manager gives a shell: a `port` rule must not grant one (SPEC section 2, session_types)
+    assert reader.session_type("arn:aws:ssm:us-east-1::document/AWS-StartSSHSession") == "shell"
+    assert ssm.calls == []
+
+
+def test_unreadable_documents_are_unknown_and_read_again_next_time() -> None:
+    ssm = FakeSsm({"Team-Tunnel": REMOTE, "Broken": "not json"})
+    ssm.failing["Team-Tunnel"] = "ThrottlingException"
+    reader = documents(ssm)
+    assert [reader.session_type("Team-Tunnel"), reader.session_type("Broken"), reader.session_type("Gone")] == [
+        None,
+        None,
+        None,
+    ]
+    del ssm.failing["Team-Tunnel"]
+    assert reader.session_type("Team-Tunnel") == "remote-port"
+
+
+def test_another_accounts_document_is_never_read() -> None:
+    ssm = FakeSsm({"Team-Tunnel": REMOTE})
+    reader = documents(ssm)
+    assert reader.session_type("arn:aws:ssm:us-east-1:999999999999:document/Team-Tunnel") is None
+    assert reader.session_type("arn:aws:ssm:us-east-1:123456789012:document/Team-Tunnel") is None  # not in the fake
+    assert ssm.calls == ["arn:aws:ssm:us-east-1:123456789012:document/Team-Tunnel"]
+
+
+def test_the_default_shell_document_is_a_shell_when_the_account_never_saved_preferences() -> None:
+    ssm = FakeSsm({})
+    assert documents(ssm).session_type("SSM-SessionManagerRunShell") == "shell"
+    ssm = FakeSsm({"SSM-SessionManagerRunShell": PORT})  # what the account's own document says wins
+    assert documents(ssm).session_type("SSM-SessionManagerRunShell") == "port"
+
+
+def test_the_document_cache_is_bounded() -> None:
+    ssm = FakeSsm({f"Doc-{n}": PORT for n in range(5)})
+    reader = documents(ssm, limit=2)
+    for n in range(5):
+        reader.session_type(f"Doc-{n}")
+    reader.session_type("Doc-0")
+    assert ssm.calls.count("Doc-0") == 2
+
+
+def test_issuer_role_paths_are_asked_once_per_role_until_forgotten() -> None:
+    sso = "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Analyst_abc"
+    iam = FakeIam({"AWSReservedSSO_Analyst_abc": sso})
+    roles = IamIssuerRoles(iam)  # type: ignore[arg-type]
+    assert roles.role_arn("AWSReservedSSO_Analyst_abc") == sso
+    assert roles.role_arn("AWSReservedSSO_Analyst_abc") == sso
+    roles.forget()
+    roles.role_arn("AWSReservedSSO_Analyst_abc")
+    assert iam.calls == ["AWSReservedSSO_Analyst_abc", "AWSReservedSSO_Analyst_abc"]
+    with pytest.raises(AwsCallFailed):
+        roles.role_arn("Deleted")
+
+
+def test_the_host_of_a_tunnel_is_the_one_the_agent_dials_not_a_parameter_named_host() -> None:
+    # GIVEN a copied tunnel document whose properties.host is filled from another parameter than `host`
+    reader = documents(FakeSsm({"Team-Tunnel": REMOTE, "Sneaky-Tunnel": DECOY}))
+    parameters = {"host": ["db.dev.internal"], "realHost": ["db.prod.internal"]}
+    # WHEN the session's target is read THEN the host is what properties.host resolves to
+    assert reader.session_target(
+        "Sneaky-Tunnel", parameters, parameters_hidden=False, named_host="db.dev.internal"
+    ) == ("remote-port", "db.prod.internal")
+    assert reader.session_target(
+        "Team-Tunnel", {"host": ["db.dev.internal"]}, parameters_hidden=False, named_host="db.dev.internal"
+    ) == ("remote-port", "db.dev.internal")
+    # AND hidden parameters make the host unknown, never the document's default or the event's `host`
+    assert reader.session_target("Sneaky-Tunnel", None, parameters_hidden=True, named_host="db.dev.internal") == (
+        "remote-port",
+        None,
+    )
+
+
+def test_aws_remote_host_document_dials_its_host_parameter_without_a_read() -> None:
+    ssm = FakeSsm({})
+    reader = documents(ssm)
+    assert reader.session_target(
+        "AWS-StartPortForwardingSessionToRemoteHost",
+        {"host": ["db.dev.internal"]},
+        parameters_hidden=False,
+        named_host="db.dev.internal",
+    ) == ("remote-port", "db.dev.internal")
+    assert reader.session_target(
+        "AWS-StartPortForwardingSession", {"portNumber": ["22"]}, parameters_hidden=False, named_host=None
+    ) == ("port", None)
+    assert ssm.calls == []
