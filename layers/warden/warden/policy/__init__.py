@@ -5,7 +5,7 @@ from warden.policy.documents import DEFAULT_DOCUMENT, normalise_document
 from warden.policy.durations import format_duration, parse_duration
 from warden.policy.errors import PolicyError, PolicyIssue
 from warden.policy.loader import issues_from_validation_error, load_policy
-from warden.policy.models import Grant, GrantSettings, Policy, Rule, Targets
+from warden.policy.models import Grant, GrantLimits, GrantSettings, Policy, Rule, Targets
 from warden.policy.principals import (
     Principal,
     PrincipalKind,
@@ -20,6 +20,7 @@ __all__ = [
     "Basis",
     "Decision",
     "Grant",
+    "GrantLimits",
     "GrantSettings",
     "Lapse",
     "LapseReason",
