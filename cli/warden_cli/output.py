@@ -57,14 +57,50 @@ def print_json(data: Any, *, stream: TextIO | None = None) -> None:
 
 
 def print_table(
-    headers: Sequence[str], rows: Sequence[Sequence[str]], *, widths: Mapping[str, int] | None = None
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    widths: Mapping[str, int] | None = None,
+    max_width: int | None = None,
 ) -> None:
-    """A plain aligned table; cells longer than their column's cap are cut with an ellipsis."""
-    caps = widths or {}
+    """A plain aligned table; cells longer than their column's cap are cut with an ellipsis.
+
+    With ``max_width`` (a terminal's width), the widest columns are cut further until a line fits.
+    """
+    caps = dict(widths or {})
     cells = [[_cell(value, caps.get(header)) for header, value in zip(headers, row, strict=True)] for row in rows]
     sizes = [max([len(header), *(len(row[index]) for row in cells)]) for index, header in enumerate(headers)]
+    if max_width is not None:
+        sizes = _fit(sizes, [len(header) for header in headers], max_width)
+        cells = [[_cell(value, size) for value, size in zip(row, sizes, strict=True)] for row in cells]
     for row in (list(headers), *cells):
         print("  ".join(value.ljust(size) for value, size in zip(row, sizes, strict=True)).rstrip())
+
+
+def _fit(sizes: list[int], floors: list[int], max_width: int) -> list[int]:
+    """Column sizes whose line (two spaces between columns) fits ``max_width``: the widest column gives way first,
+    none below its header (or 4)."""
+    sizes = list(sizes)
+    minimum = [max(floor, 4) for floor in floors]
+    while sum(sizes) + 2 * (len(sizes) - 1) > max_width:
+        widest = max(range(len(sizes)), key=lambda index: sizes[index] - minimum[index])
+        if sizes[widest] <= minimum[widest]:
+            break
+        sizes[widest] -= 1
+    return sizes
+
+
+def terminal_width() -> int | None:
+    """How wide a table may be: ``COLUMNS`` if set, else the terminal's width; None (no limit) when piped."""
+    import os
+    import shutil
+
+    text = os.environ.get("COLUMNS", "").strip()
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    if not sys.stdout.isatty():
+        return None
+    return shutil.get_terminal_size().columns
 
 
 def _cell(value: str, cap: int | None) -> str:

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from warden_cli.aws import Aws, aws_errors
 from warden_cli.clock import now
-from warden_cli.errors import EXIT_OK
+from warden_cli.errors import EXIT_OK, CliError
 from warden_cli.inputs import parse_span
 from warden_cli.options import add_aws_options
-from warden_cli.output import iso_or_none, print_csv, print_json, print_table, short_time
+from warden_cli.output import iso_or_none, print_csv, print_json, print_table, short_time, terminal_width
 
 if TYPE_CHECKING:
     from warden.ports import LedgerEntry
@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 DEFAULT_SINCE = "7d"
 MAX_DAYS = 400  # the ledger's retention: older rows are gone anyway
 TABLE_COLUMNS = (
-    "SESSION", "WHO", "TARGET", "NAME", "DOCUMENT", "STARTED", "ENDED", "DECISION", "RULE/GRANT", "ACTION", "END",
+    "SESSION", "WHO", "TARGET", "NAME", "DOCUMENT", "STARTED", "DEADLINE", "ENDED", "DECISION", "RULE/GRANT",
+    "ACTION", "END", "REASON",
 )  # fmt: skip
 CSV_COLUMNS = (
     "session_id", "status", "principal", "principal_arn", "target", "target_name", "document", "reason",
@@ -40,6 +41,9 @@ def register(subparsers: Any) -> None:
         metavar="DURATION",
         help=f"sessions started within this long (default: {DEFAULT_SINCE}; with --active: any age)",
     )
+    parser.add_argument(
+        "--tz", metavar="ZONE", help="show the table's times in this IANA time zone, e.g. Europe/Berlin (default: UTC)"
+    )
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print a JSON array of ledger rows")
     output.add_argument("--csv", action="store_true", help="print CSV with a header")
@@ -50,6 +54,7 @@ def register(subparsers: Any) -> None:
 def sessions_command(args: argparse.Namespace) -> int:
     from warden.adapters.ledger import DAY_INDEX, DynamoLedger
 
+    zone = _zone(args.tz)
     window = parse_span(args.since or DEFAULT_SINCE, option="--since")
     window = min(window, timedelta(days=MAX_DAYS))
     aws = Aws.from_args(args)
@@ -77,10 +82,28 @@ def sessions_command(args: argparse.Namespace) -> int:
     else:
         print_table(
             TABLE_COLUMNS,
-            [table_row(entry) for entry in entries],
-            widths={"WHO": 32, "DOCUMENT": 32, "RULE/GRANT": 32, "END": 60},
+            [table_row(entry, zone) for entry in entries],
+            widths={"WHO": 32, "DOCUMENT": 32, "RULE/GRANT": 32, "END": 60, "REASON": 40},
+            max_width=terminal_width(),
         )
     return EXIT_OK
+
+
+def _zone(name: str | None) -> Any:
+    if name is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CliError(f"--tz: unknown time zone {name!r}; use an IANA name such as Europe/Berlin or UTC") from None
+
+
+def _time(moment: datetime | None, zone: Any) -> str:
+    if zone is None or moment is None:
+        return short_time(moment)
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def days_between(start: datetime, end: datetime) -> list[str]:
@@ -100,27 +123,23 @@ def newest_first(entries: list[LedgerEntry]) -> list[LedgerEntry]:
 
 
 def entry_json(entry: LedgerEntry) -> dict[str, Any]:
-    """A ledger row as plain data: times in ISO 8601, empty fields left out."""
+    """A ledger row as plain data: times in ISO 8601, every field present (null where the ledger has none)."""
     from dataclasses import fields
 
     data: dict[str, Any] = {}
     for item in fields(entry):
         value = getattr(entry, item.name)
-        if isinstance(value, datetime):
-            value = iso_or_none(value)
-        if value is None or value in ({}, []):
-            continue
-        data[item.name] = value
+        data[item.name] = iso_or_none(value) if isinstance(value, datetime) else value
     return data
 
 
-def table_row(entry: LedgerEntry) -> tuple[str, ...]:
+def table_row(entry: LedgerEntry, zone: Any = None) -> tuple[str, ...]:
     if entry.status == "failed-call":
         # No session came of the call: its error code is the outcome.
         decision, basis, action, ended = "failed", "-", entry.error_code or "failed", "-"
     else:
         decision, basis, action = entry.decision or "-", decided_by(entry), entry.action or "-"
-        ended = short_time(entry.ended_at) if entry.ended_at else ("open" if entry.status == "open" else "-")
+        ended = _time(entry.ended_at, zone) if entry.ended_at else ("open" if entry.status == "open" else "-")
     end = entry.end_reason or (f"by {entry.ended_by}" if entry.ended_by else "-")
     return (
         entry.session_id,
@@ -128,12 +147,14 @@ def table_row(entry: LedgerEntry) -> tuple[str, ...]:
         entry.target or "-",
         entry.target_name or "-",
         entry.document or "-",
-        short_time(entry.started_at),
+        _time(entry.started_at, zone),
+        _time(entry.deadline, zone),
         ended,
         decision,
         basis,
         action,
         end,
+        entry.reason or "-",
     )
 
 
