@@ -16,7 +16,7 @@ from warden_cli.clock import now
 from warden_cli.errors import EXIT_DENIED, EXIT_OK, CliError
 from warden_cli.inputs import parse_span, parse_time
 from warden_cli.options import add_aws_options
-from warden_cli.output import grant_json, grant_targets, iso_or_none, print_json, print_table, short_time
+from warden_cli.output import grant_json, grant_targets, iso_or_none, print_json, print_table, short_time, time_zone
 from warden_cli.stored_policy import policy_in_force
 
 if TYPE_CHECKING:
@@ -51,12 +51,14 @@ def register(subparsers: Any) -> None:
     create.add_argument(
         "--yes", action="store_true", help="confirm a grant for every principal (`*`) or on every target"
     )
+    create.add_argument("--tz", metavar="ZONE", help="say the grant's times in this IANA time zone (default: UTC)")
     create.add_argument("--json", action="store_true", help="print the stored grant as JSON")
     add_aws_options(create)
     create.set_defaults(handler=create_command)
 
     listing = commands.add_parser("list", help="the grants, oldest first")
     listing.add_argument("--active", action="store_true", help="only grants in force now")
+    listing.add_argument("--tz", metavar="ZONE", help="show the times in this IANA time zone (default: UTC)")
     listing.add_argument("--json", action="store_true", help="print a JSON list (what explain --grants reads)")
     add_aws_options(listing)
     listing.set_defaults(handler=list_command)
@@ -82,6 +84,7 @@ def create_command(args: argparse.Namespace) -> int:
     targets = _targets(args.target, args.tag)
     duration = parse_span(args.duration, option="--for")
     starts = parse_time(args.starts, option="--starts") if args.starts else None
+    zone = time_zone(args.tz)
     reason = " ".join(args.reason.split())
     if not reason:
         raise CliError("--reason: must not be empty (say why: a ticket, an incident)")
@@ -133,8 +136,8 @@ def create_command(args: argparse.Namespace) -> int:
         print(stored.id)
         length = format_duration(stored.expires_at - stored.starts_at)
         print(
-            f"granted {stored.principal} on {grant_targets(stored)} from {short_time(stored.starts_at)} "
-            f"until {short_time(stored.expires_at)} ({length})",
+            f"granted {stored.principal} on {grant_targets(stored)} from {short_time(stored.starts_at, zone)} "
+            f"until {short_time(stored.expires_at, zone)} ({length})",
             file=sys.stderr,
         )
     return EXIT_OK
@@ -254,6 +257,7 @@ def _publish(send: Callable[[], None], grant_id: str) -> None:
 def list_command(args: argparse.Namespace) -> int:
     from warden.adapters.grants import DynamoGrantStore
 
+    zone = time_zone(args.tz)
     aws = Aws.from_args(args)
     with aws_errors(aws.endpoint_url):
         outputs = aws.outputs
@@ -275,8 +279,8 @@ def list_command(args: argparse.Namespace) -> int:
                 grant.id,
                 grant.principal,
                 grant_targets(grant),
-                short_time(grant.starts_at),
-                short_time(grant.expires_at),
+                short_time(grant.starts_at, zone),
+                short_time(grant.expires_at, zone),
                 state_at(grant, moment),
                 grant.reason,
             )

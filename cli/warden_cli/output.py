@@ -6,7 +6,7 @@ import csv
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
@@ -19,11 +19,29 @@ def iso_or_none(moment: datetime | None) -> str | None:
     return None if moment is None else iso(moment)
 
 
-def short_time(moment: datetime | None) -> str:
-    """``2026-11-24 10:00Z`` for tables (UTC, minutes)."""
+def short_time(moment: datetime | None, zone: tzinfo | None = None) -> str:
+    """``2026-11-24 10:00Z`` for tables (UTC, minutes), or ``2026-11-24 11:00 CET`` in ``zone``."""
     from warden.timefmt import table_time
 
-    return "-" if moment is None else table_time(moment)
+    if moment is None:
+        return "-"
+    if zone is None:
+        return table_time(moment)
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def time_zone(name: str | None, *, option: str = "--tz") -> tzinfo | None:
+    """The IANA zone ``name`` names (None for none given), or a CliError naming ``option``."""
+    if name is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from warden_cli.errors import CliError
+
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CliError(f"{option}: unknown time zone {name!r}; use an IANA name such as Europe/Berlin or UTC") from None
 
 
 def relative(moment: datetime, reference: datetime) -> str:

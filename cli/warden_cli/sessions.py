@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from warden_cli.aws import Aws, aws_errors
 from warden_cli.clock import now
-from warden_cli.errors import EXIT_OK, CliError
+from warden_cli.errors import EXIT_OK
 from warden_cli.inputs import parse_span
 from warden_cli.options import add_aws_options
-from warden_cli.output import iso_or_none, print_csv, print_json, print_table, short_time, terminal_width
+from warden_cli.output import iso_or_none, print_csv, print_json, print_table, short_time, terminal_width, time_zone
 
 if TYPE_CHECKING:
     from warden.ports import LedgerEntry
@@ -54,7 +54,7 @@ def register(subparsers: Any) -> None:
 def sessions_command(args: argparse.Namespace) -> int:
     from warden.adapters.ledger import DAY_INDEX, DynamoLedger
 
-    zone = _zone(args.tz)
+    zone = time_zone(args.tz)
     window = parse_span(args.since or DEFAULT_SINCE, option="--since")
     window = min(window, timedelta(days=MAX_DAYS))
     aws = Aws.from_args(args)
@@ -87,23 +87,6 @@ def sessions_command(args: argparse.Namespace) -> int:
             max_width=terminal_width(),
         )
     return EXIT_OK
-
-
-def _zone(name: str | None) -> Any:
-    if name is None:
-        return None
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        return ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError):
-        raise CliError(f"--tz: unknown time zone {name!r}; use an IANA name such as Europe/Berlin or UTC") from None
-
-
-def _time(moment: datetime | None, zone: Any) -> str:
-    if zone is None or moment is None:
-        return short_time(moment)
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def days_between(start: datetime, end: datetime) -> list[str]:
@@ -139,7 +122,7 @@ def table_row(entry: LedgerEntry, zone: Any = None) -> tuple[str, ...]:
         decision, basis, action, ended = "failed", "-", entry.error_code or "failed", "-"
     else:
         decision, basis, action = entry.decision or "-", decided_by(entry), entry.action or "-"
-        ended = _time(entry.ended_at, zone) if entry.ended_at else ("open" if entry.status == "open" else "-")
+        ended = short_time(entry.ended_at, zone) if entry.ended_at else ("open" if entry.status == "open" else "-")
     end = entry.end_reason or (f"by {entry.ended_by}" if entry.ended_by else "-")
     return (
         entry.session_id,
@@ -147,8 +130,8 @@ def table_row(entry: LedgerEntry, zone: Any = None) -> tuple[str, ...]:
         entry.target or "-",
         entry.target_name or "-",
         entry.document or "-",
-        _time(entry.started_at, zone),
-        _time(entry.deadline, zone),
+        short_time(entry.started_at, zone),
+        short_time(entry.deadline, zone),
         ended,
         decision,
         basis,
