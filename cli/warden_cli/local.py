@@ -83,6 +83,7 @@ def up_command(args: argparse.Namespace) -> int:
     start_at = _parse_at(args.at) if args.at else None
     policy = _read_policy(args.policy)
     args.port = _port(args.port)
+    _check_port_free(args.port)
     if args.background:
         return _up_in_background(args)
 
@@ -97,12 +98,7 @@ def up_command(args: argparse.Namespace) -> int:
         try:
             cloud.start()
         except OSError as error:
-            raise CliError(
-                f"--port: cannot serve on 127.0.0.1:{args.port} ({error.strerror or error}); is another local "
-                f"cloud running? Pick another port: --port {args.port + 1 if args.port else DEFAULT_PORT + 1} "
-                "(or --port 0 for any free one)",
-                code=EXIT_DENIED,
-            ) from None
+            raise CliError(_port_in_use(args.port, error), code=EXIT_DENIED) from None
         except LocalCloudError as error:
             raise CliError(f"the local cloud did not start: {error}", code=EXIT_DENIED) from None
         Inbox(cloud, queue_name=ALERTS_QUEUE)  # what `warden local alerts` reads
@@ -142,6 +138,26 @@ def _port(value: int | None) -> int:
     if not 0 <= value < 65536:
         raise CliError(f"--port: {value} is not a TCP port")
     return value
+
+
+def _check_port_free(port: int) -> None:
+    """Refuse a port in use before the server tries it (the server would print its own lines and exit)."""
+    import socket
+
+    if port == 0:
+        return
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            raise CliError(_port_in_use(port, error), code=EXIT_DENIED) from None
+
+
+def _port_in_use(port: int, error: OSError) -> str:
+    return (
+        f"--port: cannot serve on 127.0.0.1:{port} ({error.strerror or error}); is another local cloud running? "
+        f"Pick another port: --port {port + 1} (or --port 0 for any free one)"
+    )
 
 
 def _up_in_background(args: argparse.Namespace) -> int:
