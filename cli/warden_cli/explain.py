@@ -210,8 +210,10 @@ def _load_grants(path: str) -> list[Grant]:
         where = f"{path}: grants[{index}]"
         if not isinstance(item, dict):
             raise CliError(f"{where}: expected a grant object, got {type(item).__name__}")
+        # `grant list --json` says "scheduled" of an active grant not yet started.
+        stored = {**item, "state": "active"} if item.get("state") == "scheduled" else item
         try:
-            grants.append(Grant.model_validate(item))
+            grants.append(Grant.model_validate(stored))
         except ValidationError as error:
             raise CliError(f"{where}{_first_error(error)}") from None
         except ValueError as error:

@@ -16,7 +16,7 @@ from warden_cli.clock import now
 from warden_cli.errors import EXIT_DENIED, EXIT_OK, CliError
 from warden_cli.inputs import parse_span, parse_time
 from warden_cli.options import add_aws_options
-from warden_cli.output import grant_json, grant_targets, iso_or_none, print_json, print_table, short_time
+from warden_cli.output import grant_json, grant_targets, iso_or_none, print_json, print_table, short_time, time_zone
 from warden_cli.stored_policy import policy_in_force
 
 if TYPE_CHECKING:
@@ -51,12 +51,17 @@ def register(subparsers: Any) -> None:
     create.add_argument("--for", dest="duration", required=True, metavar="DURATION", help="how long: 30m, 2h, 1d")
     create.add_argument("--starts", metavar="ISO", help="when it starts, with an offset (default: now)")
     create.add_argument("--reason", required=True, metavar="R", help="why (a ticket, an incident)")
+    create.add_argument(
+        "--yes", action="store_true", help="confirm a grant for every principal (`*`) or on every target"
+    )
+    create.add_argument("--tz", metavar="ZONE", help="say the grant's times in this IANA time zone (default: UTC)")
     create.add_argument("--json", action="store_true", help="print the stored grant as JSON")
     add_aws_options(create)
     create.set_defaults(handler=create_command)
 
     listing = commands.add_parser("list", help="the grants, oldest first")
     listing.add_argument("--active", action="store_true", help="only grants in force now")
+    listing.add_argument("--tz", metavar="ZONE", help="show the times in this IANA time zone (default: UTC)")
     listing.add_argument("--json", action="store_true", help="print a JSON list (what explain --grants reads)")
     add_aws_options(listing)
     listing.set_defaults(handler=list_command)
@@ -86,9 +91,11 @@ def create_command(args: argparse.Namespace) -> int:
     targets = _targets(args.target, args.tag)
     duration = parse_span(args.duration, option="--for")
     starts = parse_time(args.starts, option="--starts") if args.starts else None
+    zone = time_zone(args.tz)
     reason = " ".join(args.reason.split())
     if not reason:
         raise CliError("--reason: must not be empty (say why: a ticket, an incident)")
+    _check_breadth(principal, targets, confirmed=args.yes)
 
     aws = Aws.from_args(args)
     with aws_errors(aws.endpoint_url):
@@ -101,7 +108,7 @@ def create_command(args: argparse.Namespace) -> int:
                 f"--starts/--for: the grant would end at {iso_or_none(expires_at)}, which is already past "
                 f"(now is {iso_or_none(moment)})"
             )
-        _check_cap(aws, outputs.policy_parameter, duration, args.duration)
+        _check_policy_limits(aws, outputs.policy_parameter, duration, args.duration, principal, targets, reason)
         caller = aws.caller
         grant = _build_grant(
             principal=principal,
@@ -136,8 +143,8 @@ def create_command(args: argparse.Namespace) -> int:
         print(stored.id)
         length = format_duration(stored.expires_at - stored.starts_at)
         print(
-            f"granted {stored.principal} on {grant_targets(stored)} from {short_time(stored.starts_at)} "
-            f"until {short_time(stored.expires_at)} ({length})",
+            f"granted {stored.principal} on {grant_targets(stored)} from {short_time(stored.starts_at, zone)} "
+            f"until {short_time(stored.expires_at, zone)} ({length})",
             file=sys.stderr,
         )
     return EXIT_OK
@@ -173,18 +180,40 @@ def _targets(ids: Sequence[str] | None, tags: Sequence[str] | None) -> dict[str,
     return {"tags": {key: values[0] if len(values) == 1 else values for key, values in by_key.items()}}
 
 
-def _check_cap(aws: Aws, parameter: str, duration: timedelta, text: str) -> None:
-    from warden.policy import format_duration
+def _check_breadth(principal: str, targets: dict[str, Any], *, confirmed: bool) -> None:
+    """A grant for anyone, or on every target, is made only when the operator says so with ``--yes``."""
+    broad = []
+    if principal == "*":
+        broad.append("--principal '*' covers every principal")
+    if any(value.endswith("*") and value.rstrip("*") in ("", "i-", "mi-") for value in targets.get("ids", ())):
+        broad.append("--target '*' covers every target")
+    if broad and not confirmed:
+        raise CliError(f"{' and '.join(broad)}; add --yes if that is what you mean")
+
+
+def _check_policy_limits(
+    aws: Aws,
+    parameter: str,
+    duration: timedelta,
+    text: str,
+    principal: str,
+    targets: dict[str, Any],
+    reason: str,
+) -> None:
+    """The policy in force's ``grants`` settings: ``max_duration``, ``require_reason`` and ``forbid``."""
+    from warden.policy import Targets, format_duration
 
     in_force = policy_in_force(aws.client("ssm"), parameter)
     if in_force is None or in_force.policy is None or in_force.policy.grants is None:
         return
-    cap = in_force.policy.grants.max_duration
+    settings = in_force.policy.grants
+    source = f"({parameter}, version {in_force.version})"
+    cap = settings.max_duration
     if cap is not None and duration > cap:
-        raise CliError(
-            f"--for {text}: longer than the policy's grants.max_duration of {format_duration(cap)} "
-            f"({parameter}, version {in_force.version})"
-        )
+        raise CliError(f"--for {text}: longer than the policy's grants.max_duration of {format_duration(cap)} {source}")
+    refusal = settings.refusal(principal, Targets.model_validate(targets), reason)
+    if refusal is not None:
+        raise CliError(f"the policy refuses this grant: {refusal} {source}")
 
 
 def _build_grant(**fields: Any) -> Grant:
@@ -237,6 +266,7 @@ def _publish(send: Callable[[], None], grant_id: str) -> None:
 def list_command(args: argparse.Namespace) -> int:
     from warden.adapters.grants import DynamoGrantStore
 
+    zone = time_zone(args.tz)
     aws = Aws.from_args(args)
     with aws_errors(aws.endpoint_url):
         outputs = aws.outputs
@@ -245,7 +275,8 @@ def list_command(args: argparse.Namespace) -> int:
     if args.active:
         grants = [grant for grant in grants if grant.active_at(moment)]
     if args.json:
-        print_json([grant_json(grant) for grant in grants])
+        # The state now, as the table says it ("scheduled" reads back into explain --grants as a stored "active").
+        print_json([{**grant_json(grant), "state": state_at(grant, moment)} for grant in grants])
         return EXIT_OK
     if not grants:
         print("no active grants" if args.active else "no grants")
@@ -257,8 +288,8 @@ def list_command(args: argparse.Namespace) -> int:
                 grant.id,
                 grant.principal,
                 grant_targets(grant),
-                short_time(grant.starts_at),
-                short_time(grant.expires_at),
+                short_time(grant.starts_at, zone),
+                short_time(grant.expires_at, zone),
                 state_at(grant, moment),
                 grant.reason,
             )

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import signal
+import subprocess
 import sys
+import tempfile
 import threading
+import time
 import urllib.error
 import urllib.request
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from warden_cli.errors import EXIT_BAD_INPUT, EXIT_DENIED, EXIT_OK, CliError
 
 DEFAULT_PORT = 4566
+PORT_VARIABLE = "WARDEN_LOCAL_PORT"  # the default for --port
+ADVANCE_STEP = timedelta(minutes=10)  # `warden local advance` reports progress at least this often
 EXAMPLE_POLICY = Path(__file__).resolve().parents[2] / "policies" / "example.yaml"
 _ENV = "AWS_ENDPOINT_URL"
 _HOW_TO_START = "start it with `warden local up` and export AWS_ENDPOINT_URL=http://127.0.0.1:4566"
@@ -35,8 +41,12 @@ def register(subparsers: Any) -> None:
     up.add_argument(
         "--port",
         type=int,
-        default=DEFAULT_PORT,
-        help=f"TCP port on 127.0.0.1, 0 for any free one (default: {DEFAULT_PORT})",
+        help=f"TCP port on 127.0.0.1, 0 for any free one (default: {PORT_VARIABLE}, else {DEFAULT_PORT})",
+    )
+    up.add_argument(
+        "--background",
+        action="store_true",
+        help="start it detached; once it serves, print the environment to use it (eval-able) and how to stop it",
     )
     up.add_argument("--policy", metavar="FILE", help="policy to put in force (default: policies/example.yaml)")
     up.add_argument("--at", metavar="ISO", help="where the clock starts, e.g. 2026-11-24T08:00:00Z (default: now)")
@@ -61,6 +71,10 @@ def register(subparsers: Any) -> None:
     end.add_argument("session_id", metavar="ID", help="the session id")
     end.set_defaults(handler=end_session_command)
 
+    from warden_cli import local_try
+
+    local_try.register(commands)
+
 
 # --- warden local up -------------------------------------------------------------------------------------------------
 
@@ -68,10 +82,14 @@ def register(subparsers: Any) -> None:
 def up_command(args: argparse.Namespace) -> int:
     start_at = _parse_at(args.at) if args.at else None
     policy = _read_policy(args.policy)
-    if not 0 <= args.port < 65536:
-        raise CliError(f"--port: {args.port} is not a TCP port")
+    args.port = _port(args.port)
+    _check_port_free(args.port)
+    if args.background:
+        return _up_in_background(args)
 
+    from warden_cli.local_try import ALERTS_QUEUE
     from warden_local import LocalCloud, LocalCloudError
+    from warden_local.inbox import Inbox
 
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -80,12 +98,10 @@ def up_command(args: argparse.Namespace) -> int:
         try:
             cloud.start()
         except OSError as error:
-            raise CliError(
-                f"--port: cannot serve on 127.0.0.1:{args.port} ({error.strerror or error}); pick another port",
-                code=EXIT_DENIED,
-            ) from None
+            raise CliError(_port_in_use(args.port, error), code=EXIT_DENIED) from None
         except LocalCloudError as error:
             raise CliError(f"the local cloud did not start: {error}", code=EXIT_DENIED) from None
+        Inbox(cloud, queue_name=ALERTS_QUEUE)  # what `warden local alerts` reads
         print(f"ready {cloud.endpoint}", flush=True)
         print(
             f"export AWS_ENDPOINT_URL={cloud.endpoint} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
@@ -108,6 +124,81 @@ def up_command(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
     print("stopped", file=sys.stderr, flush=True)
     return EXIT_OK
+
+
+def _port(value: int | None) -> int:
+    if value is None:
+        text = os.environ.get(PORT_VARIABLE, "").strip()
+        if not text:
+            return DEFAULT_PORT
+        try:
+            value = int(text)
+        except ValueError:
+            raise CliError(f"{PORT_VARIABLE}={text!r} is not a TCP port") from None
+    if not 0 <= value < 65536:
+        raise CliError(f"--port: {value} is not a TCP port")
+    return value
+
+
+def _check_port_free(port: int) -> None:
+    """Refuse a port in use before the server tries it (the server would print its own lines and exit)."""
+    import socket
+
+    if port == 0:
+        return
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            raise CliError(_port_in_use(port, error), code=EXIT_DENIED) from None
+
+
+def _port_in_use(port: int, error: OSError) -> str:
+    return (
+        f"--port: cannot serve on 127.0.0.1:{port} ({error.strerror or error}); is another local cloud running? "
+        f"Pick another port: --port {port + 1} (or --port 0 for any free one)"
+    )
+
+
+def _up_in_background(args: argparse.Namespace) -> int:
+    """Run `warden local up` detached, its output in a log file; print the environment once it serves."""
+    command = [sys.executable, "-m", "warden_cli.main", "local", "up", "--port", str(args.port)]
+    for option, value in (("--policy", args.policy), ("--at", args.at)):
+        if value:
+            command += [option, value]
+    if args.verbose:
+        command.append("--verbose")
+    handle, log = tempfile.mkstemp(prefix="warden-local-", suffix=".log")
+    with os.fdopen(handle, "w") as output:
+        process = subprocess.Popen(
+            command,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C in this shell does not stop it
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        lines = Path(log).read_text(encoding="utf-8", errors="replace").splitlines()
+        export = next((line for line in lines if line.startswith("export AWS_ENDPOINT_URL=")), None)
+        if export is not None:
+            print(f"{export} WARDEN_LOCAL_PID={process.pid}")
+            print(
+                f"local cloud running in the background (pid {process.pid}, log {log}); "
+                'stop it with: kill "$WARDEN_LOCAL_PID"',
+                file=sys.stderr,
+            )
+            return EXIT_OK
+        if process.poll() is not None:
+            problem = next((line for line in reversed(lines) if line.startswith("warden: error: ")), None)
+            raise CliError(
+                problem.removeprefix("warden: error: ") if problem else f"the local cloud stopped; see {log}",
+                code=EXIT_DENIED,
+            )
+        time.sleep(0.2)
+    process.terminate()
+    raise CliError(f"the local cloud did not serve within 300 s; see {log}", code=EXIT_DENIED)
 
 
 def _print_invocations(invocations: list[Any], shown: int) -> int:
@@ -158,27 +249,73 @@ def advance_command(args: argparse.Namespace) -> int:
         parse_duration(args.duration)
     except ValueError as error:
         raise CliError(f"DURATION: {error}") from None
-    result = _call(args, "POST", "advance", {"duration": args.duration})
+    total = parse_duration(args.duration)
+    fired, ended = 0, 0
+    open_sessions = _open_sessions(args)
+    left = total
+    result: dict[str, Any] = {}
+    while True:
+        step = min(left, ADVANCE_STEP)
+        left -= step
+        result = control(args, "POST", "advance", {"duration": f"{int(step.total_seconds())}s"})
+        fired += int(result["fired"])
+        still_open = _open_sessions(args)
+        just_ended = sorted(open_sessions - still_open) if open_sessions is not None and still_open is not None else []
+        ended += len(just_ended)
+        open_sessions = still_open
+        if not args.json and total > ADVANCE_STEP:
+            gone = f": {', '.join(just_ended)}" if just_ended else ""
+            print(
+                f"  {result['now']}  {_count(fired, 'sweep')} so far, {_count(len(just_ended), 'session')} ended{gone}",
+                file=sys.stderr,
+                flush=True,
+            )
+        if left <= timedelta(0):
+            break
     if args.json:
-        print(json.dumps({"now": result["now"], "fired": result["fired"]}))
+        print(json.dumps({"now": result["now"], "fired": fired, "sessions_ended": ended}))
     else:
-        fired = int(result["fired"])
-        print(f"{result['now']}  fired {fired} scheduled run{'' if fired == 1 else 's'}")
+        print(f"{result['now']}  fired {_count(fired, 'scheduled run')}")
+        if open_sessions is not None:
+            print(f"{_count(ended, 'session')} ended, {len(open_sessions)} open", file=sys.stderr)
     return EXIT_OK
 
 
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _open_sessions(args: argparse.Namespace) -> set[str] | None:
+    """The ids of the sessions the local cloud has open, or None when they cannot be read (no credentials)."""
+    from warden_cli.aws import Aws, connection_of
+
+    try:
+        ssm = Aws(profile=None, region=None, stack="-", connection=connection_of(args)).client("ssm")
+        found: set[str] = set()
+        request: dict[str, Any] = {"State": "Active", "MaxResults": 200}
+        while True:
+            page = ssm.describe_sessions(**request)
+            found.update(str(session["SessionId"]) for session in page.get("Sessions", []))
+            if not page.get("NextToken"):
+                return found
+            request["NextToken"] = page["NextToken"]
+    except Exception:  # progress is a courtesy: the clock moves whether or not sessions can be counted
+        return None
+
+
 def clock_command(args: argparse.Namespace) -> int:
-    print(_call(args, "GET", "clock")["now"])
+    print(control(args, "GET", "clock")["now"])
     return EXIT_OK
 
 
 def end_session_command(args: argparse.Namespace) -> int:
-    result = _call(args, "POST", "end-session", {"session_id": args.session_id})
+    result = control(args, "POST", "end-session", {"session_id": args.session_id})
     print(f"ended {result['session_id']} at {result['end']}")
     return EXIT_OK
 
 
-def _endpoint(args: argparse.Namespace) -> str:
+def local_endpoint_of(args: argparse.Namespace) -> str:
+    """The local cloud's endpoint (AWS_ENDPOINT_URL), or a CliError saying how to start one."""
     from warden_cli.aws import connection_of
     from warden_cli.clock import local_endpoint
 
@@ -191,8 +328,9 @@ def _endpoint(args: argparse.Namespace) -> str:
     return local
 
 
-def _call(args: argparse.Namespace, method: str, route: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    endpoint = _endpoint(args)
+def control(args: argparse.Namespace, method: str, route: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Call the local cloud's control API (``/_warden/ROUTE``); errors as one-line CliErrors."""
+    endpoint = local_endpoint_of(args)
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(  # noqa: S310 - loopback only, checked above
         f"{endpoint}/_warden/{route}", data=data, method=method, headers={"Content-Type": "application/json"}

@@ -6,7 +6,7 @@ import csv
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
@@ -19,11 +19,29 @@ def iso_or_none(moment: datetime | None) -> str | None:
     return None if moment is None else iso(moment)
 
 
-def short_time(moment: datetime | None) -> str:
-    """``2026-11-24 10:00Z`` for tables (UTC, minutes)."""
+def short_time(moment: datetime | None, zone: tzinfo | None = None) -> str:
+    """``2026-11-24 10:00Z`` for tables (UTC, minutes), or ``2026-11-24 11:00 CET`` in ``zone``."""
     from warden.timefmt import table_time
 
-    return "-" if moment is None else table_time(moment)
+    if moment is None:
+        return "-"
+    if zone is None:
+        return table_time(moment)
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def time_zone(name: str | None, *, option: str = "--tz") -> tzinfo | None:
+    """The IANA zone ``name`` names (None for none given), or a CliError naming ``option``."""
+    if name is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from warden_cli.errors import CliError
+
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CliError(f"{option}: unknown time zone {name!r}; use an IANA name such as Europe/Berlin or UTC") from None
 
 
 def relative(moment: datetime, reference: datetime) -> str:
@@ -57,14 +75,50 @@ def print_json(data: Any, *, stream: TextIO | None = None) -> None:
 
 
 def print_table(
-    headers: Sequence[str], rows: Sequence[Sequence[str]], *, widths: Mapping[str, int] | None = None
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    widths: Mapping[str, int] | None = None,
+    max_width: int | None = None,
 ) -> None:
-    """A plain aligned table; cells longer than their column's cap are cut with an ellipsis."""
-    caps = widths or {}
+    """A plain aligned table; cells longer than their column's cap are cut with an ellipsis.
+
+    With ``max_width`` (a terminal's width), the widest columns are cut further until a line fits.
+    """
+    caps = dict(widths or {})
     cells = [[_cell(value, caps.get(header)) for header, value in zip(headers, row, strict=True)] for row in rows]
     sizes = [max([len(header), *(len(row[index]) for row in cells)]) for index, header in enumerate(headers)]
+    if max_width is not None:
+        sizes = _fit(sizes, [len(header) for header in headers], max_width)
+        cells = [[_cell(value, size) for value, size in zip(row, sizes, strict=True)] for row in cells]
     for row in (list(headers), *cells):
         print("  ".join(value.ljust(size) for value, size in zip(row, sizes, strict=True)).rstrip())
+
+
+def _fit(sizes: list[int], floors: list[int], max_width: int) -> list[int]:
+    """Column sizes whose line (two spaces between columns) fits ``max_width``: the widest column gives way first,
+    none below its header (or 4)."""
+    sizes = list(sizes)
+    minimum = [max(floor, 4) for floor in floors]
+    while sum(sizes) + 2 * (len(sizes) - 1) > max_width:
+        widest = max(range(len(sizes)), key=lambda index: sizes[index] - minimum[index])
+        if sizes[widest] <= minimum[widest]:
+            break
+        sizes[widest] -= 1
+    return sizes
+
+
+def terminal_width() -> int | None:
+    """How wide a table may be: ``COLUMNS`` if set, else the terminal's width; None (no limit) when piped."""
+    import os
+    import shutil
+
+    text = os.environ.get("COLUMNS", "").strip()
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    if not sys.stdout.isatty():
+        return None
+    return shutil.get_terminal_size().columns
 
 
 def _cell(value: str, cap: int | None) -> str:

@@ -11,7 +11,7 @@ from warden_cli.clock import now
 from warden_cli.errors import EXIT_OK
 from warden_cli.inputs import parse_span
 from warden_cli.options import add_aws_options
-from warden_cli.output import iso_or_none, print_csv, print_json, print_table, short_time
+from warden_cli.output import iso_or_none, print_csv, print_json, print_table, short_time, terminal_width, time_zone
 
 if TYPE_CHECKING:
     from warden.ports import LedgerEntry
@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 DEFAULT_SINCE = "7d"
 MAX_DAYS = 400  # the ledger's retention: older rows are gone anyway
 TABLE_COLUMNS = (
-    "SESSION", "WHO", "TARGET", "NAME", "DOCUMENT", "STARTED", "ENDED", "DECISION", "RULE/GRANT", "ACTION", "END",
+    "SESSION", "WHO", "TARGET", "NAME", "DOCUMENT", "STARTED", "DEADLINE", "ENDED", "DECISION", "RULE/GRANT",
+    "ACTION", "END", "REASON",
 )  # fmt: skip
 CSV_COLUMNS = (
     "session_id", "status", "principal", "principal_arn", "target", "target_name", "document", "reason",
@@ -40,6 +41,9 @@ def register(subparsers: Any) -> None:
         metavar="DURATION",
         help=f"sessions started within this long (default: {DEFAULT_SINCE}; with --active: any age)",
     )
+    parser.add_argument(
+        "--tz", metavar="ZONE", help="show the table's times in this IANA time zone, e.g. Europe/Berlin (default: UTC)"
+    )
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print a JSON array of ledger rows")
     output.add_argument("--csv", action="store_true", help="print CSV with a header")
@@ -50,6 +54,7 @@ def register(subparsers: Any) -> None:
 def sessions_command(args: argparse.Namespace) -> int:
     from warden.adapters.ledger import DAY_INDEX, DynamoLedger
 
+    zone = time_zone(args.tz)
     window = parse_span(args.since or DEFAULT_SINCE, option="--since")
     window = min(window, timedelta(days=MAX_DAYS))
     aws = Aws.from_args(args)
@@ -77,8 +82,9 @@ def sessions_command(args: argparse.Namespace) -> int:
     else:
         print_table(
             TABLE_COLUMNS,
-            [table_row(entry) for entry in entries],
-            widths={"WHO": 32, "DOCUMENT": 32, "RULE/GRANT": 32, "END": 60},
+            [table_row(entry, zone) for entry in entries],
+            widths={"WHO": 32, "DOCUMENT": 32, "RULE/GRANT": 32, "END": 60, "REASON": 40},
+            max_width=terminal_width(),
         )
     return EXIT_OK
 
@@ -100,27 +106,23 @@ def newest_first(entries: list[LedgerEntry]) -> list[LedgerEntry]:
 
 
 def entry_json(entry: LedgerEntry) -> dict[str, Any]:
-    """A ledger row as plain data: times in ISO 8601, empty fields left out."""
+    """A ledger row as plain data: times in ISO 8601, every field present (null where the ledger has none)."""
     from dataclasses import fields
 
     data: dict[str, Any] = {}
     for item in fields(entry):
         value = getattr(entry, item.name)
-        if isinstance(value, datetime):
-            value = iso_or_none(value)
-        if value is None or value in ({}, []):
-            continue
-        data[item.name] = value
+        data[item.name] = iso_or_none(value) if isinstance(value, datetime) else value
     return data
 
 
-def table_row(entry: LedgerEntry) -> tuple[str, ...]:
+def table_row(entry: LedgerEntry, zone: Any = None) -> tuple[str, ...]:
     if entry.status == "failed-call":
         # No session came of the call: its error code is the outcome.
         decision, basis, action, ended = "failed", "-", entry.error_code or "failed", "-"
     else:
         decision, basis, action = entry.decision or "-", decided_by(entry), entry.action or "-"
-        ended = short_time(entry.ended_at) if entry.ended_at else ("open" if entry.status == "open" else "-")
+        ended = short_time(entry.ended_at, zone) if entry.ended_at else ("open" if entry.status == "open" else "-")
     end = entry.end_reason or (f"by {entry.ended_by}" if entry.ended_by else "-")
     return (
         entry.session_id,
@@ -128,12 +130,14 @@ def table_row(entry: LedgerEntry) -> tuple[str, ...]:
         entry.target or "-",
         entry.target_name or "-",
         entry.document or "-",
-        short_time(entry.started_at),
+        short_time(entry.started_at, zone),
+        short_time(entry.deadline, zone),
         ended,
         decision,
         basis,
         action,
         end,
+        entry.reason or "-",
     )
 
 

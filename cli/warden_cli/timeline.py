@@ -145,8 +145,9 @@ def summary_event(
         lines += ["", f"The day went as scripted ({seconds:.1f}s)."]
     lines += [
         "",
-        "Explore further: `warden local up` runs the same local cloud in the foreground; then export the",
-        "AWS_ENDPOINT_URL it prints and use `aws ssm start-session`, `warden grant create`, `warden sessions`",
-        "and `warden local advance 1h` as you would against AWS.",
+        'Explore further: `eval "$(warden local up --background)"` runs the same local cloud; then act as',
+        "people with `warden local sso` / `warden local user`, start sessions with `warden local session`, read",
+        "`warden local alerts`, and use `warden grant create`, `warden sessions` and `warden local advance 1h`",
+        'as you would against AWS (README: "Try it on the local cloud").',
     ]
     return Event(at, "summary", lines, data, stamped=False)

@@ -311,8 +311,12 @@ class LocalCloud:
     def sso_user(self, user_name: str, *, permission_set: str) -> boto3.session.Session:
         """A boto3 session of IAM Identity Center user ``user_name`` signed in with ``permission_set``: the role
         ``AWSReservedSSO_<set>_<id>`` under ``/aws-reserved/sso.amazonaws.com/``, the session named by AWS."""
-        credentials = self._people.sso(user_name, permission_set)
+        credentials = self.sso_credentials(user_name, permission_set=permission_set)
         return local_session(credentials, endpoint=self.endpoint, region=self.region)
+
+    def sso_credentials(self, user_name: str, *, permission_set: str) -> Credentials:
+        """The keys of :meth:`sso_user` (for a shell: ``warden local sso``)."""
+        return self._people.sso(user_name, permission_set)
 
     def add_instance(self, tags: dict[str, str], instance_id: str | None = None) -> str:
         """Run an EC2 instance (state ``running``) with ``tags``; return its id."""

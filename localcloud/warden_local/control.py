@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from .clock import EmulatedClock, iso_z
 from .faults import Faults
+from .identity import Credentials
 from .runtime import Invocation
 from .sessions import SessionApi
 
@@ -33,6 +34,10 @@ class Controlled(Protocol):
     def advance(self, duration: timedelta | str) -> int: ...
 
     def settle(self, timeout: float = 30) -> None: ...
+
+    def user_credentials(self, user_name: str) -> Credentials: ...
+
+    def sso_credentials(self, user_name: str, *, permission_set: str) -> Credentials: ...
 
 
 class ControlApi:
@@ -60,6 +65,8 @@ class ControlApi:
             return {"settled": True}
         if (method, route) == ("POST", "faults"):
             return cloud.faults.apply(body)
+        if (method, route) == ("POST", "identity"):
+            return self._identity(body)
         if (method, route) == ("GET", "invocations"):
             return {"invocations": [_invocation(record) for record in cloud.invocations]}
         raise LookupError(f"no such control endpoint: {method} /_warden/{route}")
@@ -69,6 +76,21 @@ class ControlApi:
             raise ValueError('expected {"duration": "10m"}')
         fired = self._cloud.advance(duration)
         return {"now": iso_z(self._cloud.clock.now()), "fired": fired}
+
+    def _identity(self, body: dict[str, Any]) -> dict[str, Any]:
+        kind, name = body.get("kind"), body.get("name")
+        if not isinstance(name, str) or not name:
+            raise ValueError('expected {"kind": "user" | "sso", "name": "...", "permission_set": "..."}')
+        if kind == "user":
+            credentials = self._cloud.user_credentials(name)
+        elif kind == "sso":
+            permission_set = body.get("permission_set")
+            if not isinstance(permission_set, str) or not permission_set:
+                raise ValueError('an Identity Center user needs {"permission_set": "..."}')
+            credentials = self._cloud.sso_credentials(name, permission_set=permission_set)
+        else:
+            raise ValueError(f'unknown identity kind {kind!r}: expected "user" or "sso"')
+        return credentials.env()
 
     def _end_session(self, session_id: Any) -> dict[str, Any]:
         if not isinstance(session_id, str) or not session_id:

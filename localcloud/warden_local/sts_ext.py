@@ -41,7 +41,8 @@ def _response(action: str, result: str, request_id: str) -> str:
 
 def handles(action: str | None, caller: Caller) -> bool:
     """Whether the local cloud answers this STS call itself rather than moto."""
-    return action == "GetFederationToken" or (action == "GetCallerIdentity" and caller.kind == "FederatedUser")
+    # GetCallerIdentity: moto names keys it never issued `sts::ACCOUNT:user/moto`, not an ARN AWS would give.
+    return action in HANDLED
 
 
 def answer(

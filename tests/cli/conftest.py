@@ -68,7 +68,8 @@ class Result:
 
 def run_warden(*args: str, env: Mapping[str, str] | None = None, extra_env: Mapping[str, str] | None = None) -> Result:
     """Run `warden ARGS...` as a user would; the environment is scrubbed of real AWS settings."""
-    base = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    # COLUMNS too: a table's width is the terminal's only when a test says so.
+    base = {key: value for key, value in os.environ.items() if not key.startswith("AWS_") and key != "COLUMNS"}
     base.update(env or {})
     base.update(extra_env or {})
     completed = subprocess.run(

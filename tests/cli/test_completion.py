@@ -30,7 +30,9 @@ def bash_script() -> str:
 
 def test_commands_complete_at_each_level(bash_script: str) -> None:
     assert complete(bash_script, "gr") == ["grant"]
-    assert complete(bash_script, "local", "") == ["advance", "clock", "end-session", "up"]
+    assert complete(bash_script, "local", "") == [
+        "advance", "alerts", "clock", "end-session", "instance", "session", "sso", "up", "user",
+    ]  # fmt: skip
     assert complete(bash_script, "completion", "") == ["bash", "zsh"]
 
 

@@ -302,7 +302,71 @@ def test_a_revoked_grant_ends_the_session_it_allowed_at_the_next_sweep(cloud: An
     assert "revoked" in ended["end_reason"]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="the sweeper's re-decision overwrites the ledger row's grant (basis default-deny, grant null); keeping "
+    "the grant that allowed the session needs a ledger change in the service",
+)
+def test_after_a_revocation_the_row_still_names_the_grant_that_allowed_it(cloud: Any, env: dict[str, str]) -> None:
+    instance = cloud.add_instance({"Name": "analytics-2"})
+    grant_id = create(
+        env, "--principal", "user:dina", "--target", instance, "--for", "2h", "--reason", "D-2"
+    ).stdout.strip()  # fmt: skip
+    session_id = cloud.client("ssm", credentials=cloud.user_credentials("dina")).start_session(Target=instance)[
+        "SessionId"
+    ]
+    cloud.settle()
+    assert run_warden("grant", "revoke", grant_id, env=env).code == 0
+    cloud.advance("1m")
+    cloud.settle()
+    rows = {row["session_id"]: row for row in run_warden("sessions", "--json", env=env).json}
+    assert rows[session_id]["grant"] == grant_id
+
+
 def test_an_unknown_stack_is_named(env: dict[str, str]) -> None:
     result = run_warden("grant", "list", "--stack", "other-stack", env=env)
     assert result.code == 2
     assert "other-stack" in result.stderr
+
+
+# --- guard rails -----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--principal", "*", "--target", "i-0abc"], "--principal '*' covers every principal"),
+        (["--principal", "user:bob", "--target", "*"], "--target '*' covers every target"),
+        (["--principal", "user:bob", "--target", "i-*"], "--target '*' covers every target"),
+    ],
+)
+def test_a_grant_for_everyone_or_everything_needs_yes(
+    cloud: Any, env: dict[str, str], args: list[str], named: str
+) -> None:
+    before = len(all_grants(cloud))
+    refused = create(env, *args, "--for", "1h", "--reason", "INC-1 wide")
+    assert refused.code == 2
+    assert named in refused.stderr and "add --yes if that is what you mean" in refused.stderr
+    assert refused.stderr.count("\n") == 1
+    assert len(all_grants(cloud)) == before
+    confirmed = create(env, *args, "--for", "1h", "--reason", "INC-1 wide", "--yes")
+    assert confirmed.code == 0, confirmed.stderr
+    assert len(all_grants(cloud)) == before + 1
+
+
+def test_list_table_and_json_agree_on_a_scheduled_grant(cloud: Any, env: dict[str, str]) -> None:
+    starts = now(cloud) + timedelta(hours=1)
+    grant_id = create(env, "--principal", "user:sched", "--target", "i-0sch", "--for", "1h", "--starts", iso(starts),
+                      "--reason", "S-1").stdout.strip()  # fmt: skip
+    table = run_warden("grant", "list", env=env)
+    listed = run_warden("grant", "list", "--json", env=env)
+    row = next(line.split() for line in table.lines if line.startswith(grant_id))
+    as_json = next(grant for grant in listed.json if grant["id"] == grant_id)
+    assert "scheduled" in row
+    assert as_json["state"] == "scheduled"
+
+
+def test_created_by_is_a_valid_arn_of_the_caller(cloud: Any, env: dict[str, str]) -> None:
+    result = create(env, "--principal", "user:arn", "--target", "i-0arn", "--for", "1h", "--reason", "A-1", "--json")
+    assert result.code == 0, result.stderr
+    assert re.fullmatch(r"arn:aws:iam::123456789012:user/[\w+=,.@-]+", result.json["created_by"])

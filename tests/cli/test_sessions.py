@@ -32,7 +32,10 @@ POLICY = textwrap.dedent(
     """
 )
 UNCONNECTED = "i-0123456789abcdef0"
-TABLE_HEADER = ["SESSION", "WHO", "TARGET", "NAME", "DOCUMENT", "STARTED", "ENDED", "DECISION", "RULE/GRANT", "ACTION", "END"]  # fmt: skip
+TABLE_HEADER = [
+    "SESSION", "WHO", "TARGET", "NAME", "DOCUMENT", "STARTED", "DEADLINE", "ENDED", "DECISION", "RULE/GRANT", "ACTION",
+    "END", "REASON",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,33 @@ def test_each_row_says_who_where_what_was_decided_and_how_it_ended(timeline: Tim
     ended = rows[timeline.ended]
     assert ended[column["ENDED"]] == "2026-11-23 23:45Z"
     assert ended[column["DECISION"]] == "allow"
+    assert ended[column["REASON"]] == "OPS-1"
+    assert ended[column["DEADLINE"]] == "-"  # dev-for-alice has no window or max_duration: no deadline
+
+
+def test_tz_shows_the_times_in_that_zone(timeline: Timeline) -> None:
+    result = run_warden("sessions", "--tz", "Europe/Berlin", env=timeline.env)
+    assert result.code == 0, result.stderr
+    assert rows_of(result)[timeline.ended][TABLE_HEADER.index("ENDED")] == "2026-11-24 00:45 CET"
+
+
+def test_an_unknown_tz_is_bad_input(timeline: Timeline) -> None:
+    result = run_warden("sessions", "--tz", "Mars/Olympus", env=timeline.env)
+    assert result.code == 2
+    assert result.stderr == (
+        "warden: error: --tz: unknown time zone 'Mars/Olympus'; use an IANA name such as Europe/Berlin or UTC\n"
+    )
+
+
+def test_the_table_fits_columns_and_is_full_width_when_piped(timeline: Timeline) -> None:
+    piped = run_warden("sessions", env={**timeline.env, "COLUMNS": ""})
+    narrow = run_warden("sessions", env={**timeline.env, "COLUMNS": "120"})
+    assert piped.code == narrow.code == 0, narrow.stderr
+    assert max(len(line) for line in piped.lines) > 120
+    assert timeline.open in piped.stdout  # nothing cut when piped
+    assert max(len(line) for line in narrow.lines) <= 120
+    assert "…" in narrow.stdout
+    assert narrow.lines[0].split() == TABLE_HEADER  # headers are never cut
 
 
 def test_a_failed_call_is_shown_with_its_error_code(timeline: Timeline) -> None:
@@ -159,6 +189,10 @@ def test_json_is_an_array_of_ledger_rows_newest_first(timeline: Timeline) -> Non
     assert failed["error_code"] == "TargetNotConnected"
     ended = next(row for row in rows if row["session_id"] == timeline.ended)
     assert (ended["status"], ended["ended_at"], ended["reason"]) == ("ended", "2026-11-23T23:45:00Z", "OPS-1")
+    # every row has every key, null where the ledger has nothing
+    assert all(set(row) == set(rows[0]) for row in rows)
+    assert {"grant", "deadline", "error_code", "ended_at"} <= set(first)
+    assert (first["grant"], first["ended_at"], first["error_code"]) == (None, None, None)
 
 
 def test_csv_has_a_header_and_one_line_per_session(timeline: Timeline) -> None:

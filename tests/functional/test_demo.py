@@ -52,6 +52,8 @@ def test_demo_prints_each_scenarios_outcome_and_every_alert_as_an_email(tmp_path
     assert "DENIED by rule no-pci  ->  TERMINATED at start" in out
     # 3. the grant, typed as an operator types it, then its expiry ends bob's session
     assert "$ warden grant create --principal user:bob --tag Environment=prod --for 1h" in out
+    # the grant's own line tells its times on the timeline's clock (Berlin), not in UTC
+    assert "granted user:bob on Environment=prod from 2026-11-24 14:40 CET until 2026-11-24 15:40 CET (1h)" in out
     assert "bob starts a session on prod-db-1" in out
     assert "ALLOWED by grant g-" in out
     assert "TERMINATED by the sweeper: grant expired" in out

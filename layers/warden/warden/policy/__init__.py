@@ -15,7 +15,7 @@ from warden.policy.durations import format_duration, parse_duration
 from warden.policy.errors import PolicyError, PolicyIssue
 from warden.policy.hosts import canonical_host, host_warnings
 from warden.policy.loader import MAX_POLICY_BYTES, MAX_POLICY_DEPTH, issues_from_validation_error, load_policy
-from warden.policy.models import Grant, GrantSettings, Policy, Rule, Targets
+from warden.policy.models import Grant, GrantLimits, GrantSettings, Policy, Rule, Targets
 from warden.policy.principals import (
     IDENTITY_CENTER_PATH,
     Principal,
@@ -36,6 +36,7 @@ __all__ = [
     "Basis",
     "Decision",
     "Grant",
+    "GrantLimits",
     "GrantSettings",
     "Lapse",
     "LapseReason",

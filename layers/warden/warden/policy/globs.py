@@ -6,7 +6,7 @@ import functools
 import re
 from collections.abc import Iterable
 
-__all__ = ["GlobIndex", "compile_glob", "compile_globs", "glob_to_regex"]
+__all__ = ["GlobIndex", "compile_glob", "compile_globs", "glob_to_regex", "globs_overlap"]
 
 
 def _segment(text: str, character: str) -> str:
@@ -55,6 +55,24 @@ def compile_globs(patterns: Iterable[str]) -> re.Pattern[str] | None:
     if len(unique) == 1:
         return compile_glob(unique[0])
     return re.compile("|".join(f"(?:{glob_to_regex(pattern)})" for pattern in unique), re.DOTALL)
+
+
+def globs_overlap(first: str, second: str) -> bool:
+    """Tell whether some text matches both globs (``*`` and ``?`` special, as everywhere in the policy)."""
+
+    @functools.cache
+    def overlap(i: int, j: int) -> bool:
+        if i == len(first) and j == len(second):
+            return True
+        if i < len(first) and first[i] == "*":
+            return overlap(i + 1, j) or (j < len(second) and overlap(i, j + 1))
+        if j < len(second) and second[j] == "*":
+            return overlap(i, j + 1) or (i < len(first) and overlap(i + 1, j))
+        if i == len(first) or j == len(second):
+            return False
+        return (first[i] == second[j] or "?" in (first[i], second[j])) and overlap(i + 1, j + 1)
+
+    return overlap(0, 0)
 
 
 _MEMO_LIMIT = 4096

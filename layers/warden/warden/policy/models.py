@@ -24,7 +24,7 @@ from pydantic import (
 from warden.policy.documents import SESSION_TYPES, DocumentMatcher, SessionType
 from warden.policy.durations import format_duration, parse_duration
 from warden.policy.errors import PolicyError, PolicyIssue
-from warden.policy.globs import compile_globs
+from warden.policy.globs import compile_globs, globs_overlap
 from warden.policy.hosts import host_entry_problem
 from warden.policy.principals import Principal, PrincipalMatcher, validate_principal_pattern
 from warden.policy.reasons import ReasonPattern
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Grant",
+    "GrantLimits",
     "GrantSettings",
     "Policy",
     "Rule",
@@ -339,9 +340,81 @@ class GrantSettings(_Model):
     ----------
     max_duration : timedelta or None
         The longest a grant may last (enforced when a grant is created).
+    require_reason : ReasonPattern or None
+        Searched (RE2, linear time) in a new grant's reason; a grant whose reason does not match is refused.
+    forbid : GrantLimits or None
+        Principal, target and tag patterns no grant may cover.
     """
 
     max_duration: Annotated[timedelta | None, BeforeValidator(_duration)] = None
+    require_reason: Reason | None = None
+    forbid: GrantLimits | None = None
+
+    def refusal(self, principal: str, targets: Targets, reason: str) -> str | None:
+        """Why the policy refuses a grant of ``principal`` on ``targets`` for ``reason``, or None when it may be made.
+
+        Patterns are compared as patterns: a grant is refused when some principal or target could match both its
+        pattern and a forbidden one (``*`` overlaps everything).
+        """
+        if self.require_reason is not None and not self.require_reason.search(reason):
+            return f"the reason {reason!r} does not match grants.require_reason {self.require_reason.pattern!r}"
+        return self.forbid.refusal(principal, targets) if self.forbid is not None else None
+
+    def to_document(self) -> dict[str, object]:
+        """The settings as a policy document's ``grants`` mapping."""
+        document: dict[str, object] = {}
+        if self.max_duration is not None:
+            document["max_duration"] = format_duration(self.max_duration)
+        if self.require_reason is not None:
+            document["require_reason"] = self.require_reason.pattern
+        if self.forbid is not None:
+            document["forbid"] = self.forbid.to_document()
+        return document
+
+
+class GrantLimits(_Model):
+    """What no grant may cover (``grants.forbid``).
+
+    Attributes
+    ----------
+    principals : tuple[str, ...]
+        Principal patterns; a grant whose principal pattern overlaps one is refused.
+    targets : tuple[str, ...]
+        Target id globs; a grant by ids of which one overlaps is refused (so is a grant on every target).
+    tags : Mapping[str, tuple[str, ...]]
+        Per tag key, value globs; a grant by tags naming the key with an overlapping value is refused.
+    """
+
+    principals: tuple[PrincipalPattern, ...] = ()
+    targets: tuple[NonEmptyStr, ...] = ()
+    tags: Mapping[NonEmptyStr, TagGlobs] = {}
+
+    def refusal(self, principal: str, targets: Targets) -> str | None:
+        """Why a grant of ``principal`` on ``targets`` is forbidden, or None."""
+        for pattern in self.principals:
+            if globs_overlap(principal, pattern):
+                return f"principal {principal!r} overlaps grants.forbid.principals {pattern!r}"
+        ids = targets.ids if targets.ids is not None else (() if targets.tags is not None else ("*",))
+        for target in ids:
+            for pattern in self.targets:
+                if globs_overlap(target, pattern):
+                    return f"target {target!r} overlaps grants.forbid.targets {pattern!r}"
+        for key, values in (targets.tags or {}).items():
+            for value in values:
+                for forbidden in self.tags.get(key, ()):
+                    if globs_overlap(value, forbidden):
+                        return f"tag {key}={value} overlaps grants.forbid.tags {key}={forbidden}"
+        return None
+
+    def to_document(self) -> dict[str, object]:
+        document: dict[str, object] = {}
+        if self.principals:
+            document["principals"] = list(self.principals)
+        if self.targets:
+            document["targets"] = list(self.targets)
+        if self.tags:
+            document["tags"] = {key: list(values) for key, values in self.tags.items()}
+        return document
 
 
 def _empty_if_none(value: object) -> object:
@@ -477,10 +550,7 @@ class Policy(_Model):
             "rules": [rule.to_document() for rule in self.rules],
         }
         if self.grants is not None:
-            grants: dict[str, object] = {}
-            if self.grants.max_duration is not None:
-                grants["max_duration"] = format_duration(self.grants.max_duration)
-            document["grants"] = grants
+            document["grants"] = self.grants.to_document()
         return document
 
 
