@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.functional.conftest import POLICY, TUESDAY_MORNING, Mail, Stack
+from tests.functional.conftest import POLICY, TUESDAY_MORNING, Stack
+from warden_local.inbox import Mail
 
 if TYPE_CHECKING:
     from warden.adapters.state import DynamoState
