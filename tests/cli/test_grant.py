@@ -302,11 +302,6 @@ def test_a_revoked_grant_ends_the_session_it_allowed_at_the_next_sweep(cloud: An
     assert "revoked" in ended["end_reason"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the sweeper's re-decision overwrites the ledger row's grant (basis default-deny, grant null); keeping "
-    "the grant that allowed the session needs a ledger change in the service",
-)
 def test_after_a_revocation_the_row_still_names_the_grant_that_allowed_it(cloud: Any, env: dict[str, str]) -> None:
     instance = cloud.add_instance({"Name": "analytics-2"})
     grant_id = create(

@@ -79,7 +79,6 @@ class Sweeper:
             return SweepReport(skipped=True)
         failures: list[str] = []
         try:
-            self._flush_outbox(failures)
             now = self.clock.now()
             self.roles.forget()  # issuer role paths are resolved afresh each sweep, then once per role
             report.grants_expired = self._expire_grants(now, failures)
@@ -108,6 +107,8 @@ class Sweeper:
             report.ended_without_event = self._close_unlisted(
                 [row for session_id, row in open_rows.items() if session_id not in live_ids], now
             )
+            # Kept alerts go out once every session is judged: a backlog must never delay enforcement.
+            self._flush_outbox(failures)
         finally:
             self.once.release(SWEEP_LEASE, owner)
         logger.info("sweep done", extra=report.to_dict())
@@ -243,6 +244,9 @@ class Sweeper:
         grant_id = grant_to_look_up(row, decision)
         stored = self.grants.get(grant_id) if grant_id else None
         cause, details = explain(row, decision, info, policy, stored_grant=stored, now=self.clock.now())
+        if row is not None and row.grant and cause in ("grant revoked", "grant expired"):
+            # The row of a session ended because its grant lapsed still names the grant that had allowed it.
+            entry.grant = row.grant
         denied = Denial(entry, decision, cause, details)
         if policy.mode == "monitor":
             report.violations += 1

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from warden.adapters.aws import error_code
+from warden.observability import count, logger
+
+_T = TypeVar("_T")
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -39,3 +43,20 @@ def _plain(value: Any) -> Any:
 
 def condition_failed(error: ClientError) -> bool:
     return error_code(error) == "ConditionalCheckFailedException"
+
+
+def readable(items: Iterable[dict[str, Any]], parse: Callable[[dict[str, Any]], _T], *, what: str) -> list[_T]:
+    """Parse each item; one that cannot be read (written by hand, of another shape) is skipped, logged and counted.
+
+    One bad item must not stop every sweep: the sweeper then judges its session on AWS's facts alone (the ledger
+    is a record, not an authority), and a grant that cannot be read allows nothing (fail closed).
+    """
+    parsed: list[_T] = []
+    for item in items:
+        try:
+            parsed.append(parse(item))
+        except (KeyError, TypeError, ValueError) as error:
+            count("ItemUnreadable")
+            key = {name: item[name] for name in ("session_id", "id") if name in item}
+            logger.error(f"skipped an unreadable {what} item", extra={"key": str(key), "problem": str(error)})
+    return parsed

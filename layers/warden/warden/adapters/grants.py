@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from warden.adapters.dynamo import condition_failed, from_item, to_item, to_value
+from warden.adapters.dynamo import condition_failed, from_item, readable, to_item, to_value
 from warden.errors import GrantConflict
 from warden.policy import Grant
 from warden.timefmt import iso, parse_iso
@@ -200,7 +200,7 @@ class DynamoGrantStore:
         request: dict[str, Any] = {"TableName": self._table}
         while True:
             page = self._db.scan(**request)
-            grants.extend(grant_from_item(item) for item in page.get("Items", []))
+            grants.extend(readable(page.get("Items", []), grant_from_item, what="grant"))
             if "LastEvaluatedKey" not in page:
                 return sorted(grants, key=lambda grant: grant.starts_at)
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -216,7 +216,7 @@ class DynamoGrantStore:
         }
         while True:
             page = self._db.query(**request)
-            grants.extend(grant_from_item(item) for item in page.get("Items", []))
+            grants.extend(readable(page.get("Items", []), grant_from_item, what="grant"))
             if "LastEvaluatedKey" not in page:
                 return grants
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from warden.adapters.dynamo import condition_failed, from_item, to_item, to_value
+from warden.adapters.dynamo import condition_failed, from_item, readable, to_item, to_value
 from warden.ports import WARDEN_ACTOR, AlertMarker, LedgerEntry
 from warden.timefmt import iso, parse_iso
 
@@ -171,7 +171,7 @@ class DynamoLedger:
         entries: list[LedgerEntry] = []
         while True:
             page = self._db.query(**request)
-            entries.extend(entry_from_item(item) for item in page.get("Items", []))
+            entries.extend(readable(page.get("Items", []), entry_from_item, what="ledger"))
             if "LastEvaluatedKey" not in page:
                 return entries
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

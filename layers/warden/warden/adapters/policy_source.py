@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.parameters import SSMProvider
 from warden.errors import AwsCallFailed, PolicyUnavailable, describe
 from warden.observability import count, logger
 from warden.policy import Policy, PolicyError, PolicyIssue, load_policy
+from warden.policy_versions import newest_valid_version
 from warden.ports import Clock, PolicyCopy
 
 if TYPE_CHECKING:
@@ -108,19 +109,15 @@ class ParameterPolicySource:
         return found or self._from_copy()
 
     def _from_history(self) -> tuple[str, Policy] | None:
-        # Kept here until the shared "newest valid version" helper (warden.policy_versions) is on main.
         versions = []
         paginator = self._ssm.get_paginator("get_parameter_history")
         for page in paginator.paginate(Name=self._parameter):
             versions.extend(page.get("Parameters", []))
-        for version in sorted(versions, key=lambda item: item.get("Version", 0), reverse=True):
-            try:
-                policy = _load(version.get("Value", ""), self._parameter)
-            except PolicyError:
-                continue
-            self._last_valid = (f"parameter version {version.get('Version')}", policy)
-            return self._last_valid
-        return None
+        found = newest_valid_version(versions, source=self._parameter)  # one implementation, shared with the CLI
+        if found is None:
+            return None
+        self._last_valid = (f"parameter version {found.version}", found.policy)
+        return self._last_valid
 
     def _from_copy(self) -> tuple[str, Policy] | None:
         if self._copy is None:
