@@ -24,7 +24,7 @@ MARK = re.compile(r"<!-- readme-test: (run|skip \(.+\)) -->")
 FENCE = re.compile(r"^```(\w*)\s*$")
 SHELL = {"sh", "bash", "console"}
 # Sections other parts of the project keep; their blocks are checked where they are maintained.
-EXEMPT = ("## The policy", "### How closely it plays AWS")
+EXEMPT = ("### How closely it plays AWS",)
 MARKER = "@@readme-command"
 
 pytestmark = pytest.mark.functional
@@ -70,13 +70,7 @@ def blocks(text: str) -> list[Block]:
 
 
 def exempt(block: Block) -> bool:
-    return any(block.section.startswith(heading) for heading in EXEMPT) or "## The policy" in _parents(block)
-
-
-def _parents(block: Block) -> str:
-    # A ### heading under "## The policy" belongs to it: find the nearest ## heading above the block.
-    lines = README.read_text(encoding="utf-8").splitlines()[: block.line]
-    return next((line for line in reversed(lines) if line.startswith("## ")), "")
+    return any(block.section.startswith(heading) for heading in EXEMPT)
 
 
 def commands(block: Block) -> list[Command]:
