@@ -318,3 +318,22 @@ def test_one_unreadable_ledger_or_grant_item_does_not_stop_the_sweep(stack: Stac
     assert session not in stack.active()
     assert stack.row(session).action == "terminated"
     assert stack.errors() == []
+
+
+def test_a_backtracking_reason_regex_cannot_keep_a_session_undecided(stack: Stack) -> None:
+    # GIVEN a rule whose reason pattern backtracks exponentially in a backtracking engine (seconds at 25 characters,
+    # doubling per character: past the Lambda timeout at 30)
+    stack.cloud.put_policy(
+        ENFORCE.replace("    max_duration: 2h\n", '    max_duration: 2h\n    require_reason: "^([A-Z]+-?)+[0-9]+$"\n')
+    )
+    analytics = stack.cloud.add_instance({"Name": "analytics-1", "Department": "Analytics"})
+    # WHEN alice starts a session with a 60-character reason that almost matches
+    session = stack.start(stack.person("alice"), analytics, Reason="A" * 59 + "!")
+    # THEN it is decided at once (no match: denied by default and terminated), and nothing failed
+    assert session not in stack.active()
+    row = stack.row(session)
+    assert (row.decision, row.action) == ("deny", "terminated")
+    assert stack.errors() == []
+    # AND a reason that matches is allowed
+    allowed = stack.start(stack.person("alice"), analytics, Reason="INC-4711")
+    assert allowed in stack.active()
