@@ -6,6 +6,7 @@ import pytest
 
 from tests.unit.test_service import BOB, World
 from warden.errors import TerminationError
+from warden.ports import Alert
 from warden.sweeper import SWEEP_LEASE, UNJUDGED_ALERT_AFTER
 
 PCI = "i-0pci000000000001"
@@ -78,8 +79,10 @@ def test_a_grant_expiry_alert_sns_refuses_is_sent_later_without_failing_the_swee
     world = World(grants=[grant("g-1", starts=TUESDAY_10_BERLIN, hours=1)], with_state=True)
     world.clock.advance(hours=1)
     world.alerts.failures = 1
+    # WHEN SNS refuses the first send THEN the sweep does not fail, and the kept alert goes out from the outbox once
+    # SNS answers (here at the end of the same sweep, after every session is judged), once across sweeps
     assert world.sweeper.sweep("s1").grants_expired == 1
-    assert world.alerts.sent == []
+    assert world.alerts.kinds() == ["grant-expired"]
     world.sweeper.sweep("s2")
     assert world.alerts.kinds() == ["grant-expired"]
 
@@ -153,3 +156,18 @@ def test_a_document_nested_absurdly_deep_is_rejected_before_it_is_parsed(documen
 
     with pytest.raises(PolicyError, match="nests deeper than 64 levels"):
         policy_source._load(document, "the-parameter")
+
+
+def test_a_backlog_of_kept_alerts_is_sent_a_bounded_number_at_a_time() -> None:
+    from warden.notifier import FLUSH_LIMIT
+
+    # GIVEN more kept alerts than one sweep sends
+    world = World(with_state=True)
+    assert world.state is not None
+    for number in range(FLUSH_LIMIT + 5):
+        world.state.keep(f"k{number}", Alert("grant-expired", "INFO", f"s{number}", "body"), owner="x", seconds=0)
+    # WHEN two sweeps run THEN the first sends FLUSH_LIMIT of them, the second the rest, each once
+    world.sweeper.sweep("s1")
+    assert len(world.alerts.sent) == FLUSH_LIMIT
+    world.sweeper.sweep("s2")
+    assert sorted(alert.subject for alert in world.alerts.sent) == sorted(f"s{n}" for n in range(FLUSH_LIMIT + 5))

@@ -22,7 +22,14 @@ from tests.fakes import (
     RunOnce,
 )
 from warden.alerts import AlertContext
-from warden.errors import MissingSessionId, SweepIncomplete, TargetUnknown, TerminationError
+from warden.errors import (
+    ForgedEvent,
+    MissingSessionId,
+    SessionNotListed,
+    SweepIncomplete,
+    TargetUnknown,
+    TerminationError,
+)
 from warden.events import SessionApiCall
 from warden.policy import Grant, load_policy, principal_from_arn
 from warden.service import assemble
@@ -510,3 +517,30 @@ def test_grant_expiry_alert_is_sent_once_across_sweeps() -> None:
     world.sweeper.sweep("s1")
     world.sweeper.sweep("s2")
     assert world.alerts.kinds() == ["grant-expired"]
+
+
+def test_a_forged_start_event_naming_someone_elses_session_ends_nothing() -> None:
+    # GIVEN bob's open session on the card database (allowed or not, it is his)
+    world = World()
+    bobs = world.start("i-0pci000000000001", who=BOB)
+    # WHEN someone invokes the function directly with a StartSession naming bob's session as alice's
+    forged = call("StartSession", who=ALICE, session_id=bobs.session_id or "", target=bobs.target, at=world.clock.now())
+    # THEN it is rejected as forged: bob's session stays open, no alert, no ledger row
+    with pytest.raises(ForgedEvent, match="DescribeSessions says arn:aws:iam::123456789012:user/bob"):
+        world.events.on_session_started(forged)
+    assert world.sessions.is_active(bobs.session_id or "")
+    assert world.alerts.sent == []
+    assert world.ledger.get(bobs.session_id or "") is None
+
+
+def test_a_start_event_for_a_session_aws_does_not_list_yet_is_retried_before_anything_is_ended() -> None:
+    world = World()
+    unknown = call(
+        "StartSession",
+        session_id="alice@example.com-00000000000000000000000099",
+        target="i-0pci000000000001",
+        at=world.clock.now(),
+    )
+    with pytest.raises(SessionNotListed):
+        world.events.on_session_started(unknown)
+    assert world.alerts.sent == []

@@ -47,6 +47,14 @@ class RejectedEvent(WardenError):
     """An event the function must not act on; raised so Lambda keeps it in the on-failure queue."""
 
 
+class ForgedEvent(RejectedEvent):
+    """A StartSession event that DescribeSessions contradicts (another owner or target): never acted on."""
+
+
+class SessionNotListed(RetryableError):
+    """DescribeSessions does not list the session an event names yet: retried before anything is ended."""
+
+
 class PolicyUnavailable(RetryableError):
     """No valid policy could be found: the event is retried (and the sweeper re-checks within a minute)."""
 

@@ -19,6 +19,8 @@ POLICY_REJECTED_TTL_SECONDS = 7 * 24 * 3600
 
 # How long one sender holds an outbox alert it is publishing before another sender may take it over.
 _OUTBOX_CLAIM_SECONDS = 60
+# Kept alerts sent per sweep at most: SNS e-mail takes 10 a second, so this is a few seconds of a sweep.
+FLUSH_LIMIT = 50
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ class Notifier:
         owner = f"flush-{uuid.uuid4().hex}"
         sent = 0
         for key, alert in self.outbox.pending():
+            if sent >= FLUSH_LIMIT:
+                break  # the rest go out with the next sweeps: a backlog never takes a sweep's whole time
             if not self.outbox.claim(key, owner, _OUTBOX_CLAIM_SECONDS):
                 continue  # another sender has it
             try:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from warden.causes import denial
 from warden.enforcer import Denial, Enforcer
-from warden.errors import MissingSessionId, TargetUnknown
+from warden.errors import AwsCallFailed, ForgedEvent, MissingSessionId, SessionNotListed, TargetUnknown
 from warden.events import SessionApiCall
 from warden.facts import keep_record, live_request, recorded_host
 from warden.observability import count, logger
@@ -93,10 +93,39 @@ class SessionEvents:
             count("SessionAllowed")
             logger.info("session allowed", extra=log_fields(entry))
             return outcome(entry, decision, "none")
+        if row is None:
+            self._confirm_with_aws(call, session_id, request.target)
         denied = Denial(entry, decision, denial(decision))
         if policy.mode == "monitor":
             return self.enforcer.report_violation(denied)
         return self.enforcer.enforce(denied, key=call.event_id)
+
+    def _confirm_with_aws(self, call: SessionApiCall, session_id: str, target: str) -> None:
+        """Before a StartSession denial ends anything: does AWS know this session, of this owner, on this target?
+
+        The rules deliver only CloudTrail's events, but whoever may invoke the function directly can hand it any
+        event: without this look, a forged StartSession naming someone else's session would end it. When
+        DescribeSessions cannot answer (throttled past retries), the event is acted on: failing closed.
+        """
+        try:
+            live = self.sessions.find(session_id)
+        except AwsCallFailed as error:
+            logger.warning(
+                "could not confirm the event with DescribeSessions; acting on it", extra={"problem": str(error)}
+            )
+            return
+        if live is None:
+            raise SessionNotListed(f"{call.event_name} of {session_id}: DescribeSessions does not list it yet")
+        if live.owner != call.principal.arn or (target and live.target != target):
+            count("EventForged")
+            logger.error(
+                "event contradicts DescribeSessions: not acted on",
+                extra={"session_id": session_id, "event_id": call.event_id},
+            )
+            raise ForgedEvent(
+                f"{call.event_name} event {call.event_id} names session {session_id} of {call.principal.arn} on "
+                f"{target}; DescribeSessions says {live.owner} on {live.target}"
+            )
 
     def on_session_ended(self, call: SessionApiCall) -> Outcome:
         """Close the ledger row of a session ended with TerminateSession (it may arrive before its start)."""
