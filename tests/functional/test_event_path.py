@@ -223,5 +223,7 @@ def test_every_recorded_payload_passes_through_the_handlers_without_a_crash(stac
     stack.cloud.settle(timeout=60)
     runs = [i for i in stack.cloud.invocations if i.event_id == event["detail"].get("eventID")]
     for run in runs:
-        # A handled event ends well; an event the warden cannot act on fails with a clear, typed error.
-        assert run.ok or run.error_type in {"RejectedEvent", "TargetUnknown"}, (run.error_type, run.error)
+        # A handled event ends well; an event the warden cannot act on fails with a clear, typed error. A recorded
+        # payload names a session this cloud never started: a denial waits for DescribeSessions to list it.
+        expected = {"RejectedEvent", "TargetUnknown", "SessionNotListed", "ForgedEvent"}
+        assert run.ok or run.error_type in expected, (run.error_type, run.error)

@@ -58,7 +58,8 @@ def test_grant_ends_its_session_at_the_sweep_of_its_expiry_minute_and_not_before
     assert "Decision: deny (grant expired)" in body
     assert "  - grant g-one-hour expired at 2026-11-24 10:00:00 UTC" in body
     row = stack.row(session)
-    assert (row.decision, row.grant, row.deadline) == ("deny", None, None)  # not the stale allowance
+    # not the stale allowance: no deadline; the row still names the grant that had allowed the session
+    assert (row.decision, row.grant, row.deadline) == ("deny", "g-one-hour", None)
     assert row.ended_at == TUESDAY_MORNING + timedelta(hours=1)
     assert row.end_reason == "terminated by Session Warden: grant expired"
 
