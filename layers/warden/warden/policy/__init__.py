@@ -1,6 +1,16 @@
 """The pure policy engine: the policy document, principals, windows, grants and decide()."""
 
-from warden.policy.decision import Basis, Decision, Lapse, LapseReason, SessionRequest, decide
+from warden.policy.decision import (
+    HOLDING_STATUSES,
+    Basis,
+    Decision,
+    Lapse,
+    LapseReason,
+    LimitScope,
+    OpenSession,
+    SessionRequest,
+    decide,
+)
 from warden.policy.documents import (
     DEFAULT_DOCUMENT,
     SESSION_TYPES,
@@ -29,6 +39,7 @@ from warden.policy.windows import WeeklyEntry, Window
 
 __all__ = [
     "DEFAULT_DOCUMENT",
+    "HOLDING_STATUSES",
     "IDENTITY_CENTER_PATH",
     "MAX_POLICY_BYTES",
     "MAX_POLICY_DEPTH",
@@ -40,6 +51,8 @@ __all__ = [
     "GrantSettings",
     "Lapse",
     "LapseReason",
+    "LimitScope",
+    "OpenSession",
     "Policy",
     "PolicyError",
     "PolicyIssue",

@@ -87,6 +87,7 @@ class CompiledPolicy:
         "_session_types",
         "_tags",
         "_unknown_session_type",
+        "limited",
         "schedules",
     )
 
@@ -108,6 +109,8 @@ class CompiledPolicy:
             kind = kinds.setdefault((id(group), rule.max_duration, pattern), len(kinds))
             compiled.append(CompiledRule(rule, group, kind))
         self._rules = tuple(compiled)
+        # Whether any session limit exists: without one, decide() never looks at open sessions.
+        self.limited = policy.max_sessions_per_target is not None or any(rule.max_sessions for rule in rules)
         self._selections: dict[int, tuple[CompiledRule, ...]] = {}
         self._deny = _bits(rule.deny for rule in self._rules)
         self._allow = _bits(not rule.deny for rule in self._rules)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Literal, NamedTuple
 
@@ -12,12 +12,28 @@ from warden.policy.compiled import CompiledRule
 from warden.policy.documents import SessionType, aws_document_session_type, normalise_document
 from warden.policy.durations import format_duration
 from warden.policy.models import Grant, Policy, require_aware
-from warden.policy.principals import Principal
+from warden.policy.principals import Principal, principal_from_arn
 from warden.policy.windows import HORIZON, Schedule, format_instant, utc_datetime
 
-__all__ = ["Basis", "Decision", "Lapse", "LapseReason", "SessionRequest", "decide"]
+__all__ = [
+    "HOLDING_STATUSES",
+    "Basis",
+    "Decision",
+    "Lapse",
+    "LapseReason",
+    "LimitScope",
+    "OpenSession",
+    "SessionRequest",
+    "decide",
+]
 
-Basis = Literal["deny-rule", "allow-rule", "grant", "default-allow", "default-deny"]
+Basis = Literal["deny-rule", "allow-rule", "grant", "default-allow", "default-deny", "session-limit"]
+# What a session limit counts: a principal's sessions (a rule's max_sessions) or a target's (max_sessions_per_target).
+LimitScope = Literal["principal", "target"]
+# Only these hold a limit: a Terminating session is on its way out, a Disconnected one can be resumed but is not open.
+HOLDING_STATUSES = frozenset({"Connected", "Connecting"})
+# A denial names at most this many of the sessions that hold the limit.
+_NAMED_HOLDERS = 3
 LapseReason = Literal[
     "outside-window", "max-duration", "reason-missing", "grant-expired", "grant-revoked", "grant-not-started"
 ]
@@ -55,6 +71,9 @@ class SessionRequest:
         The remote host of a ``remote-port`` session (its ``host`` parameter).
     account : str or None
         The account the session runs in; ``None``: the principal's account.
+    session_id : str or None
+        The session's id: it is never counted against its own limit, and breaks ties of start time
+        when open sessions are ordered (see :class:`OpenSession`).
     """
 
     principal: Principal
@@ -66,6 +85,39 @@ class SessionRequest:
     session_type: SessionType | None = None
     host: str | None = None
     account: str | None = None
+    session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenSession:
+    """Another open session, as AWS lists it (DescribeSessions State=Active), for the session limits.
+
+    Sessions are ordered by ``(started, session_id)``: a session counts against the limits of the
+    sessions after it only, so the oldest ones hold a limit and whoever decides (the event path for
+    each of two sessions started at once, or the sweeper) agrees on which is the newest.
+
+    Attributes
+    ----------
+    session_id : str
+        The session's id.
+    owner : str
+        Its owner's ARN (DescribeSessions ``Owner``), compared with the request's principal ARN.
+    target : str
+        Its target.
+    started : datetime
+        When it started (DescribeSessions ``StartDate``, timezone-aware).
+    status : str
+        Its status; only ``Connected`` and ``Connecting`` count (see :data:`HOLDING_STATUSES`).
+    tags : Mapping[str, str]
+        Its target's tags, to tell whether a rule's ``targets`` match it.
+    """
+
+    session_id: str
+    owner: str
+    target: str
+    started: datetime
+    status: str = "Connected"
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +165,13 @@ class Decision:
         In UTC, when the allowance stops holding; ``None`` when denied or allowed indefinitely.
     lapsed : tuple[Lapse, ...]
         When nothing allows the session: the allowances that match but do not hold now.
+    limits : tuple[{"principal", "target"}, ...]
+        The session limits that apply to an allowed (or limit-denied) session: ``principal`` when a
+        matching allow rule sets ``max_sessions``, ``target`` when the policy sets
+        ``max_sessions_per_target``. Empty when none does: the open sessions change nothing, and
+        the caller need not fetch them.
+    holders : tuple[str, ...]
+        When denied by a limit: the ids of the sessions that hold it, oldest first.
     """
 
     allowed: bool
@@ -122,6 +181,8 @@ class Decision:
     reasons: tuple[str, ...]
     deadline: datetime | None
     lapsed: tuple[Lapse, ...] = ()
+    limits: tuple[LimitScope, ...] = ()
+    holders: tuple[str, ...] = ()
 
     @property
     def decision(self) -> Literal["allow", "deny"]:
@@ -162,7 +223,13 @@ class _Allowance(NamedTuple):
     closing: Schedule | None = None
 
 
-def decide(policy: Policy, request: SessionRequest, grants: Sequence[Grant], now: datetime) -> Decision:
+def decide(
+    policy: Policy,
+    request: SessionRequest,
+    grants: Sequence[Grant],
+    now: datetime,
+    open_sessions: Sequence[OpenSession] = (),
+) -> Decision:
     """Decide whether a session may continue at ``now``.
 
     1. A matching deny rule whose windows (if any) are open denies; the first in document order.
@@ -171,6 +238,10 @@ def decide(policy: Policy, request: SessionRequest, grants: Sequence[Grant], now
        the principal and target. The allowance that lasts longest is reported (an indefinite one
        beats any deadline; on a tie, rules before grants, in order).
     3. Otherwise the policy's ``default`` decides.
+    4. A session so allowed is denied (basis ``session-limit``) when a session limit is held: a
+       matching allow rule's ``max_sessions`` (whether or not that rule is what allows it) by
+       the principal's open sessions, older than this one, on targets the rule matches; then the
+       policy's ``max_sessions_per_target`` by the target's older open sessions from anyone.
 
     Parameters
     ----------
@@ -182,6 +253,10 @@ def decide(policy: Policy, request: SessionRequest, grants: Sequence[Grant], now
         Candidate grants (any state; inactive ones explain lapses).
     now : datetime
         The moment to decide for, timezone-aware.
+    open_sessions : Sequence[OpenSession]
+        The open sessions the limits count (the session itself may be among them: it is not
+        counted, and its start time there, AWS's, orders it). Read only when
+        ``Decision.limits`` is not empty: decide once without them to learn whether to fetch them.
 
     Returns
     -------
@@ -212,6 +287,7 @@ def decide(policy: Policy, request: SessionRequest, grants: Sequence[Grant], now
         host=request.host,
     )
 
+    limited = policy.compiled.limited
     later_denials: list[CompiledRule] = []
     for rule in deny_rules:
         if rule.windows is None or rule.windows.open_at(now_ts):
@@ -249,11 +325,125 @@ def decide(policy: Policy, request: SessionRequest, grants: Sequence[Grant], now
                     best = _Allowance(None, grant, until)
 
     if best is not None:
-        return _allowed(best, later_denials, now_ts)
+        allowed = _allowed(best, later_denials, now_ts)
+        return _within_limits(policy, request, allow_rules, open_sessions, allowed, now_ts) if limited else allowed
     lapsed = tuple(_rule_lapse(rule, request.reason, now_ts, started_ts) for rule in allow_rules) + tuple(
         lapse for grant in matching_grants if (lapse := _grant_lapse(grant, now)) is not None
     )
-    return _by_default(policy, request, later_denials, lapsed, now_ts)
+    decision = _by_default(policy, request, later_denials, lapsed, now_ts)
+    if limited and decision.allowed:
+        return _within_limits(policy, request, allow_rules, open_sessions, decision, now_ts)
+    return decision
+
+
+def _within_limits(
+    policy: Policy,
+    request: SessionRequest,
+    allow_rules: Sequence[CompiledRule],
+    open_sessions: Sequence[OpenSession],
+    decision: Decision,
+    now_ts: float,
+) -> Decision:
+    """The allowed decision, or a ``session-limit`` denial when older open sessions hold a limit."""
+    limited_rules = [rule for rule in allow_rules if rule.rule.max_sessions is not None]
+    per_target = policy.max_sessions_per_target
+    scopes: list[LimitScope] = []
+    if limited_rules:
+        scopes.append("principal")
+    if per_target is not None:
+        scopes.append("target")
+    if not scopes:
+        return decision
+    return _check_limits(policy, request, limited_rules, open_sessions, decision, tuple(scopes), now_ts)
+
+
+def _check_limits(
+    policy: Policy,
+    request: SessionRequest,
+    limited_rules: Sequence[CompiledRule],
+    open_sessions: Sequence[OpenSession],
+    decision: Decision,
+    scopes: tuple[LimitScope, ...],
+    now_ts: float,
+) -> Decision:
+    per_target = policy.max_sessions_per_target
+    older = _older_open_sessions(request, open_sessions)
+    for rule in limited_rules:
+        limit = rule.rule.max_sessions or 0
+        targets = rule.rule.targets
+        held = [
+            session
+            for session in older
+            if session.owner == request.principal.arn
+            and (targets is None or targets.matches(session.target, session.tags))
+        ]
+        if len(held) >= limit:
+            what = f"max_sessions {limit} of rule {rule.name!r}"
+            return _limit_denial(decision, scopes, rule.name, what, held[:limit], now_ts, policy.timezone, owners=False)
+    if per_target is not None:
+        held = [session for session in older if session.target == request.target]
+        if len(held) >= per_target:
+            what = f"max_sessions_per_target {per_target} on {request.target}"
+            holders = held[:per_target]
+            return _limit_denial(decision, scopes, None, what, holders, now_ts, policy.timezone, owners=True)
+    return replace(decision, limits=scopes)
+
+
+def _older_open_sessions(request: SessionRequest, open_sessions: Sequence[OpenSession]) -> list[OpenSession]:
+    """The open sessions that started before the request's, in (start, id) order; never the request's own."""
+    own_id = request.session_id or ""
+    # AWS's start time when AWS lists the session: the same clock as the others', so every decider orders alike.
+    own_start = next(
+        (session.started for session in open_sessions if own_id and session.session_id == own_id), request.started
+    )
+    own_key = (own_start.timestamp(), own_id)
+    older = [
+        session
+        for session in open_sessions
+        if session.status in HOLDING_STATUSES
+        and session.session_id != own_id
+        and (session.started.timestamp(), session.session_id) < own_key
+    ]
+    older.sort(key=lambda session: (session.started.timestamp(), session.session_id))
+    return older
+
+
+def _limit_denial(
+    allowed: Decision,
+    scopes: tuple[LimitScope, ...],
+    rule: str | None,
+    what: str,
+    holders: Sequence[OpenSession],
+    now_ts: float,
+    zone: str,
+    *,
+    owners: bool,
+) -> Decision:
+    named = [_holder(session, now_ts, zone, owner=owners) for session in holders[:_NAMED_HOLDERS]]
+    more = len(holders) - len(named)
+    listed = ", ".join(named) + (f" and {more} more" if more else "")
+    noun = "session" if len(holders) == 1 else "sessions"
+    return Decision(
+        allowed=False,
+        basis="session-limit",
+        rule=rule,
+        grant=None,
+        reasons=(f"{what} is held by {noun} {listed}", f"without the limit: {allowed.reasons[0]}"),
+        deadline=None,
+        limits=scopes,
+        holders=tuple(session.session_id for session in holders),
+    )
+
+
+def _holder(session: OpenSession, now_ts: float, zone: str, *, owner: bool) -> str:
+    since = format_instant(session.started.timestamp(), zone, now_ts)
+    if not owner:
+        return f"{session.session_id} on {session.target} since {since}"
+    try:
+        who = principal_from_arn(session.owner).display
+    except ValueError:
+        who = session.owner
+    return f"{session.session_id} of {who} since {since}"
 
 
 def _reason_matches(rule: CompiledRule, reason: str | None) -> bool:

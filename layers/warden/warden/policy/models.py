@@ -114,6 +114,16 @@ Reason = Annotated[
 SessionTypeName = Annotated[SessionType, BeforeValidator(_session_type)]
 
 
+def _session_limit(value: object) -> int:
+    # Strict: true is not 1, "2" and 2.0 are not counts; a limit of 0 would deny every session (use a deny rule).
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    raise ValueError(f"{value!r} is not a session limit: expected a whole number of at least 1")
+
+
+SessionLimit = Annotated[int, PlainValidator(_session_limit), WithJsonSchema({"type": "integer", "minimum": 1})]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -253,6 +263,9 @@ class Rule(_Model):
         An allowed session stops holding this long after it started (allow rules only).
     require_reason : ReasonPattern or None
         An RE2 regex searched in the session's reason; no reason never matches (allow rules only).
+    max_sessions : int or None
+        A principal may hold at most this many open sessions on the targets the rule matches; a session
+        the rule matches beyond them is denied, whatever else allows it (allow rules only).
     """
 
     name: NonEmptyStr
@@ -265,6 +278,7 @@ class Rule(_Model):
     windows: Annotated[tuple[NonEmptyStr, ...], Field(min_length=1)] | None = None
     max_duration: Annotated[timedelta | None, BeforeValidator(_duration)] = None
     require_reason: Reason | None = None
+    max_sessions: SessionLimit | None = None
 
     _principals: PrincipalMatcher = PrivateAttr()
     _documents: DocumentMatcher | None = PrivateAttr(default=None)
@@ -281,6 +295,13 @@ class Rule(_Model):
                 )
                 if value is not None
             )
+            if self.max_sessions is not None:
+                # A deny rule already ends every session it matches: there is nothing left for a limit to count.
+                message = (
+                    f"max_sessions {self.max_sessions} is only meaningful on allow rules: a deny rule already "
+                    "denies every session it matches, so there is nothing left for a limit to count"
+                )
+                issues.append(PolicyIssue("max_sessions", self.max_sessions, message))
         if self.hosts is not None:
             hosts = list(self.hosts)
             issues.extend(
@@ -330,6 +351,8 @@ class Rule(_Model):
             document["max_duration"] = format_duration(self.max_duration)
         if self.require_reason is not None:
             document["require_reason"] = self.require_reason.pattern
+        if self.max_sessions is not None:
+            document["max_sessions"] = self.max_sessions
         return document
 
 
@@ -497,6 +520,8 @@ class Policy(_Model):
         The rules, in document order.
     grants : GrantSettings or None
         Optional limits on just-in-time grants.
+    max_sessions_per_target : int or None
+        At most this many open sessions on one target, from anyone; a session beyond them is denied.
 
     Notes
     -----
@@ -512,6 +537,7 @@ class Policy(_Model):
     windows: Annotated[Mapping[NonEmptyStr, Window], BeforeValidator(_empty_if_none)] = Field(default_factory=dict)
     rules: Annotated[tuple[Rule, ...], BeforeValidator(_empty_tuple_if_none)] = ()
     grants: GrantSettings | None = None
+    max_sessions_per_target: SessionLimit | None = None
 
     _compiled: CompiledPolicy = PrivateAttr()
 
@@ -551,6 +577,8 @@ class Policy(_Model):
         }
         if self.grants is not None:
             document["grants"] = self.grants.to_document()
+        if self.max_sessions_per_target is not None:
+            document["max_sessions_per_target"] = self.max_sessions_per_target
         return document
 
 
