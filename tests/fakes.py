@@ -179,6 +179,7 @@ class FakeSessions:
         self.immortal: set[str] = set()
         self.terminating_looks = 0  # a terminated session shows Terminating for this many status looks
         self.fail_describes = 0
+        self.filtered_looks: list[tuple[str | None, str | None]] = []  # (target, owner) of each active() call
         self._terminating: dict[str, int] = {}
 
     def start(self, session_id: str, target: str, owner: str, started_at: datetime, **extra: Any) -> LiveSession:
@@ -190,8 +191,13 @@ class FakeSessions:
         session = self.live.pop(session_id)
         self.ended[session_id] = dataclasses.replace(session, status="Terminated", ended_at=at)
 
-    def active(self) -> list[LiveSession]:
-        return list(self.live.values())
+    def active(self, *, target: str | None = None, owner: str | None = None) -> list[LiveSession]:
+        self.filtered_looks.append((target, owner))
+        return [
+            session
+            for session in self.live.values()
+            if (target is None or session.target == target) and (owner is None or session.owner == owner)
+        ]
 
     def find(self, session_id: str) -> LiveSession | None:
         return self.live.get(session_id) or self.ended.get(session_id)

@@ -13,12 +13,14 @@ _GRANT_LAPSES = ("grant-expired", "grant-revoked")
 
 def denial(decision: Decision) -> str:
     """The short cause on the alert's Decision line; the full sentences follow as bullets."""
+    if decision.basis == "session-limit":
+        return "session limit held"
     return f"denied by rule {decision.rule}" if decision.basis == "deny-rule" else "no rule or grant allows it"
 
 
 def grant_to_look_up(row: LedgerEntry | None, decision: Decision) -> str | None:
     """The grant whose stored state :func:`explain` needs, None when the row and decision say enough."""
-    if decision.basis == "deny-rule" or row is None or row.decision != "allow" or not row.grant:
+    if decision.basis in ("deny-rule", "session-limit") or row is None or row.decision != "allow" or not row.grant:
         return None
     return None if _grant_lapse(row.grant, decision) else row.grant
 
@@ -52,6 +54,8 @@ def explain(
     """
     retagged = row is not None and row.decision == "allow" and dict(row.tags) != dict(info.tags)
     change = [f"target tags changed: {tag_change(row.tags, info.tags)}"] if row and retagged else []
+    if decision.basis == "session-limit":
+        return denial(decision), change
     if decision.basis == "deny-rule":
         return ("target re-tagged" if retagged else denial(decision)), change
     if row is None:

@@ -10,10 +10,11 @@ exception is the remote host of a remote-port session, which only the StartSessi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 
 from warden.errors import AwsCallFailed, IdentityUnresolved, describe
-from warden.policy import Decision, Policy, Principal, SessionRequest, principal_from_arn
+from warden.policy import Decision, OpenSession, Policy, Principal, SessionRequest, principal_from_arn
 from warden.ports import IssuerRoles, LedgerEntry, LiveSession, SessionDocuments
 
 
@@ -86,6 +87,22 @@ def live_request(
         session_type=documents.session_type(document),
         host=host,
         account=account,
+        session_id=session.session_id,
+    )
+
+
+def open_session(session: LiveSession, tags: Mapping[str, str]) -> OpenSession:
+    """A listed session as the session limits count it: AWS's owner, target, start and status.
+
+    A session DescribeSessions lists with no status is counted (as ``Connected``): fail closed.
+    """
+    return OpenSession(
+        session_id=session.session_id,
+        owner=session.owner,
+        target=session.target,
+        started=session.started_at,
+        status=session.status or "Connected",
+        tags=dict(tags),
     )
 
 

@@ -183,8 +183,10 @@ class LiveSession:
 
 
 class Sessions(Protocol):
-    def active(self) -> list[LiveSession]:
-        """Every Active session, all pages; raises AwsCallFailed when DescribeSessions fails."""
+    def active(self, *, target: str | None = None, owner: str | None = None) -> list[LiveSession]:
+        """Every Active session, all pages; raises AwsCallFailed when DescribeSessions fails.
+
+        ``target`` and ``owner`` (an ARN) narrow the list with DescribeSessions' own Target and Owner filters."""
         ...
 
     def find(self, session_id: str) -> LiveSession | None:

@@ -9,10 +9,10 @@ from warden.causes import denial
 from warden.enforcer import Denial, Enforcer
 from warden.errors import AwsCallFailed, ForgedEvent, MissingSessionId, SessionNotListed, TargetUnknown
 from warden.events import SessionApiCall
-from warden.facts import keep_record, live_request, recorded_host
+from warden.facts import keep_record, live_request, open_session, recorded_host
 from warden.observability import count, logger
 from warden.outcomes import Outcome, decided_entry, log_fields, outcome
-from warden.policy import Decision, Policy, SessionRequest, decide
+from warden.policy import Decision, Grant, LimitScope, OpenSession, Policy, SessionRequest, decide
 from warden.ports import (
     Clock,
     GrantStore,
@@ -80,6 +80,7 @@ class SessionEvents:
                 session_type=session_type,
                 host=host,
                 account=call.account,
+                session_id=session_id,
             )
         policy = self.policies.current()
         decision = self._decide(policy, request, now)
@@ -164,11 +165,34 @@ class SessionEvents:
         return Outcome(None, decision="none", action=f"recorded failed call: {call.error_code}")
 
     def _decide(self, policy: Policy, request: SessionRequest, now: datetime) -> Decision:
-        """Decide without grants first: a deny rule, or an allow rule with no end, is final without a grants read."""
+        """Decide without grants first: a deny rule, or an allow rule with no end, is final without a grants read.
+
+        Then, only when a session limit applies to an allowed session, once more with the open sessions AWS lists.
+        """
         decision = decide(policy, request, (), now)
-        if decision.basis == "deny-rule" or (decision.basis == "allow-rule" and decision.deadline is None):
-            return decision
-        return decide(policy, request, self.grants.active(now), now)
+        grants: list[Grant] | tuple[()] = ()
+        if not (decision.basis == "deny-rule" or (decision.basis == "allow-rule" and decision.deadline is None)):
+            grants = self.grants.active(now)
+            decision = decide(policy, request, grants, now)
+        if decision.allowed and decision.limits:
+            decision = decide(policy, request, grants, now, self._open_sessions(request, decision.limits))
+        return decision
+
+    def _open_sessions(self, request: SessionRequest, limits: tuple[LimitScope, ...]) -> list[OpenSession]:
+        """The sessions a limit counts, from DescribeSessions (never the ledger: a stale row must not count).
+
+        A rule's limit counts the principal's sessions anywhere (Owner filter; their targets' tags tell which the
+        rule matches), the per-target limit everyone's on this target (Target filter).
+        """
+        found: dict[str, LiveSession] = {}
+        if "principal" in limits:
+            found.update((live.session_id, live) for live in self.sessions.active(owner=request.principal.arn))
+        if "target" in limits:
+            found.update((live.session_id, live) for live in self.sessions.active(target=request.target))
+        others = {live.target for live in found.values() if live.target and live.target != request.target}
+        tags = {target: info.tags for target, info in self.tags.lookup(others).items()} if others else {}
+        tags[request.target] = request.tags
+        return [open_session(live, tags.get(live.target, {})) for live in found.values()]
 
     def _resumed(self, call: SessionApiCall, session_id: str) -> LiveSession:
         live = self.sessions.find(session_id)

@@ -11,11 +11,11 @@ from warden.alerts import AlertContext, grant_alert, stale_lease_alert, unjudged
 from warden.causes import explain, grant_to_look_up
 from warden.enforcer import Denial, Enforcer
 from warden.errors import AwsCallFailed, IdentityUnresolved, SweepIncomplete, describe
-from warden.facts import denies_everyone, keep_record, live_request, owner_principal, recorded_host
+from warden.facts import denies_everyone, keep_record, live_request, open_session, owner_principal, recorded_host
 from warden.notifier import Notifier
 from warden.observability import count, logger
 from warden.outcomes import SweepReport, decided_entry, log_fields
-from warden.policy import Grant, Policy, Principal, decide, principal_from_arn
+from warden.policy import Grant, OpenSession, Policy, Principal, decide, principal_from_arn
 from warden.ports import (
     Clock,
     GrantStore,
@@ -89,6 +89,12 @@ class Sweeper:
             grants = self.grants.active(now)
             infos, unreadable = self.tags.lookup_each({session.target for session in live})
             marked = self.liveness.unjudged() if self.liveness else {}
+            open_sessions: list[OpenSession] = []
+            if policy.compiled.limited:
+                # What the limits count is what AWS lists now. Newest first: among sessions over a limit, the
+                # newest go first and the oldest stay (each counts only the sessions older than itself).
+                open_sessions = [open_session(s, infos[s.target].tags if s.target in infos else {}) for s in live]
+                live = sorted(live, key=lambda s: (s.started_at.timestamp(), s.session_id), reverse=True)
             for session in live:
                 if session.target in unreadable:
                     self._unjudged(session, unreadable[session.target], now, report, failures)
@@ -97,7 +103,8 @@ class Sweeper:
                 # throttled ledger write, a record the warden cannot read) must not stop the enforcement of
                 # the others. Note it, go on, and fail the sweep at the end.
                 try:
-                    self._resweep(session, open_rows.get(session.session_id), infos, policy, grants, now, report)
+                    row = open_rows.get(session.session_id)
+                    self._resweep(session, row, infos, policy, grants, now, report, open_sessions)
                 except Exception as error:  # reported below, and raised once all are done
                     count("SweepSessionFailed")
                     logger.exception("could not re-check a session", extra={"session_id": session.session_id})
@@ -200,6 +207,7 @@ class Sweeper:
         grants: list[Grant],
         now: datetime,
         report: SweepReport,
+        open_sessions: list[OpenSession],
     ) -> None:
         if row is None and now - session.started_at < ADOPTION_GRACE:
             report.awaiting_event += 1
@@ -222,7 +230,7 @@ class Sweeper:
             account=self.context.account,
             host=recorded_host(row),
         )
-        decision = decide(policy, request, grants, now)
+        decision = decide(policy, request, grants, now, open_sessions)
         if unresolved is not None and not denies_everyone(policy, decision):
             # Without the role's path an IAM Identity Center user looks like an ordinary role session (no
             # user:/permission-set: match) and an arn: pattern spelling the path does not match: the decision

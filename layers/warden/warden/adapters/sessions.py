@@ -23,8 +23,9 @@ class SsmSessions:
     def __init__(self, ssm: SSMClient) -> None:
         self._ssm = ssm
 
-    def active(self) -> list[LiveSession]:
-        return self._describe("Active")
+    def active(self, *, target: str | None = None, owner: str | None = None) -> list[LiveSession]:
+        filters = [{"key": key, "value": value} for key, value in (("Target", target), ("Owner", owner)) if value]
+        return self._describe("Active", filters=filters)
 
     def find(self, session_id: str) -> LiveSession | None:
         for state in ("Active", "History"):
@@ -53,10 +54,14 @@ class SsmSessions:
                     raise SessionAlreadyEnded(session_id) from error
                 raise
 
-    def _describe(self, state: str, *, session_id: str | None = None) -> list[LiveSession]:
+    def _describe(
+        self, state: str, *, session_id: str | None = None, filters: list[dict[str, str]] | None = None
+    ) -> list[LiveSession]:
         request: dict[str, Any] = {"State": state, "MaxResults": 200}
         if session_id:
             request["Filters"] = [{"key": "SessionId", "value": session_id}]
+        elif filters:
+            request["Filters"] = filters
         sessions: list[LiveSession] = []
         while True:
             with aws_call("DescribeSessions"):
