@@ -50,6 +50,13 @@ def per_target() -> Iterator[Stack]:
     yield from cloud_with(PER_TARGET)
 
 
+def assert_every_call_allowed(stack: Stack) -> None:
+    """The limit path's own calls (filtered DescribeSessions, other targets' tags) are allowed by the roles."""
+    decisions = stack.cloud.iam_decisions
+    assert [(d.function_name, d.action, d.resource) for d in decisions if not d.allowed] == []
+    assert any("SessionStartedFunction" in d.function_name and d.action == "ssm:DescribeSessions" for d in decisions)
+
+
 def terminated_bodies(stack: Stack) -> list[str]:
     return [mail.body for mail in stack.inbox.mails() if mail.kind == "session-terminated"]
 
@@ -79,6 +86,7 @@ def test_a_second_session_over_the_rule_limit_is_denied_and_the_alert_names_the_
     assert "Decision: deny (session limit held)" in body
     assert f"max_sessions 1 of rule 'ops' is held by session {first} on {ops_1} since 09:00 UTC" in body
     assert limited.errors() == []
+    assert_every_call_allowed(limited)
 
 
 def test_the_rule_limit_counts_only_the_rules_targets_and_the_principals_own_sessions(limited: Stack) -> None:
@@ -113,6 +121,7 @@ def test_the_per_target_limit_counts_everyones_sessions_on_that_target(per_targe
     assert alices not in active
     (body,) = terminated_bodies(per_target)
     assert f"max_sessions_per_target 1 on {node} is held by session {bobs} of bob since 09:00 UTC" in body
+    assert_every_call_allowed(per_target)
 
 
 def test_a_session_that_ended_no_longer_holds_the_limit(per_target: Stack) -> None:
@@ -180,3 +189,4 @@ def test_two_sessions_started_at_once_each_seeing_the_other_keep_exactly_the_old
     assert older in limited.active()
     assert len(terminated_bodies(limited)) == 1
     assert limited.errors() == []
+    assert_every_call_allowed(limited)
