@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from warden_cli.aws import connection_of
@@ -15,7 +15,10 @@ from warden_cli.output import iso_or_none, print_json, relative, short_time
 
 if TYPE_CHECKING:
     from warden.events import SessionApiCall
-    from warden.policy import Decision, Grant, Policy, Principal, SessionType
+    from warden.policy import Decision, Grant, OpenSession, Policy, Principal, SessionType
+
+# The sessions --open-sessions assumes started this long before the explained one: older, so they hold its limits.
+_OPEN_BEFORE = timedelta(seconds=1)
 
 
 def register(subparsers: Any) -> None:
@@ -63,8 +66,26 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--at", metavar="ISO", help="when to decide (default: the event's time, else now)")
     parser.add_argument("--started", metavar="ISO", help="when the session started (default: --at)")
-    parser.add_argument("--json", action="store_true", help="print {decision, rule, grant, reasons, deadline}")
+    parser.add_argument(
+        "--open-sessions",
+        type=_count,
+        metavar="N",
+        help="decide as if N other sessions of the same principal on the same target were open (Connected, started "
+        "just before this one): they count against every max_sessions rule the session matches and against "
+        "max_sessions_per_target (default: none open; explain makes no AWS call)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print {decision, rule, grant, reasons, deadline} (and open_sessions, with --open-sessions)",
+    )
     parser.set_defaults(handler=explain_command)
+
+
+def _count(text: str) -> int:
+    if text.strip().isdigit():
+        return int(text)
+    raise argparse.ArgumentTypeError(f"{text!r} is not a number of sessions: expected a whole number, 0 or more")
 
 
 @dataclass(frozen=True)
@@ -99,13 +120,42 @@ def explain_command(args: argparse.Namespace) -> int:
         host=session.host,
         account=session.account,
     )
-    decision = decide(policy, request, grants, session.at)
+    decision = decide(policy, request, grants, session.at, _assumed_open(session, args.open_sessions or 0))
     if args.json:
-        print_json(decision.to_json())
+        document = decision.to_json()
+        if args.open_sessions is not None:
+            document["open_sessions"] = args.open_sessions
+        print_json(document)
     else:
         judges_types = any(rule.session_types is not None or rule.hosts is not None for rule in policy.rules)
         _print_human(decision, session, tags_given=bool(args.tag), judges_types=judges_types)
+        _print_limits_note(decision, session, args.open_sessions)
     return EXIT_OK if decision.allowed else EXIT_DENIED
+
+
+def _assumed_open(session: _Session, count: int) -> list[OpenSession]:
+    """``count`` other sessions of the principal on the target, Connected, started just before the session."""
+    from warden.policy import OpenSession
+
+    started = session.started - _OPEN_BEFORE
+    return [
+        OpenSession(f"open-{index}", session.principal.arn, session.target, started, "Connected", session.tags)
+        for index in range(1, count + 1)
+    ]
+
+
+def _print_limits_note(decision: Decision, session: _Session, open_sessions: int | None) -> None:
+    if open_sessions is not None:
+        print(
+            f"note: as if {open_sessions} other session(s) of {session.principal.display} on {session.target} were "
+            "open (Connected, started just before this one, ids open-1...): they count against every max_sessions "
+            "rule the session matches and against max_sessions_per_target"
+        )
+    elif decision.limits:
+        print(
+            "note: a session limit applies to this session; it was decided as if no other session were open "
+            "(explain makes no AWS call): pass --open-sessions N"
+        )
 
 
 def _load_policy(path: str) -> Policy:
@@ -229,7 +279,9 @@ def _first_error(error: Any) -> str:
 
 
 def _print_human(decision: Decision, session: _Session, *, tags_given: bool, judges_types: bool) -> None:
-    if decision.rule:
+    if decision.basis == "session-limit":
+        basis = f"by the session limit of rule {decision.rule}" if decision.rule else "by max_sessions_per_target"
+    elif decision.rule:
         basis = f"by rule {decision.rule}"
     elif decision.grant:
         basis = f"by grant {decision.grant}"
