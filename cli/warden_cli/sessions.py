@@ -143,6 +143,8 @@ def table_row(entry: LedgerEntry, zone: Any = None) -> tuple[str, ...]:
 
 def decided_by(entry: LedgerEntry) -> str:
     """The rule or grant behind the latest decision; ``default`` when the policy's default decided."""
+    if entry.basis == "session-limit":
+        return f"limit of {entry.rule}" if entry.rule else "limit per target"
     if entry.basis in ("deny-rule", "allow-rule") and entry.rule:
         return entry.rule
     if entry.basis == "grant" and entry.grant:
