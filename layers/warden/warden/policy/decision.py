@@ -277,7 +277,8 @@ def decide(
     started_ts = request.started.timestamp()
     # An AWS-provided document does what AWS wrote in it: nobody else can own an AWS- name.
     session_type = request.session_type or aws_document_session_type(document)
-    deny_rules, allow_rules = policy.compiled.applicable(
+    compiled = policy.compiled
+    deny_rules, allow_rules = compiled.applicable(
         principal,
         target,
         tags,
@@ -287,7 +288,7 @@ def decide(
         host=request.host,
     )
 
-    limited = policy.compiled.limited
+    limited = compiled.limited
     later_denials: list[CompiledRule] = []
     for rule in deny_rules:
         if rule.windows is None or rule.windows.open_at(now_ts):
