@@ -245,14 +245,16 @@ def install_cloudformation_models(active_hooks: Callable[[], Any]) -> None:
         ) -> CloudWatchDashboard:
             from moto.cloudwatch.models import cloudwatch_backends
 
-            body = cloudformation_json["Properties"]["DashboardBody"]
+            properties = cloudformation_json["Properties"]
+            name = str(properties.get("DashboardName") or resource_name)
+            body = properties["DashboardBody"]
             if not isinstance(body, str):
                 body = json.dumps(body)
             # PutDashboard rejects a body that is not a JSON object (InvalidParameterInput), and so the stack fails.
             if not isinstance(json.loads(body), dict):
-                raise ValueError(f"dashboard {resource_name}: DashboardBody is not a JSON object")
-            cloudwatch_backends[account_id][region_name].put_dashboard(resource_name, body)
-            return cls(resource_name)
+                raise ValueError(f"dashboard {name}: DashboardBody is not a JSON object")
+            cloudwatch_backends[account_id][region_name].put_dashboard(name, body)
+            return cls(name)
 
         def delete(self, account_id: str, region_name: str) -> None:
             from moto.cloudwatch.models import cloudwatch_backends
