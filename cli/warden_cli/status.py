@@ -24,6 +24,7 @@ from warden_cli.stored_policy import last_valid_policy, read_stored_policy
 HEARTBEAT_LIMIT = timedelta(minutes=3)  # SPEC 7, liveness: the heartbeat alarm's threshold too
 CANARY_LIMIT = timedelta(minutes=10)  # SPEC 7: no round trip within 10 minutes is an `event path blind` alert
 TAMPER_WINDOW = timedelta(hours=24)
+CLOCK_SKEW = timedelta(minutes=2)  # a time this far ahead of now may be another clock's; further is a forgery
 DLQ_OUTPUTS = (
     ("EventDeliveryDLQ", "EventDeliveryDLQUrl", "events EventBridge could not deliver to a function"),
     ("FailedInvocationsDLQ", "FailedInvocationsDLQUrl", "events a function gave up on after its retries"),
@@ -95,7 +96,7 @@ def gather(aws: Aws) -> Report:
     report = Report(moment)
     _stack_fields(report, stack)
     checks: tuple[tuple[str, Callable[[], None]], ...] = (
-        ("the policy", lambda: _policy(report, aws, standard.policy_parameter)),
+        ("the policy", lambda: _policy(report, aws, stack, standard.policy_parameter)),
         ("the sweep heartbeat", lambda: _heartbeat(report, aws, stack)),
         ("the canary", lambda: _canary(report, aws, stack)),
         ("the trails", lambda: _trails(report, aws)),
@@ -150,50 +151,67 @@ def _stack_fields(report: Report, stack: Stack) -> None:
         )
 
 
-def _policy(report: Report, aws: Aws, parameter: str) -> None:
+def _policy(report: Report, aws: Aws, stack: Stack, parameter: str) -> None:
     ssm = aws.client("ssm")
     stored = read_stored_policy(ssm, parameter)
-    data: dict[str, Any] = {"parameter": parameter, "stored_version": None, "stored_valid": None}
+    data: dict[str, Any] = {"parameter": parameter, "stored_version": None, "stored_valid": None, "stored_issues": []}
     report.fields["policy"] = data
-    if stored is None:
-        data.update(in_force_version=None, summary=None, stored_issues=[])
-        report.line("policy", f"none stored in {parameter}")
-        report.problem(
-            f"no policy is stored in {parameter}: nothing is decided and events fail until one is; "
-            "store one with `warden policy push FILE`"
-        )
-        return
-    in_force = stored if stored.valid else last_valid_policy(ssm, parameter)
+    in_force = None if stored is None else stored if stored.valid else last_valid_policy(ssm, parameter)
+    kept = _kept_copy(aws, stack) if in_force is None else None
+    summary = policy_summary(in_force.policy) if in_force and in_force.policy else kept
     data.update(
-        stored_version=stored.version,
-        stored_valid=stored.valid,
-        stored_issues=list(stored.issues),
+        stored_version=stored.version if stored else None,
+        stored_valid=stored.valid if stored else None,
+        stored_issues=list(stored.issues) if stored else [],
         in_force_version=in_force.version if in_force else None,
-        summary=policy_summary(in_force.policy) if in_force and in_force.policy else None,
+        in_force_source="parameter" if in_force else "state table copy" if kept else None,
+        summary=summary,
     )
-    if in_force is None or in_force.policy is None:
-        report.line("policy", f"version {stored.version} stored, INVALID; no valid version in force")
-    elif stored.valid:
-        report.line("policy", f"version {in_force.version} in force ({policy_summary(in_force.policy)}); valid")
+    if in_force is not None:
+        where = f"version {in_force.version} in force ({summary})"
+    elif kept is not None:
+        where = f"the state table's copy in force ({kept})"
     else:
-        report.line(
-            "policy",
-            f"version {in_force.version} in force ({policy_summary(in_force.policy)}); "
-            f"stored version {stored.version} INVALID",
+        where = "no valid policy in force"
+    if stored is None:
+        report.line("policy", f"{where}; nothing stored in {parameter}")
+        keeps = (
+            "the functions keep the copy in the state table" if kept else "no valid policy exists, nothing is decided"
         )
-    if stored.valid:
+        report.problem(
+            f"the policy parameter {parameter} does not exist: {keeps}; restore it with `warden policy push FILE` "
+            "and find out who deleted it (CloudTrail DeleteParameter)"
+        )
         return
+    if stored.valid:
+        report.line("policy", f"{where}; valid")
+        return
+    report.line("policy", f"{where}; stored version {stored.version} INVALID")
     first = _clean(stored.issues[0]) if stored.issues else "it does not validate"
     more = f" (and {plural(len(stored.issues) - 1, 'more issue')})" if len(stored.issues) > 1 else ""
-    keeps = (
-        f"version {in_force.version}, the last valid one, stays in force"
-        if in_force
-        else "no valid version exists, so nothing is decided"
-    )
+    if in_force is not None:
+        keeps = f"version {in_force.version}, the last valid one, stays in force"
+    elif kept is not None:
+        keeps = "no version in the parameter's history validates; the copy kept in the state table stays in force"
+    else:
+        keeps = "no valid version exists, so nothing is decided"
     report.problem(
         f"the stored policy, version {stored.version} of {parameter}, is invalid: {first}{more}; {keeps}. "
         "Fix the document and store it with `warden policy push FILE`, which validates first"
     )
+
+
+def _kept_copy(aws: Aws, stack: Stack) -> str | None:
+    """The summary of the last valid policy the functions keep in the state table, when it validates."""
+    from warden.policy import PolicyError, load_policy
+
+    item = _state_item(aws, stack, "policy", "last-valid")
+    if item is None or not isinstance(item.get("text"), str):
+        return None
+    try:
+        return policy_summary(load_policy(item["text"], source="the state table's copy"))
+    except PolicyError:
+        return None
 
 
 def _heartbeat(report: Report, aws: Aws, stack: Stack) -> None:
@@ -209,6 +227,8 @@ def _heartbeat(report: Report, aws: Aws, stack: Stack) -> None:
             )
         return
     report.line("last sweep", f"completed {short_time(at)} ({relative(at, report.moment)})")
+    if _in_the_future(report, at, "the sweep heartbeat (pk=heartbeat)", "the SweepCompleted metric and its alarm"):
+        return
     if report.moment - at > HEARTBEAT_LIMIT:
         report.problem(
             f"the last completed sweep was {relative(at, report.moment)} (more than 3 minutes): open sessions are "
@@ -243,6 +263,10 @@ def _canary(report: Report, aws: Aws, stack: Stack) -> None:
     else:
         took = f"round trip {round_trip_ms:.0f} ms" if round_trip_ms is not None else "round trip"
         report.line("canary", f"{took}, seen {short_time(seen_at)} ({relative(seen_at, report.moment)})")
+    if seen_at is not None and _in_the_future(
+        report, seen_at, "the canary item (pk=canary)", "the CanaryRoundTrip metric on the dashboard"
+    ):
+        return
     if blind_since is not None:
         report.problem(
             f"the event path is blind since {short_time(blind_since)}: the canary has not come back, so events "
@@ -261,25 +285,31 @@ def _canary(report: Report, aws: Aws, stack: Stack) -> None:
 
 
 def _trails(report: Report, aws: Aws) -> None:
+    from botocore.exceptions import ClientError
+
     cloudtrail = aws.client("cloudtrail")
     region = aws.region_name
     found: list[dict[str, Any]] = []
     for trail in cloudtrail.describe_trails(includeShadowTrails=True).get("trailList", []):
         arn = str(trail.get("TrailARN") or trail.get("Name"))
         applies = bool(trail.get("IsMultiRegionTrail")) or trail.get("HomeRegion") == region
-        status = cloudtrail.get_trail_status(Name=arn)
-        selectors = cloudtrail.get_event_selectors(TrailName=arn)
-        found.append(
-            {
-                "name": str(trail.get("Name")),
-                "arn": arn,
-                "home_region": trail.get("HomeRegion"),
-                "multi_region": bool(trail.get("IsMultiRegionTrail")),
-                "logs_this_region": applies,
-                "logging": bool(status.get("IsLogging")),
-                "management_events": management_events(selectors),
-            }
-        )
+        entry: dict[str, Any] = {
+            "name": str(trail.get("Name")),
+            "arn": arn,
+            "home_region": trail.get("HomeRegion"),
+            "multi_region": bool(trail.get("IsMultiRegionTrail")),
+            "logs_this_region": applies,
+            "logging": None,
+            "management_events": None,
+            "error": None,
+        }
+        try:
+            # By ARN: a multi-region trail of another home region (a shadow trail) is read only that way.
+            entry["logging"] = bool(cloudtrail.get_trail_status(Name=arn).get("IsLogging"))
+            entry["management_events"] = management_events(cloudtrail.get_event_selectors(TrailName=arn))
+        except ClientError as error:  # an organization's trail may not let a member account read it
+            entry["error"] = _client_error(error)
+        found.append(entry)
     report.fields["trails"] = found
     good = [trail for trail in found if trail["logs_this_region"] and trail["logging"] and trail["management_events"]]
     if good:
@@ -296,7 +326,9 @@ def _trails(report: Report, aws: Aws) -> None:
         if not trail["logs_this_region"]:
             continue
         name = trail["name"]
-        if not trail["logging"]:
+        if trail["error"]:
+            fixes.append(f"check trail {_clean(name)}, which could not be read ({trail['error']})")
+        elif not trail["logging"]:
             fixes.append(f"start trail {_clean(name)}: aws cloudtrail start-logging --name {trail['arn']}")
         elif not trail["management_events"]:
             fixes.append(
@@ -372,9 +404,14 @@ def _dead_letters(report: Report, aws: Aws, stack: Stack) -> None:
             found.append({"name": name, "url": None, "messages": None})
             report.problem(f"the stack has no {output} output: deploy the current template with `sam deploy`")
             continue
-        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
-        depth = int(attributes.get("Attributes", {}).get("ApproximateNumberOfMessages", 0))
-        found.append({"name": name, "url": url, "messages": depth})
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        ).get("Attributes", {})
+        # Messages someone is receiving right now (a replay under way) are still in the queue.
+        depth = int(attributes.get("ApproximateNumberOfMessages", 0))
+        in_flight = int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0))
+        found.append({"name": name, "url": url, "messages": depth, "in_flight": in_flight})
+        depth += in_flight
         if depth:
             report.problem(
                 f"{name} holds {plural(depth, 'message')} ({holds}): fix the cause (the functions' logs), then "
@@ -544,6 +581,18 @@ def _unreachable_is_bad_input(endpoint: str | None) -> Iterator[None]:
             yield
     except CliError as error:
         raise CliError(str(error), code=EXIT_BAD_INPUT) from None
+
+
+def _in_the_future(report: Report, at: datetime, item: str, trust: str) -> bool:
+    """A time ahead of now in the warden's own table: not something the warden writes; a problem if so."""
+    if at - report.moment <= CLOCK_SKEW:
+        return False
+    report.problem(
+        f"{item} in the state table says {short_time(at)}, in the future: only a write outside Session Warden does "
+        f"that, and it would hide a stopped sweeper; trust {trust}, and find who wrote the item (CloudTrail data "
+        "events on the state table, principals with dynamodb:PutItem on it)"
+    )
+    return True
 
 
 def _epoch_time(value: Any) -> datetime | None:

@@ -281,6 +281,39 @@ def test_a_heartbeat_older_than_three_minutes_is_a_problem(stack: Stack) -> None
     assert "session-warden-sweep-every-minute" in problem
 
 
+def test_a_heartbeat_in_the_future_is_a_problem_not_a_healthy_sweep(stack: Stack) -> None:
+    # GIVEN someone with write access to the state table stamps the heartbeat an hour ahead (to hide a dead sweeper)
+    stack.state({"pk": "heartbeat", "sk": "sweep", "at": int(stack.cloud.now().timestamp()) + 3600})
+    # WHEN status runs THEN the forged time is a problem, with what to trust instead
+    result = stack.status()
+    assert result.code == 1
+    [problem] = problems(result)
+    assert problem.startswith(
+        "the sweep heartbeat (pk=heartbeat) in the state table says 2026-11-24 11:01Z, in the future: only a write "
+        "outside Session Warden does that"
+    )
+    assert "trust the SweepCompleted metric and its alarm" in problem
+
+
+def test_a_deleted_policy_parameter_is_a_problem_and_the_kept_copy_stays_in_force(stack: Stack) -> None:
+    # GIVEN the policy parameter is deleted (the functions keep their copy of the last valid policy)
+    stack.cloud.client("ssm").delete_parameter(Name=stack.outputs["PolicyParameterName"])
+    # WHEN status runs
+    result = stack.status("--json")
+    # THEN the problem says it is gone, what stays in force, and how to restore it
+    assert result.code == 1
+    [problem] = result.json["problems"]
+    assert problem.startswith(
+        f"the policy parameter {stack.outputs['PolicyParameterName']} does not exist: the functions keep the copy "
+        "in the state table; restore it with `warden policy push FILE`"
+    )
+    policy = result.json["policy"]
+    assert (policy["in_force_source"], policy["summary"]) == (
+        "state table copy",
+        "3 rules, 1 window, mode enforce, default deny",
+    )
+
+
 def test_no_canary_on_a_stack_older_than_ten_minutes_is_a_problem(stack: Stack) -> None:
     # GIVEN no canary item, eleven minutes after the deploy (sweeps keep running)
     stack.forget_state("canary", "state")
