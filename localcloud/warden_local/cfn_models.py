@@ -1,5 +1,5 @@
 """CloudFormation resource types moto lacks (subscriptions, queue and topic policies, event invoke configs,
-alarms), and a placeholder that records every type neither moto nor the local cloud emulates."""
+alarms, dashboards), and a placeholder that records every type neither moto nor the local cloud emulates."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ EMULATED_TYPES = (
     "AWS::SQS::QueuePolicy",
     "AWS::Lambda::EventInvokeConfig",
     "AWS::CloudWatch::Alarm",
+    "AWS::CloudWatch::Dashboard",
 )
 
 
@@ -230,6 +231,36 @@ def install_cloudformation_models(active_hooks: Callable[[], Any]) -> None:
 
             cloudwatch_backends[account_id][region_name].delete_alarms([self.name])
 
+    class CloudWatchDashboard(_LocalModel, CloudFormationModel):
+        CFN_TYPE = "AWS::CloudWatch::Dashboard"
+        NAME_PROPERTY = "DashboardName"
+
+        def __init__(self, name: str) -> None:
+            self.name = name
+            self.physical_id = name
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> CloudWatchDashboard:
+            from moto.cloudwatch.models import cloudwatch_backends
+
+            properties = cloudformation_json["Properties"]
+            name = str(properties.get("DashboardName") or resource_name)
+            body = properties["DashboardBody"]
+            if not isinstance(body, str):
+                body = json.dumps(body)
+            # PutDashboard rejects a body that is not a JSON object (InvalidParameterInput), and so the stack fails.
+            if not isinstance(json.loads(body), dict):
+                raise ValueError(f"dashboard {name}: DashboardBody is not a JSON object")
+            cloudwatch_backends[account_id][region_name].put_dashboard(name, body)
+            return cls(name)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            from moto.cloudwatch.models import cloudwatch_backends
+
+            cloudwatch_backends[account_id][region_name].delete_dashboards([self.name])
+
     class UnemulatedResource(CloudFormationModel):
         """A type neither moto nor the local cloud emulates: recorded (and reported), never silently skipped."""
 
@@ -286,7 +317,14 @@ def install_cloudformation_models(active_hooks: Callable[[], Any]) -> None:
     parsing.get_model_list.cache_clear()
     parsing.get_model_map.cache_clear()
     parsing.get_name_type_map.cache_clear()
-    for model in (SnsSubscription, SnsTopicPolicy, SqsQueuePolicy, LambdaEventInvokeConfig, CloudWatchAlarm):
+    for model in (
+        SnsSubscription,
+        SnsTopicPolicy,
+        SqsQueuePolicy,
+        LambdaEventInvokeConfig,
+        CloudWatchAlarm,
+        CloudWatchDashboard,
+    ):
         assert parsing.get_model_map()[model.cloudformation_type()] is model
 
 

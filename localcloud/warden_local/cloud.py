@@ -6,7 +6,7 @@ import itertools
 import logging
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -365,11 +365,27 @@ class LocalCloud:
             )
         except TemplateError as error:
             raise LocalCloudError(str(error)) from error.__cause__
+        self._as_deployed_now()
         if self._unemulated:
             logger.warning(
                 "resources the local cloud does not emulate (created as placeholders): %s",
                 ", ".join(f"{logical} ({kind})" for logical, kind in self._unemulated),
             )
+
+    def _as_deployed_now(self) -> None:
+        """The stack was created at the emulated time (its age is what `warden status` judges), and the security
+        team confirmed the alert e-mail subscription (on AWS they follow the link in the confirmation message)."""
+        from moto.cloudformation.models import cloudformation_backends
+
+        from . import sns_ext
+
+        backend = cloudformation_backends[ACCOUNT_ID][self.region]
+        for stack in backend.stacks.values():
+            if stack.name == self.stack_name:
+                stack.creation_time = self.clock.now().astimezone(UTC).replace(tzinfo=None)  # moto's are naive UTC
+        topic = self.stack_outputs().get("AlertsTopicArn")
+        if topic:
+            sns_ext.confirm(ACCOUNT_ID, self.region, topic)
 
     # -- for moto_ext.Hooks and server.Backend ------------------------------------------------------
 

@@ -6,6 +6,7 @@ import pytest
 
 from tests.fakes import FakeAlerts, FakeOnce
 from warden.alerts import AlertContext, policy_rejected_alert
+from warden.errors import AwsCallFailed
 from warden.notifier import Notifier, PolicyRejectedAlerts
 from warden.policy import PolicyError, PolicyIssue
 
@@ -60,3 +61,36 @@ def test_a_claimed_alert_frees_its_marker_on_any_failure_and_raises() -> None:
     with pytest.raises(KeyError):
         notifier.send_claimed(alert, release=lambda: released.append("freed"))
     assert released == ["freed"]
+
+
+def _alert_sent_metrics(captured: str) -> list[dict[str, object]]:
+    """The ``AlertSent`` EMF records printed (CloudWatch reads them from the function's log)."""
+    import json
+
+    records = []
+    for line in captured.splitlines():
+        if '"AlertSent"' not in line:
+            continue
+        record = json.loads(line)
+        [directive] = record["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == "SessionWarden"
+        records.append(record)
+    return records
+
+
+def test_each_published_alert_is_counted_as_alert_sent_by_its_kind(capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN a notifier whose SNS accepts the first alert and refuses the second
+    alerts, once = FakeAlerts(), FakeOnce()
+    notifier = Notifier(alerts, once)
+    alert = policy_rejected_alert(CONTEXT, parameter=PARAMETER, error=str(BAD), in_force="none")
+    # WHEN one is sent and another cannot be
+    notifier.send_claimed(alert, release=lambda: None)
+    alerts.failures = 1
+    with pytest.raises(AwsCallFailed):
+        notifier.send_claimed(alert, release=lambda: None)
+    # THEN exactly one AlertSent was emitted, with the alert's kind as its Kind dimension
+    [record] = _alert_sent_metrics(capsys.readouterr().out)
+    assert record["Kind"] == "policy-rejected"
+    assert record["AlertSent"] in (1.0, [1.0])
+    [directive] = record["_aws"]["CloudWatchMetrics"]  # type: ignore[index]
+    assert ["Kind", "service"] in [sorted(dims) for dims in directive["Dimensions"]]

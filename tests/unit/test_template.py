@@ -118,3 +118,18 @@ def test_stateful_tables_keep_point_in_time_recovery() -> None:
         properties = RESOURCES[table]["Properties"]
         assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
         assert RESOURCES[table]["DeletionPolicy"] == "Retain"
+
+
+def test_the_stack_says_which_warden_version_it_is() -> None:
+    import tomllib
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert TEMPLATE["Outputs"]["WardenVersion"]["Value"] == version
+
+
+def test_the_dashboard_shows_errors_and_throttles_of_every_function() -> None:
+    body = RESOURCES["OperationsDashboard"]["Properties"]["DashboardBody"]["Sub"]
+    functions = [name for name, resource in RESOURCES.items() if resource["Type"] == "AWS::Serverless::Function"]
+    for name in functions:
+        for metric in ("Errors", "Throttles"):
+            assert f'["AWS/Lambda", "{metric}", "FunctionName", "${{{name}}}"' in body, f"{name} {metric}"

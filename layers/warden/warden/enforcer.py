@@ -67,6 +67,7 @@ class Enforcer:
         """
 
         def act() -> dict[str, Any]:
+            count("SessionDenied")
             return self._terminate_and_record(denial).to_dict()
 
         result = self.run_once(key, act) if key and self.run_once else act()
@@ -77,6 +78,7 @@ class Enforcer:
         entry = denial.entry
         entry.action = "would-terminate"
         self.ledger.record_start(entry)
+        count("SessionDenied")
         count("SessionViolation")
         self._alert_once(
             AlertMarker.WOULD_TERMINATE,

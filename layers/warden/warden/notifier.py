@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from warden.alerts import AlertContext, policy_missing_alert, policy_rejected_alert
 from warden.errors import AwsCallFailed
-from warden.observability import count, logger
+from warden.observability import alert_sent, count, logger
 from warden.policy import PolicyError
 from warden.ports import Alert, Alerts, OnceStore, Outbox
 
@@ -59,6 +59,7 @@ class Notifier:
             logger.exception("alert not sent; kept in the outbox for the next sweep", extra={"alert_key": key})
             self._unclaim(key, owner)
             return
+        alert_sent(alert.kind)
         if kept and key:
             self._forget_kept(key)
 
@@ -93,6 +94,7 @@ class Notifier:
                 # SNS is failing (or throttling: e-mail allows 10 a second): the rest wait for the next sweep
                 # rather than spend this sweep's time on retries.
                 break
+            alert_sent(alert.kind)
             self._forget_kept(key)
             sent += 1
             count("AlertSentFromOutbox")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
@@ -63,12 +63,31 @@ class LazyTracer:
 
 logger = Logger(service="session-warden", stream=_CurrentStdout())  # type: ignore[arg-type]
 tracer = LazyTracer(service="session-warden")
-metrics = Metrics(namespace="SessionWarden", service="session-warden")
+NAMESPACE = "SessionWarden"
+SERVICE = "session-warden"
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 
 def count(name: str, value: float = 1) -> None:
     """Add one to an outcome metric (``SessionAllowed``, ``SessionTerminated``, ...)."""
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def milliseconds(name: str, value: float) -> None:
+    """A time metric (``SweepDuration``, ``CanaryRoundTrip``), in milliseconds."""
+    metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=value)
+
+
+def alert_sent(kind: str) -> None:
+    """One ``AlertSent`` with the alert's ``Kind`` (``session-terminated``, ...) as a dimension.
+
+    Emitted on its own (``single_metric``): a ``Kind`` dimension on the shared metrics object would be added to
+    every other metric of the invocation too.
+    """
+    with single_metric(
+        name="AlertSent", unit=MetricUnit.Count, value=1, namespace=NAMESPACE, default_dimensions={"service": SERVICE}
+    ) as metric:
+        metric.add_dimension(name="Kind", value=kind or "unknown")
 
 
 def log_extra(**fields: Any) -> dict[str, Any]:
