@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pty
 import select
@@ -95,10 +96,8 @@ def worker(tmp_path: Path) -> Iterator[Worker]:
 
 def _stop(worker: Worker) -> None:
     for pid in _children(worker.process.pid):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     worker.process.kill()
     worker.process.wait()
     os.close(worker.master)
