@@ -1,6 +1,6 @@
 """The pure policy engine: the policy document, principals, windows, grants and decide()."""
 
-from warden.policy.decision import Basis, Decision, Lapse, LapseReason, SessionRequest, decide
+from warden.policy.decision import Basis, Deadline, DeadlineReason, Decision, Lapse, LapseReason, SessionRequest, decide
 from warden.policy.documents import (
     DEFAULT_DOCUMENT,
     SESSION_TYPES,
@@ -34,6 +34,8 @@ __all__ = [
     "MAX_POLICY_DEPTH",
     "SESSION_TYPES",
     "Basis",
+    "Deadline",
+    "DeadlineReason",
     "Decision",
     "Grant",
     "GrantLimits",

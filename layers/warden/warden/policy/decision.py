@@ -15,12 +15,13 @@ from warden.policy.models import Grant, Policy, require_aware
 from warden.policy.principals import Principal
 from warden.policy.windows import HORIZON, Schedule, format_instant, utc_datetime
 
-__all__ = ["Basis", "Decision", "Lapse", "LapseReason", "SessionRequest", "decide"]
+__all__ = ["Basis", "Deadline", "DeadlineReason", "Decision", "Lapse", "LapseReason", "SessionRequest", "decide"]
 
 Basis = Literal["deny-rule", "allow-rule", "grant", "default-allow", "default-deny"]
 LapseReason = Literal[
     "outside-window", "max-duration", "reason-missing", "grant-expired", "grant-revoked", "grant-not-started"
 ]
+DeadlineReason = Literal["window-closes", "grant-expires", "max-duration", "deny-window-opens"]
 _FOREVER = math.inf
 
 
@@ -94,6 +95,39 @@ class Lapse:
 
 
 @dataclass(frozen=True, slots=True)
+class Deadline:
+    """Why an allowed session's deadline is when it is.
+
+    Attributes
+    ----------
+    why : {"window-closes", "grant-expires", "max-duration", "deny-window-opens"}
+        What ends the allowance.
+    name : str
+        The window that closes or opens, the grant that expires, or the rule whose maximum duration ends it.
+    zone : str
+        The IANA time zone to show the deadline in: the window's, else UTC.
+    limit : str or None
+        The maximum duration (``2h``) when that is what ends it.
+    """
+
+    why: DeadlineReason
+    name: str
+    zone: str = "UTC"
+    limit: str | None = None
+
+    @property
+    def words(self) -> str:
+        """The reason in a few words: ``business-hours closes``, ``grant g-1 expires``, ``maximum duration 2h``."""
+        if self.why == "window-closes":
+            return f"{self.name} closes"
+        if self.why == "grant-expires":
+            return f"grant {self.name} expires"
+        if self.why == "max-duration":
+            return f"maximum duration {self.limit}"
+        return f"{self.name} opens"
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """The outcome of :func:`decide`.
 
@@ -113,6 +147,8 @@ class Decision:
         In UTC, when the allowance stops holding; ``None`` when denied or allowed indefinitely.
     lapsed : tuple[Lapse, ...]
         When nothing allows the session: the allowances that match but do not hold now.
+    ends : Deadline or None
+        With a deadline: why it is then.
     """
 
     allowed: bool
@@ -122,6 +158,7 @@ class Decision:
     reasons: tuple[str, ...]
     deadline: datetime | None
     lapsed: tuple[Lapse, ...] = ()
+    ends: Deadline | None = None
 
     @property
     def decision(self) -> Literal["allow", "deny"]:
@@ -305,14 +342,29 @@ def _next_denial(rules: Sequence[CompiledRule], now_ts: float) -> tuple[float, C
     return found
 
 
+def _allowance_end(allowance: _Allowance) -> Deadline | None:
+    if allowance.until == _FOREVER:
+        return None
+    if allowance.grant is not None:
+        return Deadline("grant-expires", allowance.grant.id)
+    if allowance.closing is not None:
+        return Deadline("window-closes", allowance.closing.name, allowance.closing.zone_name)
+    rule = allowance.rule
+    duration = rule.rule.max_duration if rule is not None else None
+    limit = format_duration(duration) if duration is not None else None
+    return Deadline("max-duration", rule.name if rule is not None else "", limit=limit)
+
+
 def _allowed(best: _Allowance, later_denials: Sequence[CompiledRule], now_ts: float) -> Decision:
     until = best.until
     reasons = [_allowance_reason(best, now_ts)]
+    ends = _allowance_end(best)
     denial = _next_denial(later_denials, now_ts) if later_denials else None
     if denial is not None and denial[0] < until:
         until, rule, schedule = denial
         opens = format_instant(until, schedule.zone_name, now_ts)
         reasons.append(f"rule {rule.name} denies from {opens} (window {schedule.name} opens)")
+        ends = Deadline("deny-window-opens", schedule.name, schedule.zone_name)
     return Decision(
         allowed=True,
         basis="allow-rule" if best.rule is not None else "grant",
@@ -320,6 +372,7 @@ def _allowed(best: _Allowance, later_denials: Sequence[CompiledRule], now_ts: fl
         grant=best.grant.id if best.grant is not None else None,
         reasons=tuple(reasons),
         deadline=None if until == _FOREVER else utc_datetime(until),
+        ends=ends,
     )
 
 
@@ -369,11 +422,13 @@ def _by_default(
     reasons = [f"no rule or grant allows {who} on {request.target}; default is {policy.default}"]
     reasons.extend(f"rule {lapse.name}: {lapse.detail}" if lapse.kind == "rule" else lapse.detail for lapse in lapsed)
     deadline = None
+    ends = None
     if policy.default == "allow":
         denial = _next_denial(later_denials, now_ts) if later_denials else None
         if denial is not None:
             opens, rule, schedule = denial
             deadline = utc_datetime(opens)
+            ends = Deadline("deny-window-opens", schedule.name, schedule.zone_name)
             reasons.append(
                 f"rule {rule.name} denies from {format_instant(opens, schedule.zone_name, now_ts)} "
                 f"(window {schedule.name} opens)"
@@ -386,6 +441,7 @@ def _by_default(
         reasons=tuple(reasons),
         deadline=deadline,
         lapsed=lapsed,
+        ends=ends,
     )
 
 

@@ -80,6 +80,31 @@ def _duration(value: object) -> object:
     return parse_duration(value)  # type: ignore[arg-type]  # parse_duration reports non-strings itself
 
 
+# The sweeper runs every minute: more thresholds than this would only repeat the same notice.
+MAX_WARNINGS = 5
+DEFAULT_WARN_BEFORE = (timedelta(minutes=10), timedelta(minutes=2))
+
+
+def _warn_before(value: object) -> tuple[timedelta, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str | timedelta) or not isinstance(value, list | tuple):
+        raise ValueError(f"must be a list of durations, e.g. [10m, 2m], got {value!r}")
+    if len(value) > MAX_WARNINGS:
+        raise ValueError(f"{len(value)} durations: at most {MAX_WARNINGS}")
+    durations: list[timedelta] = []
+    for item in value:
+        duration = _duration(item)
+        if not isinstance(duration, timedelta):
+            raise ValueError(f"invalid duration {item!r}: expected e.g. 30m, 2h, 1h30m or 1d")
+        if duration in durations:
+            raise ValueError(f"names {format_duration(duration)} twice")
+        if duration > timedelta(days=1):
+            raise ValueError(f"{format_duration(duration)} is more than a day: at most 1d")
+        durations.append(duration)
+    return tuple(sorted(durations, reverse=True))
+
+
 def _one_or_many(value: object) -> object:
     if isinstance(value, str):
         return (value,)
@@ -497,6 +522,9 @@ class Policy(_Model):
         The rules, in document order.
     grants : GrantSettings or None
         Optional limits on just-in-time grants.
+    warn_before : tuple[timedelta, ...]
+        How long before an allowed session's deadline its user is warned, longest first (default 10 and 2
+        minutes; empty: never).
 
     Notes
     -----
@@ -512,6 +540,7 @@ class Policy(_Model):
     windows: Annotated[Mapping[NonEmptyStr, Window], BeforeValidator(_empty_if_none)] = Field(default_factory=dict)
     rules: Annotated[tuple[Rule, ...], BeforeValidator(_empty_tuple_if_none)] = ()
     grants: GrantSettings | None = None
+    warn_before: Annotated[tuple[timedelta, ...], PlainValidator(_warn_before)] = DEFAULT_WARN_BEFORE
 
     _compiled: CompiledPolicy = PrivateAttr()
 
@@ -551,6 +580,8 @@ class Policy(_Model):
         }
         if self.grants is not None:
             document["grants"] = self.grants.to_document()
+        if self.warn_before != DEFAULT_WARN_BEFORE:
+            document["warn_before"] = [format_duration(duration) for duration in self.warn_before]
         return document
 
 
