@@ -190,6 +190,7 @@ def warden_in_process(stack: Stack) -> Iterator[Any]:
         "WARDEN_STATE_TABLE": outputs["StateTableName"],
         "WARDEN_ALERTS_TOPIC_ARN": outputs["AlertsTopicArn"],
         "WARDEN_POLICY_PARAMETER": outputs["PolicyParameterName"],
+        "WARDEN_WARNING_DOCUMENT": outputs["WarningDocumentName"],
         "WARDEN_POLICY_CACHE_SECONDS": "0",
         "WARDEN_CLOCK_URL": f"{stack.cloud.endpoint}/_warden/clock",
         "AWS_ENDPOINT_URL": stack.cloud.endpoint,
