@@ -63,7 +63,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--at", metavar="ISO", help="when to decide (default: the event's time, else now)")
     parser.add_argument("--started", metavar="ISO", help="when the session started (default: --at)")
-    parser.add_argument("--json", action="store_true", help="print {decision, rule, grant, reasons, deadline}")
+    parser.add_argument(
+        "--json", action="store_true", help="print {decision, rule, grant, reasons, deadline, warnings}"
+    )
     parser.set_defaults(handler=explain_command)
 
 
@@ -84,6 +86,8 @@ class _Session:
 
 def explain_command(args: argparse.Namespace) -> int:
     from warden.policy import SessionRequest, decide
+    from warden.policy.notices import format_warnings, session_warnings
+    from warden.timefmt import iso
 
     policy = _load_policy(args.policy)
     session = _session(args)
@@ -100,11 +104,19 @@ def explain_command(args: argparse.Namespace) -> int:
         account=session.account,
     )
     decision = decide(policy, request, grants, session.at)
+    warnings = session_warnings(policy.warn_before, decision.deadline if decision.allowed else None, session.started)
     if args.json:
-        print_json(decision.to_json())
+        data = decision.to_json()
+        data["warnings"] = [{"before": time.label, "at": iso(time.at)} for time in warnings]
+        print_json(data)
     else:
         judges_types = any(rule.session_types is not None or rule.hosts is not None for rule in policy.rules)
-        _print_human(decision, session, tags_given=bool(args.tag), judges_types=judges_types)
+        warned = None
+        if warnings:
+            zone = decision.ends.zone if decision.ends is not None else "UTC"
+            before = ", ".join(time.label for time in warnings)
+            warned = f"warnings: {format_warnings(warnings, zone, session.at)} ({before} before the deadline)"
+        _print_human(decision, session, tags_given=bool(args.tag), judges_types=judges_types, warnings=warned)
     return EXIT_OK if decision.allowed else EXIT_DENIED
 
 
@@ -228,7 +240,9 @@ def _first_error(error: Any) -> str:
     return f".{field}: {message}" if field else f": {message}"
 
 
-def _print_human(decision: Decision, session: _Session, *, tags_given: bool, judges_types: bool) -> None:
+def _print_human(
+    decision: Decision, session: _Session, *, tags_given: bool, judges_types: bool, warnings: str | None = None
+) -> None:
     if decision.rule:
         basis = f"by rule {decision.rule}"
     elif decision.grant:
@@ -246,6 +260,8 @@ def _print_human(decision: Decision, session: _Session, *, tags_given: bool, jud
     if decision.allowed:
         if decision.deadline is not None:
             print(f"deadline: {iso_or_none(decision.deadline)} ({relative(decision.deadline, session.at)})")
+            if warnings:
+                print(warnings)
         else:
             print("deadline: none (nothing that allows it ends)")
     principal = session.principal

@@ -16,7 +16,9 @@ __all__ = [
     "SESSION_ID_PATTERN",
     "WarningTime",
     "due_thresholds",
+    "format_warnings",
     "notice_text",
+    "session_warnings",
     "warning_times",
 ]
 
@@ -45,6 +47,20 @@ class WarningTime(NamedTuple):
 def warning_times(warn_before: Sequence[timedelta], deadline: datetime) -> list[WarningTime]:
     """When each warning before ``deadline`` fires, earliest first."""
     return [WarningTime(before, deadline - before) for before in sorted(warn_before, reverse=True)]
+
+
+def session_warnings(warn_before: Sequence[timedelta], deadline: datetime | None, started: datetime) -> list[WarningTime]:
+    """The warnings a session that started at ``started`` gets before ``deadline``, earliest first."""
+    if deadline is None:
+        return []
+    return [time for time in warning_times(warn_before, deadline) if time.at >= started]
+
+
+def format_warnings(times: Sequence[WarningTime], zone: str, now: datetime) -> str:
+    """``17:50, 17:58 Europe/Berlin``: when the warnings fire, in one time zone."""
+    suffix = f" {zone}"
+    shown = [format_instant(time.at.timestamp(), zone, now.timestamp()).removesuffix(suffix) for time in times]
+    return ", ".join(shown) + suffix
 
 
 def due_thresholds(
