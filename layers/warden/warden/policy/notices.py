@@ -49,7 +49,9 @@ def warning_times(warn_before: Sequence[timedelta], deadline: datetime) -> list[
     return [WarningTime(before, deadline - before) for before in sorted(warn_before, reverse=True)]
 
 
-def session_warnings(warn_before: Sequence[timedelta], deadline: datetime | None, started: datetime) -> list[WarningTime]:
+def session_warnings(
+    warn_before: Sequence[timedelta], deadline: datetime | None, started: datetime
+) -> list[WarningTime]:
     """The warnings a session that started at ``started`` gets before ``deadline``, earliest first."""
     if deadline is None:
         return []
