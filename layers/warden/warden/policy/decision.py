@@ -105,7 +105,7 @@ class Deadline:
     name : str
         The window that closes or opens, the grant that expires, or the rule whose maximum duration ends it.
     zone : str
-        The IANA time zone to show the deadline in: the window's, else UTC.
+        The IANA time zone to show the deadline in: the window's, else the policy's ``timezone`` (UTC by default).
     limit : str or None
         The maximum duration (``2h``) when that is what ends it.
     """
@@ -286,7 +286,7 @@ def decide(policy: Policy, request: SessionRequest, grants: Sequence[Grant], now
                     best = _Allowance(None, grant, until)
 
     if best is not None:
-        return _allowed(best, later_denials, now_ts)
+        return _allowed(best, later_denials, now_ts, policy.timezone)
     lapsed = tuple(_rule_lapse(rule, request.reason, now_ts, started_ts) for rule in allow_rules) + tuple(
         lapse for grant in matching_grants if (lapse := _grant_lapse(grant, now)) is not None
     )
@@ -342,23 +342,24 @@ def _next_denial(rules: Sequence[CompiledRule], now_ts: float) -> tuple[float, C
     return found
 
 
-def _allowance_end(allowance: _Allowance) -> Deadline | None:
+def _allowance_end(allowance: _Allowance, zone: str) -> Deadline | None:
+    """Why the allowance ends; a grant's expiry and a maximum duration are shown in the policy's ``zone``."""
     if allowance.until == _FOREVER:
         return None
     if allowance.grant is not None:
-        return Deadline("grant-expires", allowance.grant.id)
+        return Deadline("grant-expires", allowance.grant.id, zone)
     if allowance.closing is not None:
         return Deadline("window-closes", allowance.closing.name, allowance.closing.zone_name)
     rule = allowance.rule
     duration = rule.rule.max_duration if rule is not None else None
     limit = format_duration(duration) if duration is not None else None
-    return Deadline("max-duration", rule.name if rule is not None else "", limit=limit)
+    return Deadline("max-duration", rule.name if rule is not None else "", zone, limit=limit)
 
 
-def _allowed(best: _Allowance, later_denials: Sequence[CompiledRule], now_ts: float) -> Decision:
+def _allowed(best: _Allowance, later_denials: Sequence[CompiledRule], now_ts: float, zone: str) -> Decision:
     until = best.until
     reasons = [_allowance_reason(best, now_ts)]
-    ends = _allowance_end(best)
+    ends = _allowance_end(best, zone)
     denial = _next_denial(later_denials, now_ts) if later_denials else None
     if denial is not None and denial[0] < until:
         until, rule, schedule = denial
