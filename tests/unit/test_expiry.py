@@ -185,3 +185,60 @@ def test_the_notice_keeps_to_the_documents_characters_whatever_the_policy_names(
     text = notice_text(deadline, hostile, deadline - timedelta(minutes=10))
     assert re.fullmatch(MESSAGE_PATTERN, text)
     assert text.startswith("Session Warden: this session ends at 18:00 Europe/Berlin (office__(reboot)___2J_xxx")
+
+
+class _Ssm:
+    """SSM's answers to SendCommand and GetCommandInvocation, as boto3 returns them."""
+
+    def __init__(self, invocation: dict[str, object] | Exception) -> None:
+        self.invocation = invocation
+        self.sent: list[dict[str, object]] = []
+
+    def send_command(self, **request: object) -> dict[str, object]:
+        self.sent.append(request)
+        return {"Command": {"CommandId": "0b6f-command"}}
+
+    def get_command_invocation(self, **request: object) -> dict[str, object]:
+        if isinstance(self.invocation, Exception):
+            raise self.invocation
+        return self.invocation
+
+
+def test_send_command_names_the_stacks_document_the_node_and_both_parameters() -> None:
+    from warden.adapters.notices import SsmSessionNotices
+
+    ssm = _Ssm({})
+    notices = SsmSessionNotices(ssm, "session-warden-WarningDocument-abc")  # type: ignore[arg-type]
+    assert notices.send("i-0a1b2c3d4e5f60718", "alice-0f1e2d3c4b5a69788", "ends at 18:00") == "0b6f-command"
+    (request,) = ssm.sent
+    assert request["DocumentName"] == "session-warden-WarningDocument-abc"
+    assert request["InstanceIds"] == ["i-0a1b2c3d4e5f60718"]
+    assert request["Parameters"] == {"SessionId": ["alice-0f1e2d3c4b5a69788"], "Message": ["ends at 18:00"]}
+
+
+@pytest.mark.parametrize(
+    ("invocation", "answer"),
+    [
+        ({"Status": "InProgress"}, None),
+        ({"Status": "Success", "ResponseCode": 0}, ("delivered", "the notice was written to the session's terminal")),
+        ({"Status": "Failed", "ResponseCode": 3}, ("failed", "no session worker of this session on the node")),
+        ({"Status": "Failed", "ResponseCode": 4}, ("failed", "the session has no terminal")),
+        ({"Status": "InvalidPlatform"}, ("failed", "the node is not Linux: the notice is written on Linux nodes only")),
+        ({"Status": "Failed", "ResponseCode": 127}, ("failed", "the command ended Failed (exit code 127)")),
+    ],
+)
+def test_what_the_node_answered_is_told_in_words(invocation: dict[str, object], answer: object) -> None:
+    from warden.adapters.notices import SsmSessionNotices
+
+    notices = SsmSessionNotices(_Ssm(invocation), "doc")  # type: ignore[arg-type]
+    assert notices.result("0b6f-command", "i-0a1b2c3d4e5f60718") == answer
+
+
+def test_an_invocation_not_registered_yet_is_still_running() -> None:
+    from botocore.exceptions import ClientError
+
+    from warden.adapters.notices import SsmSessionNotices
+
+    missing = ClientError({"Error": {"Code": "InvocationDoesNotExist", "Message": ""}}, "GetCommandInvocation")
+    notices = SsmSessionNotices(_Ssm(missing), "doc")  # type: ignore[arg-type]
+    assert notices.result("0b6f-command", "i-0a1b2c3d4e5f60718") is None
