@@ -212,6 +212,26 @@ def warden_in_process(stack: Stack) -> Iterator[Any]:
         wiring.reset()
 
 
+def sweeps_at_once(warden: Warden, count: int) -> list[BaseException]:
+    """Run ``count`` sweeps of ``warden`` at the same moment, each with its own owner; what they raised."""
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def sweep(owner: str) -> None:
+        barrier.wait()
+        try:
+            warden.sweeper.sweep(owner)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=sweep, args=(f"sweep-{n}",)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return errors
+
+
 def test_concurrent_sweeps_terminate_and_alert_once(stack: Stack) -> None:
     # GIVEN three sessions nothing allows, whose start events were lost
     terminations = EventTap(stack.cloud, {"source": ["aws.ssm"], "detail": {"eventName": ["TerminateSession"]}})
@@ -231,21 +251,7 @@ def test_concurrent_sweeps_terminate_and_alert_once(stack: Stack) -> None:
                 return later
 
         warden.sweeper.clock = warden.enforcer.clock = Later()
-        barrier = threading.Barrier(4)
-        errors: list[BaseException] = []
-
-        def sweep(owner: str) -> None:
-            barrier.wait()
-            try:
-                warden.sweeper.sweep(owner)
-            except BaseException as error:
-                errors.append(error)
-
-        threads = [threading.Thread(target=sweep, args=(f"sweep-{n}",)) for n in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        errors = sweeps_at_once(warden, 4)
     assert errors == []
     # THEN each session was terminated once and alerted once
     assert not set(sessions) & stack.active()

@@ -6,14 +6,13 @@ UTC on 2026-11-24) for at most 2 hours; the default ``warn_before`` is 10 and 2 
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from tests.functional.conftest import TUESDAY_MORNING, Stack
-from tests.functional.test_sweeper import grant, warden_in_process
+from tests.functional.test_sweeper import grant, sweeps_at_once, warden_in_process
 from warden.service import Warden
 from warden.timefmt import iso
 
@@ -163,21 +162,7 @@ def test_two_sweeps_at_once_send_each_warning_once(stack: Stack) -> None:
                 return at
 
         warden.sweeper.clock = warden.enforcer.clock = At()
-        barrier = threading.Barrier(2)
-        errors: list[BaseException] = []
-
-        def sweep(owner: str) -> None:
-            barrier.wait()
-            try:
-                warden.sweeper.sweep(owner)
-            except BaseException as error:  # reported below
-                errors.append(error)
-
-        threads = [threading.Thread(target=sweep, args=(f"sweep-{n}",)) for n in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        errors = sweeps_at_once(warden, 2)
         # AND once more, as a third sweep of the same minute would
         warden.sweeper.sweep("sweep-3")
     # THEN the notice was sent once and the alert went out once
