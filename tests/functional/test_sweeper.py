@@ -53,7 +53,8 @@ def test_grant_ends_its_session_at_the_sweep_of_its_expiry_minute_and_not_before
     # WHEN the sweep of the expiry minute runs (expires_at is exclusive) THEN it is gone, and the mails say why
     stack.cloud.advance("1m")
     assert session not in stack.active()
-    assert stack.inbox.kinds() == ["grant-expired", "session-terminated"]
+    # (with the warning ten minutes before its end: SPEC section 9)
+    assert stack.inbox.kinds() == ["session-expiring", "grant-expired", "session-terminated"]
     body = last_terminated(stack)
     assert "Decision: deny (grant expired)" in body
     assert "  - grant g-one-hour expired at 2026-11-24 10:00:00 UTC" in body
