@@ -104,7 +104,9 @@ def explain_command(args: argparse.Namespace) -> int:
         account=session.account,
     )
     decision = decide(policy, request, grants, session.at)
-    warnings = session_warnings(policy.warn_before, decision.deadline if decision.allowed else None, session.started)
+    # In monitor mode nothing ends at the deadline, so no one is warned of it.
+    warn_before = () if policy.mode == "monitor" else policy.warn_before
+    warnings = session_warnings(warn_before, decision.deadline if decision.allowed else None, session.started)
     if args.json:
         data = decision.to_json()
         data["warnings"] = [{"before": time.label, "at": iso(time.at)} for time in warnings]

@@ -63,6 +63,16 @@ def test_each_threshold_sends_one_notice_and_the_first_one_alerts() -> None:
     }
 
 
+def test_in_monitor_mode_no_one_is_told_the_session_ends() -> None:
+    # GIVEN the policy in monitor mode: the warden reports the deadline but never ends a session at it
+    world = World(mode="monitor")
+    notices = warned(world)
+    started_late(world)
+    sweep_until(world, LATE + timedelta(minutes=29))
+    assert notices.sent == []
+    assert "session-expiring" not in world.alerts.kinds()
+
+
 def test_a_late_sweep_sends_only_the_nearest_warning_and_notes_the_other_as_not_sent() -> None:
     world = World()
     notices = warned(world)

@@ -44,7 +44,8 @@ class ExpiryWarnings:
         if row is not None:
             self._follow_up(row)
         deadline = decision.deadline
-        if not decision.allowed or deadline is None or not policy.warn_before:
+        # In monitor mode nothing ends at the deadline: a notice saying it will would be false.
+        if not decision.allowed or deadline is None or not policy.warn_before or policy.mode == "monitor":
             return 0
         due = due_thresholds(policy.warn_before, deadline, now, started=entry.started_at)
         claimed = [time for time in due if self.once.first(self._marker(entry, deadline, time), _MARKER_SECONDS)]
