@@ -466,3 +466,15 @@ def test_the_warnings_are_shown_in_the_closing_windows_time_zone(write: Write) -
         {"before": "15m", "at": "2026-11-24T16:45:00Z"},
         {"before": "5m", "at": "2026-11-24T16:55:00Z"},
     ]
+
+
+def test_in_monitor_mode_no_warning_is_listed(write: Write) -> None:
+    # GIVEN a monitor-mode policy: nothing ends at a deadline, so no one is warned of it
+    policy = write("monitor.yaml", "version: 1\nmode: monitor\nrules:\n  - name: everyone\n    max_duration: 1h\n")
+    result = run_warden(
+        "explain", "--policy", policy, "--principal", "arn:aws:iam::123456789012:user/alice",
+        "--target", "i-0a1b2c3d4e5f60718", "--at", "2026-11-24T16:00:00Z", "--json",
+    )  # fmt: skip
+    assert result.code == 0, result.stderr
+    assert result.json["deadline"] == "2026-11-24T17:00:00Z"
+    assert result.json["warnings"] == []
