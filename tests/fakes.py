@@ -167,6 +167,11 @@ class FakeLedger:
     def open_entries(self) -> list[LedgerEntry]:
         return [dataclasses.replace(row) for row in self.rows.values() if row.status == "open"]
 
+    def record_warning(self, session_id: str, key: str, record: Mapping[str, str]) -> None:
+        row = self.rows.get(session_id)
+        if row and row.status == "open":
+            self.rows[session_id] = dataclasses.replace(row, warnings={**row.warnings, key: dict(record)})
+
 
 class FakeSessions:
     """Sessions with AWS's quirks on demand: failing terminations, sessions that refuse to die."""
@@ -391,3 +396,24 @@ class FakeDocuments:
     ) -> tuple[SessionType | None, str | None]:
         kind = self.session_type(document)
         return kind, (named_host if kind == "remote-port" and not parameters_hidden else None)
+
+
+class FakeNotices:
+    """SendCommand with the warning document: records each send; ``failures`` sends are refused."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []  # (target, session id, message)
+        self.failures = 0
+        self.answers: dict[str, tuple[str, str] | None] = {}  # command id -> what the node said (None: running)
+
+    def send(self, target: str, session_id: str, message: str) -> str:
+        if self.failures:
+            self.failures -= 1
+            raise aws_failure("SendCommand", "InvalidInstanceId", "Instances not in a valid state for account")
+        self.sent.append((target, session_id, message))
+        command = f"cmd-{len(self.sent)}"
+        self.answers.setdefault(command, None)
+        return command
+
+    def result(self, command_id: str, target: str) -> tuple[str, str] | None:
+        return self.answers.get(command_id)

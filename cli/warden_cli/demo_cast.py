@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -96,6 +96,7 @@ class Tracked:
     outcome: str = ""  # "allowed", "terminated at start", "would terminate", "terminated", "ended", ...
     allowed_at_start: bool = False
     cause: str | None = None
+    notices: list[str] = field(default_factory=list)  # the warnings its terminal showed, in order
 
     @property
     def what(self) -> str:

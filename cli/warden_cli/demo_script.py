@@ -73,6 +73,41 @@ class CreateGrant:
 
 
 @dataclass(frozen=True)
+class ExtendGrant:
+    """The security team runs ``warden grant extend ID ARGUMENTS`` on the grant the CreateGrant step ``name`` made."""
+
+    name: str
+    arguments: tuple[str, ...]
+
+    def __call__(self, run: Run) -> None:
+        run.stage.extend_grant(run.grants.get(self.name), self.arguments)
+
+
+@dataclass(frozen=True)
+class Warned:
+    """The session's terminal has shown the warning that it ends at ``ends`` (``18:00 Europe/Berlin``), and why."""
+
+    session: str
+    ends: str
+    why: str
+
+    def __call__(self, run: Run) -> None:
+        tracked = run.sessions[self.session]
+        wanted = f"this session ends at {self.ends} ({self.why}"
+        run.stage.expect(
+            any(wanted in notice for notice in tracked.notices),
+            f"{tracked.what} to be warned in its terminal that it ends at {self.ends} (got {tracked.notices})",
+        )
+        mails = [
+            mail for mail in run.stage.mails if mail.kind == "session-expiring" and tracked.session_id in mail.body
+        ]
+        run.stage.expect(
+            any(f"Ends at:  {self.ends}" in mail.body for mail in mails),
+            f"a session-expiring alert for {tracked.what} ending at {self.ends}",
+        )
+
+
+@dataclass(frozen=True)
 class Retag:
     """Someone re-tags an instance (``ec2 create-tags``) without a thought for open sessions."""
 
@@ -211,8 +246,16 @@ SCRIPT: Sequence[Step] = (
     Retag("build-runner", {"Department": "Finance"}),
     At(15, 21),
     Ended("build", "target re-tagged"),
-    # 3, continued: the grant ends at 15:40; the sweep of that minute ends bob's session.
+    # 3, continued: ten minutes before the grant ends at 15:40, bob's terminal says so; he asks for more time and
+    # the security team extends the grant in time. The sweeper ends his session at the new expiry, 16:10.
+    At(15, 30),
+    Warned("incident", "15:40 Europe/Berlin", "grant"),
+    At(15, 32),
+    ExtendGrant("incident", ("--for", "30m", "--reason", "INC-2211 log rotation still running")),
+    GrantAlerted("grant-extended", "incident"),
     At(15, 41),
+    StillOpen("incident", "bob's session on prod-db-1 to stay open past 15:40 once its grant was extended"),
+    At(16, 11),
     Ended("incident", "grant expired"),
     GrantAlerted("grant-expired", "incident"),
     # 1, continued: alice's session is open a minute before its deadline, and ends at it.
@@ -223,6 +266,9 @@ SCRIPT: Sequence[Step] = (
     # 4. A session that outlives the business-hours window: alice reconnects at 16:35; the window closes at 18:00.
     At(16, 35),
     Start("late", "alice", "analytics-1", "DATA-1042 weekly revenue report, part 2", "allowed", rule=ANALYSTS),
+    # Ten and two minutes before the window closes, her terminal warns her (and the team gets one alert).
+    At(17, 50),
+    Warned("late", "18:00 Europe/Berlin", "business-hours closes)"),
     At(18, 1),
     Ended("late", "window closed"),
     # 6. Monitor mode: the warden says what it would do, and leaves the session open.

@@ -53,6 +53,7 @@ class Stage:
         self.sweeps = 0
         self.people: dict[str, Person] = {}
         self.instances: dict[str, Instance] = {}
+        self._commands_seen: set[str] = set()
 
     @property
     def mails(self) -> list[Mail]:
@@ -187,6 +188,29 @@ class Stage:
         self._drain()
         return grant_id
 
+    def extend_grant(self, grant_id: str | None, arguments: Sequence[str]) -> None:
+        """``warden grant extend ID ...``, run by the security team, exactly as typed."""
+        operator = self.people[OPERATOR]
+        argv = ["grant", "extend", grant_id or "?", *arguments]
+        at = self.cloud.clock.now()
+        code, out, err = self._warden(argv, operator)
+        stored = self.grants.get(grant_id) if grant_id else None
+        output = [line for line in (out + err).splitlines() if line.strip()]
+        self.emit(
+            "grant-extend",
+            [f"{operator.name} runs  $ warden {shlex.join(argv)}", *(f"{INDENT}{line}" for line in output)],
+            {
+                "command": ["warden", *argv],
+                "exit_code": code,
+                "output": output,
+                "grant": grant_id,
+                "expires_at": iso_or_none(stored.expires_at) if stored else None,
+            },
+            at=at,
+        )
+        self.expect(code == 0, f"`warden {shlex.join(argv)}` extends the grant (exit {code})")
+        self._drain()
+
     def push_policy(self, text: str, name: str) -> None:
         """``warden policy push FILE`` by the security team."""
         operator = self.people[OPERATOR]
@@ -243,9 +267,9 @@ class Stage:
     # -- observing ----------------------------------------------------------------------------------------------------
 
     def _observe(self) -> bool:
-        """Report sessions that stopped being active, then alerts that arrived; True if anything happened."""
+        """Report warnings in terminals, sessions that stopped being active, then alerts; True if anything happened."""
         open_sessions = [tracked for tracked in self.sessions if tracked.active]
-        happened = False
+        happened = self._notices(open_sessions)
         if open_sessions:
             active = self._active()
             for tracked in open_sessions:
@@ -253,6 +277,37 @@ class Stage:
                     self._ended(tracked)
                     happened = True
         return self._drain() or happened
+
+    def _notices(self, open_sessions: Sequence[Tracked]) -> bool:
+        """The warnings the sweeper sent (SSM SendCommand with the stack's document), as the terminal shows them."""
+        if not open_sessions:
+            return False
+        by_id = {tracked.session_id: tracked for tracked in open_sessions}
+        found = False
+        for command in self.cloud.client("ssm").list_commands().get("Commands", []):
+            command_id = str(command["CommandId"])
+            if command_id in self._commands_seen:
+                continue
+            self._commands_seen.add(command_id)
+            parameters = command.get("Parameters", {})
+            tracked = by_id.get((parameters.get("SessionId") or [""])[0])
+            if tracked is None:
+                continue
+            notice = (parameters.get("Message") or [""])[0]
+            tracked.notices.append(notice)
+            found = True
+            self.emit(
+                "warning",
+                [f"{tracked.person.name}'s terminal on {tracked.instance.label} shows:", f"{INDENT}{notice}"],
+                {
+                    "session_id": tracked.session_id,
+                    "principal": tracked.person.name,
+                    "target": tracked.instance.id,
+                    "document": command.get("DocumentName"),
+                    "message": notice,
+                },
+            )
+        return found
 
     def _ended(self, tracked: Tracked) -> None:
         tracked.active = False

@@ -77,7 +77,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--json",
         action="store_true",
-        help="print {decision, rule, grant, reasons, deadline} (and open_sessions, with --open-sessions)",
+        help="print {decision, rule, grant, reasons, deadline, warnings} (and open_sessions, with --open-sessions)",
     )
     parser.set_defaults(handler=explain_command)
 
@@ -105,6 +105,8 @@ class _Session:
 
 def explain_command(args: argparse.Namespace) -> int:
     from warden.policy import SessionRequest, decide
+    from warden.policy.notices import format_warnings, session_warnings
+    from warden.timefmt import iso
 
     policy = _load_policy(args.policy)
     session = _session(args)
@@ -121,14 +123,23 @@ def explain_command(args: argparse.Namespace) -> int:
         account=session.account,
     )
     decision = decide(policy, request, grants, session.at, _assumed_open(session, args.open_sessions or 0))
+    # In monitor mode nothing ends at the deadline, so no one is warned of it.
+    warn_before = () if policy.mode == "monitor" else policy.warn_before
+    warnings = session_warnings(warn_before, decision.deadline if decision.allowed else None, session.started)
     if args.json:
-        document = decision.to_json()
+        data = decision.to_json()
+        data["warnings"] = [{"before": time.label, "at": iso(time.at)} for time in warnings]
         if args.open_sessions is not None:
-            document["open_sessions"] = args.open_sessions
-        print_json(document)
+            data["open_sessions"] = args.open_sessions
+        print_json(data)
     else:
         judges_types = any(rule.session_types is not None or rule.hosts is not None for rule in policy.rules)
-        _print_human(decision, session, tags_given=bool(args.tag), judges_types=judges_types)
+        warned = None
+        if warnings:
+            zone = decision.ends.zone if decision.ends is not None else "UTC"
+            before = ", ".join(time.label for time in warnings)
+            warned = f"warnings: {format_warnings(warnings, zone, session.at)} ({before} before the deadline)"
+        _print_human(decision, session, tags_given=bool(args.tag), judges_types=judges_types, warnings=warned)
         _print_limits_note(decision, session, args.open_sessions)
     return EXIT_OK if decision.allowed else EXIT_DENIED
 
@@ -278,7 +289,9 @@ def _first_error(error: Any) -> str:
     return f".{field}: {message}" if field else f": {message}"
 
 
-def _print_human(decision: Decision, session: _Session, *, tags_given: bool, judges_types: bool) -> None:
+def _print_human(
+    decision: Decision, session: _Session, *, tags_given: bool, judges_types: bool, warnings: str | None = None
+) -> None:
     if decision.basis == "session-limit":
         basis = f"by the session limit of rule {decision.rule}" if decision.rule else "by max_sessions_per_target"
     elif decision.rule:
@@ -298,6 +311,8 @@ def _print_human(decision: Decision, session: _Session, *, tags_given: bool, jud
     if decision.allowed:
         if decision.deadline is not None:
             print(f"deadline: {iso_or_none(decision.deadline)} ({relative(decision.deadline, session.at)})")
+            if warnings:
+                print(warnings)
         else:
             print("deadline: none (nothing that allows it ends)")
     principal = session.principal

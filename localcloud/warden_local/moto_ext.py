@@ -104,6 +104,21 @@ def install() -> None:
             # AWS user ids are AIDA + 17 characters (GetUser's UserId, CloudTrail's principalId); moto's are not.
             self.id = generate_access_key_id_from_account_id(account_id, prefix="AIDA", total_length=21)
 
+        original_send_command = ssm_models.SimpleSystemManagerBackend.send_command
+
+        def send_command(self: Any, *args: Any, **kwargs: Any) -> Any:
+            command = original_send_command(self, *args, **kwargs)
+            hooks = _ACTIVE.hooks
+            if hooks is not None:
+                # moto stamps a command with the host's clock; AWS with its own: the emulated clock here.
+                import datetime
+
+                requested = datetime.datetime.fromtimestamp(hooks.now_epoch(), datetime.UTC).replace(tzinfo=None)
+                command.expires_after = requested + (command.expires_after - command.requested_date_time)
+                command.requested_date_time = requested
+            return command
+
+        setattr(ssm_models.SimpleSystemManagerBackend, "send_command", send_command)  # noqa: B010
         setattr(iam_models.User, "__init__", user_init)  # noqa: B010
         _complete_dynamodb_tables()
         setattr(events_models.Rule, "send_to_targets", send_to_targets)  # noqa: B010 - patching moto's class

@@ -139,6 +139,10 @@ def _ssm(operation: str, params: dict[str, Any], arns: Arns) -> list[str]:
     if operation == "StartSession":
         document = str(params.get("DocumentName") or "SSM-SessionManagerRunShell")
         return [arns.target(str(params.get("Target", ""))), arns.document(document)]
+    if operation == "SendCommand":
+        # The document and every node it runs on (by id; a Targets selector resolves to nodes AWS checks too).
+        document = arns.document(str(params.get("DocumentName", "")))
+        return [document, *(arns.target(str(target)) for target in params.get("InstanceIds") or [])]
     if operation in ("GetDocument", "DescribeDocument", "DescribeDocumentPermission", "ListDocumentVersions"):
         return [arns.document(str(params.get("Name", "")))]
     if operation in ("ListTagsForResource", "AddTagsToResource", "RemoveTagsFromResource"):

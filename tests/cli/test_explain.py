@@ -19,7 +19,7 @@ CAROL_EVENT = str(EVENTS / "start-session-identity-center.json")
 CAROL_TARGET = "i-0c3d4e5f607182930"
 TUESDAY_11_BERLIN = "2026-11-24T10:00:00Z"
 TUESDAY_21_BERLIN = "2026-11-24T20:00:00Z"
-JSON_KEYS = {"decision", "rule", "grant", "reasons", "deadline"}
+JSON_KEYS = {"decision", "rule", "grant", "reasons", "deadline", "warnings"}
 
 
 def explain(*args: str) -> object:
@@ -33,7 +33,7 @@ def test_a_session_inside_the_window_is_allowed_until_its_max_duration(policy_fi
     # GIVEN alice's recorded StartSession and a rule allowing her in business hours for 2h
     # WHEN it is explained on a Tuesday at 11:00 Berlin
     result = run_warden("explain", "--policy", policy_file, "--event", ALICE_EVENT, "--at", TUESDAY_11_BERLIN, "--json")
-    # THEN it is allowed by that rule until start + 2h, and the JSON holds exactly the five keys
+    # THEN it is allowed by that rule until start + 2h, and the JSON holds exactly the six keys
     assert result.code == 0, result.stderr
     decision = result.json
     assert set(decision) == JSON_KEYS
@@ -42,6 +42,11 @@ def test_a_session_inside_the_window_is_allowed_until_its_max_duration(policy_fi
     assert decision["grant"] is None
     assert decision["deadline"] == "2026-11-24T12:00:00Z"
     assert decision["reasons"] and all(isinstance(reason, str) for reason in decision["reasons"])
+    # AND when the warnings before the deadline fire (the policy's default warn_before: 10m, 2m)
+    assert decision["warnings"] == [
+        {"before": "10m", "at": "2026-11-24T11:50:00Z"},
+        {"before": "2m", "at": "2026-11-24T11:58:00Z"},
+    ]
 
 
 def test_an_event_without_at_is_decided_as_it_was_when_cloudtrail_recorded_it(policy_file: str) -> None:
@@ -98,6 +103,7 @@ def test_an_assumed_role_is_matched_by_role_name_from_the_event(policy_file: str
         "grant": None,
         "reasons": result.json["reasons"],
         "deadline": None,
+        "warnings": [],
     }
 
 
@@ -266,6 +272,9 @@ def test_the_human_output_leads_with_the_decision_then_reasons_then_deadline(pol
     bullets = [line for line in lines if line.startswith("  - ")]
     assert bullets
     assert "deadline: 2026-11-24T11:40:00Z (in 1h40m)" in lines
+    assert lines[lines.index("deadline: 2026-11-24T11:40:00Z (in 1h40m)") + 1] == (
+        "warnings: 11:30, 11:38 UTC (10m, 2m before the deadline)"
+    )
 
 
 def test_the_human_output_of_a_deny_names_the_rule(policy_file: str) -> None:
@@ -428,3 +437,44 @@ def test_explain_makes_no_aws_call_and_opens_no_connection(policy_file: str, tmp
     control = run_warden("sessions", extra_env=env)
     assert control.code != 0
     assert "explain must not import boto" in control.stderr
+
+
+def test_the_warnings_are_shown_in_the_closing_windows_time_zone(write: Write) -> None:
+    # GIVEN a policy warning 15 and 5 minutes before, and a rule whose Berlin window closes at 18:00
+    policy = write(
+        "warn.yaml",
+        "version: 1\nwarn_before: [5m, 15m]\nwindows:\n  business-hours:\n    timezone: Europe/Berlin\n"
+        "    weekly: [{days: [tue], from: '08:00', to: '18:00'}]\n"
+        "rules:\n  - name: everyone\n    windows: [business-hours]\n",
+    )
+    args = (
+        "explain",
+        "--policy",
+        policy,
+        "--principal",
+        "arn:aws:iam::123456789012:user/alice",
+        "--target",
+        "i-0a1b2c3d4e5f60718",
+    )
+    # WHEN it is explained at 17:00 Berlin
+    result = run_warden(*args, "--at", "2026-11-24T16:00:00Z")
+    # THEN the text says when the warnings fire, in Berlin time, and the JSON lists them in UTC
+    assert result.code == 0, result.stderr
+    assert "warnings: 17:45, 17:55 Europe/Berlin (15m, 5m before the deadline)" in result.lines
+    as_json = run_warden(*args, "--at", "2026-11-24T16:00:00Z", "--json")
+    assert as_json.json["warnings"] == [
+        {"before": "15m", "at": "2026-11-24T16:45:00Z"},
+        {"before": "5m", "at": "2026-11-24T16:55:00Z"},
+    ]
+
+
+def test_in_monitor_mode_no_warning_is_listed(write: Write) -> None:
+    # GIVEN a monitor-mode policy: nothing ends at a deadline, so no one is warned of it
+    policy = write("monitor.yaml", "version: 1\nmode: monitor\nrules:\n  - name: everyone\n    max_duration: 1h\n")
+    result = run_warden(
+        "explain", "--policy", policy, "--principal", "arn:aws:iam::123456789012:user/alice",
+        "--target", "i-0a1b2c3d4e5f60718", "--at", "2026-11-24T16:00:00Z", "--json",
+    )  # fmt: skip
+    assert result.code == 0, result.stderr
+    assert result.json["deadline"] == "2026-11-24T17:00:00Z"
+    assert result.json["warnings"] == []

@@ -57,10 +57,22 @@ def test_demo_prints_each_scenarios_outcome_and_every_alert_as_an_email(tmp_path
     assert "bob starts a session on prod-db-1" in out
     assert "ALLOWED by grant g-" in out
     assert "TERMINATED by the sweeper: grant expired" in out
+    # 3, warned: ten minutes before the grant ends, bob's terminal says so, and the grant is extended in time
+    assert "15:30 Berlin  bob's terminal on prod-db-1" in out
+    assert "Session Warden: this session ends at 15:40 Europe/Berlin (grant g-" in out
+    assert "$ warden grant extend g-" in out
+    assert " --for 30m --reason 'INC-2211 log rotation still running'" in out
+    assert "Session Warden: this session ends at 16:10 Europe/Berlin (grant g-" in out
     # 4. the business-hours window closes at 18:00 in Berlin
     assert "ALLOWED by analysts-on-analytics, until 18:00" in out
     assert "18:00 Berlin  alice@example.com's session on analytics-1" in out
     assert "TERMINATED by the sweeper: window closed" in out
+    # 4, warned: ten and two minutes before the window closes, a line in alice's terminal
+    notice = "Session Warden: this session ends at 18:00 Europe/Berlin (business-hours closes). Save your work."
+    assert "17:50 Berlin  alice@example.com's terminal on analytics-1" in out
+    assert "17:58 Berlin  alice@example.com's terminal on analytics-1" in out
+    assert out.count(notice) == 2
+    assert "[Session Warden] EXPIRING alice@example.com on " in out
     # 5. re-tagged mid-session
     assert "re-tags build-runner" in out
     assert "TERMINATED by the sweeper: target re-tagged" in out
@@ -69,8 +81,8 @@ def test_demo_prints_each_scenarios_outcome_and_every_alert_as_an_email(tmp_path
     assert "WOULD TERMINATE (monitor mode), left open" in out
 
     # AND every alert is printed as the e-mail the security team receives, headers then body
-    assert out.count("      | From:    Session Warden <no-reply@sns.amazonaws.com>") == 8
-    assert out.count("      | To:      security@example.com") == 8
+    assert out.count("      | From:    Session Warden <no-reply@sns.amazonaws.com>") == 13
+    assert out.count("      | To:      security@example.com") == 13
     subjects = [line.split("Subject: ", 1)[1] for line in out.splitlines() if line.startswith("      | Subject: ")]
     assert sum(1 for subject in subjects if subject.startswith("[Session Warden] TERMINATED ")) == 5
     assert (
@@ -97,7 +109,10 @@ def test_demo_prints_each_scenarios_outcome_and_every_alert_as_an_email(tmp_path
 
     # AND it ends with a summary and a pointer to explore further
     assert "sessions started   6: 4 allowed, 1 terminated at start, 1 left open in monitor mode" in out
-    assert "alerts sent        8: 1 grant-created, 1 grant-expired, 5 session-terminated, 1 would-terminate" in out
+    assert (
+        "alerts sent        13: 1 grant-created, 1 grant-expired, 1 grant-extended, 4 session-expiring, "
+        "5 session-terminated, 1 would-terminate"
+    ) in out
     assert "warden local up" in out
     for noise in ("Traceback", "WARNING", "werkzeug", "HTTP/1.1"):
         assert noise not in out
@@ -113,7 +128,7 @@ def test_demo_json_prints_one_object_per_event(tmp_path: Path) -> None:
     assert all(event["at"].endswith("Z") and event["kind"] for event in events)
     kinds = {event["kind"] for event in events}
     assert {"setup", "instance", "principal", "policy", "session-start", "session-end", "grant", "retag"} <= kinds
-    assert {"policy-push", "alert", "summary"} <= kinds
+    assert {"policy-push", "alert", "summary", "warning", "grant-extend"} <= kinds
     assert "not-as-scripted" not in kinds
 
     # AND the sessions' outcomes are data, not prose
@@ -136,8 +151,15 @@ def test_demo_json_prints_one_object_per_event(tmp_path: Path) -> None:
         ("session-terminated", "HIGH"): 5,
         ("grant-created", "INFO"): 1,
         ("grant-expired", "INFO"): 1,
+        ("grant-extended", "INFO"): 1,
+        ("session-expiring", "INFO"): 4,
         ("would-terminate", "MEDIUM"): 1,
     }
+    # AND each warning is data: the session, the stack's document and the line its terminal showed
+    warnings = [event for event in events if event["kind"] == "warning"]
+    assert len(warnings) == 7
+    assert {event["document"] for event in warnings} == {warnings[0]["document"]}
+    assert warnings[-1]["message"].startswith("Session Warden: this session ends at 18:00 Europe/Berlin")
     assert alerts[0]["kind"] == "session-terminated" and alerts[-1]["kind"] == "would-terminate"  # order of arrival
     assert all(
         alert["subject"].startswith("[Session Warden] ") and "Session Warden (stack" in alert["body"]

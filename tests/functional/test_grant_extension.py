@@ -49,7 +49,8 @@ def test_a_session_under_a_grant_extended_in_time_is_not_ended_at_the_old_expiry
     # AND the sweep of the new expiry minute ends it, saying the grant expired at 10:30
     stack.cloud.advance("29m")  # 10:30
     assert session not in stack.active()
-    assert stack.inbox.kinds() == ["grant-extended", "grant-expired", "session-terminated"]
+    # (warned ten minutes before the new expiry, at 10:20: the old one's warnings never came due)
+    assert stack.inbox.kinds() == ["grant-extended", "session-expiring", "grant-expired", "session-terminated"]
     terminated = [mail.body for mail in stack.inbox.mails() if mail.kind == "session-terminated"][-1]
     assert "  - grant g-0extendme000 expired at 2026-11-24 10:30:00 UTC" in terminated
     assert stack.row(session).ended_at == TUESDAY_MORNING + timedelta(hours=1, minutes=30)
@@ -93,13 +94,14 @@ def test_sqs_and_email_subscribers_get_the_email_text_and_filter_policies_still_
     session = stack.start(stack.person("bob"), stack.cloud.add_instance({"Environment": "prod"}))
     stack.cloud.advance("1h")
     assert session not in stack.active()
-    # THEN the inbox gets both as plain e-mail text, not the per-protocol JSON
+    # THEN the inbox gets them as plain e-mail text, not the per-protocol JSON (the warning 10 minutes before, INFO,
+    # then the expiry and the termination)
     mails = stack.inbox.mails()
-    assert [mail.kind for mail in mails] == ["grant-expired", "session-terminated"]
-    assert mails[1].body.startswith("Session Warden terminated a Session Manager session.\n")
-    assert '"https"' not in mails[1].body
+    assert [mail.kind for mail in mails] == ["session-expiring", "grant-expired", "session-terminated"]
+    assert mails[2].body.startswith("Session Warden terminated a Session Manager session.\n")
+    assert '"https"' not in mails[2].body
     # AND the filtered subscriber gets only the HIGH one
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     envelopes = [json.loads(message["Body"]) for message in messages]
     assert [envelope["MessageAttributes"]["kind"]["Value"] for envelope in envelopes] == ["session-terminated"]
-    assert envelopes[0]["Message"] == mails[1].body
+    assert envelopes[0]["Message"] == mails[2].body

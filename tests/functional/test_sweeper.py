@@ -53,7 +53,8 @@ def test_grant_ends_its_session_at_the_sweep_of_its_expiry_minute_and_not_before
     # WHEN the sweep of the expiry minute runs (expires_at is exclusive) THEN it is gone, and the mails say why
     stack.cloud.advance("1m")
     assert session not in stack.active()
-    assert stack.inbox.kinds() == ["grant-expired", "session-terminated"]
+    # (with the warning ten minutes before its end: SPEC section 9)
+    assert stack.inbox.kinds() == ["session-expiring", "grant-expired", "session-terminated"]
     body = last_terminated(stack)
     assert "Decision: deny (grant expired)" in body
     assert "  - grant g-one-hour expired at 2026-11-24 10:00:00 UTC" in body
@@ -190,6 +191,7 @@ def warden_in_process(stack: Stack) -> Iterator[Any]:
         "WARDEN_STATE_TABLE": outputs["StateTableName"],
         "WARDEN_ALERTS_TOPIC_ARN": outputs["AlertsTopicArn"],
         "WARDEN_POLICY_PARAMETER": outputs["PolicyParameterName"],
+        "WARDEN_WARNING_DOCUMENT": outputs["WarningDocumentName"],
         "WARDEN_POLICY_CACHE_SECONDS": "0",
         "WARDEN_CLOCK_URL": f"{stack.cloud.endpoint}/_warden/clock",
         "AWS_ENDPOINT_URL": stack.cloud.endpoint,
@@ -211,6 +213,26 @@ def warden_in_process(stack: Stack) -> Iterator[Any]:
         wiring.reset()
 
 
+def sweeps_at_once(warden: Warden, count: int) -> list[BaseException]:
+    """Run ``count`` sweeps of ``warden`` at the same moment, each with its own owner; what they raised."""
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def sweep(owner: str) -> None:
+        barrier.wait()
+        try:
+            warden.sweeper.sweep(owner)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=sweep, args=(f"sweep-{n}",)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return errors
+
+
 def test_concurrent_sweeps_terminate_and_alert_once(stack: Stack) -> None:
     # GIVEN three sessions nothing allows, whose start events were lost
     terminations = EventTap(stack.cloud, {"source": ["aws.ssm"], "detail": {"eventName": ["TerminateSession"]}})
@@ -230,21 +252,7 @@ def test_concurrent_sweeps_terminate_and_alert_once(stack: Stack) -> None:
                 return later
 
         warden.sweeper.clock = warden.enforcer.clock = Later()
-        barrier = threading.Barrier(4)
-        errors: list[BaseException] = []
-
-        def sweep(owner: str) -> None:
-            barrier.wait()
-            try:
-                warden.sweeper.sweep(owner)
-            except BaseException as error:
-                errors.append(error)
-
-        threads = [threading.Thread(target=sweep, args=(f"sweep-{n}",)) for n in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        errors = sweeps_at_once(warden, 4)
     assert errors == []
     # THEN each session was terminated once and alerted once
     assert not set(sessions) & stack.active()

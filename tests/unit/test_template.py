@@ -133,3 +133,58 @@ def test_the_dashboard_shows_errors_and_throttles_of_every_function() -> None:
     for name in functions:
         for metric in ("Errors", "Throttles"):
             assert f'["AWS/Lambda", "{metric}", "FunctionName", "${{{name}}}"' in body, f"{name} {metric}"
+
+
+def _warning_document() -> dict[str, Any]:
+    document: dict[str, Any] = RESOURCES["WarningDocument"]["Properties"]
+    return document
+
+
+def test_the_warning_document_runs_the_script_in_the_repository_unchanged() -> None:
+    content = _warning_document()["Content"]
+    (step,) = content["mainSteps"]
+    assert step["action"] == "aws:runShellScript"
+    assert step["precondition"] == {"StringEquals": ["platformType", "Linux"]}
+    assert step["inputs"]["runCommand"] == [(ROOT / "functions" / "sweeper" / "session_notice.sh").read_text()]
+
+
+def test_the_warning_documents_parameters_are_data_with_the_patterns_the_sweeper_keeps_to() -> None:
+    from warden.policy.notices import MESSAGE_PATTERN, SESSION_ID_PATTERN
+
+    document = _warning_document()
+    assert document["DocumentType"] == "Command"
+    content = document["Content"]
+    assert content["schemaVersion"] == "2.2"
+    parameters = content["parameters"]
+    assert set(parameters) == {"SessionId", "Message"}
+    assert parameters["SessionId"]["allowedPattern"] == SESSION_ID_PATTERN
+    assert parameters["Message"]["allowedPattern"] == MESSAGE_PATTERN
+    # Passed as environment variables, and never spliced into the script as {{ }} text.
+    assert all(parameter["interpolationType"] == "ENV_VAR" for parameter in parameters.values())
+    assert "{{" not in content["mainSteps"][0]["inputs"]["runCommand"][0]
+
+
+def test_send_command_is_allowed_only_with_the_warning_document_on_instances_and_managed_nodes() -> None:
+    granted: dict[str, list[Any]] = {}
+    for resource in RESOURCES.values():
+        properties = resource.get("Properties", {})
+        documents = [p["PolicyDocument"] for p in properties.get("Policies", []) if isinstance(p, dict)]
+        if resource["Type"] == "AWS::IAM::Policy":
+            documents.append(properties["PolicyDocument"])
+        for document in documents:
+            for statement in document["Statement"]:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                if any(action.lower() in ("ssm:sendcommand", "ssm:*", "*") for action in actions):
+                    granted.setdefault(str(properties.get("Roles")), []).append(statement["Resource"])
+    assert granted == {
+        str([{"Ref": "SweeperRole"}]): [
+            [
+                {"Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:document/${WarningDocument}"},
+                {"Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*"},
+                {"Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:managed-instance/*"},
+            ]
+        ]
+    }
+    assert RESOURCES["SweeperFunction"]["Properties"]["Environment"]["Variables"]["WARDEN_WARNING_DOCUMENT"] == {
+        "Ref": "WarningDocument"
+    }

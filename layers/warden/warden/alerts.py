@@ -321,6 +321,88 @@ def unjudged_session_alert(
     )
 
 
+def expiring_alert(
+    context: AlertContext,
+    entry: LedgerEntry,
+    *,
+    deadline_text: str,
+    why: str,
+    warnings: Sequence[str],
+    extend: tuple[str, str],
+) -> Alert:
+    """INFO alert: an allowed session ends soon (sent at its first warning).
+
+    Parameters
+    ----------
+    deadline_text
+        When it ends, in the policy window's time zone (``18:00 Europe/Berlin``) or UTC.
+    why
+        What ends it: ``business-hours closes``, ``grant g-1 expires``, ``maximum duration 2h``.
+    warnings
+        What was done about the user's terminal, one line per warning (sent, or why not).
+    extend
+        (what it does, the command or step) that would give the session more time.
+    """
+    who = entry.principal or entry.principal_arn or "unknown caller"
+    target = _target_label(entry.target, entry.target_name)
+    opening = "An allowed Session Manager session ends soon. Its user is warned in the session's terminal."
+    pairs: tuple[tuple[str, str | None], ...] = (
+        ("Who", who),
+        ("Target", target),
+        ("Ends at", deadline_text),
+        ("Because", why),
+        ("Rule", entry.rule),
+        ("Grant", entry.grant),
+        ("Started", _when(entry.started_at)),
+        ("Session", entry.session_id),
+    )
+    lines = [
+        opening,
+        "",
+        *_fields(*pairs),
+        "",
+        "Warning in the terminal:",
+        *[f"  - {line}" for line in warnings],
+        "",
+        f"To give it more time: {extend[1]}",
+        "",
+        "Session history (AWS console):",
+        f"  {console_link(context.region)}",
+        *_footer(context, "INFO", "session-expiring"),
+    ]
+    card = ChatCard(
+        title=f"EXPIRING {who} on {target} at {deadline_text}",
+        description="\n".join([opening, f"Ends at {deadline_text} ({why}).", *[f"• {line}" for line in warnings]]),
+        facts=_facts(*pairs),
+        next_steps=(extend, ("See the open sessions", _warden(context, "sessions --active"))),
+        thread=entry.session_id,
+        resources=tuple(part for part in (entry.target, entry.session_id) if part),
+        link=("Session history (AWS console)", console_link(context.region)),
+    )
+    return Alert(
+        kind="session-expiring",
+        severity="INFO",
+        subject=_subject(f"EXPIRING {who} on {target} at {deadline_text}"),
+        body="\n".join(lines) + "\n",
+        session_id=entry.session_id,
+        card=card,
+    )
+
+
+def extend_step(context: AlertContext, entry: LedgerEntry, *, ends_by_deny: bool) -> tuple[str, str]:
+    """What would give a session more time: extending its grant, else a grant; nothing outlasts a deny window."""
+    if ends_by_deny:
+        return (
+            "Nothing but a policy change keeps it",
+            "a deny rule's window opens at the deadline; grants do not help",
+        )
+    if entry.grant:
+        return ("Extend the grant", _warden(context, f"grant extend {entry.grant} --for 30m --reason R"))
+    principal = entry.principal_arn or "PATTERN"  # the ARN: a display name may be one the caller chose
+    command = f"grant create --principal {principal} --target {entry.target or 'TARGET'} --for 1h --reason R"
+    return ("Give it more time with a grant", _warden(context, command))
+
+
 def grant_scope(grant: Grant) -> str:
     """``i-0abc, i-0def`` or ``Environment=prod`` (tags joined with commas)."""
     parts: list[str] = []

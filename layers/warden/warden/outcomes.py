@@ -42,6 +42,7 @@ class SweepReport:
     termination_failures: int = 0
     ended_without_event: int = 0
     grants_expired: int = 0
+    warnings_sent: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

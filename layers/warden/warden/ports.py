@@ -126,6 +126,8 @@ class LedgerEntry:
     event_id: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+    # Warnings before the deadline: "<threshold> before <deadline ISO>" -> at, status, detail, command.
+    warnings: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 class Ledger(Protocol):
@@ -408,4 +410,24 @@ class Liveness(Protocol):
 
     def unjudged(self) -> dict[str, datetime]:
         """Every session marked unjudged, with when it was first marked."""
+        ...
+
+
+class SessionNotices(Protocol):
+    """Writes a notice into a session's terminal on its node (SSM SendCommand with the warden's own document)."""
+
+    def send(self, target: str, session_id: str, message: str) -> str:
+        """Send the command; its command id. Raises AwsCallFailed when SSM refuses it."""
+        ...
+
+    def result(self, command_id: str, target: str) -> tuple[str, str] | None:
+        """``("delivered", detail)`` or ``("failed", why)`` once the command finished; None while it runs."""
+        ...
+
+
+class WarningRecords(Protocol):
+    """Where the warnings of a session are noted (its ledger row's ``warnings``)."""
+
+    def record_warning(self, session_id: str, key: str, record: Mapping[str, str]) -> None:
+        """Set ``warnings[key]`` of an open session's row; nothing when the row is closed or missing."""
         ...

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from warden.alerts import AlertContext
 from warden.enforcer import Enforcer, OnceRunner
+from warden.expiry import ExpiryWarnings
 from warden.notifier import Notifier
 from warden.ports import (
     Alerts,
@@ -20,8 +21,10 @@ from warden.ports import (
     Outbox,
     PolicySource,
     SessionDocuments,
+    SessionNotices,
     Sessions,
     TargetTags,
+    WarningRecords,
 )
 from warden.session_events import SessionEvents
 from warden.sweeper import Sweeper
@@ -53,6 +56,8 @@ def assemble(
     sleep: Callable[[float], None] = time.sleep,
     outbox: Outbox | None = None,
     liveness: Liveness | None = None,
+    notices: SessionNotices | None = None,
+    warning_records: WarningRecords | None = None,
 ) -> Warden:
     """Wire the service to its ports (AWS adapters in Lambda, fakes in tests, the local cloud in between).
 
@@ -72,6 +77,9 @@ def assemble(
         the caller's retry).
     liveness
         Where the sweeper records its heartbeat and the sessions it cannot judge.
+    notices, warning_records
+        Where the sweeper sends the warnings before a session's deadline (SSM SendCommand) and notes them (the
+        ledger); None sends none.
     """
     notifier = Notifier(alerts, once, outbox)
     enforcer = Enforcer(
@@ -107,5 +115,10 @@ def assemble(
         roles=roles,
         documents=documents,
         liveness=liveness,
+        warnings=(
+            ExpiryWarnings(notices, warning_records, once, notifier, context)
+            if notices is not None and warning_records is not None
+            else None
+        ),
     )
     return Warden(events=events, sweeper=sweeper, enforcer=enforcer)

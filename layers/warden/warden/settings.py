@@ -27,6 +27,7 @@ class Settings:
     policy_cache_seconds: int = 60
     ledger_retention_days: int = 400
     clock_url: str | None = None  # the local cloud's emulated clock; unset in Lambda (real time)
+    warning_document: str | None = None  # the stack's SSM document that writes warnings; unset: none sent
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -49,6 +50,7 @@ class Settings:
             policy_cache_seconds=_int(env, "WARDEN_POLICY_CACHE_SECONDS", 60),
             ledger_retention_days=_int(env, "WARDEN_LEDGER_RETENTION_DAYS", 400),
             clock_url=env.get("WARDEN_CLOCK_URL") or None,
+            warning_document=env.get("WARDEN_WARNING_DOCUMENT") or None,
             **{field: env[name] for field, name in required.items()},
         )
 

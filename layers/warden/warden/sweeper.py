@@ -11,6 +11,7 @@ from warden.alerts import AlertContext, grant_alert, stale_lease_alert, unjudged
 from warden.causes import explain, grant_to_look_up
 from warden.enforcer import Denial, Enforcer
 from warden.errors import AwsCallFailed, IdentityUnresolved, SweepIncomplete, describe
+from warden.expiry import ExpiryWarnings
 from warden.facts import denies_everyone, keep_record, live_request, open_session, owner_principal, recorded_host
 from warden.notifier import Notifier
 from warden.observability import count, logger
@@ -63,6 +64,7 @@ class Sweeper:
     roles: IssuerRoles
     documents: SessionDocuments
     liveness: Liveness | None = None
+    warnings: ExpiryWarnings | None = None
 
     def sweep(self, owner: str) -> SweepReport:
         """Re-decide every open session; expire grants; adopt missed sessions; close rows of ended ones.
@@ -248,6 +250,8 @@ class Sweeper:
                 logger.info("adopted a session the event path never saw", extra=log_fields(entry))
             elif _changed(row, entry):
                 self.ledger.update_decision(entry)
+            if self.warnings is not None:
+                report.warnings_sent += self.warnings.check(entry, row, decision, policy, now)
             return
         grant_id = grant_to_look_up(row, decision)
         stored = self.grants.get(grant_id) if grant_id else None

@@ -35,6 +35,7 @@ def build_warden() -> Warden:
     from warden.adapters.documents import SsmSessionDocuments
     from warden.adapters.grants import DynamoGrantStore
     from warden.adapters.ledger import DynamoLedger
+    from warden.adapters.notices import SsmSessionNotices
     from warden.adapters.once import DynamoOnceStore
     from warden.adapters.policy_source import ParameterPolicySource
     from warden.adapters.roles import IamIssuerRoles
@@ -54,6 +55,7 @@ def build_warden() -> Warden:
     once = DynamoOnceStore(dynamodb, settings.idempotency_table, clock)
     state = DynamoState(dynamodb, settings.state_table, clock)
     policy_notifier = Notifier(alerts, once, state)
+    ledger = DynamoLedger(dynamodb, settings.ledger_table, retention_days=settings.ledger_retention_days)
     on_reject = PolicyRejectedAlerts(policy_notifier, context, settings.policy_parameter)
     on_missing = PolicyMissingAlerts(policy_notifier, context, settings.policy_parameter)
     return assemble(
@@ -69,7 +71,7 @@ def build_warden() -> Warden:
             clock=clock,
         ),
         grants=DynamoGrantStore(dynamodb, settings.grants_table),
-        ledger=DynamoLedger(dynamodb, settings.ledger_table, retention_days=settings.ledger_retention_days),
+        ledger=ledger,
         # Termination has its own retry-and-confirm loop with a time budget: botocore retries less under it.
         sessions=SsmSessions(aws.lazy_client(session, "ssm", max_attempts=3)),
         alerts=alerts,
@@ -80,6 +82,8 @@ def build_warden() -> Warden:
         run_once=build_idempotency(),
         outbox=state,
         liveness=state,
+        notices=SsmSessionNotices(ssm, settings.warning_document) if settings.warning_document else None,
+        warning_records=ledger,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -152,6 +153,29 @@ class DynamoLedger:
                 return False
             raise
         return True
+
+    def record_warning(self, session_id: str, key: str, record: Mapping[str, str]) -> None:
+        # Two writes: DynamoDB refuses to create a map and set one of its keys in the same update.
+        for expression in ("SET #w = if_not_exists(#w, :empty)", "SET #w.#k = :record"):
+            try:
+                self._db.update_item(
+                    TableName=self._table,
+                    Key={"session_id": to_value(session_id)},
+                    UpdateExpression=expression,
+                    ConditionExpression="attribute_exists(#open)",
+                    ExpressionAttributeNames={
+                        "#w": "warnings",
+                        "#open": "open",
+                        **({"#k": key} if "#k" in expression else {}),
+                    },
+                    ExpressionAttributeValues={":empty": {"M": {}}}
+                    if ":empty" in expression
+                    else {":record": to_value(dict(record))},
+                )
+            except ClientError as error:
+                if condition_failed(error):  # closed meanwhile: the row keeps what it had
+                    return
+                raise
 
     def open_entries(self) -> list[LedgerEntry]:
         return self.query_index(OPEN_INDEX, "open", "open")

@@ -3,6 +3,8 @@
 from warden.policy.decision import (
     HOLDING_STATUSES,
     Basis,
+    Deadline,
+    DeadlineReason,
     Decision,
     Lapse,
     LapseReason,
@@ -45,6 +47,8 @@ __all__ = [
     "MAX_POLICY_DEPTH",
     "SESSION_TYPES",
     "Basis",
+    "Deadline",
+    "DeadlineReason",
     "Decision",
     "Grant",
     "GrantLimits",

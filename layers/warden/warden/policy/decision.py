@@ -18,6 +18,8 @@ from warden.policy.windows import HORIZON, Schedule, format_instant, utc_datetim
 __all__ = [
     "HOLDING_STATUSES",
     "Basis",
+    "Deadline",
+    "DeadlineReason",
     "Decision",
     "Lapse",
     "LapseReason",
@@ -37,6 +39,7 @@ _NAMED_HOLDERS = 3
 LapseReason = Literal[
     "outside-window", "max-duration", "reason-missing", "grant-expired", "grant-revoked", "grant-not-started"
 ]
+DeadlineReason = Literal["window-closes", "grant-expires", "max-duration", "deny-window-opens"]
 _FOREVER = math.inf
 
 
@@ -146,6 +149,39 @@ class Lapse:
 
 
 @dataclass(frozen=True, slots=True)
+class Deadline:
+    """Why an allowed session's deadline is when it is.
+
+    Attributes
+    ----------
+    why : {"window-closes", "grant-expires", "max-duration", "deny-window-opens"}
+        What ends the allowance.
+    name : str
+        The window that closes or opens, the grant that expires, or the rule whose maximum duration ends it.
+    zone : str
+        The IANA time zone to show the deadline in: the window's, else the policy's ``timezone`` (UTC by default).
+    limit : str or None
+        The maximum duration (``2h``) when that is what ends it.
+    """
+
+    why: DeadlineReason
+    name: str
+    zone: str = "UTC"
+    limit: str | None = None
+
+    @property
+    def words(self) -> str:
+        """The reason in a few words: ``business-hours closes``, ``grant g-1 expires``, ``maximum duration 2h``."""
+        if self.why == "window-closes":
+            return f"{self.name} closes"
+        if self.why == "grant-expires":
+            return f"grant {self.name} expires"
+        if self.why == "max-duration":
+            return f"maximum duration {self.limit}"
+        return f"{self.name} opens"
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """The outcome of :func:`decide`.
 
@@ -172,6 +208,8 @@ class Decision:
         the caller need not fetch them.
     holders : tuple[str, ...]
         When denied by a limit: the ids of the sessions that hold it, oldest first.
+    ends : Deadline or None
+        With a deadline: why it is then.
     """
 
     allowed: bool
@@ -183,6 +221,7 @@ class Decision:
     lapsed: tuple[Lapse, ...] = ()
     limits: tuple[LimitScope, ...] = ()
     holders: tuple[str, ...] = ()
+    ends: Deadline | None = None
 
     @property
     def decision(self) -> Literal["allow", "deny"]:
@@ -326,7 +365,7 @@ def decide(
                     best = _Allowance(None, grant, until)
 
     if best is not None:
-        allowed = _allowed(best, later_denials, now_ts)
+        allowed = _allowed(best, later_denials, now_ts, policy.timezone)
         return _within_limits(policy, request, allow_rules, open_sessions, allowed, now_ts) if limited else allowed
     lapsed = tuple(_rule_lapse(rule, request.reason, now_ts, started_ts) for rule in allow_rules) + tuple(
         lapse for grant in matching_grants if (lapse := _grant_lapse(grant, now)) is not None
@@ -496,14 +535,30 @@ def _next_denial(rules: Sequence[CompiledRule], now_ts: float) -> tuple[float, C
     return found
 
 
-def _allowed(best: _Allowance, later_denials: Sequence[CompiledRule], now_ts: float) -> Decision:
+def _allowance_end(allowance: _Allowance, zone: str) -> Deadline | None:
+    """Why the allowance ends; a grant's expiry and a maximum duration are shown in the policy's ``zone``."""
+    if allowance.until == _FOREVER:
+        return None
+    if allowance.grant is not None:
+        return Deadline("grant-expires", allowance.grant.id, zone)
+    if allowance.closing is not None:
+        return Deadline("window-closes", allowance.closing.name, allowance.closing.zone_name)
+    rule = allowance.rule
+    duration = rule.rule.max_duration if rule is not None else None
+    limit = format_duration(duration) if duration is not None else None
+    return Deadline("max-duration", rule.name if rule is not None else "", zone, limit=limit)
+
+
+def _allowed(best: _Allowance, later_denials: Sequence[CompiledRule], now_ts: float, zone: str) -> Decision:
     until = best.until
     reasons = [_allowance_reason(best, now_ts)]
+    ends = _allowance_end(best, zone)
     denial = _next_denial(later_denials, now_ts) if later_denials else None
     if denial is not None and denial[0] < until:
         until, rule, schedule = denial
         opens = format_instant(until, schedule.zone_name, now_ts)
         reasons.append(f"rule {rule.name} denies from {opens} (window {schedule.name} opens)")
+        ends = Deadline("deny-window-opens", schedule.name, schedule.zone_name)
     return Decision(
         allowed=True,
         basis="allow-rule" if best.rule is not None else "grant",
@@ -511,6 +566,7 @@ def _allowed(best: _Allowance, later_denials: Sequence[CompiledRule], now_ts: fl
         grant=best.grant.id if best.grant is not None else None,
         reasons=tuple(reasons),
         deadline=None if until == _FOREVER else utc_datetime(until),
+        ends=ends,
     )
 
 
@@ -560,11 +616,13 @@ def _by_default(
     reasons = [f"no rule or grant allows {who} on {request.target}; default is {policy.default}"]
     reasons.extend(f"rule {lapse.name}: {lapse.detail}" if lapse.kind == "rule" else lapse.detail for lapse in lapsed)
     deadline = None
+    ends = None
     if policy.default == "allow":
         denial = _next_denial(later_denials, now_ts) if later_denials else None
         if denial is not None:
             opens, rule, schedule = denial
             deadline = utc_datetime(opens)
+            ends = Deadline("deny-window-opens", schedule.name, schedule.zone_name)
             reasons.append(
                 f"rule {rule.name} denies from {format_instant(opens, schedule.zone_name, now_ts)} "
                 f"(window {schedule.name} opens)"
@@ -577,6 +635,7 @@ def _by_default(
         reasons=tuple(reasons),
         deadline=deadline,
         lapsed=lapsed,
+        ends=ends,
     )
 
 

@@ -80,6 +80,31 @@ def _duration(value: object) -> object:
     return parse_duration(value)  # type: ignore[arg-type]  # parse_duration reports non-strings itself
 
 
+# The sweeper runs every minute: more thresholds than this would only repeat the same notice.
+MAX_WARNINGS = 5
+DEFAULT_WARN_BEFORE = (timedelta(minutes=10), timedelta(minutes=2))
+
+
+def _warn_before(value: object) -> tuple[timedelta, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str | timedelta) or not isinstance(value, list | tuple):
+        raise ValueError(f"must be a list of durations, e.g. [10m, 2m], got {value!r}")
+    if len(value) > MAX_WARNINGS:
+        raise ValueError(f"{len(value)} durations: at most {MAX_WARNINGS}")
+    durations: list[timedelta] = []
+    for item in value:
+        duration = _duration(item)
+        if not isinstance(duration, timedelta):
+            raise ValueError(f"invalid duration {item!r}: expected e.g. 30m, 2h, 1h30m or 1d")
+        if duration in durations:
+            raise ValueError(f"names {format_duration(duration)} twice")
+        if duration > timedelta(days=1):
+            raise ValueError(f"{format_duration(duration)} is more than a day: at most 1d")
+        durations.append(duration)
+    return tuple(sorted(durations, reverse=True))
+
+
 def _one_or_many(value: object) -> object:
     if isinstance(value, str):
         return (value,)
@@ -522,6 +547,9 @@ class Policy(_Model):
         Optional limits on just-in-time grants.
     max_sessions_per_target : int or None
         At most this many open sessions on one target, from anyone; a session beyond them is denied.
+    warn_before : tuple[timedelta, ...]
+        How long before an allowed session's deadline its user is warned, longest first (default 10 and 2
+        minutes; empty: never).
 
     Notes
     -----
@@ -538,6 +566,7 @@ class Policy(_Model):
     rules: Annotated[tuple[Rule, ...], BeforeValidator(_empty_tuple_if_none)] = ()
     grants: GrantSettings | None = None
     max_sessions_per_target: SessionLimit | None = None
+    warn_before: Annotated[tuple[timedelta, ...], PlainValidator(_warn_before)] = DEFAULT_WARN_BEFORE
 
     _compiled: CompiledPolicy = PrivateAttr()
 
@@ -579,6 +608,8 @@ class Policy(_Model):
             document["grants"] = self.grants.to_document()
         if self.max_sessions_per_target is not None:
             document["max_sessions_per_target"] = self.max_sessions_per_target
+        if self.warn_before != DEFAULT_WARN_BEFORE:
+            document["warn_before"] = [format_duration(duration) for duration in self.warn_before]
         return document
 
 
