@@ -86,6 +86,7 @@ def live_request(
         session_type=documents.session_type(document),
         host=host,
         account=account,
+        logging=documents.session_logging(document),
     )
 
 
@@ -112,6 +113,9 @@ def keep_record(entry: LedgerEntry, row: LedgerEntry | None) -> LedgerEntry:
     if row.started_at and entry.started_at and abs(row.started_at - entry.started_at) <= _START_SKEW:
         entry.started_at = row.started_at
     entry.host = entry.host or row.host
+    if row.transcript and not row.transcript.startswith("unknown"):
+        # Where the agent writes is settled when the session starts; a later change of preferences moves nothing.
+        entry.transcript, entry.transcript_links = row.transcript, list(row.transcript_links)
     return entry
 
 

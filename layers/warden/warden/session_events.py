@@ -45,6 +45,7 @@ class SessionEvents:
             return self._record_failed_call(call)
         session_id = _require_session_id(call)
         now = self.clock.now()
+        self.documents.forget_preferences()  # logging settings are read afresh for each session
         row: LedgerEntry | None = None
         if call.event_name == "ResumeSession":
             # A resume continues the session it names: its own target, document, reason and start, from
@@ -80,10 +81,13 @@ class SessionEvents:
                 session_type=session_type,
                 host=host,
                 account=call.account,
+                logging=self.documents.session_logging(call.document),
             )
         policy = self.policies.current()
         decision = self._decide(policy, request, now)
-        entry = decided_entry(session_id, request, info, decision, policy, now, event_id=call.event_id)
+        entry = decided_entry(
+            session_id, request, info, decision, policy, now, event_id=call.event_id, region=call.region
+        )
         keep_record(entry, row)
         if decision.allowed:
             if row is not None:
@@ -166,7 +170,9 @@ class SessionEvents:
     def _decide(self, policy: Policy, request: SessionRequest, now: datetime) -> Decision:
         """Decide without grants first: a deny rule, or an allow rule with no end, is final without a grants read."""
         decision = decide(policy, request, (), now)
-        if decision.basis == "deny-rule" or (decision.basis == "allow-rule" and decision.deadline is None):
+        if decision.basis in ("deny-rule", "require-logging") or (
+            decision.basis == "allow-rule" and decision.deadline is None
+        ):
             return decision
         return decide(policy, request, self.grants.active(now), now)
 

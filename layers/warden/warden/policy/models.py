@@ -17,6 +17,7 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     PrivateAttr,
+    StrictBool,
     WithJsonSchema,
     model_validator,
 )
@@ -253,6 +254,9 @@ class Rule(_Model):
         An allowed session stops holding this long after it started (allow rules only).
     require_reason : ReasonPattern or None
         An RE2 regex searched in the session's reason; no reason never matches (allow rules only).
+    require_logging : bool
+        The rule allows only sessions Session Manager logs (allow rules only; see
+        :mod:`warden.policy.logging`).
     """
 
     name: NonEmptyStr
@@ -265,6 +269,7 @@ class Rule(_Model):
     windows: Annotated[tuple[NonEmptyStr, ...], Field(min_length=1)] | None = None
     max_duration: Annotated[timedelta | None, BeforeValidator(_duration)] = None
     require_reason: Reason | None = None
+    require_logging: StrictBool = False
 
     _principals: PrincipalMatcher = PrivateAttr()
     _documents: DocumentMatcher | None = PrivateAttr(default=None)
@@ -278,6 +283,7 @@ class Rule(_Model):
                 for field, value in (
                     ("max_duration", self.max_duration and format_duration(self.max_duration)),
                     ("require_reason", self.require_reason and self.require_reason.pattern),
+                    ("require_logging", True if self.require_logging else None),
                 )
                 if value is not None
             )
@@ -330,6 +336,8 @@ class Rule(_Model):
             document["max_duration"] = format_duration(self.max_duration)
         if self.require_reason is not None:
             document["require_reason"] = self.require_reason.pattern
+        if self.require_logging:
+            document["require_logging"] = True
         return document
 
 
@@ -497,6 +505,9 @@ class Policy(_Model):
         The rules, in document order.
     grants : GrantSettings or None
         Optional limits on just-in-time grants.
+    require_logging : bool
+        Deny every session Session Manager does not log (preferences that log nowhere, port and remote-port
+        sessions, preferences that cannot be read).
 
     Notes
     -----
@@ -512,6 +523,7 @@ class Policy(_Model):
     windows: Annotated[Mapping[NonEmptyStr, Window], BeforeValidator(_empty_if_none)] = Field(default_factory=dict)
     rules: Annotated[tuple[Rule, ...], BeforeValidator(_empty_tuple_if_none)] = ()
     grants: GrantSettings | None = None
+    require_logging: StrictBool = False
 
     _compiled: CompiledPolicy = PrivateAttr()
 
@@ -551,6 +563,8 @@ class Policy(_Model):
         }
         if self.grants is not None:
             document["grants"] = self.grants.to_document()
+        if self.require_logging:
+            document["require_logging"] = True
         return document
 
 
