@@ -15,7 +15,7 @@ from warden_cli.output import iso_or_none, print_json, relative, short_time
 
 if TYPE_CHECKING:
     from warden.events import SessionApiCall
-    from warden.policy import Decision, Grant, Policy, Principal, SessionType
+    from warden.policy import Decision, Grant, Policy, Principal, SessionLogging, SessionType
 
 
 def register(subparsers: Any) -> None:
@@ -57,6 +57,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--host", metavar="H", help="the remote host of a remote-port session (its host parameter)")
     parser.add_argument("--reason", metavar="R", help="the reason given at StartSession")
     parser.add_argument(
+        "--logging",
+        choices=("s3", "cloudwatch", "both", "none"),
+        help="where the Session Manager preferences log sessions (for require_logging; explain reads no "
+        "preferences). Port and remote-port sessions are never logged, whatever this says",
+    )
+    parser.add_argument(
         "--grants",
         metavar="GRANTS.json",
         help='grants: a JSON list, {"grants": [...]}, or the output of `warden grant list --json`',
@@ -76,6 +82,7 @@ class _Session:
     session_type: SessionType | None
     host: str | None
     account: str | None
+    logging: SessionLogging | None
     reason: str | None
     started: datetime
     at: datetime
@@ -98,13 +105,17 @@ def explain_command(args: argparse.Namespace) -> int:
         session_type=session.session_type,
         host=session.host,
         account=session.account,
+        logging=session.logging,
     )
     decision = decide(policy, request, grants, session.at)
     if args.json:
         print_json(decision.to_json())
     else:
         judges_types = any(rule.session_types is not None or rule.hosts is not None for rule in policy.rules)
-        _print_human(decision, session, tags_given=bool(args.tag), judges_types=judges_types)
+        judges_logging = policy.require_logging or any(rule.require_logging for rule in policy.rules)
+        _print_human(
+            decision, session, tags_given=bool(args.tag), judges_types=judges_types, judges_logging=judges_logging
+        )
     return EXIT_OK if decision.allowed else EXIT_DENIED
 
 
@@ -119,7 +130,15 @@ def _load_policy(path: str) -> Policy:
 
 
 def _session(args: argparse.Namespace) -> _Session:
-    from warden.policy import aws_document_session_type, normalise_document, principal_from_arn, session_host
+    from warden.policy import (
+        aws_document_logging,
+        aws_document_session_type,
+        normalise_document,
+        port_logging,
+        principal_from_arn,
+        session_host,
+        stated_logging,
+    )
 
     call = _load_event(args.event) if args.event else None
     tags = parse_tags(args.tag)
@@ -151,6 +170,11 @@ def _session(args: argparse.Namespace) -> _Session:
     # Explain reads no document: what an AWS-provided one does is known, any other's takes --session-type.
     session_type = args.session_type or aws_document_session_type(document)
     host = args.host.strip() if args.host else session_host(call.document_parameters if call is not None else None)
+    # A tunnel is never logged (AWS-StartSSHSession included); anything else is logged as --logging states.
+    if aws_document_logging(document) == "port" or session_type in ("port", "remote-port"):
+        logging: SessionLogging | None = port_logging(document)
+    else:
+        logging = stated_logging(args.logging) if args.logging else None
 
     # The event gives its own time: explaining an event decides it as it was when CloudTrail recorded it.
     if args.at:
@@ -168,6 +192,7 @@ def _session(args: argparse.Namespace) -> _Session:
         session_type=session_type,
         host=host,
         account=call.account if call is not None else None,
+        logging=logging,
         reason=args.reason if args.reason is not None else (call.reason if call is not None else None),
         started=started,
         at=at,
@@ -228,8 +253,12 @@ def _first_error(error: Any) -> str:
     return f".{field}: {message}" if field else f": {message}"
 
 
-def _print_human(decision: Decision, session: _Session, *, tags_given: bool, judges_types: bool) -> None:
-    if decision.rule:
+def _print_human(
+    decision: Decision, session: _Session, *, tags_given: bool, judges_types: bool, judges_logging: bool
+) -> None:
+    if decision.basis == "require-logging":
+        basis = "by require_logging"
+    elif decision.rule:
         basis = f"by rule {decision.rule}"
     elif decision.grant:
         basis = f"by grant {decision.grant}"
@@ -262,6 +291,11 @@ def _print_human(decision: Decision, session: _Session, *, tags_given: bool, jud
         print(
             "note: the session type is unknown (explain reads no document): rules with session_types or hosts "
             "allow nothing and deny it; pass --session-type"
+        )
+    if session.logging is None and judges_logging:
+        print(
+            "note: whether Session Manager logs the session is unknown (explain reads no preferences): "
+            "require_logging treats it as not logged; pass --logging s3|cloudwatch|both|none"
         )
     if not tags_given:
         print("note: no --tag given, so the target is taken to have no tags (explain does not look them up)")
