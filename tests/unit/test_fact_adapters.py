@@ -241,3 +241,12 @@ def test_logging_settings_are_read_again_after_forget_preferences_only() -> None
     reader.forget_preferences()
     assert reader.session_logging("SSM-SessionManagerRunShell").state == "unlogged"
     assert ssm.calls == ["SSM-SessionManagerRunShell", "SSM-SessionManagerRunShell"]
+
+
+def test_a_document_read_for_its_session_type_is_not_read_again_for_logging_in_the_same_event() -> None:
+    ssm = FakeSsm({"SSM-SessionManagerRunShell": preferences(s3BucketName="audit")})
+    reader = documents(ssm)
+    reader.forget_preferences()
+    assert reader.session_type("SSM-SessionManagerRunShell") == "shell"
+    assert reader.session_logging("SSM-SessionManagerRunShell").s3_bucket == "audit"
+    assert ssm.calls == ["SSM-SessionManagerRunShell"]

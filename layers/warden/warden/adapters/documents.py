@@ -163,6 +163,7 @@ class SsmSessionDocuments:
             if document == DEFAULT_DOCUMENT and error_code(error) == "InvalidDocument":
                 # An account whose Session Manager preferences were never saved has no such document: StartSession
                 # then runs its built-in default, a shell. Once saved, it is read like any other.
+                self._fresh[document] = _DEFAULT_SHELL  # just read: session_logging needs no second call
                 return _DEFAULT_SHELL
             count("DocumentUnreadable")
             logger.warning(
@@ -179,4 +180,5 @@ class SsmSessionDocuments:
             count("DocumentUnreadable")
             logger.warning("session document names no session type the warden knows", extra={"document": document})
             return None
+        self._fresh[document] = content
         return content
