@@ -82,7 +82,7 @@ class SsmSessionDocuments:
         return session_target_from_content(content, parameters, parameters_hidden=parameters_hidden)
 
     def session_logging(self, document: str) -> SessionLogging:
-        """Whether and where Session Manager logs a session of *document* (see :mod:`warden.policy.logging`).
+        """Whether and where Session Manager logs a session of *document* (see :mod:`warden.policy.session_logs`).
 
         Read afresh once per :meth:`forget_preferences`, never from the long-lived cache. A document or preferences
         that cannot be read give ``unknown``, which ``require_logging`` treats as not logged.

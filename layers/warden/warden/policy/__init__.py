@@ -15,7 +15,17 @@ from warden.policy.durations import format_duration, parse_duration
 from warden.policy.errors import PolicyError, PolicyIssue
 from warden.policy.hosts import canonical_host, host_warnings
 from warden.policy.loader import MAX_POLICY_BYTES, MAX_POLICY_DEPTH, issues_from_validation_error, load_policy
-from warden.policy.logging import (
+from warden.policy.models import Grant, GrantLimits, GrantSettings, Policy, Rule, Targets
+from warden.policy.principals import (
+    IDENTITY_CENTER_PATH,
+    Principal,
+    PrincipalKind,
+    pattern_warnings,
+    principal_from_arn,
+    principal_from_identity,
+    validate_principal_pattern,
+)
+from warden.policy.session_logs import (
     LoggingState,
     SessionLogging,
     Transcript,
@@ -28,16 +38,6 @@ from warden.policy.logging import (
     transcript_summary,
     transcripts,
     unreadable_logging,
-)
-from warden.policy.models import Grant, GrantLimits, GrantSettings, Policy, Rule, Targets
-from warden.policy.principals import (
-    IDENTITY_CENTER_PATH,
-    Principal,
-    PrincipalKind,
-    pattern_warnings,
-    principal_from_arn,
-    principal_from_identity,
-    validate_principal_pattern,
 )
 from warden.policy.windows import WeeklyEntry, Window
 

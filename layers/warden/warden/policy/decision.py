@@ -11,9 +11,9 @@ from typing import Literal, NamedTuple
 from warden.policy.compiled import CompiledRule
 from warden.policy.documents import SessionType, aws_document_session_type, normalise_document
 from warden.policy.durations import format_duration
-from warden.policy.logging import SessionLogging
 from warden.policy.models import Grant, Policy, require_aware
 from warden.policy.principals import Principal
+from warden.policy.session_logs import SessionLogging
 from warden.policy.windows import HORIZON, Schedule, format_instant, utc_datetime
 
 __all__ = ["Basis", "Decision", "Lapse", "LapseReason", "SessionRequest", "decide"]

@@ -256,7 +256,7 @@ class Rule(_Model):
         An RE2 regex searched in the session's reason; no reason never matches (allow rules only).
     require_logging : bool
         The rule allows only sessions Session Manager logs (allow rules only; see
-        :mod:`warden.policy.logging`).
+        :mod:`warden.policy.session_logs`).
     """
 
     name: NonEmptyStr
