@@ -90,3 +90,12 @@ def test_explain_refuses_an_unknown_logging_place(write: Write) -> None:
     result = explain(write("policy.yaml", POLICY), "--logging", "syslog")
     assert result.code == 2
     assert "--logging: invalid choice: 'syslog'" in result.stderr
+
+
+def test_policy_validate_warns_that_a_logged_tunnel_rule_allows_nothing(write: Write) -> None:
+    body = POLICY + "  - name: tunnels\n    session_types: [port, remote-port]\n"
+    result = run_warden("policy", "validate", write("policy.yaml", body))
+    assert result.code == 0, result.stderr
+    assert "rules[1].session_types: require_logging applies, and port, remote-port sessions are never logged" in (
+        result.stderr
+    )

@@ -312,3 +312,22 @@ def test_require_logging_round_trips_through_the_document() -> None:
     again = policy(json.dumps(loaded.to_document()))
     assert again.require_logging and again.rules[0].require_logging
     assert again == loaded
+
+
+@pytest.mark.parametrize(
+    ("session_types", "required", "deny", "warned"),
+    [
+        (("port",), True, False, True),
+        (("port", "remote-port"), True, False, True),
+        (("port", "shell"), True, False, False),
+        (None, True, False, False),
+        (("port",), False, False, False),
+        (("port",), True, True, False),
+    ],
+)
+def test_a_logging_allow_rule_for_tunnels_only_is_warned_about(
+    session_types: tuple[str, ...] | None, required: bool, deny: bool, warned: bool
+) -> None:
+    from warden.policy import logging_warnings
+
+    assert bool(logging_warnings(session_types, required=required, deny=deny)) is warned

@@ -29,6 +29,7 @@ __all__ = [
     "Transcript",
     "aws_document_logging",
     "document_logging",
+    "logging_warnings",
     "not_saved_logging",
     "port_logging",
     "preferences_logging",
@@ -302,3 +303,28 @@ def transcript_summary(logging: SessionLogging | None, session_id: str, region: 
         return (f"not logged ({logging.why})" if logging.state == "unlogged" else f"unknown ({logging.why})"), []
     found = transcripts(logging, session_id, region)
     return "; ".join(item.location for item in found), [item.link for item in found]
+
+
+def logging_warnings(session_types: tuple[str, ...] | None, *, required: bool, deny: bool) -> list[str]:
+    """Explain where ``require_logging`` makes an allow rule allow nothing.
+
+    Parameters
+    ----------
+    session_types : tuple[str, ...] or None
+        The rule's ``session_types``.
+    required : bool
+        Whether ``require_logging`` applies to the rule (its own, or the policy's).
+    deny : bool
+        Whether the rule denies (then nothing is said).
+
+    Returns
+    -------
+    list[str]
+        One sentence when every session type the rule allows is a tunnel, which Session Manager never logs.
+    """
+    if deny or not required or not session_types or not set(session_types) <= {"port", "remote-port"}:
+        return []
+    return [
+        f"require_logging applies, and {', '.join(session_types)} sessions are never logged by Session Manager: "
+        "this rule allows nothing"
+    ]
