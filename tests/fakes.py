@@ -10,7 +10,16 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from warden.errors import AwsCallFailed, SessionAlreadyEnded
-from warden.policy import Grant, Policy, SessionType, aws_document_session_type
+from warden.policy import (
+    Grant,
+    Policy,
+    SessionLogging,
+    SessionType,
+    aws_document_logging,
+    aws_document_session_type,
+    not_saved_logging,
+    port_logging,
+)
 from warden.ports import WARDEN_ACTOR, Alert, AlertMarker, LedgerEntry, LiveSession, StoredPolicy, TargetInfo
 
 
@@ -380,8 +389,11 @@ class FakeRoles:
 class FakeDocuments:
     """Document name -> session type; the AWS-provided ones are known as AWS wrote them, others are unknown."""
 
-    def __init__(self, types: dict[str, SessionType] | None = None) -> None:
+    def __init__(self, types: dict[str, SessionType] | None = None, logging: SessionLogging | None = None) -> None:
         self.types = dict(types or {})
+        # Where the account's preferences log (default: never saved, so nowhere).
+        self.logging = logging or not_saved_logging()
+        self.forgotten = 0
 
     def session_type(self, document: str) -> SessionType | None:
         return self.types.get(document) or aws_document_session_type(document)
@@ -396,6 +408,14 @@ class FakeDocuments:
     ) -> tuple[SessionType | None, str | None]:
         kind = self.session_type(document)
         return kind, (named_host if kind == "remote-port" and not parameters_hidden else None)
+
+    def session_logging(self, document: str) -> SessionLogging:
+        if aws_document_logging(document) == "port" or self.types.get(document) in ("port", "remote-port"):
+            return port_logging(document)
+        return self.logging
+
+    def forget_preferences(self) -> None:
+        self.forgotten += 1
 
 
 class FakeNotices:

@@ -15,7 +15,7 @@ from warden_cli.output import iso_or_none, print_json, relative, short_time
 
 if TYPE_CHECKING:
     from warden.events import SessionApiCall
-    from warden.policy import Decision, Grant, OpenSession, Policy, Principal, SessionType
+    from warden.policy import Decision, Grant, OpenSession, Policy, Principal, SessionLogging, SessionType
 
 # The sessions --open-sessions assumes started this long before the explained one: older, so they hold its limits.
 _OPEN_BEFORE = timedelta(seconds=1)
@@ -60,6 +60,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--host", metavar="H", help="the remote host of a remote-port session (its host parameter)")
     parser.add_argument("--reason", metavar="R", help="the reason given at StartSession")
     parser.add_argument(
+        "--logging",
+        choices=("s3", "cloudwatch", "both", "none"),
+        help="where the Session Manager preferences log sessions (for require_logging; explain reads no "
+        "preferences). Port and remote-port sessions are never logged, whatever this says",
+    )
+    parser.add_argument(
         "--grants",
         metavar="GRANTS.json",
         help='grants: a JSON list, {"grants": [...]}, or the output of `warden grant list --json`',
@@ -97,6 +103,7 @@ class _Session:
     session_type: SessionType | None
     host: str | None
     account: str | None
+    logging: SessionLogging | None
     reason: str | None
     started: datetime
     at: datetime
@@ -121,6 +128,7 @@ def explain_command(args: argparse.Namespace) -> int:
         session_type=session.session_type,
         host=session.host,
         account=session.account,
+        logging=session.logging,
     )
     decision = decide(policy, request, grants, session.at, _assumed_open(session, args.open_sessions or 0))
     # In monitor mode nothing ends at the deadline, so no one is warned of it.
@@ -134,12 +142,20 @@ def explain_command(args: argparse.Namespace) -> int:
         print_json(data)
     else:
         judges_types = any(rule.session_types is not None or rule.hosts is not None for rule in policy.rules)
+        judges_logging = policy.require_logging or any(rule.require_logging for rule in policy.rules)
         warned = None
         if warnings:
             zone = decision.ends.zone if decision.ends is not None else "UTC"
             before = ", ".join(time.label for time in warnings)
             warned = f"warnings: {format_warnings(warnings, zone, session.at)} ({before} before the deadline)"
-        _print_human(decision, session, tags_given=bool(args.tag), judges_types=judges_types, warnings=warned)
+        _print_human(
+            decision,
+            session,
+            tags_given=bool(args.tag),
+            judges_types=judges_types,
+            judges_logging=judges_logging,
+            warnings=warned,
+        )
         _print_limits_note(decision, session, args.open_sessions)
     return EXIT_OK if decision.allowed else EXIT_DENIED
 
@@ -180,7 +196,15 @@ def _load_policy(path: str) -> Policy:
 
 
 def _session(args: argparse.Namespace) -> _Session:
-    from warden.policy import aws_document_session_type, normalise_document, principal_from_arn, session_host
+    from warden.policy import (
+        aws_document_logging,
+        aws_document_session_type,
+        normalise_document,
+        port_logging,
+        principal_from_arn,
+        session_host,
+        stated_logging,
+    )
 
     call = _load_event(args.event) if args.event else None
     tags = parse_tags(args.tag)
@@ -212,6 +236,11 @@ def _session(args: argparse.Namespace) -> _Session:
     # Explain reads no document: what an AWS-provided one does is known, any other's takes --session-type.
     session_type = args.session_type or aws_document_session_type(document)
     host = args.host.strip() if args.host else session_host(call.document_parameters if call is not None else None)
+    # A tunnel is never logged (AWS-StartSSHSession included); anything else is logged as --logging states.
+    if aws_document_logging(document) == "port" or session_type in ("port", "remote-port"):
+        logging: SessionLogging | None = port_logging(document)
+    else:
+        logging = stated_logging(args.logging) if args.logging else None
 
     # The event gives its own time: explaining an event decides it as it was when CloudTrail recorded it.
     if args.at:
@@ -229,6 +258,7 @@ def _session(args: argparse.Namespace) -> _Session:
         session_type=session_type,
         host=host,
         account=call.account if call is not None else None,
+        logging=logging,
         reason=args.reason if args.reason is not None else (call.reason if call is not None else None),
         started=started,
         at=at,
@@ -290,10 +320,18 @@ def _first_error(error: Any) -> str:
 
 
 def _print_human(
-    decision: Decision, session: _Session, *, tags_given: bool, judges_types: bool, warnings: str | None = None
+    decision: Decision,
+    session: _Session,
+    *,
+    tags_given: bool,
+    judges_types: bool,
+    judges_logging: bool = False,
+    warnings: str | None = None,
 ) -> None:
     if decision.basis == "session-limit":
         basis = f"by the session limit of rule {decision.rule}" if decision.rule else "by max_sessions_per_target"
+    elif decision.basis == "require-logging":
+        basis = "by require_logging"
     elif decision.rule:
         basis = f"by rule {decision.rule}"
     elif decision.grant:
@@ -329,6 +367,11 @@ def _print_human(
         print(
             "note: the session type is unknown (explain reads no document): rules with session_types or hosts "
             "allow nothing and deny it; pass --session-type"
+        )
+    if session.logging is None and judges_logging:
+        print(
+            "note: whether Session Manager logs the session is unknown (explain reads no preferences): "
+            "require_logging treats it as not logged; pass --logging s3|cloudwatch|both|none"
         )
     if not tags_given:
         print("note: no --tag given, so the target is taken to have no tags (explain does not look them up)")

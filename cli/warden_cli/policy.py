@@ -72,7 +72,7 @@ def validate_command(args: argparse.Namespace) -> int:
 
 def print_pattern_warnings(source: str, policy: Policy) -> None:
     """On stderr, each principal pattern (and hosts list) that matches less (or more) than it may seem to."""
-    from warden.policy import host_warnings, pattern_warnings
+    from warden.policy import host_warnings, logging_warnings, pattern_warnings
 
     for index, rule in enumerate(policy.rules):
         for position, pattern in enumerate(rule.principals):
@@ -80,6 +80,9 @@ def print_pattern_warnings(source: str, policy: Policy) -> None:
                 print(f"warden: warning: {source}: rules[{index}].principals[{position}]: {warning}", file=sys.stderr)
         for warning in host_warnings(rule.hosts or (), deny=rule.effect == "deny"):
             print(f"warden: warning: {source}: rules[{index}].hosts: {warning}", file=sys.stderr)
+        required = policy.require_logging or rule.require_logging
+        for warning in logging_warnings(rule.session_types, required=required, deny=rule.effect == "deny"):
+            print(f"warden: warning: {source}: rules[{index}].session_types: {warning}", file=sys.stderr)
 
 
 def push_command(args: argparse.Namespace) -> int:

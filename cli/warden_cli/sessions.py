@@ -25,7 +25,7 @@ TABLE_COLUMNS = (
 CSV_COLUMNS = (
     "session_id", "status", "principal", "principal_arn", "target", "target_name", "document", "reason",
     "started_at", "ended_at", "duration_seconds", "decision", "basis", "rule", "grant", "deadline", "mode", "action",
-    "ended_by", "end_reason", "error_code", "error_message",
+    "ended_by", "end_reason", "error_code", "error_message", "transcript",
 )  # fmt: skip
 
 
@@ -151,6 +151,8 @@ def decided_by(entry: LedgerEntry) -> str:
         return f"grant {entry.grant}"
     if entry.basis in ("default-deny", "default-allow"):
         return "default"
+    if entry.basis == "require-logging":
+        return "require_logging"
     if entry.rule:
         return entry.rule
     return f"grant {entry.grant}" if entry.grant else "-"

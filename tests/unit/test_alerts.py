@@ -153,3 +153,25 @@ def test_policy_rejected_alert_names_the_problem_and_what_stays_in_force() -> No
     assert alert.severity == "MEDIUM" and alert.kind == "policy-rejected"
     assert "unknown window 'busness-hours'" in alert.body
     assert "previous valid version (parameter version 3)" in alert.body
+
+
+def test_a_session_alert_links_the_transcript_in_the_email_and_the_chat_card() -> None:
+    from dataclasses import replace
+
+    from warden.alerts import chat_notification
+
+    link = "https://eu-central-1.console.aws.amazon.com/s3/object/audit?region=eu-central-1&prefix=x.log"
+    entry = replace(ENTRY, transcript="s3://audit/x.log", transcript_links=[link])
+    alert = session_alert("session-terminated", CONTEXT, entry, cause="c", why=[], action="a")
+    assert f"\nTranscript: {link}\n  (s3://audit/x.log)\n" in alert.body
+    card = chat_notification(alert)["content"]["description"].splitlines()
+    # Slack's mrkdwn escapes "&" in the card; the link is the same.
+    assert f"*Transcript:* `{link.replace('&', '&amp;')}`" in card
+
+
+def test_a_session_alert_says_when_there_is_no_transcript() -> None:
+    from dataclasses import replace
+
+    entry = replace(ENTRY, transcript="not logged (port forwarding is never logged by Session Manager)")
+    alert = session_alert("session-terminated", CONTEXT, entry, cause="c", why=[], action="a")
+    assert "\nTranscript: not logged (port forwarding is never logged by Session Manager)\n" in alert.body

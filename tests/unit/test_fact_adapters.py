@@ -167,3 +167,86 @@ def test_aws_remote_host_document_dials_its_host_parameter_without_a_read() -> N
         "AWS-StartPortForwardingSession", {"portNumber": ["22"]}, parameters_hidden=False, named_host=None
     ) == ("port", None)
     assert ssm.calls == []
+
+
+# --- session logging (GetDocument read afresh per event / sweep) ----------------------------------------------
+
+
+def preferences(**inputs: str) -> str:
+    return json.dumps({"schemaVersion": "1.0", "sessionType": "Standard_Stream", "inputs": inputs})
+
+
+def test_a_shell_session_is_logged_where_the_preferences_say() -> None:
+    ssm = FakeSsm({"SSM-SessionManagerRunShell": preferences(s3BucketName="audit", s3KeyPrefix="ssm")})
+    found = documents(ssm).session_logging("SSM-SessionManagerRunShell")
+    assert (found.state, found.s3_bucket, found.s3_prefix) == ("logged", "audit", "ssm")
+
+
+def test_a_custom_shell_document_is_logged_by_its_own_inputs_not_the_preferences() -> None:
+    ssm = FakeSsm(
+        {
+            "SSM-SessionManagerRunShell": preferences(s3BucketName="audit"),
+            "Team-Shell": preferences(cloudWatchLogGroupName="/team"),
+        }
+    )
+    found = documents(ssm).session_logging("Team-Shell")
+    assert (found.s3_bucket, found.log_group, found.source) == (None, "/team", "Team-Shell")
+    assert ssm.calls == ["Team-Shell"]
+
+
+def test_a_command_document_is_logged_by_the_accounts_preferences() -> None:
+    command = json.dumps({"schemaVersion": "1.0", "sessionType": "InteractiveCommands"})
+    ssm = FakeSsm({"SSM-SessionManagerRunShell": preferences(s3BucketName="audit"), "Team-Top": command})
+    reader = documents(ssm)
+    assert reader.session_logging("Team-Top").s3_bucket == "audit"
+    assert reader.session_logging("AWS-StartInteractiveCommand").s3_bucket == "audit"
+
+
+def test_port_documents_are_never_logged_and_need_no_call_when_aws_provides_them() -> None:
+    ssm = FakeSsm({"Team-Port": PORT, "SSM-SessionManagerRunShell": preferences(s3BucketName="audit")})
+    reader = documents(ssm)
+    assert reader.session_logging("AWS-StartSSHSession").port
+    assert reader.session_logging("Team-Port").port
+    assert ssm.calls == ["Team-Port"]
+
+
+def test_an_account_without_preferences_logs_nowhere() -> None:
+    found = documents(FakeSsm({})).session_logging("SSM-SessionManagerRunShell")
+    assert (found.state, "never saved" in found.why) == ("unlogged", True)
+
+
+def test_unreadable_preferences_are_unknown_and_say_why() -> None:
+    ssm = FakeSsm({"SSM-SessionManagerRunShell": preferences(s3BucketName="audit")})
+    ssm.failing["SSM-SessionManagerRunShell"] = "AccessDeniedException"
+    found = documents(ssm).session_logging("SSM-SessionManagerRunShell")
+    assert found.state == "unknown"
+    assert found.why == (
+        "cannot tell whether Session Manager logs the session "
+        "(SSM-SessionManagerRunShell: GetDocument failed: AccessDeniedException)"
+    )
+
+
+def test_another_accounts_session_document_is_not_read_for_logging() -> None:
+    ssm = FakeSsm({})
+    found = documents(ssm).session_logging("arn:aws:ssm:us-east-1:999999999999:document/Team-Shell")
+    assert found.state == "unknown" and ssm.calls == []
+
+
+def test_logging_settings_are_read_again_after_forget_preferences_only() -> None:
+    ssm = FakeSsm({"SSM-SessionManagerRunShell": preferences(s3BucketName="audit")})
+    reader = documents(ssm)
+    assert reader.session_logging("SSM-SessionManagerRunShell").logged
+    ssm.documents["SSM-SessionManagerRunShell"] = preferences()
+    assert reader.session_logging("SSM-SessionManagerRunShell").logged  # same event / sweep: read once
+    reader.forget_preferences()
+    assert reader.session_logging("SSM-SessionManagerRunShell").state == "unlogged"
+    assert ssm.calls == ["SSM-SessionManagerRunShell", "SSM-SessionManagerRunShell"]
+
+
+def test_a_document_read_for_its_session_type_is_not_read_again_for_logging_in_the_same_event() -> None:
+    ssm = FakeSsm({"SSM-SessionManagerRunShell": preferences(s3BucketName="audit")})
+    reader = documents(ssm)
+    reader.forget_preferences()
+    assert reader.session_type("SSM-SessionManagerRunShell") == "shell"
+    assert reader.session_logging("SSM-SessionManagerRunShell").s3_bucket == "audit"
+    assert ssm.calls == ["SSM-SessionManagerRunShell"]

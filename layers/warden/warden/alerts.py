@@ -94,6 +94,7 @@ def session_alert(
             ("Started", _when(entry.started_at)),
             ("Reason given", entry.reason or "(none)"),
             ("Session", entry.session_id),
+            ("Transcript", entry.transcript_links[0] if entry.transcript_links else entry.transcript),
         ),
         next_steps=_session_steps(kind, context, entry),
         thread=entry.session_id,
@@ -118,6 +119,7 @@ def session_alert(
         "",
         f"Action: {action}",
         "",
+        *_transcript_lines(entry),
         "Session history (AWS console):",
         f"  {console_link(context.region)}",
         *_footer(context, severity, kind),
@@ -416,6 +418,13 @@ def grant_scope(grant: Grant) -> str:
 
 def console_link(region: str) -> str:
     return f"https://{region}.console.aws.amazon.com/systems-manager/session-manager/session-history?region={region}"
+
+
+def _transcript_lines(entry: LedgerEntry) -> list[str]:
+    """``Transcript: <console link>`` per place Session Manager writes it, or why there is none."""
+    if entry.transcript_links:
+        return [*(f"Transcript: {link}" for link in entry.transcript_links), f"  ({entry.transcript})", ""]
+    return [f"Transcript: {entry.transcript}", ""] if entry.transcript else []
 
 
 def _target_label(target: str | None, name: str | None) -> str:

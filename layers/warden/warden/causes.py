@@ -15,12 +15,19 @@ def denial(decision: Decision) -> str:
     """The short cause on the alert's Decision line; the full sentences follow as bullets."""
     if decision.basis == "session-limit":
         return "session limit held"
+    if decision.basis == "require-logging":
+        return "session not logged"
     return f"denied by rule {decision.rule}" if decision.basis == "deny-rule" else "no rule or grant allows it"
 
 
 def grant_to_look_up(row: LedgerEntry | None, decision: Decision) -> str | None:
     """The grant whose stored state :func:`explain` needs, None when the row and decision say enough."""
-    if decision.basis in ("deny-rule", "session-limit") or row is None or row.decision != "allow" or not row.grant:
+    if (
+        decision.basis in ("deny-rule", "session-limit", "require-logging")
+        or row is None
+        or row.decision != "allow"
+        or not row.grant
+    ):
         return None
     return None if _grant_lapse(row.grant, decision) else row.grant
 
@@ -58,6 +65,8 @@ def explain(
         return denial(decision), change
     if decision.basis == "deny-rule":
         return ("target re-tagged" if retagged else denial(decision)), change
+    if decision.basis == "require-logging":
+        return denial(decision), []
     if row is None:
         return "no rule or grant allows it", [
             "its StartSession event never reached Session Warden; the sweeper found the session open"
@@ -83,6 +92,8 @@ def explain(
             return "window closed", [f"rule {row.rule}: {lapse.detail}"]
         if lapse and lapse.why == "max-duration":
             return "maximum duration reached", [f"rule {row.rule}: {lapse.detail}"]
+        if lapse and lapse.why == "not-logged":
+            return "session not logged", [f"rule {row.rule}: {lapse.detail}"]
     if retagged:
         return "target re-tagged", change
     gone = row.rule and not any(rule.name == row.rule for rule in policy.rules)

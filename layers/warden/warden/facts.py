@@ -88,6 +88,7 @@ def live_request(
         host=host,
         account=account,
         session_id=session.session_id,
+        logging=documents.session_logging(document),
     )
 
 
@@ -129,6 +130,9 @@ def keep_record(entry: LedgerEntry, row: LedgerEntry | None) -> LedgerEntry:
     if row.started_at and entry.started_at and abs(row.started_at - entry.started_at) <= _START_SKEW:
         entry.started_at = row.started_at
     entry.host = entry.host or row.host
+    if row.transcript and not row.transcript.startswith("unknown"):
+        # Where the agent writes is settled when the session starts; a later change of preferences moves nothing.
+        entry.transcript, entry.transcript_links = row.transcript, list(row.transcript_links)
     return entry
 
 

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from warden.policy import Decision, Policy, SessionRequest
+from warden.policy import Decision, Policy, SessionRequest, transcript_summary
 from warden.ports import LedgerEntry, TargetInfo
 from warden.timefmt import iso
 
@@ -70,9 +70,15 @@ def decided_entry(
     now: datetime,
     *,
     event_id: str | None,
+    region: str | None = None,
 ) -> LedgerEntry:
-    """The ledger row of a decision: who, on what, what was decided and under which policy mode."""
+    """The ledger row of a decision: who, on what, what was decided and under which policy mode.
+
+    With *region*, the row also says where Session Manager writes the session's transcript (console links are
+    per region); without it, only ``not logged`` / ``unknown`` words or the S3 and log group locations.
+    """
     principal = request.principal
+    transcript, links = transcript_summary(request.logging, session_id, region or "us-east-1")
     return LedgerEntry(
         session_id=session_id,
         principal_arn=principal.arn,
@@ -102,6 +108,8 @@ def decided_entry(
         action="none",
         decided_at=now,
         event_id=event_id,
+        transcript=transcript,
+        transcript_links=links if region else [],
     )
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal, Protocol
 
-from warden.policy import Grant, Policy, SessionType
+from warden.policy import Grant, Policy, SessionLogging, SessionType
 
 # Who the ledger names in ``ended_by`` when the warden itself ended a session.
 WARDEN_ACTOR = "session-warden"
@@ -128,6 +128,10 @@ class LedgerEntry:
     error_message: str | None = None
     # Warnings before the deadline: "<threshold> before <deadline ISO>" -> at, status, detail, command.
     warnings: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Where Session Manager writes the session's transcript (``s3://bucket/key``, ``CloudWatch Logs GROUP stream
+    # ID``, or ``not logged (why)``) and its console links, as the preferences said when the session was decided.
+    transcript: str | None = None
+    transcript_links: list[str] = field(default_factory=list)
 
 
 class Ledger(Protocol):
@@ -244,6 +248,16 @@ class SessionDocuments(Protocol):
         """The session type and, for a remote-port tunnel, the host the agent dials: the document's
         ``properties.host`` resolved from the session's *parameters* (``named_host``, the event's ``host``
         parameter, only for AWS's own remote-host document); ``(None, None)`` when the document cannot be read."""
+        ...
+
+    def session_logging(self, document: str) -> SessionLogging:
+        """Whether and where Session Manager logs a session of this document: its own inputs (Standard_Stream),
+        the account's preferences (``SSM-SessionManagerRunShell``, for command documents), never (Port documents);
+        ``unknown`` when what decides it cannot be read."""
+        ...
+
+    def forget_preferences(self) -> None:
+        """Read logging settings afresh from now on (they may change while sessions are open)."""
         ...
 
 

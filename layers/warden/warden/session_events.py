@@ -45,6 +45,7 @@ class SessionEvents:
             return self._record_failed_call(call)
         session_id = _require_session_id(call)
         now = self.clock.now()
+        self.documents.forget_preferences()  # logging settings are read afresh for each session
         row: LedgerEntry | None = None
         if call.event_name == "ResumeSession":
             # A resume continues the session it names: its own target, document, reason and start, from
@@ -81,10 +82,13 @@ class SessionEvents:
                 host=host,
                 account=call.account,
                 session_id=session_id,
+                logging=self.documents.session_logging(call.document),
             )
         policy = self.policies.current()
         decision = self._decide(policy, request, now)
-        entry = decided_entry(session_id, request, info, decision, policy, now, event_id=call.event_id)
+        entry = decided_entry(
+            session_id, request, info, decision, policy, now, event_id=call.event_id, region=call.region
+        )
         keep_record(entry, row)
         if decision.allowed:
             if row is not None:
@@ -171,7 +175,10 @@ class SessionEvents:
         """
         decision = decide(policy, request, (), now)
         grants: list[Grant] | tuple[()] = ()
-        if not (decision.basis == "deny-rule" or (decision.basis == "allow-rule" and decision.deadline is None)):
+        if not (
+            decision.basis in ("deny-rule", "require-logging")
+            or (decision.basis == "allow-rule" and decision.deadline is None)
+        ):
             grants = self.grants.active(now)
             decision = decide(policy, request, grants, now)
         if decision.allowed and decision.limits:

@@ -83,6 +83,7 @@ class Sweeper:
         try:
             now = self.clock.now()
             self.roles.forget()  # issuer role paths are resolved afresh each sweep, then once per role
+            self.documents.forget_preferences()  # so are logging settings (preferences change while sessions run)
             report.grants_expired = self._expire_grants(now, failures)
             live = self.sessions.active()
             report.active = len(live)
@@ -239,7 +240,12 @@ class Sweeper:
             # could go either way. Leave the session as it is and fail this sweep for it; the next one retries.
             # Only a deny rule that names no principal decides regardless of who it is.
             raise unresolved
-        entry = keep_record(decided_entry(session.session_id, request, info, decision, policy, now, event_id=None), row)
+        entry = keep_record(
+            decided_entry(
+                session.session_id, request, info, decision, policy, now, event_id=None, region=self.context.region
+            ),
+            row,
+        )
         entry.adopted = row is None or row.adopted
         if decision.allowed:
             report.allowed += 1
@@ -318,10 +324,11 @@ def _pathless(owner: str) -> Principal:
 
 def _changed(row: LedgerEntry, entry: LedgerEntry) -> bool:
     """Write a re-decision only when something an operator sees changed (keeps sweeps cheap)."""
-    return (row.deadline, row.rule, row.grant, row.decision, dict(row.tags)) != (
+    return (row.deadline, row.rule, row.grant, row.decision, dict(row.tags), row.transcript) != (
         entry.deadline,
         entry.rule,
         entry.grant,
         entry.decision,
         dict(entry.tags),
+        entry.transcript,
     )

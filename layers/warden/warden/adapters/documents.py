@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -13,11 +13,18 @@ from warden.adapters.aws import error_code
 from warden.observability import count, logger
 from warden.policy import (
     DEFAULT_DOCUMENT,
+    SessionLogging,
     SessionType,
+    aws_document_logging,
     aws_document_session_type,
+    document_logging,
+    not_saved_logging,
+    port_logging,
     session_target_from_content,
     session_type_from_content,
+    unreadable_logging,
 )
+from warden.policy.documents import document_ref
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
@@ -47,6 +54,8 @@ class SsmSessionDocuments:
         self._account = account
         self._limit = limit
         self._known: OrderedDict[str, Mapping[str, Any]] = OrderedDict()
+        # Read afresh after each forget_preferences(): logging settings may change while sessions are open.
+        self._fresh: dict[str, Mapping[str, Any] | str] = {}
 
     def session_type(self, document: str) -> SessionType | None:
         known = aws_document_session_type(document)
@@ -71,6 +80,60 @@ class SsmSessionDocuments:
         if content is None:
             return None, None
         return session_target_from_content(content, parameters, parameters_hidden=parameters_hidden)
+
+    def session_logging(self, document: str) -> SessionLogging:
+        """Whether and where Session Manager logs a session of *document* (see :mod:`warden.policy.session_logs`).
+
+        Read afresh once per :meth:`forget_preferences`, never from the long-lived cache. A document or preferences
+        that cannot be read give ``unknown``, which ``require_logging`` treats as not logged.
+        """
+        known = aws_document_logging(document)
+        if known == "port":
+            return port_logging(document)
+        if known is None:
+            if not self._readable(document):
+                return unreadable_logging(
+                    document_ref(document).name, "another account's document, which Session Warden does not read"
+                )
+            found = self._fresh_logging(document)
+            if found != "preferences":
+                return found
+        found = self._fresh_logging(DEFAULT_DOCUMENT)
+        return (
+            found if found != "preferences" else unreadable_logging(DEFAULT_DOCUMENT, "not a Standard_Stream document")
+        )
+
+    def _fresh_logging(self, document: str) -> SessionLogging | Literal["preferences"]:
+        content = self._read_fresh(document)
+        if isinstance(content, str):
+            return unreadable_logging(document_ref(document).name, content)
+        if content is _DEFAULT_SHELL:
+            return not_saved_logging()
+        return document_logging(document, content)
+
+    def forget_preferences(self) -> None:
+        """Read documents afresh for :meth:`session_logging` (once per event, once per sweep)."""
+        self._fresh.clear()
+
+    def _read_fresh(self, document: str) -> Mapping[str, Any] | str:
+        """The document's content, or what went wrong (a problem in words)."""
+        if document not in self._fresh:
+            try:
+                response = self._ssm.get_document(Name=document, DocumentFormat="JSON")
+            except (ClientError, BotoCoreError) as error:
+                code = error_code(error) or type(error).__name__
+                if document == DEFAULT_DOCUMENT and code == "InvalidDocument":
+                    self._fresh[document] = _DEFAULT_SHELL
+                else:
+                    count("DocumentUnreadable")
+                    self._fresh[document] = f"GetDocument failed: {code}"
+            else:
+                try:
+                    content: Any = json.loads(response.get("Content") or "")
+                except ValueError:
+                    content = None
+                self._fresh[document] = content if isinstance(content, dict) else "its content is not a JSON object"
+        return self._fresh[document]
 
     def _content(self, document: str) -> Mapping[str, Any] | None:
         if document in self._known:
@@ -100,6 +163,7 @@ class SsmSessionDocuments:
             if document == DEFAULT_DOCUMENT and error_code(error) == "InvalidDocument":
                 # An account whose Session Manager preferences were never saved has no such document: StartSession
                 # then runs its built-in default, a shell. Once saved, it is read like any other.
+                self._fresh[document] = _DEFAULT_SHELL  # just read: session_logging needs no second call
                 return _DEFAULT_SHELL
             count("DocumentUnreadable")
             logger.warning(
@@ -116,4 +180,5 @@ class SsmSessionDocuments:
             count("DocumentUnreadable")
             logger.warning("session document names no session type the warden knows", extra={"document": document})
             return None
+        self._fresh[document] = content
         return content

@@ -22,7 +22,7 @@ _TIME_FIELDS = ("started_at", "deadline", "decided_at", "ended_at")
 _START_FIELDS = (
     "principal_arn", "principal", "identity", "target", "target_name", "tags", "document", "reason", "host",
     "started_at", "decision", "basis", "rule", "grant", "deadline", "why", "mode", "action", "adopted", "decided_at",
-    "event_id",
+    "event_id", "transcript", "transcript_links",
 )  # fmt: skip
 _DECISION_FIELDS = (
     "target_name",
@@ -35,6 +35,8 @@ _DECISION_FIELDS = (
     "why",
     "decided_at",
     "action",
+    "transcript",
+    "transcript_links",
 )
 # A re-decision can clear these (a session once allowed by a grant, now denied by default, has no grant):
 # they are removed from the row rather than left stale.

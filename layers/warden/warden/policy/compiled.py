@@ -30,10 +30,10 @@ class CompiledRule:
     windows : WindowGroup or None
         Its windows, bound to their time zones; ``None`` when the rule has none.
     kind : int
-        Equal for rules with the same windows, maximum duration and reason pattern.
+        Equal for rules with the same windows, maximum duration, reason pattern and ``require_logging``.
     """
 
-    __slots__ = ("deny", "kind", "max_seconds", "name", "reason", "rule", "schedules", "windows")
+    __slots__ = ("deny", "kind", "logging", "max_seconds", "name", "reason", "rule", "schedules", "windows")
 
     def __init__(self, rule: Rule, windows: WindowGroup | None, kind: int = 0) -> None:
         self.rule = rule
@@ -45,6 +45,7 @@ class CompiledRule:
         self.schedules: tuple[Schedule, ...] = windows.schedules if windows is not None else ()
         self.max_seconds = rule.max_duration.total_seconds() if rule.max_duration is not None else None
         self.reason: ReasonPattern | None = rule.require_reason
+        self.logging = rule.require_logging
 
     def open_at(self, timestamp: float) -> bool:
         """Tell whether one of the rule's windows (if any) is open at a POSIX timestamp."""
@@ -106,7 +107,7 @@ class CompiledPolicy:
         for rule in rules:
             group = groups[tuple(dict.fromkeys(rule.windows))] if rule.windows else None
             pattern = rule.require_reason.pattern if rule.require_reason is not None else None
-            kind = kinds.setdefault((id(group), rule.max_duration, pattern), len(kinds))
+            kind = kinds.setdefault((id(group), rule.max_duration, pattern, rule.require_logging), len(kinds))
             compiled.append(CompiledRule(rule, group, kind))
         self._rules = tuple(compiled)
         # Whether any session limit exists: without one, decide() never looks at open sessions.

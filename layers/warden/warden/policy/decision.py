@@ -13,6 +13,7 @@ from warden.policy.documents import SessionType, aws_document_session_type, norm
 from warden.policy.durations import format_duration
 from warden.policy.models import Grant, Policy, require_aware
 from warden.policy.principals import Principal, principal_from_arn
+from warden.policy.session_logs import SessionLogging
 from warden.policy.windows import HORIZON, Schedule, format_instant, utc_datetime
 
 __all__ = [
@@ -29,7 +30,7 @@ __all__ = [
     "decide",
 ]
 
-Basis = Literal["deny-rule", "allow-rule", "grant", "default-allow", "default-deny", "session-limit"]
+Basis = Literal["deny-rule", "allow-rule", "grant", "default-allow", "default-deny", "session-limit", "require-logging"]
 # What a session limit counts: a principal's sessions (a rule's max_sessions) or a target's (max_sessions_per_target).
 LimitScope = Literal["principal", "target"]
 # Only these hold a limit: a Terminating session is on its way out, a Disconnected one can be resumed but is not open.
@@ -37,7 +38,13 @@ HOLDING_STATUSES = frozenset({"Connected", "Connecting"})
 # A denial names at most this many of the sessions that hold the limit.
 _NAMED_HOLDERS = 3
 LapseReason = Literal[
-    "outside-window", "max-duration", "reason-missing", "grant-expired", "grant-revoked", "grant-not-started"
+    "outside-window",
+    "max-duration",
+    "reason-missing",
+    "grant-expired",
+    "grant-revoked",
+    "grant-not-started",
+    "not-logged",
 ]
 DeadlineReason = Literal["window-closes", "grant-expires", "max-duration", "deny-window-opens"]
 _FOREVER = math.inf
@@ -77,6 +84,9 @@ class SessionRequest:
     session_id : str or None
         The session's id: it is never counted against its own limit, and breaks ties of start time
         when open sessions are ordered (see :class:`OpenSession`).
+    logging : SessionLogging or None
+        Whether Session Manager logs the session (from its document and the preferences); ``None``: not
+        read, which ``require_logging`` treats as not logged.
     """
 
     principal: Principal
@@ -89,6 +99,19 @@ class SessionRequest:
     host: str | None = None
     account: str | None = None
     session_id: str | None = None
+    logging: SessionLogging | None = None
+
+    @property
+    def logged(self) -> bool:
+        """Whether Session Manager is known to log the session."""
+        return self.logging is not None and self.logging.logged
+
+    @property
+    def unlogged_reason(self) -> str:
+        """Why the session is not known to be logged, for ``require_logging`` reasons."""
+        if self.logging is None:
+            return "cannot tell whether Session Manager logs the session (its preferences were not read)"
+        return self.logging.why or "Session Manager does not log the session"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +156,9 @@ class Lapse:
         What kind of allowance.
     name : str
         The rule name or the grant id.
-    why : {"outside-window", "max-duration", "reason-missing", "grant-expired", "grant-revoked", "grant-not-started"}
-        Why it does not hold.
+    why : {"outside-window", "max-duration", "reason-missing", "grant-expired", "grant-revoked", \
+"grant-not-started", "not-logged"}
+        Why it does not hold (``not-logged``: the rule has ``require_logging`` and the session is not logged).
     at : datetime or None
         When it stopped holding, if known (window close, start + max duration, expiry, revocation).
     detail : str
@@ -189,8 +213,8 @@ class Decision:
     ----------
     allowed : bool
         Whether the session may continue.
-    basis : {"deny-rule", "allow-rule", "grant", "default-allow", "default-deny"}
-        What decided.
+    basis : {"deny-rule", "allow-rule", "grant", "default-allow", "default-deny", "require-logging"}
+        What decided (``require-logging``: the policy's ``require_logging`` and a session that is not logged).
     rule : str or None
         The deny rule that denied, or the allow rule that allowed.
     grant : str or None
@@ -272,6 +296,7 @@ def decide(
     """Decide whether a session may continue at ``now``.
 
     1. A matching deny rule whose windows (if any) are open denies; the first in document order.
+       Then the policy's ``require_logging`` denies a session that is not known to be logged.
     2. Otherwise the session is allowed when a matching allow rule holds (inside one of its
        windows, reason matches, younger than its maximum duration) or an active grant covers
        the principal and target. The allowance that lasts longest is reported (an indefinite one
@@ -333,6 +358,16 @@ def decide(
         if rule.windows is None or rule.windows.open_at(now_ts):
             return _denied(rule, request, document, session_type, now_ts)
         later_denials.append(rule)
+    if policy.require_logging and not request.logged:
+        return Decision(
+            allowed=False,
+            basis="require-logging",
+            rule=None,
+            grant=None,
+            reasons=(f"require_logging: {request.unlogged_reason}",),
+            deadline=None,
+        )
+    logged = request.logged
 
     best: _Allowance | None = None
     tried: set[int] = set()
@@ -346,7 +381,7 @@ def decide(
         # explained when nothing holds).
         if best is not None and rule.max_seconds is not None and started_ts + rule.max_seconds <= best.until:
             continue
-        if _holds(rule, request.reason, now_ts, started_ts):
+        if _holds(rule, request.reason, now_ts, started_ts, logged=logged):
             allowance = _rule_allowance(rule, now_ts, started_ts, best)
             if best is None or allowance.until > best.until:
                 best = allowance
@@ -367,7 +402,7 @@ def decide(
     if best is not None:
         allowed = _allowed(best, later_denials, now_ts, policy.timezone)
         return _within_limits(policy, request, allow_rules, open_sessions, allowed, now_ts) if limited else allowed
-    lapsed = tuple(_rule_lapse(rule, request.reason, now_ts, started_ts) for rule in allow_rules) + tuple(
+    lapsed = tuple(_rule_lapse(rule, request, now_ts, started_ts) for rule in allow_rules) + tuple(
         lapse for grant in matching_grants if (lapse := _grant_lapse(grant, now)) is not None
     )
     decision = _by_default(policy, request, later_denials, lapsed, now_ts)
@@ -490,7 +525,9 @@ def _reason_matches(rule: CompiledRule, reason: str | None) -> bool:
     return rule.reason is None or (reason is not None and rule.reason.search(reason))
 
 
-def _holds(rule: CompiledRule, reason: str | None, now_ts: float, started_ts: float) -> bool:
+def _holds(rule: CompiledRule, reason: str | None, now_ts: float, started_ts: float, *, logged: bool) -> bool:
+    if rule.logging and not logged:
+        return False
     if not _reason_matches(rule, reason):
         return False
     if rule.max_seconds is not None and now_ts >= started_ts + rule.max_seconds:
@@ -639,7 +676,10 @@ def _by_default(
     )
 
 
-def _rule_lapse(rule: CompiledRule, reason: str | None, now_ts: float, started_ts: float) -> Lapse:
+def _rule_lapse(rule: CompiledRule, request: SessionRequest, now_ts: float, started_ts: float) -> Lapse:
+    if rule.logging and not request.logged:
+        return Lapse("rule", rule.name, "not-logged", None, f"require_logging: {request.unlogged_reason}")
+    reason = request.reason
     if not _reason_matches(rule, reason):
         pattern = rule.reason.pattern if rule.reason is not None else ""
         detail = (

@@ -17,6 +17,7 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     PrivateAttr,
+    StrictBool,
     WithJsonSchema,
     model_validator,
 )
@@ -291,6 +292,9 @@ class Rule(_Model):
     max_sessions : int or None
         A principal may hold at most this many open sessions on the targets the rule matches; a session
         the rule matches beyond them is denied, whatever else allows it (allow rules only).
+    require_logging : bool
+        The rule allows only sessions Session Manager logs (allow rules only; see
+        :mod:`warden.policy.session_logs`).
     """
 
     name: NonEmptyStr
@@ -304,6 +308,7 @@ class Rule(_Model):
     max_duration: Annotated[timedelta | None, BeforeValidator(_duration)] = None
     require_reason: Reason | None = None
     max_sessions: SessionLimit | None = None
+    require_logging: StrictBool = False
 
     _principals: PrincipalMatcher = PrivateAttr()
     _documents: DocumentMatcher | None = PrivateAttr(default=None)
@@ -317,6 +322,7 @@ class Rule(_Model):
                 for field, value in (
                     ("max_duration", self.max_duration and format_duration(self.max_duration)),
                     ("require_reason", self.require_reason and self.require_reason.pattern),
+                    ("require_logging", True if self.require_logging else None),
                 )
                 if value is not None
             )
@@ -378,6 +384,8 @@ class Rule(_Model):
             document["require_reason"] = self.require_reason.pattern
         if self.max_sessions is not None:
             document["max_sessions"] = self.max_sessions
+        if self.require_logging:
+            document["require_logging"] = True
         return document
 
 
@@ -550,6 +558,9 @@ class Policy(_Model):
     warn_before : tuple[timedelta, ...]
         How long before an allowed session's deadline its user is warned, longest first (default 10 and 2
         minutes; empty: never).
+    require_logging : bool
+        Deny every session Session Manager does not log (preferences that log nowhere, port and remote-port
+        sessions, preferences that cannot be read).
 
     Notes
     -----
@@ -567,6 +578,7 @@ class Policy(_Model):
     grants: GrantSettings | None = None
     max_sessions_per_target: SessionLimit | None = None
     warn_before: Annotated[tuple[timedelta, ...], PlainValidator(_warn_before)] = DEFAULT_WARN_BEFORE
+    require_logging: StrictBool = False
 
     _compiled: CompiledPolicy = PrivateAttr()
 
@@ -610,6 +622,8 @@ class Policy(_Model):
             document["max_sessions_per_target"] = self.max_sessions_per_target
         if self.warn_before != DEFAULT_WARN_BEFORE:
             document["warn_before"] = [format_duration(duration) for duration in self.warn_before]
+        if self.require_logging:
+            document["require_logging"] = True
         return document
 
 
