@@ -82,9 +82,10 @@ def test_the_text_names_the_rule_whose_limit_denies(limits_file: str) -> None:
     assert result.stdout.startswith("DENY by the session limit of rule ops: bob on i-0abc")
 
 
-def test_without_the_flag_the_json_keeps_its_five_keys(limits_file: str) -> None:
+def test_without_the_flag_the_json_has_no_open_sessions_key(limits_file: str) -> None:
     result = explain(limits_file, BOB, "--json")
-    assert set(result.json) == {"decision", "rule", "grant", "reasons", "deadline"}
+    # SPEC's five keys, plus when the warnings before the deadline fire (SPEC section 9).
+    assert set(result.json) == {"decision", "rule", "grant", "reasons", "deadline", "warnings"}
 
 
 @pytest.mark.parametrize("value", ["-1", "x", "1.5", ""])
