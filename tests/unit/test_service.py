@@ -26,6 +26,7 @@ from warden.errors import (
     ForgedEvent,
     MissingSessionId,
     SessionNotListed,
+    SessionStillEnding,
     SweepIncomplete,
     TargetUnknown,
     TerminationError,
@@ -277,6 +278,7 @@ def test_termination_that_keeps_failing_alerts_once_and_raises_for_a_retry() -> 
 def test_end_event_before_its_start_keeps_the_row_closed() -> None:
     world = World()
     started = world.start("i-0analytics000001")
+    world.sessions.end(started.session_id or "", TUESDAY_10_BERLIN)  # AWS lists it in History
     ended = call("TerminateSession", session_id=started.session_id or "", at=TUESDAY_10_BERLIN, event_id="ev-end")
     world.events.on_session_ended(ended)
     world.events.on_session_started(started)
@@ -544,3 +546,112 @@ def test_a_start_event_for_a_session_aws_does_not_list_yet_is_retried_before_any
     with pytest.raises(SessionNotListed):
         world.events.on_session_started(unknown)
     assert world.alerts.sent == []
+
+
+def forged_start(world: World, started: SessionApiCall, **changes: Any) -> SessionApiCall:
+    """A well-formed StartSession naming *started*'s session, as a direct invoker could hand it to the function."""
+    fields: dict[str, Any] = {"at": world.clock.now(), "event_id": "ev-forged", **changes}
+    return call("StartSession", session_id=started.session_id or "", target=started.target, **fields)
+
+
+def test_a_forged_allowed_start_for_a_recorded_session_rewrites_nothing() -> None:
+    # GIVEN alice's allowed session, recorded from its StartSession event
+    world = World()
+    started = world.start("i-0analytics000001")
+    world.events.on_session_started(started)
+    before = world.ledger.get(started.session_id or "")
+    # WHEN someone invokes the function with another well-formed StartSession for it, an hour later
+    outcome = world.events.on_session_started(forged_start(world, started, at=world.clock.now() + timedelta(hours=1)))
+    # THEN the first record wins: the row still says what the verified event said
+    assert outcome.decision == "allow"
+    assert world.ledger.get(started.session_id or "") == before
+
+
+def test_a_forged_start_whose_reason_aws_contradicts_is_rejected_and_rewrites_nothing() -> None:
+    world = World()
+    started = world.start("i-0analytics000001")
+    world.events.on_session_started(started)
+    before = world.ledger.get(started.session_id or "")
+    with pytest.raises(ForgedEvent, match="reason differs"):
+        world.events.on_session_started(forged_start(world, started, reason="INC-1 approved"))
+    assert world.ledger.get(started.session_id or "") == before
+
+
+def test_a_forged_allowed_start_arriving_first_for_someone_elses_session_writes_no_row() -> None:
+    # GIVEN bob's session, whose own event has not arrived yet
+    world = World()
+    bobs = world.start("i-0analytics000001", who=BOB)
+    # WHEN a forged StartSession names it as alice's (whom the policy allows there)
+    forged = call("StartSession", who=ALICE, session_id=bobs.session_id or "", target=bobs.target, at=world.clock.now())
+    # THEN DescribeSessions contradicts the owner: no row is written, so bob's own event is the first record
+    with pytest.raises(ForgedEvent, match="owner differs"):
+        world.events.on_session_started(forged)
+    assert world.ledger.get(bobs.session_id or "") is None
+
+
+def test_a_forged_end_event_for_a_running_session_leaves_its_row_open() -> None:
+    # GIVEN alice's allowed, running session
+    world = World()
+    started = world.start("i-0analytics000001")
+    world.events.on_session_started(started)
+    # WHEN a TerminateSession event names it, though nobody ended it
+    forged = call("TerminateSession", session_id=started.session_id or "", at=world.clock.now(), event_id="ev-end")
+    # THEN it is rejected as forged and the row stays open (the sweeper keeps judging it)
+    with pytest.raises(ForgedEvent, match="DescribeSessions says it is Connected"):
+        world.events.on_session_ended(forged)
+    row = world.ledger.get(started.session_id or "")
+    assert row is not None and row.status == "open"
+
+
+def test_an_end_event_of_a_session_still_terminating_is_retried_then_closes_the_row() -> None:
+    world = World()
+    world.sessions.terminating_looks = 6  # longer than one end event waits (5 looks)
+    started = world.start("i-0analytics000001")
+    world.events.on_session_started(started)
+    world.sessions.terminate(started.session_id or "")  # alice ends it: Terminating for a while
+    ended = call("TerminateSession", session_id=started.session_id or "", at=world.clock.now(), event_id="ev-end")
+    with pytest.raises(SessionStillEnding):
+        world.events.on_session_ended(ended)
+    assert world.ledger.open_entries() != []
+    # The retry finds it in History and closes the row.
+    outcome = world.events.on_session_ended(ended)
+    assert outcome.action == "ledger closed"
+    assert world.ledger.open_entries() == []
+
+
+def test_an_end_event_for_a_session_aws_does_not_list_is_retried_not_closed() -> None:
+    world = World()
+    unknown = call("TerminateSession", session_id="alice@example.com-0000000000000000000009", at=world.clock.now())
+    with pytest.raises(SessionNotListed):
+        world.events.on_session_ended(unknown)
+    assert world.ledger.get("alice@example.com-0000000000000000000009") is None
+
+
+def test_a_resume_by_someone_else_ends_the_session_when_the_policy_does_not_allow_its_owner() -> None:
+    # GIVEN bob's session on an analytics instance (the policy allows only alice there; its start event was lost)
+    world = World()
+    bobs = world.start("i-0analytics000001", who=BOB)
+    # WHEN alice, whom the policy allows there, resumes it
+    resumed = call("ResumeSession", who=ALICE, session_id=bobs.session_id or "", at=world.clock.now())
+    outcome = world.events.on_session_started(resumed)
+    # THEN it is decided for its owner too: bob is not allowed, so it ends
+    assert (outcome.decision, outcome.action) == ("deny", "terminated")
+    assert not world.sessions.is_active(bobs.session_id or "")
+
+
+def test_a_resume_by_someone_else_ends_the_session_when_the_policy_does_not_allow_the_resumer() -> None:
+    world = World()
+    alices = world.start("i-0analytics000001")
+    world.events.on_session_started(alices)
+    resumed = call("ResumeSession", who=BOB, session_id=alices.session_id or "", at=world.clock.now(), event_id="r")
+    outcome = world.events.on_session_started(resumed)
+    assert (outcome.decision, outcome.action) == ("deny", "terminated")
+
+
+def test_a_resume_by_its_owner_continues_an_allowed_session() -> None:
+    world = World()
+    alices = world.start("i-0analytics000001")
+    world.events.on_session_started(alices)
+    resumed = call("ResumeSession", session_id=alices.session_id or "", at=world.clock.now(), event_id="r")
+    assert world.events.on_session_started(resumed).action == "none"
+    assert world.sessions.is_active(alices.session_id or "")

@@ -48,11 +48,16 @@ class RejectedEvent(WardenError):
 
 
 class ForgedEvent(RejectedEvent):
-    """A StartSession event that DescribeSessions contradicts (another owner or target): never acted on."""
+    """A session event that DescribeSessions contradicts (another owner, target, document or reason; an end of a
+    session that still runs): never acted on."""
 
 
 class SessionNotListed(RetryableError):
     """DescribeSessions does not list the session an event names yet: retried before anything is ended."""
+
+
+class SessionStillEnding(RetryableError):
+    """DescribeSessions still shows the session an end event names as Terminating: retried before its row closes."""
 
 
 class PolicyUnavailable(RetryableError):

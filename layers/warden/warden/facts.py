@@ -107,7 +107,7 @@ def keep_record(entry: LedgerEntry, row: LedgerEntry | None) -> LedgerEntry:
     """
     if row is None:
         return entry
-    if row.document and entry.document and _same_document(row.document, entry.document):
+    if row.document and entry.document and same_document(row.document, entry.document):
         entry.document = row.document
     if row.started_at and entry.started_at and abs(row.started_at - entry.started_at) <= _START_SKEW:
         entry.started_at = row.started_at
@@ -118,5 +118,6 @@ def keep_record(entry: LedgerEntry, row: LedgerEntry | None) -> LedgerEntry:
 _START_SKEW = timedelta(minutes=1)
 
 
-def _same_document(recorded: str, listed: str) -> bool:
+def same_document(recorded: str, listed: str) -> bool:
+    """Whether a document as StartSession named it (a name or an ARN) is the one DescribeSessions lists by name."""
     return recorded == listed or (recorded.startswith("arn:") and recorded.endswith(f":document/{listed}"))

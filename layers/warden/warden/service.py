@@ -92,6 +92,7 @@ def assemble(
         sessions=sessions,
         enforcer=enforcer,
         documents=documents,
+        roles=roles,
     )
     sweeper = Sweeper(
         clock=clock,
