@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.functional.conftest import Stack
+from tests.functional.conftest import POLICY, Stack
 
 pytestmark = pytest.mark.functional
 
@@ -125,3 +125,30 @@ def test_a_session_resumed_by_someone_else_ends_when_the_policy_allows_only_one_
     # THEN it is decided for bob as well as its owner, and ends
     assert session not in stack.active()
     assert stack.row(session).action == "terminated"
+
+
+def test_sessions_stuck_terminating_do_not_spend_the_sweep_one_after_another(stack: Stack) -> None:
+    # GIVEN three of alice's sessions, a policy that no longer allows her, and terminations that stay Terminating
+    # far longer than a sweep (a fault: AWS's Terminating usually lasts seconds)
+    analytics = stack.cloud.add_instance({"Name": "analytics-1", "Department": "Analytics"})
+    alice = stack.person("alice")
+    sessions = [stack.start(alice, analytics) for _ in range(3)]
+    stack.cloud.settle()
+    stack.cloud.sessions.terminating_seconds = 3600
+    stack.cloud.put_policy(POLICY.format(mode="enforce").replace('"user:alice", ', ""))
+    # WHEN the sweeper runs
+    stack.cloud.advance("1m")
+    stack.cloud.settle(timeout=60)
+    # THEN one sweep ends all three, without waiting for each in turn to leave Terminating
+    [sweep] = [run for run in stack.cloud.invocations if "Sweeper" in run.function_name]
+    assert sweep.ok, sweep.error
+    assert sweep.duration_ms < 20_000  # one shared watch (10 s) at most, not 25 s per session
+    for session in sessions:
+        row = stack.row(session)
+        assert (row.status, row.ended_by, row.action) == ("ended", "session-warden", "terminated")
+    mails = stack.inbox.mails()
+    assert [mail.kind for mail in mails] == ["session-terminated"] * 3
+    assert all("DescribeSessions shows it Terminating" in mail.body for mail in mails)
+    # AND the next sweep looks again: still Terminating, nothing more is sent
+    stack.cloud.advance("1m")
+    assert [mail.kind for mail in stack.inbox.mails()] == ["session-terminated"] * 3

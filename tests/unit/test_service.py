@@ -34,7 +34,7 @@ from warden.errors import (
 from warden.events import SessionApiCall
 from warden.policy import Grant, load_policy, principal_from_arn
 from warden.service import assemble
-from warden.sweeper import ADOPTION_GRACE
+from warden.sweeper import ADOPTION_GRACE, ENDING_WATCH_SECONDS
 
 TUESDAY_10_BERLIN = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 ALICE = "arn:aws:iam::123456789012:user/alice@example.com"
@@ -655,3 +655,27 @@ def test_a_resume_by_its_owner_continues_an_allowed_session() -> None:
     resumed = call("ResumeSession", session_id=alices.session_id or "", at=world.clock.now(), event_id="r")
     assert world.events.on_session_started(resumed).action == "none"
     assert world.sessions.is_active(alices.session_id or "")
+
+
+def test_sessions_that_stay_terminating_do_not_make_the_sweep_wait_for_each_in_turn() -> None:
+    # GIVEN three sessions past their maximum duration, and terminations that stay Terminating for a long while
+    world = World()
+    world.sessions.terminating_looks = 1000
+    slept: list[float] = []
+    world.enforcer.sleep = slept.append
+    sessions = [world.start(target) for target in ["i-0analytics000001"] * 3]
+    for started in sessions:
+        world.events.on_session_started(started)
+    world.clock.advance(hours=2, minutes=1)
+    # WHEN the sweeper runs
+    report = world.sweeper.sweep("s")
+    # THEN it ends all three without waiting for each in turn (one shared, bounded watch once all are judged):
+    # each is recorded as ended by the warden, alerted once, and the alert says the ending is under way
+    assert sum(slept) <= ENDING_WATCH_SECONDS
+    assert report.terminated == 3
+    assert world.sessions.terminate_calls == [started.session_id for started in sessions]
+    for started in sessions:
+        row = world.ledger.get(started.session_id or "")
+        assert row is not None and (row.status, row.ended_by) == ("ended", "session-warden")
+    assert world.alerts.kinds() == ["session-terminated"] * 3
+    assert all("DescribeSessions shows it Terminating" in alert.body for alert in world.alerts.sent)

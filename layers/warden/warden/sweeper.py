@@ -44,6 +44,9 @@ _UNLISTED_GRACE = timedelta(minutes=5)
 # within seconds, and the event carries the remote host of a tunnel, which DescribeSessions does not list.
 # After it, the session is adopted (its event was lost) and judged on what AWS says of it.
 ADOPTION_GRACE = timedelta(minutes=3)
+# Once every session is judged, how long one sweep watches the sessions it ended leave the Active list (all at once,
+# never one after another); what is still Terminating then is looked at again by the next sweep.
+ENDING_WATCH_SECONDS = 10.0
 
 
 @dataclass
@@ -89,6 +92,7 @@ class Sweeper:
             grants = self.grants.active(now)
             infos, unreadable = self.tags.lookup_each({session.target for session in live})
             marked = self.liveness.unjudged() if self.liveness else {}
+            ended: list[str] = []  # ended by this sweep; their leaving the Active list is watched at the end
             for session in live:
                 if session.target in unreadable:
                     self._unjudged(session, unreadable[session.target], now, report, failures)
@@ -97,11 +101,13 @@ class Sweeper:
                 # throttled ledger write, a record the warden cannot read) must not stop the enforcement of
                 # the others. Note it, go on, and fail the sweep at the end.
                 try:
-                    self._resweep(session, open_rows.get(session.session_id), infos, policy, grants, now, report)
+                    if self._resweep(session, open_rows.get(session.session_id), infos, policy, grants, now, report):
+                        ended.append(session.session_id)
                 except Exception as error:  # reported below, and raised once all are done
                     count("SweepSessionFailed")
                     logger.exception("could not re-check a session", extra={"session_id": session.session_id})
                     failures.append(f"{session.session_id}: {describe(error)}")
+            self._watch_endings(ended)
             self._clear_judged(marked, {s.session_id for s in live if s.target in unreadable}, failures)
             live_ids = {session.session_id for session in live}
             report.ended_without_event = self._close_unlisted(
@@ -138,6 +144,12 @@ class Sweeper:
         except AwsCallFailed:
             logger.exception("stale lease alert could not be sent")
         return True
+
+    def _watch_endings(self, ended: list[str]) -> None:
+        still = self.enforcer.await_endings(ended, budget_seconds=ENDING_WATCH_SECONDS)
+        if still:
+            count("SessionStillTerminating", len(still))
+            logger.warning("sessions still Terminating: the next sweep looks again", extra={"session_ids": still})
 
     def _flush_outbox(self, failures: list[str]) -> None:
         try:
@@ -200,10 +212,11 @@ class Sweeper:
         grants: list[Grant],
         now: datetime,
         report: SweepReport,
-    ) -> None:
+    ) -> bool:
+        """Re-decide one session; True when this sweep ended it (its ending may still be under way)."""
         if row is None and now - session.started_at < ADOPTION_GRACE:
             report.awaiting_event += 1
-            return
+            return False
         info = infos.get(session.target) or TargetInfo(target=session.target, tags={}, exists=False)
         # AWS's facts only: DescribeSessions (owner, target, document, reason, start), IAM (the issuer role's
         # path), GetDocument (what the document does). The row is a record; someone with access to the table
@@ -240,7 +253,7 @@ class Sweeper:
                 logger.info("adopted a session the event path never saw", extra=log_fields(entry))
             elif _changed(row, entry):
                 self.ledger.update_decision(entry)
-            return
+            return False
         grant_id = grant_to_look_up(row, decision)
         stored = self.grants.get(grant_id) if grant_id else None
         cause, details = explain(row, decision, info, policy, stored_grant=stored, now=self.clock.now())
@@ -253,9 +266,11 @@ class Sweeper:
             if row is None:
                 report.adopted += 1
             self.enforcer.report_violation(denied)
-            return
-        self.enforcer.enforce(denied, key=None)
+            return False
+        # No waiting here for a session that stays Terminating: the others are judged first (see _watch_endings).
+        self.enforcer.enforce(denied, key=None, wait=False)
         report.terminated += 1
+        return True
 
     def _expire_grants(self, now: datetime, failures: list[str]) -> int:
         expired = 0
