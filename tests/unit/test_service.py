@@ -679,3 +679,39 @@ def test_sessions_that_stay_terminating_do_not_make_the_sweep_wait_for_each_in_t
         assert row is not None and (row.status, row.ended_by) == ("ended", "session-warden")
     assert world.alerts.kinds() == ["session-terminated"] * 3
     assert all("DescribeSessions shows it Terminating" in alert.body for alert in world.alerts.sent)
+
+
+SSO_ALICE = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Analyst_0123456789abcdef/alice@example.com"
+SSO_ROLE = "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Analyst_0123456789abcdef"
+
+
+def sso_session_recorded(world: World) -> SessionApiCall:
+    """An Identity Center user's allowed session on analytics, recorded from its CloudTrail event (path included)."""
+    started = world.start("i-0analytics000001", who=SSO_ALICE)
+    started = started.model_copy(update={"principal": principal_from_arn(SSO_ALICE, role_arn=SSO_ROLE)})
+    assert world.events.on_session_started(started).decision == "allow"
+    return started
+
+
+def test_a_throttled_get_role_still_ends_a_session_the_recorded_role_path_denies() -> None:
+    # GIVEN an Identity Center user's session, past its maximum duration, while IAM GetRole is throttled
+    world = World()
+    started = sso_session_recorded(world)
+    world.roles.failing.add("AWSReservedSSO_Analyst_0123456789abcdef")
+    world.clock.advance(hours=2, minutes=1)
+    # WHEN the sweeper runs THEN the role path recorded from the verified start decides the denial: ended
+    report = world.sweeper.sweep("s")
+    assert report.terminated == 1
+    assert not world.sessions.is_active(started.session_id or "")
+
+
+def test_a_throttled_get_role_never_lets_the_recorded_role_path_allow_a_session() -> None:
+    # GIVEN the same session within its allowance, while GetRole is throttled
+    world = World()
+    started = sso_session_recorded(world)
+    world.roles.failing.add("AWSReservedSSO_Analyst_0123456789abcdef")
+    world.clock.advance(minutes=10)
+    # WHEN the sweeper runs THEN an allowance on the recorded path is not acted on: the session is unjudged this sweep
+    with pytest.raises(SweepIncomplete, match="GetRole"):
+        world.sweeper.sweep("s")
+    assert world.sessions.is_active(started.session_id or "")

@@ -11,7 +11,14 @@ from warden.alerts import AlertContext, grant_alert, stale_lease_alert, unjudged
 from warden.causes import explain, grant_to_look_up
 from warden.enforcer import Denial, Enforcer
 from warden.errors import AwsCallFailed, IdentityUnresolved, SweepIncomplete, describe
-from warden.facts import denies_everyone, keep_record, live_request, owner_principal, recorded_host
+from warden.facts import (
+    denies_everyone,
+    keep_record,
+    live_request,
+    owner_principal,
+    recorded_host,
+    recorded_principal,
+)
 from warden.notifier import Notifier
 from warden.observability import count, logger
 from warden.outcomes import SweepReport, decided_entry, log_fields
@@ -222,11 +229,14 @@ class Sweeper:
         # path), GetDocument (what the document does). The row is a record; someone with access to the table
         # could have edited it. The host is the exception: only the StartSession event names it (recorded_host).
         unresolved: IdentityUnresolved | None = None
+        recorded = False
         try:
             principal = owner_principal(session.owner, self.roles, account=self.context.account)
         except IdentityUnresolved as error:
             unresolved = error
-            principal = _pathless(session.owner)
+            found = recorded_principal(session.owner, row)
+            recorded = found is not None
+            principal = found or _pathless(session.owner)
         request = live_request(
             session,
             principal,
@@ -236,11 +246,13 @@ class Sweeper:
             host=recorded_host(row),
         )
         decision = decide(policy, request, grants, now)
-        if unresolved is not None and not denies_everyone(policy, decision):
+        if unresolved is not None and (decision.allowed or not (recorded or denies_everyone(policy, decision))):
             # Without the role's path an IAM Identity Center user looks like an ordinary role session (no
             # user:/permission-set: match) and an arn: pattern spelling the path does not match: the decision
             # could go either way. Leave the session as it is and fail this sweep for it; the next one retries.
-            # Only a deny rule that names no principal decides regardless of who it is.
+            # Only a deny rule that names no principal decides regardless of who it is, and a denial on the role
+            # path the ledger recorded from the session's verified StartSession: the ledger may only ever end a
+            # session this way, never keep one (an edited path that allows is not acted on).
             raise unresolved
         entry = keep_record(decided_entry(session.session_id, request, info, decision, policy, now, event_id=None), row)
         entry.adopted = row is None or row.adopted
