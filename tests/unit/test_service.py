@@ -715,3 +715,29 @@ def test_a_throttled_get_role_never_lets_the_recorded_role_path_allow_a_session(
     with pytest.raises(SweepIncomplete, match="GetRole"):
         world.sweeper.sweep("s")
     assert world.sessions.is_active(started.session_id or "")
+
+
+def test_a_forged_start_recorded_first_cannot_keep_a_tunnel_its_own_event_denies() -> None:
+    # GIVEN a policy that allows alice's remote-port tunnels from analytics to *.dev.internal only
+    world = World()
+    world.policies.policy = load_policy(
+        """
+version: 1
+default: deny
+rules:
+  - name: dev-tunnels
+    principals: ["user:alice@example.com"]
+    targets: {tags: {Department: Analytics}}
+    session_types: [remote-port]
+    hosts: ["*.dev.internal"]
+"""
+    )
+    tunnel = {"document": "AWS-StartPortForwardingSessionToRemoteHost"}
+    real = world.start("i-0analytics000001").model_copy(update={**tunnel, "remote_host": "db.prod.internal"})
+    # WHEN alice, who may invoke the function, races her own event with a forged one naming an allowed host
+    forged = forged_start(world, real).model_copy(update={**tunnel, "remote_host": "db.dev.internal"})
+    assert world.events.on_session_started(forged).decision == "allow"
+    # THEN her session's own event is decided on its real host too, and the tunnel ends
+    outcome = world.events.on_session_started(real)
+    assert (outcome.decision, outcome.action) == ("deny", "terminated")
+    assert not world.sessions.is_active(real.session_id or "")

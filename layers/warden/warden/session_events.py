@@ -82,12 +82,16 @@ class SessionEvents:
         )
         # The first verified record of a session wins: another event naming a session the ledger already recorded
         # from its StartSession (a forged one, handed to the function directly) rewrites nothing. It is still
-        # decided, on the facts AWS confirms and the host first recorded, so a denial it finds still ends the session.
+        # decided, on its own host and on the host first recorded (only the event names one, and either may be the
+        # forged one): a denial on either ends the session.
         recorded = row is not None and row.started_at is not None and row.event_id not in (None, call.event_id)
-        if recorded and row is not None:
-            request = replace(request, host=row.host)
         policy = self.policies.current()
         decision = self._decide(policy, request, now)
+        if recorded and row is not None and row.host != request.host:
+            kept = replace(request, host=row.host)
+            on_kept = self._decide(policy, kept, now)
+            if _stricter(decision, on_kept) is on_kept:
+                request, decision = kept, on_kept
         entry = decided_entry(session_id, request, info, decision, policy, now, event_id=call.event_id)
         if decision.allowed:
             # An allowed start is recorded only once DescribeSessions confirms its owner, target, document and
