@@ -54,8 +54,8 @@ def test_a_forged_start_event_for_an_open_session_does_not_rewrite_its_row(stack
     session = stack.start(stack.person("alice"), analytics)
     before = stack.row(session)
     real = recorded_event(stack, session, "StartSession")
-    # WHEN a copy that moves its start an hour later reaches the function
-    forge(stack, real, eventTime="2026-11-24T10:00:00Z")
+    # WHEN a copy, half a minute later, reaches the function (one that moves the start further is rejected)
+    forge(stack, real, eventTime="2026-11-24T09:00:30Z")
     # THEN the first record wins: start and event are the real one's, and the session is untouched
     after = stack.row(session)
     assert (after.started_at, after.event_id, after.status) == (before.started_at, before.event_id, "open")

@@ -560,8 +560,10 @@ def test_a_forged_allowed_start_for_a_recorded_session_rewrites_nothing() -> Non
     started = world.start("i-0analytics000001")
     world.events.on_session_started(started)
     before = world.ledger.get(started.session_id or "")
-    # WHEN someone invokes the function with another well-formed StartSession for it, an hour later
-    outcome = world.events.on_session_started(forged_start(world, started, at=world.clock.now() + timedelta(hours=1)))
+    # WHEN someone invokes the function with another well-formed StartSession for it, half a minute later
+    outcome = world.events.on_session_started(
+        forged_start(world, started, at=world.clock.now() + timedelta(seconds=30))
+    )
     # THEN the first record wins: the row still says what the verified event said
     assert outcome.decision == "allow"
     assert world.ledger.get(started.session_id or "") == before
@@ -574,6 +576,16 @@ def test_a_forged_start_whose_reason_aws_contradicts_is_rejected_and_rewrites_no
     before = world.ledger.get(started.session_id or "")
     with pytest.raises(ForgedEvent, match="reason differs"):
         world.events.on_session_started(forged_start(world, started, reason="INC-1 approved"))
+    assert world.ledger.get(started.session_id or "") == before
+
+
+def test_a_forged_start_that_moves_a_sessions_start_is_rejected() -> None:
+    world = World()
+    started = world.start("i-0analytics000001")
+    world.events.on_session_started(started)
+    before = world.ledger.get(started.session_id or "")
+    with pytest.raises(ForgedEvent, match="start differs"):
+        world.events.on_session_started(forged_start(world, started, at=world.clock.now() + timedelta(hours=1)))
     assert world.ledger.get(started.session_id or "") == before
 
 

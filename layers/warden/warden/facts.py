@@ -127,13 +127,13 @@ def keep_record(entry: LedgerEntry, row: LedgerEntry | None) -> LedgerEntry:
         return entry
     if row.document and entry.document and same_document(row.document, entry.document):
         entry.document = row.document
-    if row.started_at and entry.started_at and abs(row.started_at - entry.started_at) <= _START_SKEW:
+    if row.started_at and entry.started_at and abs(row.started_at - entry.started_at) <= START_SKEW:
         entry.started_at = row.started_at
     entry.host = entry.host or row.host
     return entry
 
 
-_START_SKEW = timedelta(minutes=1)
+START_SKEW = timedelta(minutes=1)
 
 
 def same_document(recorded: str, listed: str) -> bool:

@@ -16,7 +16,7 @@ from warden.errors import (
     TargetUnknown,
 )
 from warden.events import SessionApiCall
-from warden.facts import keep_record, live_request, owner_principal, recorded_host, same_document
+from warden.facts import START_SKEW, keep_record, live_request, owner_principal, recorded_host, same_document
 from warden.observability import count, logger
 from warden.outcomes import Outcome, decided_entry, log_fields, outcome
 from warden.policy import Decision, Policy, SessionRequest, decide
@@ -97,9 +97,7 @@ class SessionEvents:
             # An allowed start is recorded only once DescribeSessions confirms its owner, target, document and
             # reason (retried while it cannot: the session is allowed either way, and the sweeper adopts it if
             # the retries run out). A start already recorded from another event is left as it is.
-            live = self._confirm_with_aws(call, session_id, target, act_unconfirmed=False)
-            if live is not None:
-                entry.started_at = live.started_at if recorded else entry.started_at
+            self._confirm_with_aws(call, session_id, target, act_unconfirmed=False)
             if recorded:
                 count("SessionAllowed")
                 logger.info("start already recorded from another event: unchanged", extra=log_fields(entry))
@@ -278,7 +276,9 @@ class SessionEvents:
 
 
 def _contradiction(call: SessionApiCall, live: LiveSession, target: str) -> str | None:
-    """What of a StartSession event DescribeSessions contradicts (``owner``, ``target``, ...), None when nothing."""
+    """What of a StartSession event DescribeSessions contradicts (``owner``, ``target``, ...), None when nothing.
+
+    The event's time is the StartSession call's, within a minute of DescribeSessions' StartDate."""
     if live.owner != call.principal.arn:
         return "owner"
     if target and live.target != target:
@@ -287,6 +287,8 @@ def _contradiction(call: SessionApiCall, live: LiveSession, target: str) -> str 
         return "document"
     if (live.reason or None) != (call.reason or None):
         return "reason"
+    if abs(call.event_time - live.started_at) > START_SKEW:
+        return "start"
     return None
 
 
