@@ -26,7 +26,6 @@ from warden.errors import (
     ForgedEvent,
     MissingSessionId,
     SessionNotListed,
-    SessionStillEnding,
     SweepIncomplete,
     TargetUnknown,
     TerminationError,
@@ -615,17 +614,13 @@ def test_a_forged_end_event_for_a_running_session_leaves_its_row_open() -> None:
     assert row is not None and row.status == "open"
 
 
-def test_an_end_event_of_a_session_still_terminating_is_retried_then_closes_the_row() -> None:
+def test_an_end_event_of_a_session_aws_shows_terminating_closes_the_row() -> None:
     world = World()
-    world.sessions.terminating_looks = 6  # longer than one end event waits (5 looks)
+    world.sessions.terminating_looks = 5
     started = world.start("i-0analytics000001")
     world.events.on_session_started(started)
     world.sessions.terminate(started.session_id or "")  # alice ends it: Terminating for a while
     ended = call("TerminateSession", session_id=started.session_id or "", at=world.clock.now(), event_id="ev-end")
-    with pytest.raises(SessionStillEnding):
-        world.events.on_session_ended(ended)
-    assert world.ledger.open_entries() != []
-    # The retry finds it in History and closes the row.
     outcome = world.events.on_session_ended(ended)
     assert outcome.action == "ledger closed"
     assert world.ledger.open_entries() == []

@@ -56,10 +56,6 @@ class SessionNotListed(RetryableError):
     """DescribeSessions does not list the session an event names yet: retried before anything is ended."""
 
 
-class SessionStillEnding(RetryableError):
-    """DescribeSessions still shows the session an end event names as Terminating: retried before its row closes."""
-
-
 class PolicyUnavailable(RetryableError):
     """No valid policy could be found: the event is retried (and the sweeper re-checks within a minute)."""
 

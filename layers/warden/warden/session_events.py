@@ -12,7 +12,6 @@ from warden.errors import (
     ForgedEvent,
     MissingSessionId,
     SessionNotListed,
-    SessionStillEnding,
     TargetUnknown,
 )
 from warden.events import SessionApiCall
@@ -32,9 +31,6 @@ from warden.ports import (
     Sessions,
     TargetTags,
 )
-
-# How long an end event waits for a Terminating session to reach History before it is retried (seconds per look).
-_ENDING_PAUSES = (0.5, 1.0, 1.0, 1.5)
 
 
 @dataclass
@@ -197,20 +193,20 @@ class SessionEvents:
     def on_session_ended(self, call: SessionApiCall) -> Outcome:
         """Close the ledger row of a session ended with TerminateSession (it may arrive before its start).
 
-        The row is closed only once DescribeSessions lists the session in History: whoever may invoke the function
-        directly could otherwise close the row of a live session, which the sweeper would then treat as a session
-        whose start it never saw. A session still ``Terminating`` is waited for briefly, then retried; one that
-        DescribeSessions does not list yet is retried; one it lists as running is a forged event (rejected).
+        The row is closed only once DescribeSessions shows the session ending (``Terminating``) or ended (History):
+        whoever may invoke the function directly could otherwise close the row of a live session, which the sweeper
+        would then treat as a session whose start it never saw. A session DescribeSessions does not list yet is
+        retried; one it lists as running is a forged event (rejected to the dead-letter queue).
         """
         if call.failed:
             count("TerminateSessionFailed")
             return Outcome(call.session_id, decision="none", action=f"ignored failed call: {call.error_code}")
         session_id = _require_session_id(call)
-        ended = self._confirm_ended(call, session_id)
+        ended_at = self._confirm_ended(call, session_id)
         entry = self.ledger.get(session_id)
         closed = self.ledger.close(
             session_id,
-            ended_at=ended.ended_at or call.event_time,
+            ended_at=ended_at or call.event_time,
             ended_by=call.principal.display,
             reason=f"terminated by {call.principal.display}",
             started_at=entry.started_at if entry else None,
@@ -218,21 +214,19 @@ class SessionEvents:
         count("SessionEnded")
         return Outcome(session_id, decision="none", action="ledger closed" if closed else "already closed")
 
-    def _confirm_ended(self, call: SessionApiCall, session_id: str) -> LiveSession:
-        """The session as DescribeSessions lists it in History; raises for a retry or as forged otherwise."""
-        status: str | None = None
-        for pause in (*_ENDING_PAUSES, None):
-            status = self.sessions.status(session_id)  # AwsCallFailed: the event is retried
-            if status is None:
-                ended = self.sessions.history(session_id)
-                if ended is None:
-                    raise SessionNotListed(f"TerminateSession of {session_id}: DescribeSessions does not list it yet")
-                return ended
-            if status != "Terminating" or pause is None:
-                break
-            self.enforcer.sleep(pause)
+    def _confirm_ended(self, call: SessionApiCall, session_id: str) -> datetime | None:
+        """When DescribeSessions says the session ended (None while it is Terminating); raises otherwise.
+
+        A TerminateSession leaves the session Terminating at once, which nobody can fake: the ending is under way.
+        """
+        status = self.sessions.status(session_id)  # AwsCallFailed: the event is retried
         if status == "Terminating":
-            raise SessionStillEnding(f"TerminateSession of {session_id}: DescribeSessions still shows it Terminating")
+            return None
+        if status is None:
+            ended = self.sessions.history(session_id)
+            if ended is None:
+                raise SessionNotListed(f"TerminateSession of {session_id}: DescribeSessions does not list it yet")
+            return ended.ended_at
         count("EventForged")
         logger.error(
             "end event contradicts DescribeSessions: the session runs; row left open",
