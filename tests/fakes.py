@@ -113,8 +113,10 @@ class FakeLedger:
         row = self.rows.get(session_id)
         return dataclasses.replace(row) if row else None
 
-    def record_start(self, entry: LedgerEntry) -> LedgerEntry:
+    def record_start(self, entry: LedgerEntry, *, first: bool = False) -> LedgerEntry:
         existing = self.rows.get(entry.session_id)
+        if first and existing and existing.event_id not in (None, entry.event_id):
+            return dataclasses.replace(existing)
         if existing and existing.ended_at:
             merged = dataclasses.replace(
                 entry,

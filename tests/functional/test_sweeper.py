@@ -267,7 +267,7 @@ def test_sweep_cost_does_not_grow_with_ledger_history(stack: Stack) -> None:
     alice = stack.person("alice")
     for _ in range(20):
         alice.terminate_session(SessionId=stack.start(alice, analytics))
-    stack.cloud.settle()
+    stack.cloud.settle(timeout=120)  # each of the 40 events is confirmed with DescribeSessions first
     ended = stack.ledger.query_index("by-day", "day", iso(TUESDAY_MORNING)[:10])
     assert len(ended) == 20
     # WHEN a sweep runs THEN it reads only open rows (none), not the history

@@ -62,6 +62,29 @@ def test_every_resource_is_emulated_none_is_skipped(local_cloud: LocalCloud) -> 
         assert json.loads(policy)["Statement"][0]["Principal"] == {"Service": "events.amazonaws.com"}
 
 
+def test_the_liveness_alarm_is_created_on_lambdas_own_sweeper_metrics_as_well_as_the_heartbeat(
+    local_cloud: LocalCloud,
+) -> None:
+    name = f"{local_cloud.stack_name}-sweeper-heartbeat"
+    [alarm] = local_cloud.client("cloudwatch").describe_alarms(AlarmNames=[name])["MetricAlarms"]
+    measured = {
+        (query["MetricStat"]["Metric"]["Namespace"], query["MetricStat"]["Metric"]["MetricName"]): query["MetricStat"]
+        for query in alarm["Metrics"]
+        if "MetricStat" in query
+    }
+    assert set(measured) == {
+        ("SessionWarden", "SweepCompleted"),
+        ("AWS/Lambda", "Invocations"),
+        ("AWS/Lambda", "Errors"),
+    }
+    sweeper = function_named(local_cloud, "SweeperFunction")
+    for key in (("AWS/Lambda", "Invocations"), ("AWS/Lambda", "Errors")):
+        assert measured[key]["Metric"]["Dimensions"] == [{"Name": "FunctionName", "Value": sweeper}]
+    [expression] = [query["Expression"] for query in alarm["Metrics"] if query.get("ReturnData")]
+    assert "AND" in expression
+    assert (alarm["ComparisonOperator"], alarm["TreatMissingData"]) == ("LessThanThreshold", "breaching")
+
+
 def test_tables_keep_the_ttl_and_point_in_time_recovery_the_template_asks_for(local_cloud: LocalCloud) -> None:
     # moto's CloudFormation drops both properties; the local cloud applies them.
     dynamodb = local_cloud.client("dynamodb")
@@ -107,13 +130,14 @@ def test_a_terminate_by_a_user_reaches_the_session_ended_function_but_not_one_by
     warden = local_cloud.client(
         "ssm", credentials=local_cloud.role_credentials("session-warden-warden-start", "session-warden-Sweeper")
     )
-    # The ids are opaque to TerminateSession: unknown ones succeed, and each call is a CloudTrail event.
+    # The ids are opaque to TerminateSession: unknown ones succeed, and each call is a CloudTrail event. (The
+    # function retries an end of a session DescribeSessions does not list: only first attempts are deliveries.)
     user.terminate_session(SessionId="alice-aaaaaaaaaaaaaaaaaaaaaaaaaa")
     local_cloud.settle()
-    by_user = [r for r in local_cloud.invocations if r.function_name == ended_fn]
+    by_user = [r for r in local_cloud.invocations if r.function_name == ended_fn and r.attempt == 1]
     warden.terminate_session(SessionId="alice-bbbbbbbbbbbbbbbbbbbbbbbbbb")
     local_cloud.settle()
-    by_warden = [r for r in local_cloud.invocations if r.function_name == ended_fn][len(by_user) :]
+    by_warden = [r for r in local_cloud.invocations if r.function_name == ended_fn and r.attempt == 1][len(by_user) :]
 
     assert len(by_user) == 1
     assert by_user[0].event["detail"]["requestParameters"] == {"sessionId": "alice-aaaaaaaaaaaaaaaaaaaaaaaaaa"}

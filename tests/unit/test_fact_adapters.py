@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.fakes import FakeClock
 from warden.adapters.documents import SsmSessionDocuments
 from warden.adapters.roles import IamIssuerRoles
 from warden.errors import AwsCallFailed
@@ -250,3 +252,19 @@ def test_a_document_read_for_its_session_type_is_not_read_again_for_logging_in_t
     assert reader.session_type("SSM-SessionManagerRunShell") == "shell"
     assert reader.session_logging("SSM-SessionManagerRunShell").s3_bucket == "audit"
     assert ssm.calls == ["SSM-SessionManagerRunShell"]
+
+
+def test_a_documents_new_default_version_is_read_once_the_kept_copy_is_a_minute_old() -> None:
+    # GIVEN a document read as a port tunnel
+    clock = FakeClock(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+    ssm = FakeSsm({"Team-Tunnel": PORT})
+    reader = documents(ssm, clock=clock)
+    assert reader.session_type("Team-Tunnel") == "port"
+    # WHEN its owner makes a shell its new default version
+    ssm.documents["Team-Tunnel"] = json.dumps({"schemaVersion": "1.0", "sessionType": "Standard_Stream"})
+    # THEN within the minute the kept copy is used; after it, the new content decides
+    clock.advance(seconds=59)
+    assert reader.session_type("Team-Tunnel") == "port"
+    clock.advance(seconds=1)
+    assert reader.session_type("Team-Tunnel") == "shell"
+    assert ssm.calls == ["Team-Tunnel", "Team-Tunnel"]

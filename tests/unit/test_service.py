@@ -33,7 +33,7 @@ from warden.errors import (
 from warden.events import SessionApiCall
 from warden.policy import Grant, load_policy, principal_from_arn
 from warden.service import assemble
-from warden.sweeper import ADOPTION_GRACE
+from warden.sweeper import ADOPTION_GRACE, ENDING_WATCH_SECONDS
 
 TUESDAY_10_BERLIN = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 ALICE = "arn:aws:iam::123456789012:user/alice@example.com"
@@ -277,6 +277,7 @@ def test_termination_that_keeps_failing_alerts_once_and_raises_for_a_retry() -> 
 def test_end_event_before_its_start_keeps_the_row_closed() -> None:
     world = World()
     started = world.start("i-0analytics000001")
+    world.sessions.end(started.session_id or "", TUESDAY_10_BERLIN)  # AWS lists it in History
     ended = call("TerminateSession", session_id=started.session_id or "", at=TUESDAY_10_BERLIN, event_id="ev-end")
     world.events.on_session_ended(ended)
     world.events.on_session_started(started)
@@ -544,3 +545,206 @@ def test_a_start_event_for_a_session_aws_does_not_list_yet_is_retried_before_any
     with pytest.raises(SessionNotListed):
         world.events.on_session_started(unknown)
     assert world.alerts.sent == []
+
+
+def forged_start(world: World, started: SessionApiCall, **changes: Any) -> SessionApiCall:
+    """A well-formed StartSession naming *started*'s session, as a direct invoker could hand it to the function."""
+    fields: dict[str, Any] = {"at": world.clock.now(), "event_id": "ev-forged", **changes}
+    return call("StartSession", session_id=started.session_id or "", target=started.target, **fields)
+
+
+def test_a_forged_allowed_start_for_a_recorded_session_rewrites_nothing() -> None:
+    # GIVEN alice's allowed session, recorded from its StartSession event
+    world = World()
+    started = world.start("i-0analytics000001")
+    world.events.on_session_started(started)
+    before = world.ledger.get(started.session_id or "")
+    # WHEN someone invokes the function with another well-formed StartSession for it, half a minute later
+    outcome = world.events.on_session_started(
+        forged_start(world, started, at=world.clock.now() + timedelta(seconds=30))
+    )
+    # THEN the first record wins: the row still says what the verified event said
+    assert outcome.decision == "allow"
+    assert world.ledger.get(started.session_id or "") == before
+
+
+def test_a_forged_start_whose_reason_aws_contradicts_is_rejected_and_rewrites_nothing() -> None:
+    world = World()
+    started = world.start("i-0analytics000001")
+    world.events.on_session_started(started)
+    before = world.ledger.get(started.session_id or "")
+    with pytest.raises(ForgedEvent, match="reason differs"):
+        world.events.on_session_started(forged_start(world, started, reason="INC-1 approved"))
+    assert world.ledger.get(started.session_id or "") == before
+
+
+def test_a_forged_start_that_moves_a_sessions_start_is_rejected() -> None:
+    world = World()
+    started = world.start("i-0analytics000001")
+    world.events.on_session_started(started)
+    before = world.ledger.get(started.session_id or "")
+    with pytest.raises(ForgedEvent, match="start differs"):
+        world.events.on_session_started(forged_start(world, started, at=world.clock.now() + timedelta(hours=1)))
+    assert world.ledger.get(started.session_id or "") == before
+
+
+def test_a_forged_allowed_start_arriving_first_for_someone_elses_session_writes_no_row() -> None:
+    # GIVEN bob's session, whose own event has not arrived yet
+    world = World()
+    bobs = world.start("i-0analytics000001", who=BOB)
+    # WHEN a forged StartSession names it as alice's (whom the policy allows there)
+    forged = call("StartSession", who=ALICE, session_id=bobs.session_id or "", target=bobs.target, at=world.clock.now())
+    # THEN DescribeSessions contradicts the owner: no row is written, so bob's own event is the first record
+    with pytest.raises(ForgedEvent, match="owner differs"):
+        world.events.on_session_started(forged)
+    assert world.ledger.get(bobs.session_id or "") is None
+
+
+def test_a_forged_end_event_for_a_running_session_leaves_its_row_open() -> None:
+    # GIVEN alice's allowed, running session
+    world = World()
+    started = world.start("i-0analytics000001")
+    world.events.on_session_started(started)
+    # WHEN a TerminateSession event names it, though nobody ended it
+    forged = call("TerminateSession", session_id=started.session_id or "", at=world.clock.now(), event_id="ev-end")
+    # THEN it is rejected as forged and the row stays open (the sweeper keeps judging it)
+    with pytest.raises(ForgedEvent, match="DescribeSessions says it is Connected"):
+        world.events.on_session_ended(forged)
+    row = world.ledger.get(started.session_id or "")
+    assert row is not None and row.status == "open"
+
+
+def test_an_end_event_of_a_session_aws_shows_terminating_closes_the_row() -> None:
+    world = World()
+    world.sessions.terminating_looks = 5
+    started = world.start("i-0analytics000001")
+    world.events.on_session_started(started)
+    world.sessions.terminate(started.session_id or "")  # alice ends it: Terminating for a while
+    ended = call("TerminateSession", session_id=started.session_id or "", at=world.clock.now(), event_id="ev-end")
+    outcome = world.events.on_session_ended(ended)
+    assert outcome.action == "ledger closed"
+    assert world.ledger.open_entries() == []
+
+
+def test_an_end_event_for_a_session_aws_does_not_list_is_retried_not_closed() -> None:
+    world = World()
+    unknown = call("TerminateSession", session_id="alice@example.com-0000000000000000000009", at=world.clock.now())
+    with pytest.raises(SessionNotListed):
+        world.events.on_session_ended(unknown)
+    assert world.ledger.get("alice@example.com-0000000000000000000009") is None
+
+
+def test_a_resume_by_someone_else_ends_the_session_when_the_policy_does_not_allow_its_owner() -> None:
+    # GIVEN bob's session on an analytics instance (the policy allows only alice there; its start event was lost)
+    world = World()
+    bobs = world.start("i-0analytics000001", who=BOB)
+    # WHEN alice, whom the policy allows there, resumes it
+    resumed = call("ResumeSession", who=ALICE, session_id=bobs.session_id or "", at=world.clock.now())
+    outcome = world.events.on_session_started(resumed)
+    # THEN it is decided for its owner too: bob is not allowed, so it ends
+    assert (outcome.decision, outcome.action) == ("deny", "terminated")
+    assert not world.sessions.is_active(bobs.session_id or "")
+
+
+def test_a_resume_by_someone_else_ends_the_session_when_the_policy_does_not_allow_the_resumer() -> None:
+    world = World()
+    alices = world.start("i-0analytics000001")
+    world.events.on_session_started(alices)
+    resumed = call("ResumeSession", who=BOB, session_id=alices.session_id or "", at=world.clock.now(), event_id="r")
+    outcome = world.events.on_session_started(resumed)
+    assert (outcome.decision, outcome.action) == ("deny", "terminated")
+
+
+def test_a_resume_by_its_owner_continues_an_allowed_session() -> None:
+    world = World()
+    alices = world.start("i-0analytics000001")
+    world.events.on_session_started(alices)
+    resumed = call("ResumeSession", session_id=alices.session_id or "", at=world.clock.now(), event_id="r")
+    assert world.events.on_session_started(resumed).action == "none"
+    assert world.sessions.is_active(alices.session_id or "")
+
+
+def test_sessions_that_stay_terminating_do_not_make_the_sweep_wait_for_each_in_turn() -> None:
+    # GIVEN three sessions past their maximum duration, and terminations that stay Terminating for a long while
+    world = World()
+    world.sessions.terminating_looks = 1000
+    slept: list[float] = []
+    world.enforcer.sleep = slept.append
+    sessions = [world.start(target) for target in ["i-0analytics000001"] * 3]
+    for started in sessions:
+        world.events.on_session_started(started)
+    world.clock.advance(hours=2, minutes=1)
+    # WHEN the sweeper runs
+    report = world.sweeper.sweep("s")
+    # THEN it ends all three without waiting for each in turn (one shared, bounded watch once all are judged):
+    # each is recorded as ended by the warden, alerted once, and the alert says the ending is under way
+    assert sum(slept) <= ENDING_WATCH_SECONDS
+    assert report.terminated == 3
+    assert world.sessions.terminate_calls == [started.session_id for started in sessions]
+    for started in sessions:
+        row = world.ledger.get(started.session_id or "")
+        assert row is not None and (row.status, row.ended_by) == ("ended", "session-warden")
+    assert world.alerts.kinds() == ["session-terminated"] * 3
+    assert all("DescribeSessions shows it Terminating" in alert.body for alert in world.alerts.sent)
+
+
+SSO_ALICE = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Analyst_0123456789abcdef/alice@example.com"
+SSO_ROLE = "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Analyst_0123456789abcdef"
+
+
+def sso_session_recorded(world: World) -> SessionApiCall:
+    """An Identity Center user's allowed session on analytics, recorded from its CloudTrail event (path included)."""
+    started = world.start("i-0analytics000001", who=SSO_ALICE)
+    started = started.model_copy(update={"principal": principal_from_arn(SSO_ALICE, role_arn=SSO_ROLE)})
+    assert world.events.on_session_started(started).decision == "allow"
+    return started
+
+
+def test_a_throttled_get_role_still_ends_a_session_the_recorded_role_path_denies() -> None:
+    # GIVEN an Identity Center user's session, past its maximum duration, while IAM GetRole is throttled
+    world = World()
+    started = sso_session_recorded(world)
+    world.roles.failing.add("AWSReservedSSO_Analyst_0123456789abcdef")
+    world.clock.advance(hours=2, minutes=1)
+    # WHEN the sweeper runs THEN the role path recorded from the verified start decides the denial: ended
+    report = world.sweeper.sweep("s")
+    assert report.terminated == 1
+    assert not world.sessions.is_active(started.session_id or "")
+
+
+def test_a_throttled_get_role_never_lets_the_recorded_role_path_allow_a_session() -> None:
+    # GIVEN the same session within its allowance, while GetRole is throttled
+    world = World()
+    started = sso_session_recorded(world)
+    world.roles.failing.add("AWSReservedSSO_Analyst_0123456789abcdef")
+    world.clock.advance(minutes=10)
+    # WHEN the sweeper runs THEN an allowance on the recorded path is not acted on: the session is unjudged this sweep
+    with pytest.raises(SweepIncomplete, match="GetRole"):
+        world.sweeper.sweep("s")
+    assert world.sessions.is_active(started.session_id or "")
+
+
+def test_a_forged_start_recorded_first_cannot_keep_a_tunnel_its_own_event_denies() -> None:
+    # GIVEN a policy that allows alice's remote-port tunnels from analytics to *.dev.internal only
+    world = World()
+    world.policies.policy = load_policy(
+        """
+version: 1
+default: deny
+rules:
+  - name: dev-tunnels
+    principals: ["user:alice@example.com"]
+    targets: {tags: {Department: Analytics}}
+    session_types: [remote-port]
+    hosts: ["*.dev.internal"]
+"""
+    )
+    tunnel = {"document": "AWS-StartPortForwardingSessionToRemoteHost"}
+    real = world.start("i-0analytics000001").model_copy(update={**tunnel, "remote_host": "db.prod.internal"})
+    # WHEN alice, who may invoke the function, races her own event with a forged one naming an allowed host
+    forged = forged_start(world, real).model_copy(update={**tunnel, "remote_host": "db.dev.internal"})
+    assert world.events.on_session_started(forged).decision == "allow"
+    # THEN her session's own event is decided on its real host too, and the tunnel ends
+    outcome = world.events.on_session_started(real)
+    assert (outcome.decision, outcome.action) == ("deny", "terminated")
+    assert not world.sessions.is_active(real.session_id or "")

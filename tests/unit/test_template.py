@@ -104,13 +104,30 @@ def test_a_sweep_lease_never_outlives_the_sweepers_timeout() -> None:
 
 def test_heartbeat_alarm_fires_when_no_sweep_completed_for_three_minutes() -> None:
     alarm = RESOURCES["SweeperHeartbeatAlarm"]["Properties"]
-    assert (alarm["Namespace"], alarm["MetricName"]) == ("SessionWarden", "SweepCompleted")
-    assert alarm["Period"] * alarm["EvaluationPeriods"] == 180
+    queries = {query["Id"]: query for query in alarm["Metrics"]}
+    completed = queries["completed"]["MetricStat"]
+    assert (completed["Metric"]["Namespace"], completed["Metric"]["MetricName"]) == ("SessionWarden", "SweepCompleted")
+    assert completed["Period"] * alarm["EvaluationPeriods"] == 180
     assert (alarm["ComparisonOperator"], alarm["Threshold"], alarm["TreatMissingData"]) == (
         "LessThanThreshold",
         1,
         "breaching",
     )
+
+
+def test_a_heartbeat_anyone_can_publish_cannot_keep_the_liveness_alarm_quiet_without_lambdas_own_metrics() -> None:
+    # SweepCompleted (namespace SessionWarden) can be put by anyone with cloudwatch:PutMetricData; AWS/Lambda's
+    # Invocations and Errors of the sweeper only by Lambda. A minute is alive only when all three agree.
+    alarm = RESOURCES["SweeperHeartbeatAlarm"]["Properties"]
+    queries = {query["Id"]: query for query in alarm["Metrics"]}
+    for query_id, metric in (("invocations", "Invocations"), ("errors", "Errors")):
+        stat = queries[query_id]["MetricStat"]
+        assert (stat["Metric"]["Namespace"], stat["Metric"]["MetricName"]) == ("AWS/Lambda", metric)
+        assert stat["Metric"]["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "SweeperFunction"}}]
+    [returned] = [query for query in alarm["Metrics"] if query.get("ReturnData")]
+    expression = returned["Expression"]
+    assert "completed" in expression and "invocations" in expression and "errors" in expression
+    assert " AND " in expression
 
 
 def test_stateful_tables_keep_point_in_time_recovery() -> None:

@@ -60,15 +60,19 @@ class Enforcer:
     termination_budget_seconds: float = 25.0
     elapsed: Callable[[], float] = time.monotonic
 
-    def enforce(self, denial: Denial, *, key: str | None) -> Outcome:
+    def enforce(self, denial: Denial, *, key: str | None, wait: bool = True) -> Outcome:
         """End the session, record it and alert once; with *key*, at most once per key (the event's id).
+
+        With ``wait=False`` (the sweeper, which ends many sessions in one run) a session DescribeSessions shows
+        ``Terminating`` is not watched until it leaves the list: the ending is recorded as under way and the next
+        sweep looks again, so one slow termination never spends the time the others need.
 
         Raises :class:`TerminationError` (after a termination-failed alert) when the session stays active.
         """
 
         def act() -> dict[str, Any]:
             count("SessionDenied")
-            return self._terminate_and_record(denial).to_dict()
+            return self._terminate_and_record(denial, wait=wait).to_dict()
 
         result = self.run_once(key, act) if key and self.run_once else act()
         return Outcome(**result)
@@ -88,10 +92,10 @@ class Enforcer:
         )
         return outcome(entry, denial.decision, "would-terminate")
 
-    def _terminate_and_record(self, denial: Denial) -> Outcome:
+    def _terminate_and_record(self, denial: Denial, *, wait: bool) -> Outcome:
         entry, decision, session_id = denial.entry, denial.decision, denial.entry.session_id
         try:
-            ended = self._terminate_confirmed(session_id)
+            ended = self._terminate_confirmed(session_id, wait=wait)
         except TerminationError as error:
             entry.action = "termination-failed"
             self.ledger.record_start(entry)
@@ -144,13 +148,14 @@ class Enforcer:
             )
         return outcome(entry, decision, "terminated")
 
-    def _terminate_confirmed(self, session_id: str) -> Ended:
+    def _terminate_confirmed(self, session_id: str, *, wait: bool = True) -> Ended:
         """TerminateSession, then watch DescribeSessions until the session is no longer Connected.
 
         The confirmation is bounded by ``termination_budget_seconds``, not by a number of attempts: on AWS an
         ended session stays ``Terminating`` (in the Active list) for a while, which is an ending in progress,
         so TerminateSession is not called again for it. Raises :class:`TerminationError` only when the session
-        still runs (or TerminateSession never succeeded) when the budget is spent.
+        still runs (or TerminateSession never succeeded) when the budget is spent. Without *wait*, a session seen
+        ``Terminating`` ends the watch at once (its ending is under way; the next sweep sees it leave the list).
         """
         began = self.elapsed()
         waited = 0.0
@@ -181,6 +186,8 @@ class Enforcer:
                 status = _UNKNOWN if accepted else status
             if status is None:
                 return Ended(ours=accepted, confirmation=_CONFIRMED)
+            if not wait and status == "Terminating":
+                break
             spent = max(self.elapsed() - began, waited)  # a test's sleep does not pass time
             looks += 1
             pause = min(self.backoff_seconds * 2 ** (looks - 1), _MAX_PAUSE_SECONDS)
@@ -204,6 +211,31 @@ class Enforcer:
             f"{session_id} still active{state} after {attempts} TerminateSession attempt(s) in "
             f"{self.termination_budget_seconds:g} s{detail}"
         )
+
+    def await_endings(self, session_ids: list[str], *, budget_seconds: float) -> list[str]:
+        """Watch sessions whose ending is under way until DescribeSessions no longer lists them: one shared wait.
+
+        Each look checks every session still listed; the wait between looks backs off as in a termination, and the
+        whole watch stops at *budget_seconds*. Returns the sessions still listed (the next sweep looks again).
+        """
+        pending = list(session_ids)
+        began, waited, looks = self.elapsed(), 0.0, 0
+        while pending:
+            still = []
+            for session_id in pending:
+                try:
+                    if self.sessions.status(session_id) is not None:
+                        still.append(session_id)
+                except AwsCallFailed:
+                    still.append(session_id)  # cannot tell now: looked at again, or left to the next sweep
+            pending = still
+            looks += 1
+            pause = min(self.backoff_seconds * 2 ** (looks - 1), _MAX_PAUSE_SECONDS)
+            if not pending or max(self.elapsed() - began, waited) + pause > budget_seconds:
+                break
+            self.sleep(pause)
+            waited += pause
+        return pending
 
     def _alert_once(self, marker: AlertMarker, kind: SessionAlertKind, denial: Denial, action: str) -> None:
         if self.ledger.claim(denial.entry.session_id, marker):

@@ -48,7 +48,8 @@ class RejectedEvent(WardenError):
 
 
 class ForgedEvent(RejectedEvent):
-    """A StartSession event that DescribeSessions contradicts (another owner or target): never acted on."""
+    """A session event that DescribeSessions contradicts (another owner, target, document or reason; an end of a
+    session that still runs): never acted on."""
 
 
 class SessionNotListed(RetryableError):

@@ -53,6 +53,24 @@ def owner_principal(owner: str, roles: IssuerRoles, *, account: str | None) -> P
         raise IdentityUnresolved(f"session owner {owner}: {error}") from error
 
 
+def recorded_principal(owner: str, row: LedgerEntry | None) -> Principal | None:
+    """The owner with the issuer role's path the ledger recorded from the session's StartSession event, if any.
+
+    Only a fallback when IAM cannot answer, and only ever for a denial (see the sweeper): the row is a record that
+    someone with write access to the table could edit. None when the row names no role ARN of the owner's role.
+    """
+    role_arn = (row.identity or {}).get("role_arn") if row is not None else None
+    if not isinstance(role_arn, str) or row is None or row.principal_arn != owner:
+        return None
+    try:
+        base = principal_from_arn(owner)
+        if base.role is None or not role_arn.endswith(f"/{base.role}") or f":{base.account}:" not in role_arn:
+            return None
+        return principal_from_arn(owner, role_arn=role_arn)
+    except ValueError:
+        return None
+
+
 def recorded_host(row: LedgerEntry | None) -> str | None:
     """The remote host of a session, as the ledger recorded it from the StartSession event.
 
@@ -125,9 +143,9 @@ def keep_record(entry: LedgerEntry, row: LedgerEntry | None) -> LedgerEntry:
     """
     if row is None:
         return entry
-    if row.document and entry.document and _same_document(row.document, entry.document):
+    if row.document and entry.document and same_document(row.document, entry.document):
         entry.document = row.document
-    if row.started_at and entry.started_at and abs(row.started_at - entry.started_at) <= _START_SKEW:
+    if row.started_at and entry.started_at and abs(row.started_at - entry.started_at) <= START_SKEW:
         entry.started_at = row.started_at
     entry.host = entry.host or row.host
     if row.transcript and not row.transcript.startswith("unknown"):
@@ -136,8 +154,9 @@ def keep_record(entry: LedgerEntry, row: LedgerEntry | None) -> LedgerEntry:
     return entry
 
 
-_START_SKEW = timedelta(minutes=1)
+START_SKEW = timedelta(minutes=1)
 
 
-def _same_document(recorded: str, listed: str) -> bool:
+def same_document(recorded: str, listed: str) -> bool:
+    """Whether a document as StartSession named it (a name or an ARN) is the one DescribeSessions lists by name."""
     return recorded == listed or (recorded.startswith("arn:") and recorded.endswith(f":document/{listed}"))

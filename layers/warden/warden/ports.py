@@ -139,8 +139,11 @@ class Ledger(Protocol):
         """The session's row (open or ended), None when the ledger has none."""
         ...
 
-    def record_start(self, entry: LedgerEntry) -> LedgerEntry:
-        """Write the start of a session; a row already closed by an earlier end event stays closed."""
+    def record_start(self, entry: LedgerEntry, *, first: bool = False) -> LedgerEntry:
+        """Write the start of a session; a row already closed by an earlier end event stays closed.
+
+        With *first* (a StartSession event's record), nothing is written when the row already records the start
+        from another event (``event_id`` set and different): the first record wins. Returns the row as stored."""
         ...
 
     def record_failed_call(self, entry: LedgerEntry) -> None:

@@ -100,6 +100,7 @@ def assemble(
         sessions=sessions,
         enforcer=enforcer,
         documents=documents,
+        roles=roles,
     )
     sweeper = Sweeper(
         clock=clock,

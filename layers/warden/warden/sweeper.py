@@ -12,7 +12,15 @@ from warden.causes import explain, grant_to_look_up
 from warden.enforcer import Denial, Enforcer
 from warden.errors import AwsCallFailed, IdentityUnresolved, SweepIncomplete, describe
 from warden.expiry import ExpiryWarnings
-from warden.facts import denies_everyone, keep_record, live_request, open_session, owner_principal, recorded_host
+from warden.facts import (
+    denies_everyone,
+    keep_record,
+    live_request,
+    open_session,
+    owner_principal,
+    recorded_host,
+    recorded_principal,
+)
 from warden.notifier import Notifier
 from warden.observability import count, logger
 from warden.outcomes import SweepReport, decided_entry, log_fields
@@ -45,6 +53,9 @@ _UNLISTED_GRACE = timedelta(minutes=5)
 # within seconds, and the event carries the remote host of a tunnel, which DescribeSessions does not list.
 # After it, the session is adopted (its event was lost) and judged on what AWS says of it.
 ADOPTION_GRACE = timedelta(minutes=3)
+# Once every session is judged, how long one sweep watches the sessions it ended leave the Active list (all at once,
+# never one after another); what is still Terminating then is looked at again by the next sweep.
+ENDING_WATCH_SECONDS = 10.0
 
 
 @dataclass
@@ -98,6 +109,7 @@ class Sweeper:
                 # newest go first and the oldest stay (each counts only the sessions older than itself).
                 open_sessions = [open_session(s, infos[s.target].tags if s.target in infos else {}) for s in live]
                 live = sorted(live, key=lambda s: (s.started_at.timestamp(), s.session_id), reverse=True)
+            ended: list[str] = []  # ended by this sweep; their leaving the Active list is watched at the end
             for session in live:
                 if session.target in unreadable:
                     self._unjudged(session, unreadable[session.target], now, report, failures)
@@ -107,11 +119,13 @@ class Sweeper:
                 # the others. Note it, go on, and fail the sweep at the end.
                 try:
                     row = open_rows.get(session.session_id)
-                    self._resweep(session, row, infos, policy, grants, now, report, open_sessions)
+                    if self._resweep(session, row, infos, policy, grants, now, report, open_sessions):
+                        ended.append(session.session_id)
                 except Exception as error:  # reported below, and raised once all are done
                     count("SweepSessionFailed")
                     logger.exception("could not re-check a session", extra={"session_id": session.session_id})
                     failures.append(f"{session.session_id}: {describe(error)}")
+            self._watch_endings(ended)
             self._clear_judged(marked, {s.session_id for s in live if s.target in unreadable}, failures)
             live_ids = {session.session_id for session in live}
             report.ended_without_event = self._close_unlisted(
@@ -148,6 +162,12 @@ class Sweeper:
         except AwsCallFailed:
             logger.exception("stale lease alert could not be sent")
         return True
+
+    def _watch_endings(self, ended: list[str]) -> None:
+        still = self.enforcer.await_endings(ended, budget_seconds=ENDING_WATCH_SECONDS)
+        if still:
+            count("SessionStillTerminating", len(still))
+            logger.warning("sessions still Terminating: the next sweep looks again", extra={"session_ids": still})
 
     def _flush_outbox(self, failures: list[str]) -> None:
         try:
@@ -211,20 +231,24 @@ class Sweeper:
         now: datetime,
         report: SweepReport,
         open_sessions: list[OpenSession],
-    ) -> None:
+    ) -> bool:
+        """Re-decide one session; True when this sweep ended it (its ending may still be under way)."""
         if row is None and now - session.started_at < ADOPTION_GRACE:
             report.awaiting_event += 1
-            return
+            return False
         info = infos.get(session.target) or TargetInfo(target=session.target, tags={}, exists=False)
         # AWS's facts only: DescribeSessions (owner, target, document, reason, start), IAM (the issuer role's
         # path), GetDocument (what the document does). The row is a record; someone with access to the table
         # could have edited it. The host is the exception: only the StartSession event names it (recorded_host).
         unresolved: IdentityUnresolved | None = None
+        recorded = False
         try:
             principal = owner_principal(session.owner, self.roles, account=self.context.account)
         except IdentityUnresolved as error:
             unresolved = error
-            principal = _pathless(session.owner)
+            found = recorded_principal(session.owner, row)
+            recorded = found is not None
+            principal = found or _pathless(session.owner)
         request = live_request(
             session,
             principal,
@@ -234,11 +258,13 @@ class Sweeper:
             host=recorded_host(row),
         )
         decision = decide(policy, request, grants, now, open_sessions)
-        if unresolved is not None and not denies_everyone(policy, decision):
+        if unresolved is not None and (decision.allowed or not (recorded or denies_everyone(policy, decision))):
             # Without the role's path an IAM Identity Center user looks like an ordinary role session (no
             # user:/permission-set: match) and an arn: pattern spelling the path does not match: the decision
             # could go either way. Leave the session as it is and fail this sweep for it; the next one retries.
-            # Only a deny rule that names no principal decides regardless of who it is.
+            # Only a deny rule that names no principal decides regardless of who it is, and a denial on the role
+            # path the ledger recorded from the session's verified StartSession: the ledger may only ever end a
+            # session this way, never keep one (an edited path that allows is not acted on).
             raise unresolved
         entry = keep_record(
             decided_entry(
@@ -258,7 +284,7 @@ class Sweeper:
                 self.ledger.update_decision(entry)
             if self.warnings is not None:
                 report.warnings_sent += self.warnings.check(entry, row, decision, policy, now)
-            return
+            return False
         grant_id = grant_to_look_up(row, decision)
         stored = self.grants.get(grant_id) if grant_id else None
         cause, details = explain(row, decision, info, policy, stored_grant=stored, now=self.clock.now())
@@ -271,9 +297,11 @@ class Sweeper:
             if row is None:
                 report.adopted += 1
             self.enforcer.report_violation(denied)
-            return
-        self.enforcer.enforce(denied, key=None)
+            return False
+        # No waiting here for a session that stays Terminating: the others are judged first (see _watch_endings).
+        self.enforcer.enforce(denied, key=None, wait=False)
         report.terminated += 1
+        return True
 
     def _expire_grants(self, now: datetime, failures: list[str]) -> int:
         expired = 0

@@ -78,7 +78,7 @@ def build_warden() -> Warden:
         once=once,
         context=context,
         roles=IamIssuerRoles(aws.lazy_client(session, "iam")),
-        documents=SsmSessionDocuments(ssm, account=context.account),
+        documents=SsmSessionDocuments(ssm, account=context.account, clock=clock),
         run_once=build_idempotency(),
         outbox=state,
         liveness=state,

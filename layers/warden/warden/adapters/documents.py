@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from warden.adapters.aws import error_code
+from warden.adapters.clock import SystemClock
 from warden.observability import count, logger
 from warden.policy import (
     DEFAULT_DOCUMENT,
@@ -25,12 +27,16 @@ from warden.policy import (
     unreadable_logging,
 )
 from warden.policy.documents import document_ref
+from warden.ports import Clock
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
 # Documents are few and rarely change; a bound keeps a flood of distinct names from growing the container.
 _CACHE_LIMIT = 256
+# How long a read document is trusted before it is read again: a new default version (ssm:UpdateDocument +
+# UpdateDocumentDefaultVersion) is what StartSession runs from then on, and is seen within this time.
+MAX_AGE = timedelta(seconds=60)
 
 
 # The built-in default an account without saved Session Manager preferences runs: a shell.
@@ -45,15 +51,27 @@ class SsmSessionDocuments:
 
     A document that cannot be read (missing, another account's, no permission, throttled, not JSON) is
     ``None``, which rules with ``session_types`` treat as unknown: never an allowance. Unreadable documents are not
-    cached, so the next session tries again; readable ones are kept for the container's life, at most ``limit``
-    of them. The default version is read, the one StartSession runs.
+    cached, so the next session tries again; readable ones are kept for ``max_age`` (by the Clock port), at most
+    ``limit`` of them. The default version is read, the one StartSession runs: neither StartSession's response,
+    its CloudTrail record nor DescribeSessions names the version a session ran, so a session is judged by its
+    document's default version as of at most ``max_age`` ago, not by the version it started with.
     """
 
-    def __init__(self, ssm: SSMClient, *, account: str | None, limit: int = _CACHE_LIMIT) -> None:
+    def __init__(
+        self,
+        ssm: SSMClient,
+        *,
+        account: str | None,
+        limit: int = _CACHE_LIMIT,
+        clock: Clock | None = None,
+        max_age: timedelta = MAX_AGE,
+    ) -> None:
         self._ssm = ssm
         self._account = account
         self._limit = limit
-        self._known: OrderedDict[str, Mapping[str, Any]] = OrderedDict()
+        self._clock: Clock = clock or SystemClock()
+        self._max_age = max_age
+        self._known: OrderedDict[str, tuple[datetime, Mapping[str, Any]]] = OrderedDict()
         # Read afresh after each forget_preferences(): logging settings may change while sessions are open.
         self._fresh: dict[str, Mapping[str, Any] | str] = {}
 
@@ -136,14 +154,18 @@ class SsmSessionDocuments:
         return self._fresh[document]
 
     def _content(self, document: str) -> Mapping[str, Any] | None:
+        now = self._clock.now()
         if document in self._known:
-            self._known.move_to_end(document)
-            return self._known[document]
+            read_at, content = self._known[document]
+            if now - read_at < self._max_age:
+                self._known.move_to_end(document)
+                return content
+            del self._known[document]  # read again: its default version may have changed
         if not self._readable(document):
             return None
         found = self._read(document)
         if found is not None:
-            self._known[document] = found
+            self._known[document] = (now, found)
             while len(self._known) > self._limit:
                 self._known.popitem(last=False)
         return found

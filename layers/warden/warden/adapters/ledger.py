@@ -54,25 +54,40 @@ class DynamoLedger:
         item = response.get("Item")
         return entry_from_item(item) if item else None
 
-    def record_start(self, entry: LedgerEntry) -> LedgerEntry:
+    def record_start(self, entry: LedgerEntry, *, first: bool = False) -> LedgerEntry:
         fields = _values(entry, _START_FIELDS)
         fields.update(self._index_fields(entry.started_at))
         cleared = _cleared(entry)
+        # first: the start of a StartSession event, written only while no other event's start is recorded (a row
+        # the sweeper adopted, or closed before its start, names no event): the first record wins, atomically.
+        guard = "(attribute_not_exists(event_id) OR event_id = :event_id)" if first and entry.event_id else None
+        guard_values = {":event_id": entry.event_id} if guard and entry.event_id else None
         try:
             return self._update(
                 entry.session_id,
                 {**fields, "status": "open", "open": "open"},
                 remove=cleared,
-                condition="attribute_not_exists(ended_at)",
+                condition="attribute_not_exists(ended_at)" + (f" AND {guard}" if guard else ""),
+                condition_values=guard_values,
             )
         except ClientError as error:
             if not condition_failed(error):
                 raise
         # The end arrived first: fill in who/what/decision, but the row stays closed (never resurrected).
         closed = self.get(entry.session_id)
+        if closed and guard and closed.event_id not in (None, entry.event_id):
+            return closed  # another event's start is recorded: left as it is
         if closed and closed.ended_at and entry.started_at:
             fields["duration_seconds"] = _seconds(entry.started_at, closed.ended_at)
-        return self._update(entry.session_id, fields, remove=cleared)
+        try:
+            return self._update(
+                entry.session_id, fields, remove=cleared, condition=guard, condition_values=guard_values
+            )
+        except ClientError as error:
+            if not condition_failed(error):
+                raise
+        found = self.get(entry.session_id)
+        return found if found is not None else entry
 
     def record_failed_call(self, entry: LedgerEntry) -> None:
         item = entry_item(entry)
