@@ -25,6 +25,7 @@ from warden.ports import (
 )
 from warden.session_events import SessionEvents
 from warden.sweeper import Sweeper
+from warden.watch import Canary
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ def assemble(
     sleep: Callable[[float], None] = time.sleep,
     outbox: Outbox | None = None,
     liveness: Liveness | None = None,
+    canary: Canary | None = None,
 ) -> Warden:
     """Wire the service to its ports (AWS adapters in Lambda, fakes in tests, the local cloud in between).
 
@@ -72,6 +74,8 @@ def assemble(
         the caller's retry).
     liveness
         Where the sweeper records its heartbeat and the sessions it cannot judge.
+    canary
+        The sweeper's canary through the event path (None: no canary).
     """
     notifier = Notifier(alerts, once, outbox)
     enforcer = Enforcer(
@@ -107,5 +111,6 @@ def assemble(
         roles=roles,
         documents=documents,
         liveness=liveness,
+        canary=canary,
     )
     return Warden(events=events, sweeper=sweeper, enforcer=enforcer)
