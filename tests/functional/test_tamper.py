@@ -185,10 +185,22 @@ CALLS: list[tuple[str, Callable[[Stack], None], str, str]] = [
         "Grants",
         "the grants table",
     ),
+    (
+        "DeleteTable",
+        lambda s: mallory(s, "dynamodb").delete_table(TableName=s.outputs["IdempotencyTableName"]),
+        "Idempotency",
+        "the idempotency and sweeper lease table",
+    ),
+    (
+        "DeleteTable",
+        lambda s: mallory(s, "dynamodb").delete_table(TableName=s.outputs["StateTableName"]),
+        "State",
+        "the warden state (policy copy, alert outbox, heartbeat, canary) table",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("event_name", "call", "resource", "meaning"), CALLS, ids=[c[0] for c in CALLS])
+@pytest.mark.parametrize(("event_name", "call", "resource", "meaning"), CALLS, ids=[f"{c[0]}-{c[2]}" for c in CALLS])
 def test_each_tamper_call_raises_exactly_one_alert_with_its_meaning(
     stack: Stack, event_name: str, call: Callable[[Stack], None], resource: str, meaning: str
 ) -> None:

@@ -14,7 +14,7 @@ from warden.alerts import AlertContext, canary_blind_alert, canary_restored_aler
 from warden.errors import AwsCallFailed, describe
 from warden.notifier import Notifier
 from warden.observability import count, logger, metrics
-from warden.ports import Clock
+from warden.ports import Alert, Clock
 from warden.tamper import (
     ControlCall,
     Finding,
@@ -121,19 +121,9 @@ class TamperWatch:
             extra={"event_name": call.event_name, "resource": finding.resource, "actor": call.actor},
         )
         at = call.event_time
-        self.records.record_tamper(
-            f"{at:%Y-%m-%dT%H:%M:%SZ}#{call.event_id}",
-            {
-                "event_name": call.event_name,
-                "actor": call.actor,
-                "resource": finding.resource,
-                "meaning": finding.meaning,
-                "at": int(at.timestamp()),
-            },
-        )
-        self.notifier.send_once(
-            f"tamper#{call.event_id}",
-            lambda: tamper_alert(
+
+        def alert() -> Alert:
+            return tamper_alert(
                 self.context,
                 event_name=call.event_name,
                 actor=call.actor,
@@ -142,9 +132,28 @@ class TamperWatch:
                 at=at,
                 meaning=finding.meaning,
                 details=finding.details,
-            ),
-            ttl_seconds=_ALERT_TTL_SECONDS,
-        )
+            )
+
+        # The alert first: the call may have deleted the very table the record or the once-marker lives in.
+        try:
+            self.notifier.send_once(f"tamper#{call.event_id}", alert, ttl_seconds=_ALERT_TTL_SECONDS)
+        except Exception:  # the once-marker could not be written: a duplicate beats a lost alert
+            logger.exception("alert-once failed; publishing the tamper alert directly")
+            self.notifier.alerts.publish(alert())
+        try:
+            self.records.record_tamper(
+                f"{at:%Y-%m-%dT%H:%M:%SZ}#{call.event_id}",
+                {
+                    "event_name": call.event_name,
+                    "actor": call.actor,
+                    "resource": finding.resource,
+                    "meaning": finding.meaning,
+                    "at": int(at.timestamp()),
+                },
+            )
+        except AwsCallFailed:
+            count("TamperRecordFailed")
+            logger.exception("tamper event alerted but not kept in the state table")
         return {"outcome": "tampered", "event_id": call.event_id, "resource": finding.resource}
 
     def _is_push(self, call: ControlCall) -> bool:
@@ -227,7 +236,7 @@ class Canary:
         try:
             self._send_if_due()
             self._check_blind()
-        except AwsCallFailed:
+        except Exception:  # whatever fails here must not fail the sweep: counted, logged, re-tried next sweep
             count("CanaryFailed")
             logger.exception("canary step failed")
 
