@@ -62,6 +62,7 @@ class StackOutputs:
     grants_table: str
     ledger_table: str
     policy_parameter: str
+    state_table: str | None = None  # older stacks lack it: `warden policy push` then records no push
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,7 @@ class Aws:
             grants_table=outputs["GrantsTableName"],
             ledger_table=outputs["LedgerTableName"],
             policy_parameter=outputs["PolicyParameterName"],
+            state_table=outputs.get("StateTableName") or None,
         )
 
     @cached_property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from warden_cli.aws import Aws, aws_errors
@@ -99,10 +100,13 @@ def push_command(args: argparse.Namespace) -> int:
     aws = Aws.from_args(args)
     with aws_errors(aws.endpoint_url):
         parameter = aws.outputs.policy_parameter
+        push = _announce_push(aws, text)
         response = aws.client("ssm").put_parameter(
             Name=parameter, Value=text, Type="String", Tier="Intelligent-Tiering", Overwrite=True
         )
-    version = int(response.get("Version", 0))
+        version = int(response.get("Version", 0))
+        if push is not None:
+            push(version)
     if args.json:
         print_json({"parameter": parameter, "version": version, "policy": policy.to_document()})
     else:
@@ -112,6 +116,25 @@ def push_command(args: argparse.Namespace) -> int:
         else:
             print("in force within a minute (the functions cache it); the sweeper then re-checks open sessions")
     return EXIT_OK
+
+
+def _announce_push(aws: Aws, text: str) -> Callable[[int], None] | None:
+    """Record in the state table that this validated text is being pushed (its sha256), so the tamper watch tells
+    the PutParameter that follows from a write around the CLI; return what records the version it got."""
+    import hashlib
+
+    from warden.adapters.clock import SystemClock
+    from warden.adapters.state import DynamoState
+    from warden_cli.clock import now
+
+    table = aws.outputs.state_table
+    if table is None:
+        return None
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    # The records carry the time given here (the local cloud's emulated one there); the clock is not used.
+    state = DynamoState(aws.client("dynamodb"), table, SystemClock())
+    state.record_policy_push(digest, now(aws.endpoint_url), by=aws.caller.arn)
+    return lambda version: state.policy_pushed(digest, version)
 
 
 def show_command(args: argparse.Namespace) -> int:

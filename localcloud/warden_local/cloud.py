@@ -6,6 +6,7 @@ import itertools
 import logging
 import threading
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -13,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from warden.policy import parse_duration
 
-from . import fastpaths, inventory, moto_ext
+from . import control_plane, fastpaths, inventory, moto_ext
 from .clock import EmulatedClock
+from .cloudtrail import RequestInfo, api_call_event
 from .control import ControlApi
+from .control_plane import ControlCall
 from .dispatch import Dispatcher
 from .faults import Faults
 from .fidelity import Fidelity
@@ -38,6 +41,11 @@ ACCOUNT_ID = "123456789012"
 TEST_CREDENTIALS = Credentials("testing", "testing")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
+# The account's trail, logging management events from the start: without one, AWS delivers no
+# "AWS API Call via CloudTrail" event to EventBridge at all.
+ACCOUNT_TRAIL = "management-events"
+ACCOUNT_TRAIL_BUCKET = f"aws-cloudtrail-logs-{ACCOUNT_ID}-local"
+_CLOUDFORMATION = "cloudformation.amazonaws.com"
 _instances = itertools.count(1)
 _USE_DEFAULT_TEMPLATE: Any = object()
 
@@ -178,6 +186,7 @@ class LocalCloud:
             self._server.start()
             self._dispatcher.start()
             self._started = True
+            self._create_account_trail()
             if self._deploy:
                 self._deploy_stack()
             if self._policy is not None:
@@ -343,11 +352,44 @@ class LocalCloud:
         return {output["OutputKey"]: output["OutputValue"] for output in stacks[0].get("Outputs", [])}
 
     def put_policy(self, text: str) -> None:
-        """Store ``text`` in the stack's policy parameter (no validation: that is ``warden policy push``'s job)."""
+        """Store ``text`` in the stack's policy parameter (no validation: that is ``warden policy push``'s job).
+
+        Written out of band, as the template's own value is: CloudTrail records no call, so the tamper watch sees
+        nothing. A test that means a person's write calls ``ssm.put_parameter`` (or ``warden policy push``).
+        """
+        from moto.ssm.models import ssm_backends
+
         name = self.stack_outputs().get("PolicyParameterName")
         if not name:
             raise LocalCloudError(f"stack {self.stack_name} has no PolicyParameterName output")
-        self.client("ssm").put_parameter(Name=name, Value=text, Type="String", Overwrite=True)
+        ssm_backends[ACCOUNT_ID][self.region].put_parameter(
+            name=name,
+            description="",
+            value=text,
+            parameter_type="String",
+            allowed_pattern="",
+            keyid="",
+            overwrite=True,
+            tags=[],
+            data_type="text",
+            tier=None,
+            policies=None,
+        )
+
+    def trails_deliver(self) -> bool:
+        """Whether a trail is logging this region's write management events (so CloudTrail events reach EventBridge)."""
+        return control_plane.trails_deliver(self.region, ACCOUNT_ID)
+
+    def _create_account_trail(self) -> None:
+        # Straight into the backends: the account had its trail long before the stack (no CloudTrail event).
+        from moto.cloudtrail.models import cloudtrail_backends
+        from moto.s3.models import s3_backends
+
+        s3_backends[ACCOUNT_ID]["aws"].create_bucket(ACCOUNT_TRAIL_BUCKET, self.region)
+        trail = cloudtrail_backends[ACCOUNT_ID][self.region].create_trail(
+            ACCOUNT_TRAIL, ACCOUNT_TRAIL_BUCKET, "", "", True, True, True, False, "", "", "", []
+        )
+        trail.start_logging()
 
     def _deploy_stack(self) -> None:
         from .stack import TemplateError, deploy
@@ -371,6 +413,75 @@ class LocalCloud:
                 "resources the local cloud does not emulate (created as placeholders): %s",
                 ", ".join(f"{logical} ({kind})" for logical, kind in self._unemulated),
             )
+        self._record_stack_calls()
+
+    def _record_stack_calls(self) -> None:
+        """CloudTrail's records of the watched calls CloudFormation made creating the stack (PutRule, PutParameter):
+        the deploying identity, ``invokedBy`` and source ``cloudformation.amazonaws.com``, as on AWS."""
+        from moto.ssm.models import ssm_backends
+
+        resources = self.client("cloudformation").list_stack_resources(StackName=self.stack_name)
+        caller = self.identities.resolve(TEST_CREDENTIALS.access_key_id)
+        call: tuple[str, str, dict[str, Any], dict[str, Any]]
+        for resource in resources.get("StackResourceSummaries", []):
+            kind, physical = resource.get("ResourceType"), str(resource.get("PhysicalResourceId", ""))
+            if kind == "AWS::Events::Rule":
+                name = physical.rsplit("|", maxsplit=1)[-1].rsplit("/", 1)[-1]
+                rule_arn = f"arn:aws:events:{self.region}:{ACCOUNT_ID}:rule/{name}"
+                call = ("events", "PutRule", {"name": name}, {"ruleArn": rule_arn})
+            elif kind == "AWS::SSM::Parameter":
+                parameter = ssm_backends[ACCOUNT_ID][self.region].get_parameter(physical)
+                version = parameter.version if parameter is not None else 1
+                call = (
+                    "ssm",
+                    "PutParameter",
+                    {"name": physical, "type": "String", "value": control_plane.HIDDEN},
+                    {
+                        "version": version,
+                        "tier": "Standard",
+                    },
+                )
+            else:
+                continue
+            service, event_name, parameters, elements = call
+            event = api_call_event(
+                event_name=event_name,
+                caller=caller,
+                request=RequestInfo(
+                    request_id=str(uuid.uuid4()), access_key_id=None, source_ip=_CLOUDFORMATION, user_agent=""
+                ),
+                region=self.region,
+                account_id=ACCOUNT_ID,
+                when=self.clock.now(),
+                request_parameters=parameters,
+                response_elements=elements,
+                service=service,
+                invoked_by=_CLOUDFORMATION,
+            )
+            self._emit(event)
+
+    def record_control_call(
+        self, call: ControlCall, request: RequestInfo, status: int, body: bytes, *, recorded: bool
+    ) -> None:
+        """Emit CloudTrail's record of a watched control-plane call, failed ones too (with their error)."""
+        if not recorded:
+            return
+        ok = 200 <= status < 300
+        code, message = (None, None) if ok else control_plane.error_of(body)
+        event = api_call_event(
+            event_name=call.event_name,
+            caller=self.identities.resolve(request.access_key_id),
+            request=request,
+            region=self.region,
+            account_id=ACCOUNT_ID,
+            when=self.clock.now(),
+            request_parameters=control_plane.request_parameters(call),
+            response_elements=control_plane.response_elements(call, body) if ok else None,
+            error_code=code,
+            error_message=message,
+            service=call.service,
+        )
+        self._deliver(event)
 
     def _as_deployed_now(self) -> None:
         """The stack was created at the emulated time (its age is what `warden status` judges), and the security
@@ -408,6 +519,12 @@ class LocalCloud:
     # -- CloudTrail --------------------------------------------------------------------------------------
 
     def _emit(self, event: dict[str, Any]) -> None:
+        # No trail logging management events: CloudTrail hands EventBridge nothing, as on AWS.
+        if not self.trails_deliver():
+            return
+        self._deliver(event)
+
+    def _deliver(self, event: dict[str, Any]) -> None:
         name = str(event.get("detail", {}).get("eventName", ""))
         if self.faults.intercept_event(name, event):
             return

@@ -1,4 +1,4 @@
-"""The "AWS API Call via CloudTrail" events EventBridge delivers for Session Manager calls."""
+"""The "AWS API Call via CloudTrail" events EventBridge delivers: Session Manager and control-plane calls."""
 
 from __future__ import annotations
 
@@ -36,17 +36,27 @@ def api_call_event(
     response_elements: dict[str, Any] | None = None,
     error_code: str | None = None,
     error_message: str | None = None,
+    service: str = "ssm",
+    invoked_by: str | None = None,
 ) -> dict[str, Any]:
-    """The EventBridge envelope with the CloudTrail record of one SSM API call, as AWS lays it out."""
+    """The EventBridge envelope with the CloudTrail record of one API call of ``service``, as AWS lays it out.
+
+    ``invoked_by``: the AWS service that made the call on the caller's behalf (``cloudformation.amazonaws.com``
+    for a stack's resources): CloudTrail names it in ``userIdentity.invokedBy``, ``sourceIPAddress`` and
+    ``userAgent``, and keeps the caller's identity.
+    """
+    identity = caller.user_identity()
+    if invoked_by:
+        identity["invokedBy"] = invoked_by
     detail: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,
-        "userIdentity": caller.user_identity(),
+        "userIdentity": identity,
         "eventTime": cloudtrail_time(when),
-        "eventSource": "ssm.amazonaws.com",
+        "eventSource": f"{service}.amazonaws.com",
         "eventName": event_name,
         "awsRegion": region,
-        "sourceIPAddress": request.source_ip,
-        "userAgent": request.user_agent,
+        "sourceIPAddress": invoked_by or request.source_ip,
+        "userAgent": invoked_by or request.user_agent,
     }
     if error_code is not None:
         # CloudTrail places the error between userAgent and requestParameters, and nulls the response.
@@ -67,7 +77,7 @@ def api_call_event(
             "tlsDetails": {
                 "tlsVersion": "TLSv1.3",
                 "cipherSuite": "TLS_AES_128_GCM_SHA256",
-                "clientProvidedHostHeader": f"ssm.{region}.amazonaws.com",
+                "clientProvidedHostHeader": f"{service}.{region}.amazonaws.com",
             },
         }
     )
@@ -75,7 +85,7 @@ def api_call_event(
         "version": "0",
         "id": str(uuid.uuid4()),
         "detail-type": "AWS API Call via CloudTrail",
-        "source": "aws.ssm",
+        "source": f"aws.{service}",
         "account": account_id,
         "time": cloudtrail_time(when),
         "region": region,

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
-from . import sts_ext
+from . import control_plane, sts_ext
 from .cloudtrail import RequestInfo
+from .control_plane import ControlCall
 from .faults import ApiFault, Faults
 from .iam import Authorizer, Decision
 from .identity import IdentityResolver, access_key_from_authorization
@@ -55,6 +56,16 @@ class Backend(Protocol):
     def arns(self) -> Arns: ...
 
     def now(self) -> datetime: ...
+
+    def trails_deliver(self) -> bool:
+        """Whether a logging trail records management events now (else CloudTrail delivers no API call event)."""
+        ...
+
+    def record_control_call(
+        self, call: ControlCall, request: RequestInfo, status: int, body: bytes, *, recorded: bool
+    ) -> None:
+        """CloudTrail's record of a watched control-plane call (``recorded``: a trail was logging it)."""
+        ...
 
     def control(self, method: str, route: str, body: dict[str, Any]) -> dict[str, Any]:
         """Answer ``/_warden/<route>``: ValueError or TypeError is a bad request, LookupError an unknown thing,
@@ -93,7 +104,33 @@ class WardenApp:
                 return self._sts(environ, start_response, str(action), caller, request)
         if action == "AssumeRoleWithWebIdentity" and not target:  # unsigned: no signing service to go by
             return self._web_identity(environ, start_response)
+        call = _control_call(environ, service, action, target)
+        if call is not None:
+            return self._recorded(environ, start_response, call, request)
         return self._moto(environ, start_response)
+
+    # -- control-plane calls CloudTrail records ----------------------------------------------------------
+
+    def _recorded(
+        self, environ: dict[str, Any], start_response: StartResponse, call: ControlCall, request: RequestInfo
+    ) -> Iterable[bytes]:
+        backend = self._backend
+        # The call that stops the last trail is still recorded by it: decide before the call takes effect.
+        before = backend.trails_deliver() if call.action in control_plane.TRAIL_CHANGES else None
+        captured: dict[str, Any] = {}
+
+        def keep(status: str, headers: Any, *rest: Any) -> Any:
+            captured["status"] = status
+            return start_response(status, headers, *rest)
+
+        body = b"".join(self._moto(environ, keep))
+        try:
+            status = int(str(captured.get("status", "500")).split(" ", 1)[0])
+        except ValueError:
+            status = 500
+        recorded = before if before is not None else backend.trails_deliver()
+        backend.record_control_call(call, request, status, body, recorded=recorded)
+        return [body]
 
     # -- IAM for the functions' roles ------------------------------------------------------------------
 
@@ -272,6 +309,24 @@ class ServerThread:
         self._server.shutdown()
         self._thread.join(10)
         self._server.server_close()
+
+
+def _control_call(environ: dict[str, Any], service: str | None, action: str | None, target: str) -> ControlCall | None:
+    """The watched control-plane call this request makes, with its parameters; None for any other request."""
+    if service == "lambda" and not target:
+        found = control_plane.lambda_operation(
+            str(environ.get("REQUEST_METHOD", "")), str(environ.get("PATH_INFO", ""))
+        )
+        if found is None:
+            return None
+        action, path_params = found
+        params = {**_json_params(environ), **path_params}
+    else:
+        params = _json_params(environ) if target else _query_params(environ)
+    event_name = control_plane.watched(service, action)
+    if event_name is None or service is None or action is None:
+        return None
+    return ControlCall(service=service, action=action, event_name=event_name, params=params)
 
 
 def _request_info(environ: dict[str, Any]) -> RequestInfo:

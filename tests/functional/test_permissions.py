@@ -18,7 +18,9 @@ from tests.functional.test_sweeper import grant
 
 pytestmark = pytest.mark.functional
 
-FUNCTIONS = ("SessionStartedFunction", "SessionEndedFunction", "SweeperFunction")
+FUNCTIONS = ("SessionStartedFunction", "SessionEndedFunction", "SweeperFunction", "tamper-watch")
+POLICY_AROUND_CLI = "version: 1\ndefault: deny\n"
+SHELL = '{"schemaVersion": "1.0", "sessionType": "Standard_Stream", "inputs": {"idleSessionTimeout": "20"}}'
 TUNNEL = (
     '{"schemaVersion": "1.0", "sessionType": "Port", "parameters": {"portNumber": {"type": "String"}},'
     ' "properties": {"portNumber": "{{ portNumber }}", "type": "LocalPortForwarding"}}'
@@ -52,6 +54,14 @@ def test_every_call_of_every_function_is_allowed_by_its_role(stack: Stack) -> No
     stack.grants.revoke("g-revoked", by="oncall-lead", now=stack.cloud.clock.now())
     stack.cloud.client("ec2").create_tags(Resources=[analytics], Tags=[{"Key": "Department", "Value": "Finance"}])
     stack.cloud.put_policy("version: 1\nrules:\n  - name: x\n    efect: allow\n")
+    # The tamper watch: a change to a rule, a policy written around the CLI, the Session Manager preferences
+    # changed (GetDocument of two versions), the canary's round trips (the sweeper writes it every 5 minutes).
+    stack.cloud.client("events").disable_rule(Name=f"{stack.cloud.stack_name}-session-ended-by-role")
+    ssm.put_parameter(Name=stack.outputs["PolicyParameterName"], Value=POLICY_AROUND_CLI, Type="String", Overwrite=True)
+    ssm.create_document(Name="SSM-SessionManagerRunShell", DocumentType="Session", DocumentFormat="JSON", Content=SHELL)
+    ssm.update_document(
+        Name="SSM-SessionManagerRunShell", Content=SHELL.replace('"20"', '"60"'), DocumentVersion="$LATEST"
+    )
     stack.cloud.advance(timedelta(hours=1, minutes=5))
     alice.terminate_session(SessionId=stack.start(alice, node))
     stack.cloud.settle()
@@ -71,4 +81,8 @@ def test_every_call_of_every_function_is_allowed_by_its_role(stack: Stack) -> No
         ("SessionStartedFunction", "ssm:GetDocument"),
         ("SweeperFunction", "ssm:GetDocument"),
         ("SweeperFunction", "iam:GetRole"),
+        ("SweeperFunction", "ssm:PutParameter"),
+        ("tamper-watch", "ssm:GetDocument"),
+        ("tamper-watch", "ssm:GetParameter"),
+        ("tamper-watch", "sns:Publish"),
     } <= made

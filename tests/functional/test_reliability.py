@@ -78,7 +78,10 @@ def test_a_deleted_policy_parameter_keeps_the_kept_copy_in_force_and_alerts_once
     [missing] = mails_of(stack, "policy-missing")
     assert missing.severity == "HIGH"
     assert "ParameterNotFound" in missing.body
-    assert "In force:   the previous valid version (sha256 " in missing.body
+    # From memory (sha256 ...) or, after a cold start, from the kept copy: in the local cloud the tamper watch's
+    # run on the DeleteParameter makes the next session start a cold start.
+    assert "In force:   the previous valid version (" in missing.body
+    assert "sha256 " in missing.body
     # AND the sweeps, each a cold start with no history left to read, judged under the kept copy
     sweeps = [i for i in stack.cloud.invocations if "Sweeper" in i.function_name]
     assert len(sweeps) == 3 and all(sweep.ok and sweep.result["allowed"] == 2 for sweep in sweeps)

@@ -38,7 +38,12 @@ def test_outputs_the_cli_relies_on_exist() -> None:
 
 def test_every_function_has_a_dead_letter_queue_for_its_rule_and_its_async_invocations() -> None:
     functions = {name: r for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"}
-    assert set(functions) == {"SessionStartedFunction", "SessionEndedFunction", "SweeperFunction"}
+    assert set(functions) == {
+        "SessionStartedFunction",
+        "SessionEndedFunction",
+        "SweeperFunction",
+        "TamperWatchFunction",
+    }
     for name, function in functions.items():
         properties = function["Properties"]
         assert properties["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Type"] == "SQS", name
@@ -86,7 +91,7 @@ def test_event_delivery_dead_letters_come_only_from_the_wardens_own_rules() -> N
     [statement] = RESOURCES["EventDeliveryDLQPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     sources = [arn["Sub"] for arn in statement["Condition"]["ArnEquals"]["aws:SourceArn"]]
     names = []
-    for function in ("SessionStartedFunction", "SessionEndedFunction", "SweeperFunction"):
+    for function in ("SessionStartedFunction", "SessionEndedFunction", "SweeperFunction", "TamperWatchFunction"):
         for event in RESOURCES[function]["Properties"]["Events"].values():
             properties = event["Properties"]
             names.append((properties.get("RuleName") or properties.get("Name"))["Sub"])

@@ -20,7 +20,10 @@ SessionAlertKind = Literal["session-terminated", "session-denied", "would-termin
 GrantAlertKind = Literal["grant-created", "grant-extended", "grant-expired", "grant-revoked"]
 
 _SUBJECT_LIMIT = 99  # SNS: ASCII, no line breaks, under 100 characters
-DEFAULT_STACK = "session-warden"  # the CLI's --stack default: next steps name --stack only for another stack
+DEFAULT_STACK = "session-warden"
+# Self-defence alert kinds (the hyphenated form of every kind: `enforcer-tampered` is the stale lease's too).
+TAMPERED_KIND = "enforcer-tampered"
+BLIND_KIND = "event-path-blind"  # the CLI's --stack default: next steps name --stack only for another stack
 
 
 @dataclass(frozen=True)
@@ -391,6 +394,54 @@ def expiring_alert(
     )
 
 
+def tamper_alert(
+    context: AlertContext,
+    *,
+    event_name: str,
+    actor: str,
+    actor_arn: str,
+    resource: str,
+    at: datetime,
+    meaning: str,
+    details: Sequence[str] = (),
+) -> Alert:
+    """HIGH alert: someone changed what the warden depends on (its rules, functions, tables, policy, a trail, the
+    Session Manager preferences). ``details``: the preferences that changed, from what to what."""
+    opening = f"Someone changed what Session Warden depends on.\nWhat it means: {meaning}."
+    lines = [
+        opening,
+        "",
+        *_fields(
+            ("Who", actor),
+            ("Caller ARN", actor_arn if actor_arn and actor_arn != actor else None),
+            ("Call", event_name),
+            ("Resource", resource),
+            ("When", _when(at)),
+        ),
+    ]
+    if details:
+        lines += ["", "What changed:", *[f"  - {line}" for line in details]]
+    lines += [
+        "",
+        "If this was not a planned change: undo it (redeploy the stack with `sam deploy`, start the trail again,",
+        "restore the preferences), then find out how this principal got the permission. See README, Self-defence.",
+        *_footer(context, "HIGH", TAMPERED_KIND),
+    ]
+    card = ChatCard(
+        title=f"TAMPERED {event_name} on {resource}",
+        description=opening + ("\n" + "\n".join(f"• {line}" for line in details) if details else ""),
+        facts=_facts(("Who", actor), ("Call", event_name), ("Resource", resource), ("When", _when(at))),
+        next_steps=(("See the warden's health", _warden(context, "status")),),
+    )
+    return Alert(
+        kind=TAMPERED_KIND,
+        severity="HIGH",
+        subject=_subject(f"ENFORCER TAMPERED {event_name} on {resource} by {actor}"),
+        body="\n".join(lines) + "\n",
+        card=card,
+    )
+
+
 def extend_step(context: AlertContext, entry: LedgerEntry, *, ends_by_deny: bool) -> tuple[str, str]:
     """What would give a session more time: extending its grant, else a grant; nothing outlasts a deny window."""
     if ends_by_deny:
@@ -403,6 +454,82 @@ def extend_step(context: AlertContext, entry: LedgerEntry, *, ends_by_deny: bool
     principal = entry.principal_arn or "PATTERN"  # the ARN: a display name may be one the caller chose
     command = f"grant create --principal {principal} --target {entry.target or 'TARGET'} --for 1h --reason R"
     return ("Give it more time with a grant", _warden(context, command))
+
+
+def canary_blind_alert(
+    context: AlertContext,
+    *,
+    parameter: str,
+    waiting_since: datetime,
+    now: datetime,
+    causes: Sequence[str],
+    send_error: str | None = None,
+) -> Alert:
+    """HIGH alert: the canary the sweeper writes has not come back through CloudTrail and EventBridge in time."""
+    minutes = max(0, int((now - waiting_since).total_seconds() // 60))
+    opening = (
+        f"The event path is blind: the canary written {minutes} minutes ago has not come back through CloudTrail "
+        "and EventBridge. Session starts may not reach the warden: sessions are checked only by the sweeper, "
+        "up to a minute late, and tamper events go unreported."
+    )
+    lines = [
+        opening,
+        "",
+        *_fields(
+            ("Canary", parameter),
+            ("Waiting since", _when(waiting_since)),
+            ("Last write error", send_error),
+        ),
+        "",
+        "What can cause it:",
+        *[f"  - {cause}" for cause in causes],
+        "",
+        "Run `warden status` to see which part is broken. A RESTORED alert follows when the canary is seen again.",
+        *_footer(context, "HIGH", BLIND_KIND),
+    ]
+    card = ChatCard(
+        title="EVENT PATH BLIND",
+        description=opening,
+        facts=_facts(("Canary", parameter), ("Waiting since", _when(waiting_since)), ("Last write error", send_error)),
+        next_steps=(("See what is broken", _warden(context, "status")),),
+    )
+    return Alert(
+        kind=BLIND_KIND,
+        severity="HIGH",
+        subject=_subject(f"EVENT PATH BLIND no canary round trip for {minutes} minutes"),
+        body="\n".join(lines) + "\n",
+        card=card,
+    )
+
+
+def canary_restored_alert(
+    context: AlertContext, *, blind_since: datetime, seen_at: datetime, round_trip_ms: int
+) -> Alert:
+    """INFO alert: the canary came back again; the event path delivers."""
+    opening = "The event path is restored: the canary came back through CloudTrail and EventBridge."
+    lines = [
+        opening,
+        "",
+        *_fields(
+            ("Blind since", _when(blind_since)),
+            ("Seen at", _when(seen_at)),
+            ("Round trip", f"{round_trip_ms} ms"),
+        ),
+        "",
+        "Sessions that started while it was blind were checked by the sweeper; review the tamper alerts of that time.",
+        *_footer(context, "INFO", BLIND_KIND),
+    ]
+    return Alert(
+        kind=BLIND_KIND,
+        severity="INFO",
+        subject=_subject("EVENT PATH RESTORED canary seen again"),
+        body="\n".join(lines) + "\n",
+        card=ChatCard(
+            title="EVENT PATH RESTORED",
+            description=opening,
+            facts=_facts(("Blind since", _when(blind_since)), ("Round trip", f"{round_trip_ms} ms")),
+        ),
+    )
 
 
 def grant_scope(grant: Grant) -> str:

@@ -28,6 +28,7 @@ from warden.ports import (
 )
 from warden.session_events import SessionEvents
 from warden.sweeper import Sweeper
+from warden.watch import Canary
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ def assemble(
     liveness: Liveness | None = None,
     notices: SessionNotices | None = None,
     warning_records: WarningRecords | None = None,
+    canary: Canary | None = None,
 ) -> Warden:
     """Wire the service to its ports (AWS adapters in Lambda, fakes in tests, the local cloud in between).
 
@@ -80,6 +82,8 @@ def assemble(
     notices, warning_records
         Where the sweeper sends the warnings before a session's deadline (SSM SendCommand) and notes them (the
         ledger); None sends none.
+    canary
+        The sweeper's canary through the event path (None: no canary).
     """
     notifier = Notifier(alerts, once, outbox)
     enforcer = Enforcer(
@@ -121,5 +125,6 @@ def assemble(
             if notices is not None and warning_records is not None
             else None
         ),
+        canary=canary,
     )
     return Warden(events=events, sweeper=sweeper, enforcer=enforcer)

@@ -28,6 +28,9 @@ class Settings:
     ledger_retention_days: int = 400
     clock_url: str | None = None  # the local cloud's emulated clock; unset in Lambda (real time)
     warning_document: str | None = None  # the stack's SSM document that writes warnings; unset: none sent
+    canary_parameter: str | None = None  # the stack's canary (sweeper and tamper watch only)
+    watched_functions: str = ""  # tamper watch: "session-start=NAME,session-end=NAME,sweeper=NAME"
+    function_name: str = ""  # the running function's own name (Lambda sets it)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -51,6 +54,9 @@ class Settings:
             ledger_retention_days=_int(env, "WARDEN_LEDGER_RETENTION_DAYS", 400),
             clock_url=env.get("WARDEN_CLOCK_URL") or None,
             warning_document=env.get("WARDEN_WARNING_DOCUMENT") or None,
+            canary_parameter=env.get("WARDEN_CANARY_PARAMETER") or None,
+            watched_functions=env.get("WARDEN_WATCHED_FUNCTIONS", ""),
+            function_name=env.get("AWS_LAMBDA_FUNCTION_NAME", ""),
             **{field: env[name] for field, name in required.items()},
         )
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 from warden.alerts import AlertContext, grant_alert, stale_lease_alert, unjudged_session_alert
 from warden.causes import explain, grant_to_look_up
@@ -40,6 +41,9 @@ from warden.ports import (
     TargetInfo,
     TargetTags,
 )
+
+if TYPE_CHECKING:
+    from warden.watch import Canary
 
 SWEEP_LEASE = "sweeper-lease"
 # A lease never outlives one sweep: under the sweeper function's Timeout in template.yaml (120 s).
@@ -76,6 +80,7 @@ class Sweeper:
     documents: SessionDocuments
     liveness: Liveness | None = None
     warnings: ExpiryWarnings | None = None
+    canary: Canary | None = None
 
     def sweep(self, owner: str) -> SweepReport:
         """Re-decide every open session; expire grants; adopt missed sessions; close rows of ended ones.
@@ -133,6 +138,8 @@ class Sweeper:
             )
             # Kept alerts go out once every session is judged: a backlog must never delay enforcement.
             self._flush_outbox(failures)
+            if self.canary is not None:
+                self.canary.run()  # never raises for AWS: a blind path is alerted, it does not fail the sweep
         finally:
             self.once.release(SWEEP_LEASE, owner)
         logger.info("sweep done", extra=report.to_dict())

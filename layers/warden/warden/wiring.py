@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
     from warden.adapters.idempotency import PowertoolsIdempotency
     from warden.service import Warden
+    from warden.tamper import Owned
+    from warden.watch import TamperWatch
 
 # A processed event is remembered for a day: CloudTrail re-deliveries and EventBridge retries arrive well within it.
 IDEMPOTENCY_SECONDS = 24 * 3600
@@ -58,6 +60,19 @@ def build_warden() -> Warden:
     ledger = DynamoLedger(dynamodb, settings.ledger_table, retention_days=settings.ledger_retention_days)
     on_reject = PolicyRejectedAlerts(policy_notifier, context, settings.policy_parameter)
     on_missing = PolicyMissingAlerts(policy_notifier, context, settings.policy_parameter)
+    canary = None
+    if settings.canary_parameter:
+        from warden.adapters.watch import SsmCanaryWriter
+        from warden.watch import Canary
+
+        canary = Canary(
+            clock=clock,
+            parameter=settings.canary_parameter,
+            writer=SsmCanaryWriter(ssm),
+            records=state,
+            notifier=policy_notifier,
+            context=context,
+        )
     return assemble(
         clock=clock,
         tags=AwsTargetTags(aws.lazy_client(session, "ec2"), ssm),
@@ -84,6 +99,92 @@ def build_warden() -> Warden:
         liveness=state,
         notices=SsmSessionNotices(ssm, settings.warning_document) if settings.warning_document else None,
         warning_records=ledger,
+        canary=canary,
+    )
+
+
+@cache
+def build_tamper_watch() -> TamperWatch:
+    """The tamper-watch function's service: its own reads, the state table, alerts once per CloudTrail event."""
+    from warden.adapters import aws
+    from warden.adapters.alerts import SnsAlerts
+    from warden.adapters.clock import HttpClock, SystemClock
+    from warden.adapters.once import DynamoOnceStore
+    from warden.adapters.state import DynamoState
+    from warden.adapters.watch import SsmWatchReads
+    from warden.alerts import AlertContext
+    from warden.notifier import Notifier
+    from warden.watch import TamperWatch
+
+    shared = _aws()
+    settings, session, dynamodb = shared.settings, shared.session, shared.dynamodb
+    clock = HttpClock(settings.clock_url) if settings.clock_url else SystemClock()
+    context = AlertContext(stack=settings.stack_name, region=settings.region, account=_account(settings))
+    state = DynamoState(dynamodb, settings.state_table, clock)
+    notifier = Notifier(
+        SnsAlerts(aws.lazy_client(session, "sns"), settings.alerts_topic_arn),
+        DynamoOnceStore(dynamodb, settings.idempotency_table, clock),
+        state,
+    )
+    return TamperWatch(
+        clock=clock,
+        owned=owned_resources(settings),
+        reads=SsmWatchReads(aws.lazy_client(session, "ssm")),
+        records=state,
+        notifier=notifier,
+        context=context,
+    )
+
+
+def owned_resources(settings: Settings) -> Owned:
+    """The warden's rules (their names are fixed in template.yaml), functions, tables and parameters."""
+    from warden.tamper import Owned
+
+    stack = settings.stack_name
+    late = "new sessions are checked only by the sweeper, up to a minute late"
+    ended = "sessions ended with TerminateSession stay open in the ledger until the sweeper closes them"
+    unswept = (
+        "open sessions are no longer re-checked, grants do not expire and the canary stops "
+        "(the heartbeat alarm fires within 3 minutes)"
+    )
+    unwatched = "changes to the warden go unreported and the canary never comes back"
+    rules = {
+        f"{stack}-session-started": ("session-start rule", late),
+        f"{stack}-session-ended-by-user": ("session-end rule (users)", ended),
+        f"{stack}-session-ended-by-role": ("session-end rule (roles)", ended),
+        f"{stack}-sweep-every-minute": ("sweep schedule", unswept),
+        f"{stack}-tamper-watch": ("tamper-watch rule", "changes to the warden go unreported (the canary still runs)"),
+        f"{stack}-canary": ("canary rule", "the event path is no longer tested: event path blind within 10 minutes"),
+    }
+    roles = {
+        "session-start": ("session-start function", late),
+        "session-end": ("session-end function", ended),
+        "sweeper": ("sweeper function", unswept),
+        "tamper-watch": ("tamper-watch function", unwatched),
+    }
+    functions: dict[str, tuple[str, str]] = {}
+    named = [pair.split("=", 1) for pair in settings.watched_functions.split(",") if "=" in pair]
+    if settings.function_name:
+        named.append(["tamper-watch", settings.function_name])
+    for role, name in named:
+        if role.strip() in roles and name.strip():
+            functions[name.strip()] = roles[role.strip()]
+    tables = {
+        settings.grants_table: "grants",
+        settings.ledger_table: "session ledger",
+        settings.idempotency_table: "idempotency and sweeper lease",
+        settings.state_table: "warden state (policy copy, alert outbox, heartbeat, canary)",
+    }
+    return Owned(
+        stack=stack,
+        rules={name: what for name, (what, _) in rules.items()},
+        functions={name: what for name, (what, _) in functions.items()},
+        tables=tables,
+        policy_parameter=settings.policy_parameter,
+        canary_parameter=settings.canary_parameter,
+        region=settings.region,
+        account=_account(settings),
+        consequences={name: then for name, (_, then) in [*rules.items(), *functions.items()]},
     )
 
 
@@ -111,6 +212,7 @@ def reset() -> None:
     """Forget the built warden (tests and the local cloud change the environment between invocations)."""
     build_warden.cache_clear()
     build_idempotency.cache_clear()
+    build_tamper_watch.cache_clear()
     _aws.cache_clear()
 
 

@@ -7,8 +7,9 @@ carries a TTL: what is kept here must outlive cold starts, and the idempotency t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from warden.adapters.aws import aws_call
@@ -23,6 +24,9 @@ _POLICY = ("policy", "last-valid")
 _HEARTBEAT = ("heartbeat", "sweep")
 _OUTBOX = "outbox"
 _UNJUDGED = "unjudged"
+_TAMPER = "tamper"
+_CANARY = ("canary", "state")
+_POLICY_PUSH = "policy-push"
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
@@ -157,6 +161,94 @@ class DynamoState:
     def unjudged(self) -> dict[str, datetime]:
         return {item["sk"]: _time(item.get("since")) for item in self._query(_UNJUDGED)}
 
+    # ------------------------------------------------------------ tamper watch and canary
+    def record_tamper(self, sk: str, item: Mapping[str, Any]) -> bool:
+        """Keep one tamper event (pk ``tamper``, sk ``<ISO time>#<eventID>``); False when it was kept already."""
+        return self._conditional_put({"pk": _TAMPER, "sk": sk, **item}, "attribute_not_exists(sk)")
+
+    def record_policy_push(self, digest: str, at: datetime, by: str) -> None:
+        """``warden policy push`` announces the text it is about to write (its sha256), before PutParameter."""
+        with aws_call("PutItem"):
+            self._db.put_item(
+                TableName=self._table,
+                Item=to_item(
+                    {"pk": _POLICY_PUSH, "sk": f"sha256#{digest}", "sha256": digest, "at": _epoch(at), "by": by[:300]}
+                ),
+            )
+
+    def policy_pushed(self, digest: str, version: int) -> None:
+        """The version PutParameter gave the announced text: the same text written again later is not a push."""
+        with aws_call("UpdateItem"):
+            self._db.update_item(
+                TableName=self._table,
+                Key={"pk": to_value(_POLICY_PUSH), "sk": to_value(f"sha256#{digest}")},
+                UpdateExpression="SET version = :version",
+                ExpressionAttributeValues={":version": to_value(version)},
+            )
+
+    def policy_push(self, digest: str) -> dict[str, Any] | None:
+        return self._get(_POLICY_PUSH, f"sha256#{digest}")
+
+    def canary(self) -> dict[str, Any] | None:
+        return self._get(*_CANARY)
+
+    def claim_canary_send(self, nonce: str, now: float, every_seconds: float) -> bool:
+        """Take the next canary send (a conditional write: two overlapping sweeps send one)."""
+        return self._conditional_update(
+            "SET nonce = :nonce, sent_at = :now, waiting_since = if_not_exists(waiting_since, :now) REMOVE send_error",
+            "attribute_not_exists(sent_at) OR sent_at <= :due",
+            {":nonce": nonce, ":now": _decimal(now), ":due": _decimal(now - every_seconds)},
+        )
+
+    def canary_send_failed(self, nonce: str, problem: str) -> None:
+        self._conditional_update("SET send_error = :problem", "nonce = :nonce", {":nonce": nonce, ":problem": problem})
+
+    def canary_seen(self, nonce: str, now: float) -> dict[str, Any] | None:
+        """Note the round trip of canary ``nonce``; the item as it was, or None when it is not the one awaited."""
+        try:
+            with aws_call("UpdateItem"):
+                response = self._db.update_item(
+                    TableName=self._table,
+                    Key={"pk": to_value(_CANARY[0]), "sk": to_value(_CANARY[1])},
+                    UpdateExpression="SET seen_at = :now REMOVE waiting_since, blind_since",
+                    ConditionExpression="nonce = :nonce AND attribute_exists(waiting_since)",
+                    ExpressionAttributeValues={":nonce": to_value(nonce), ":now": to_value(_decimal(now))},
+                    ReturnValues="ALL_OLD",
+                )
+        except AwsCallFailed as error:
+            if error.code == _CONDITION_FAILED:
+                return None
+            raise
+        old = from_item(response.get("Attributes", {}))
+        sent_at = float(old.get("sent_at", now))
+        self._conditional_update(
+            "SET round_trip_ms = :ms", "nonce = :nonce", {":nonce": nonce, ":ms": max(0, int((now - sent_at) * 1000))}
+        )
+        return old
+
+    def mark_blind(self, waiting_since: float, now: float) -> bool:
+        return self._conditional_update(
+            "SET blind_since = :now",
+            "waiting_since = :since AND attribute_not_exists(blind_since)",
+            {":since": _decimal(waiting_since), ":now": _decimal(now)},
+        )
+
+    def _conditional_update(self, expression: str, condition: str, values: Mapping[str, Any]) -> bool:
+        try:
+            with aws_call("UpdateItem"):
+                self._db.update_item(
+                    TableName=self._table,
+                    Key={"pk": to_value(_CANARY[0]), "sk": to_value(_CANARY[1])},
+                    UpdateExpression=expression,
+                    ConditionExpression=condition,
+                    ExpressionAttributeValues={key: to_value(value) for key, value in values.items()},
+                )
+        except AwsCallFailed as error:
+            if error.code == _CONDITION_FAILED:
+                return False
+            raise
+        return True
+
     # ------------------------------------------------------------ plumbing
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         with aws_call("GetItem"):
@@ -194,6 +286,11 @@ class DynamoState:
     def _delete(self, pk: str, sk: str) -> None:
         with aws_call("DeleteItem"):
             self._db.delete_item(TableName=self._table, Key={"pk": to_value(pk), "sk": to_value(sk)})
+
+
+def _decimal(seconds: float) -> Decimal:
+    """Epoch seconds to the millisecond, as DynamoDB stores numbers."""
+    return Decimal(str(round(seconds, 3)))
 
 
 def _epoch(moment: datetime) -> int:

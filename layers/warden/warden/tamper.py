@@ -1,0 +1,369 @@
+"""Tamper watch: CloudTrail records of calls that change what the warden depends on, and what each one means."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from warden.policy import principal_from_identity
+
+RUN_SHELL = "SSM-SessionManagerRunShell"
+CLOUDFORMATION = "cloudformation.amazonaws.com"
+_DETAIL_TYPE = "AWS API Call via CloudTrail"
+_SOURCES = frozenset({"aws.events", "aws.cloudtrail", "aws.ssm", "aws.lambda", "aws.dynamodb"})
+# Session Manager's idle timeout when the preferences name none (minutes).
+_DEFAULT_IDLE_MINUTES = 20
+
+
+class NotAControlCall(ValueError):
+    """The event is not a CloudTrail record of a control-plane call (the message says which field is wrong)."""
+
+
+@dataclass(frozen=True)
+class ControlCall:
+    """One CloudTrail-recorded control-plane call, parsed at the edge. Caller-chosen fields are data, not trust."""
+
+    event_id: str
+    event_name: str
+    event_source: str
+    event_time: datetime
+    actor: str
+    actor_arn: str
+    invoked_by: str | None
+    request: Mapping[str, Any]
+    response: Mapping[str, Any]
+    error_code: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error_code is not None
+
+    @property
+    def deployed_by_cloudformation(self) -> bool:
+        """CloudFormation made the call for a stack (AWS sets invokedBy; a caller cannot)."""
+        return self.invoked_by == CLOUDFORMATION
+
+    @property
+    def short_name(self) -> str:
+        """The event name without Lambda's API version suffix (``UpdateFunctionCode20150331v2`` -> ...Code)."""
+        for cut in ("2015", "2014"):
+            if cut in self.event_name:
+                return self.event_name.split(cut, 1)[0]
+        return self.event_name
+
+    def text(self, *keys: str) -> str | None:
+        for key in keys:
+            value = self.request.get(key)
+            if isinstance(value, str) and value:
+                return value
+        return None
+
+
+def parse_control_event(event: object) -> ControlCall:
+    """The control-plane call an EventBridge "AWS API Call via CloudTrail" event records.
+
+    Raises :class:`NotAControlCall` for anything else. EventBridge refuses ``aws.*`` sources from PutEvents, so such
+    an event on the bus came from CloudTrail; a direct invocation can still hand the function any JSON, and the
+    worst it can do is raise an alert.
+    """
+    if not isinstance(event, Mapping):
+        raise NotAControlCall("event: expected a JSON object")
+    if event.get("detail-type") != _DETAIL_TYPE:
+        raise NotAControlCall(f"detail-type: expected {_DETAIL_TYPE!r}")
+    if event.get("source") not in _SOURCES:
+        raise NotAControlCall("source: not a service the tamper watch listens to")
+    detail = event.get("detail")
+    if not isinstance(detail, Mapping):
+        raise NotAControlCall("detail: expected a JSON object")
+    identity = detail.get("userIdentity") if isinstance(detail.get("userIdentity"), Mapping) else {}
+    assert isinstance(identity, Mapping)
+    try:
+        principal = principal_from_identity(identity)
+        actor, actor_arn = principal.display, principal.arn
+    except (ValueError, TypeError):
+        actor, actor_arn = "unknown caller", ""
+    request = detail.get("requestParameters")
+    response = detail.get("responseElements")
+    name, source, event_id = detail.get("eventName"), detail.get("eventSource"), detail.get("eventID")
+    if not (isinstance(name, str) and isinstance(source, str) and isinstance(event_id, str) and event_id):
+        raise NotAControlCall("detail: eventName, eventSource and eventID are required")
+    error = detail.get("errorCode")
+    invoked_by = identity.get("invokedBy")
+    return ControlCall(
+        event_id=event_id[:100],
+        event_name=name[:100],
+        event_source=source[:100],
+        event_time=_time(detail.get("eventTime")),
+        actor=actor or "unknown caller",
+        actor_arn=actor_arn,
+        invoked_by=invoked_by if isinstance(invoked_by, str) else None,
+        request=request if isinstance(request, Mapping) else {},
+        response=response if isinstance(response, Mapping) else {},
+        error_code=str(error)[:100] if error else None,
+    )
+
+
+@dataclass(frozen=True)
+class Owned:
+    """What the warden's stack owns, by the names CloudTrail records: what a change means depends on which it is."""
+
+    stack: str
+    rules: Mapping[str, str]  # rule name -> what it does (e.g. "session-start rule")
+    functions: Mapping[str, str]  # function name -> role ("session-start function")
+    tables: Mapping[str, str]  # table name -> what it holds
+    policy_parameter: str
+    canary_parameter: str | None = None
+    region: str = ""
+    account: str | None = None
+    consequences: Mapping[str, str] = field(default_factory=dict)  # rule/function name -> what losing it does
+
+    def function_of(self, value: str | None) -> str | None:
+        """The watched function a request names (name, full or partial ARN, with or without a qualifier)."""
+        if not value:
+            return None
+        name = value.split(":function:", 1)[1] if ":function:" in value else value
+        name = name.split(":", 1)[0]
+        return name if name in self.functions else None
+
+    def table_of(self, value: str | None) -> str | None:
+        if not value:
+            return None
+        name = value.rsplit(":table/", 1)[1] if ":table/" in value else value
+        return name if name in self.tables else None
+
+    def parameter_of(self, value: str | None) -> str | None:
+        if not value:
+            return None
+        name = value.split(":parameter", 1)[1] if value.startswith("arn:") and ":parameter" in value else value
+        if name in (self.policy_parameter, self.canary_parameter):
+            return name
+        return None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A tamper event: what was changed, what it means for enforcement, and the details the alert lists."""
+
+    call: ControlCall
+    resource: str
+    meaning: str
+    details: tuple[str, ...] = ()
+
+
+def resource_of(call: ControlCall, owned: Owned) -> tuple[str, str] | None:
+    """(kind, name) of the warden's resource the call changes; None when it changes nothing the warden owns.
+
+    Kinds: ``rule``, ``trail``, ``preferences``, ``policy``, ``canary``, ``function``, ``table``.
+    """
+    source, name = call.event_source, call.short_name
+    if source == "events.amazonaws.com":
+        rule = call.text("rule") if name == "RemoveTargets" else call.text("name")
+        rule = rule.rsplit("/", 1)[-1] if rule else None
+        return ("rule", rule) if rule and rule in owned.rules else None
+    if source == "cloudtrail.amazonaws.com":
+        trail = call.text("name", "trailName") or "(unnamed trail)"
+        return "trail", trail.rsplit("/", 1)[-1]
+    if source == "ssm.amazonaws.com" and name in ("UpdateDocument", "DeleteDocument", "UpdateDocumentDefaultVersion"):
+        document = call.text("name")
+        document = document.rsplit("/", 1)[-1] if document else None
+        return ("preferences", RUN_SHELL) if document == RUN_SHELL else None
+    if source == "ssm.amazonaws.com" and name in ("PutParameter", "DeleteParameter"):
+        parameter = owned.parameter_of(call.text("name"))
+        if parameter is None:
+            return None
+        return ("policy" if parameter == owned.policy_parameter else "canary"), parameter
+    if source == "lambda.amazonaws.com":
+        function = owned.function_of(call.text("functionName"))
+        return ("function", function) if function else None
+    if source == "dynamodb.amazonaws.com" and name == "DeleteTable":
+        table = owned.table_of(call.text("tableName"))
+        return ("table", table) if table else None
+    return None
+
+
+def meaning_of(call: ControlCall, kind: str, name: str, owned: Owned) -> str:
+    """One sentence: what this call does to enforcement."""
+    verb = call.short_name
+    if kind == "rule":
+        what = owned.rules.get(name, f"rule {name}")
+        then = owned.consequences.get(name, "what it delivers no longer reaches the warden")
+        if verb == "DisableRule":
+            return f"the {what} is disabled: {then}"
+        if verb == "DeleteRule":
+            return f"the {what} is deleted: {then}"
+        if verb == "RemoveTargets":
+            return f"the {what} no longer invokes its function: {then}"
+        return f"the {what} was redefined (pattern, schedule or state): if it no longer matches, {then}"
+    if kind == "trail":
+        blind = (
+            "if no other trail logs management events, no CloudTrail event reaches the warden: sessions are checked "
+            "only by the sweeper, up to a minute late, and this watch is blind"
+        )
+        if verb == "StopLogging":
+            return f"trail {name} stopped logging: {blind}"
+        if verb == "DeleteTrail":
+            return f"trail {name} is deleted: {blind}"
+        if verb == "PutEventSelectors" and not _selectors_keep_management(call.request):
+            return f"trail {name} no longer records write management events: {blind}"
+        return f"trail {name}'s settings changed (what it records or where): check it still logs management events"
+    if kind == "preferences":
+        if verb == "DeleteDocument":
+            return (
+                "the Session Manager preferences are deleted: sessions start with AWS's defaults "
+                "(no transcript, no KMS encryption, 20-minute idle timeout, no maximum duration)"
+            )
+        if verb == "UpdateDocumentDefaultVersion":
+            version = call.text("documentVersion") or "another version"
+            return (
+                f"the Session Manager preferences now use version {version}: logging, encryption or timeouts may differ"
+            )
+        return (
+            "the Session Manager preferences changed: what sessions log, how they are encrypted or how long they last"
+        )
+    if kind == "policy":
+        if verb == "DeleteParameter":
+            return (
+                "the policy parameter is deleted: the warden keeps enforcing its last valid copy and alerts "
+                "policy missing until a policy is pushed again"
+            )
+        return (
+            "the policy was written outside `warden policy push`: whoever wrote it now decides who may open sessions "
+            "(the warden enforces any document that parses)"
+        )
+    if kind == "canary":
+        return "the canary parameter is deleted: the sweeper re-creates it, the event path is tested again after that"
+    if kind == "function":
+        what = owned.functions.get(name, f"function {name}")
+        then = owned.consequences.get(name, "enforcement may stop")
+        if verb == "UpdateFunctionCode":
+            return f"the code of the {what} was replaced: it no longer runs the warden's code, and {then}"
+        if verb == "UpdateFunctionConfiguration":
+            return (
+                f"the {what}'s configuration changed (environment, role, layers or timeout): it may no longer "
+                f"enforce as deployed, and {then}"
+            )
+        if verb == "DeleteFunction":
+            return f"the {what} is deleted: {then}"
+        return f"EventBridge may no longer invoke the {what}: {then}"
+    what = owned.tables.get(name, f"table {name}")
+    return f"the {what} table {name} is deleted: the functions that use it fail, and what it held is gone"
+
+
+def _selectors_keep_management(request: Mapping[str, Any]) -> bool:
+    basic = request.get("eventSelectors")
+    advanced = request.get("advancedEventSelectors")
+    if isinstance(basic, list) and basic:
+        return any(
+            isinstance(item, Mapping)
+            and item.get("includeManagementEvents", True) not in (False, "false")
+            and item.get("readWriteType", "All") in ("All", "WriteOnly")
+            for item in basic
+        )
+    if isinstance(advanced, list) and advanced:
+        return "Management" in json.dumps(advanced)
+    return True
+
+
+# --- Session Manager preferences ---------------------------------------------------------------------------------
+
+
+def preference_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """What changed between two versions of the Session Manager preferences (their ``inputs``), one line each:
+    logging turned off, encryption removed and timeouts raised first and named as such, then any other setting."""
+    before, after = _inputs(old), _inputs(new)
+    lines: list[str] = []
+    for key, what in (("s3BucketName", "S3 transcripts"), ("cloudWatchLogGroupName", "CloudWatch Logs transcripts")):
+        was, now = _text(before.get(key)), _text(after.get(key))
+        if was and not now:
+            lines.append(f"{what} turned off: {key} {was!r} -> none")
+    for key, what in (
+        ("s3EncryptionEnabled", "S3 transcript encryption"),
+        ("cloudWatchEncryptionEnabled", "CloudWatch Logs transcript encryption"),
+    ):
+        if _flag(before.get(key)) and not _flag(after.get(key)):
+            lines.append(f"{what} removed: {key} true -> false")
+    was_key, now_key = _text(before.get("kmsKeyId")), _text(after.get("kmsKeyId"))
+    if was_key and not now_key:
+        lines.append(f"KMS encryption of session data removed: kmsKeyId {was_key!r} -> none")
+    idle_was, idle_now = _minutes(before.get("idleSessionTimeout")), _minutes(after.get("idleSessionTimeout"))
+    if (idle_now or _DEFAULT_IDLE_MINUTES) > (idle_was or _DEFAULT_IDLE_MINUTES):
+        lines.append(
+            f"idle timeout raised: idleSessionTimeout {idle_was or _DEFAULT_IDLE_MINUTES} -> "
+            f"{idle_now or _DEFAULT_IDLE_MINUTES} minutes"
+        )
+    max_was, max_now = _minutes(before.get("maxSessionDuration")), _minutes(after.get("maxSessionDuration"))
+    if max_was and (max_now is None or max_now > max_was):
+        shown = f"{max_now} minutes" if max_now else "none (no maximum)"
+        lines.append(f"maximum session duration raised: maxSessionDuration {max_was} minutes -> {shown}")
+    named = {
+        "s3BucketName",
+        "cloudWatchLogGroupName",
+        "s3EncryptionEnabled",
+        "cloudWatchEncryptionEnabled",
+        "kmsKeyId",
+        "idleSessionTimeout",
+        "maxSessionDuration",
+    }
+    reported = {line.split(": ", 1)[1].split(" ", 1)[0] for line in lines}
+    for key in sorted(set(before) | set(after)):
+        if key in reported or before.get(key) == after.get(key):
+            continue
+        if key in named or isinstance(before.get(key, ""), str | bool | int | None):
+            lines.append(f"{key}: {_shown(before.get(key))} -> {_shown(after.get(key))}")
+        else:
+            lines.append(f"{key} changed")
+    return lines
+
+
+def preferences_of(content: str | None) -> Mapping[str, Any]:
+    """The preferences document's JSON (empty when unreadable: every setting then counts as unset)."""
+    if not content:
+        return {}
+    try:
+        document = json.loads(content)
+    except (json.JSONDecodeError, RecursionError):
+        return {}
+    return document if isinstance(document, Mapping) else {}
+
+
+def _inputs(document: Mapping[str, Any]) -> Mapping[str, Any]:
+    inputs = document.get("inputs")
+    return inputs if isinstance(inputs, Mapping) else {}
+
+
+def _text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _flag(value: object) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def _minutes(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+        return number if number > 0 else None
+    return None
+
+
+def _shown(value: object) -> str:
+    if value is None or value == "":
+        return "none"
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _time(value: object) -> datetime:
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+        except ValueError:
+            pass
+    return datetime.fromtimestamp(0, tz=UTC)

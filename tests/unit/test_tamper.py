@@ -1,0 +1,121 @@
+"""The tamper watch's pure parts: which resource a CloudTrail record changes, and which preferences changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from warden.tamper import NotAControlCall, Owned, parse_control_event, preference_changes, resource_of
+
+OWNED = Owned(
+    stack="sw",
+    rules={"sw-session-started": "session-start rule"},
+    functions={"sw-SessionStartedFunction-ABC": "session-start function"},
+    tables={"sw-GrantsTable-XYZ": "grants"},
+    policy_parameter="/session-warden/sw/policy",
+    canary_parameter="/session-warden/sw/canary",
+)
+
+
+def event(source: str, name: str, request: dict[str, Any], **identity: Any) -> dict[str, Any]:
+    return {
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws." + source.split(".", 1)[0],
+        "detail": {
+            "eventSource": source,
+            "eventName": name,
+            "eventID": "e-1",
+            "eventTime": "2026-11-24T09:00:00Z",
+            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/mallory", **identity},
+            "requestParameters": request,
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (event("events.amazonaws.com", "DisableRule", {"name": "sw-session-started"}), ("rule", "sw-session-started")),
+        (
+            event("events.amazonaws.com", "RemoveTargets", {"rule": "sw-session-started"}),
+            ("rule", "sw-session-started"),
+        ),
+        (event("events.amazonaws.com", "DisableRule", {"name": "someone-elses"}), None),
+        (
+            event("cloudtrail.amazonaws.com", "StopLogging", {"name": "arn:aws:cloudtrail:r:1:trail/t1"}),
+            ("trail", "t1"),
+        ),
+        (
+            event(
+                "lambda.amazonaws.com",
+                "DeleteFunction20150331",
+                {"functionName": "arn:aws:lambda:r:1:function:sw-SessionStartedFunction-ABC"},
+            ),
+            ("function", "sw-SessionStartedFunction-ABC"),
+        ),
+        (
+            event(
+                "dynamodb.amazonaws.com", "DeleteTable", {"tableName": "arn:aws:dynamodb:r:1:table/sw-GrantsTable-XYZ"}
+            ),
+            ("table", "sw-GrantsTable-XYZ"),
+        ),
+        (
+            event("ssm.amazonaws.com", "PutParameter", {"name": "arn:aws:ssm:r:1:parameter/session-warden/sw/policy"}),
+            ("policy", "/session-warden/sw/policy"),
+        ),
+        (
+            event("ssm.amazonaws.com", "PutParameter", {"name": "/session-warden/sw/canary"}),
+            ("canary", "/session-warden/sw/canary"),
+        ),
+        (
+            event("ssm.amazonaws.com", "UpdateDocument", {"name": "SSM-SessionManagerRunShell"}),
+            ("preferences", "SSM-SessionManagerRunShell"),
+        ),
+        (event("ssm.amazonaws.com", "UpdateDocument", {"name": "Team-Shell"}), None),
+    ],
+)
+def test_the_resource_a_call_changes_is_named_by_name_or_arn(raw: dict[str, Any], expected: Any) -> None:
+    # GIVEN a CloudTrail record WHEN it is parsed THEN the warden resource it changes (if any) is found
+    assert resource_of(parse_control_event(raw), OWNED) == expected
+
+
+def test_cloudformation_is_told_by_invoked_by_which_only_aws_sets() -> None:
+    # GIVEN a record of a call CloudFormation made for a stack, and one a user made with a CloudFormation user agent
+    deployed = parse_control_event(
+        event("events.amazonaws.com", "PutRule", {"name": "x"}, invokedBy="cloudformation.amazonaws.com")
+    )
+    raw = event("events.amazonaws.com", "PutRule", {"name": "x"})
+    raw["detail"]["userAgent"] = "cloudformation.amazonaws.com"
+    # THEN only the first counts as CloudFormation's
+    assert deployed.deployed_by_cloudformation
+    assert not parse_control_event(raw).deployed_by_cloudformation
+
+
+def test_an_event_of_another_kind_is_refused() -> None:
+    with pytest.raises(NotAControlCall, match="detail-type"):
+        parse_control_event({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}})
+
+
+def test_weakened_preferences_are_named_and_harmless_changes_listed_plainly() -> None:
+    # GIVEN preferences that log and encrypt, and a version that does less
+    before = {
+        "inputs": {"s3BucketName": "b", "s3EncryptionEnabled": True, "idleSessionTimeout": "20", "runAsEnabled": False}
+    }
+    after = {
+        "inputs": {"s3BucketName": "", "s3EncryptionEnabled": False, "idleSessionTimeout": "", "runAsEnabled": True}
+    }
+    # WHEN compared
+    changes = preference_changes(before, after)
+    # THEN logging off and encryption removed are named; an empty idle timeout is the default 20 (no change)
+    assert changes == [
+        "S3 transcripts turned off: s3BucketName 'b' -> none",
+        "S3 transcript encryption removed: s3EncryptionEnabled true -> false",
+        "idleSessionTimeout: '20' -> none",
+        "runAsEnabled: false -> true",
+    ]
+
+
+def test_a_maximum_duration_set_where_there_was_none_is_not_a_raise() -> None:
+    changes = preference_changes({"inputs": {"maxSessionDuration": ""}}, {"inputs": {"maxSessionDuration": "60"}})
+    assert changes == ["maxSessionDuration: none -> '60'"]
