@@ -18,6 +18,7 @@ from pydantic import (
     ValidationError,
 )
 
+from warden.errors import WardenError
 from warden.policy import DEFAULT_DOCUMENT, Principal, canonical_host, principal_from_identity
 
 __all__ = [
@@ -58,8 +59,8 @@ _AWS_SERVICE_HOST: Final = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.c
 _MAX_ERROR_MESSAGE: Final = 300
 
 
-class EventError(ValueError):
-    """An event the warden cannot act on; ``str()`` is a one-line reason a person can read."""
+class EventError(WardenError, ValueError):
+    """An event the warden cannot act on; ``str()`` is a one-line reason a person can read (a ``ValueError`` too)."""
 
 
 class MalformedEvent(EventError):

@@ -7,9 +7,9 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
 
 from warden.adapters.aws import error_code
+from warden.errors import AwsCallFailed
 from warden.observability import count, logger
 
 _T = TypeVar("_T")
@@ -41,7 +41,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def condition_failed(error: ClientError) -> bool:
+def condition_failed(error: AwsCallFailed) -> bool:
+    """The failed call was a conditional write whose condition did not hold (not a fault: someone else won)."""
     return error_code(error) == "ConditionalCheckFailedException"
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
+from warden.adapters.aws import aws_call
 from warden.adapters.dynamo import condition_failed, from_item, readable, to_item, to_value
+from warden.errors import AwsCallFailed
 from warden.ports import WARDEN_ACTOR, AlertMarker, LedgerEntry
 from warden.timefmt import iso, parse_iso
 
@@ -47,7 +47,8 @@ class DynamoLedger:
         self._retention = timedelta(days=retention_days)
 
     def get(self, session_id: str) -> LedgerEntry | None:
-        response = self._db.get_item(TableName=self._table, Key={"session_id": to_value(session_id)})
+        with aws_call("GetItem"):
+            response = self._db.get_item(TableName=self._table, Key={"session_id": to_value(session_id)})
         item = response.get("Item")
         return entry_from_item(item) if item else None
 
@@ -62,7 +63,7 @@ class DynamoLedger:
                 remove=cleared,
                 condition="attribute_not_exists(ended_at)",
             )
-        except ClientError as error:
+        except AwsCallFailed as error:
             if not condition_failed(error):
                 raise
         # The end arrived first: fill in who/what/decision, but the row stays closed (never resurrected).
@@ -74,7 +75,8 @@ class DynamoLedger:
     def record_failed_call(self, entry: LedgerEntry) -> None:
         item = entry_item(entry)
         item.update(to_item(self._index_fields(entry.started_at)))
-        self._db.put_item(TableName=self._table, Item=item)
+        with aws_call("PutItem"):
+            self._db.put_item(TableName=self._table, Item=item)
 
     def update_decision(self, entry: LedgerEntry) -> None:
         try:
@@ -84,21 +86,22 @@ class DynamoLedger:
                 remove=_cleared(entry),
                 condition="attribute_exists(#open)",
             )
-        except ClientError as error:
+        except AwsCallFailed as error:
             if not condition_failed(error):  # closed meanwhile: nothing to update
                 raise
 
     def claim(self, session_id: str, marker: AlertMarker) -> bool:
         name = marker.value
         try:
-            self._db.update_item(
-                TableName=self._table,
-                Key={"session_id": to_value(session_id)},
-                UpdateExpression="ADD markers :marker",
-                ConditionExpression="attribute_exists(session_id) AND NOT contains(markers, :name)",
-                ExpressionAttributeValues={":marker": {"SS": [name]}, ":name": to_value(name)},
-            )
-        except ClientError as error:
+            with aws_call("UpdateItem"):
+                self._db.update_item(
+                    TableName=self._table,
+                    Key={"session_id": to_value(session_id)},
+                    UpdateExpression="ADD markers :marker",
+                    ConditionExpression="attribute_exists(session_id) AND NOT contains(markers, :name)",
+                    ExpressionAttributeValues={":marker": {"SS": [name]}, ":name": to_value(name)},
+                )
+        except AwsCallFailed as error:
             if condition_failed(error):
                 return False
             raise
@@ -121,7 +124,7 @@ class DynamoLedger:
                     condition="NOT contains(markers, :marker)" if claim else None,
                     condition_values={":marker": name} if claim else None,
                 )
-            except ClientError as error:
+            except AwsCallFailed as error:
                 if not condition_failed(error):
                     raise
                 continue  # someone already acted on this session: record, but do not claim again
@@ -129,12 +132,13 @@ class DynamoLedger:
         return False
 
     def release(self, session_id: str, marker: AlertMarker) -> None:
-        self._db.update_item(
-            TableName=self._table,
-            Key={"session_id": to_value(session_id)},
-            UpdateExpression="DELETE markers :marker",
-            ExpressionAttributeValues={":marker": {"SS": [marker.value]}},
-        )
+        with aws_call("UpdateItem"):
+            self._db.update_item(
+                TableName=self._table,
+                Key={"session_id": to_value(session_id)},
+                UpdateExpression="DELETE markers :marker",
+                ExpressionAttributeValues={":marker": {"SS": [marker.value]}},
+            )
 
     def close(
         self, session_id: str, *, ended_at: datetime, ended_by: str | None, reason: str, started_at: datetime | None
@@ -147,7 +151,7 @@ class DynamoLedger:
         fields["purge_at"] = int((ended_at + self._retention).timestamp())
         try:
             self._update(session_id, fields, remove=("open",), condition="attribute_not_exists(ended_at)")
-        except ClientError as error:
+        except AwsCallFailed as error:
             if condition_failed(error):
                 return False
             raise
@@ -170,7 +174,8 @@ class DynamoLedger:
         }
         entries: list[LedgerEntry] = []
         while True:
-            page = self._db.query(**request)
+            with aws_call("Query"):
+                page = self._db.query(**request)
             entries.extend(readable(page.get("Items", []), entry_from_item, what="ledger"))
             if "LastEvaluatedKey" not in page:
                 return entries
@@ -215,7 +220,8 @@ class DynamoLedger:
             request["ConditionExpression"] = condition
             if "#open" in condition:
                 names["#open"] = "open"
-        response = self._db.update_item(**request)
+        with aws_call("UpdateItem"):
+            response = self._db.update_item(**request)
         return entry_from_item(response["Attributes"])
 
 
