@@ -93,7 +93,9 @@ def days_between(start: datetime, end: datetime) -> list[str]:
     """UTC days ``YYYY-MM-DD`` from ``start``'s to ``end``'s, newest first (the by-day index's partition keys)."""
     first, last = start.date(), end.date()
     count = (last - first).days
-    return [(last - timedelta(days=offset)).isoformat() for offset in range(count + 1)]
+    from warden.timefmt import iso_day
+
+    return [iso_day(last - timedelta(days=offset)) for offset in range(count + 1)]
 
 
 def newest_first(entries: list[LedgerEntry]) -> list[LedgerEntry]:

@@ -15,10 +15,12 @@ import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from warden.timefmt import log_stream_day
 
 from .clock import EmulatedClock
 from .destinations import Destinations
@@ -97,7 +99,7 @@ class LambdaContext:
         self.memory_limit_in_mb = memory_limit_in_mb
         self.aws_request_id = aws_request_id
         self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = time.strftime("%Y/%m/%d") + f"/[$LATEST]{uuid.uuid4().hex}"
+        self.log_stream_name = log_stream_day(datetime.now(UTC).astimezone()) + f"/[$LATEST]{uuid.uuid4().hex}"
         self.identity = None
         self.client_context = None
         self._deadline = time.monotonic() + timeout_seconds

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from warden.policy import Grant, format_duration
 from warden.ports import Alert, ChatCard, LedgerEntry
+from warden.timefmt import utc_seconds
 
 SessionAlertKind = Literal["session-terminated", "session-denied", "would-terminate", "termination-failed"]
 GrantAlertKind = Literal["grant-created", "grant-extended", "grant-expired", "grant-revoked"]
@@ -342,7 +343,7 @@ def _target_label(target: str | None, name: str | None) -> str:
 
 
 def _when(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return None if moment is None else utc_seconds(moment)
 
 
 def _fields(*pairs: tuple[str, str | None]) -> list[str]:

@@ -14,6 +14,7 @@ from warden.observability import count, logger
 from warden.outcomes import Outcome, log_fields, outcome
 from warden.policy import Decision
 from warden.ports import WARDEN_ACTOR, AlertMarker, Clock, Ledger, LedgerEntry, Sessions
+from warden.timefmt import utc_seconds
 
 # Runs the enforcement action at most once per key (Powertools Idempotency keyed on the CloudTrail eventID).
 OnceRunner = Callable[[str, Callable[[], dict[str, Any]]], dict[str, Any]]
@@ -110,7 +111,7 @@ class Enforcer:
                     AlertMarker.ENDED,
                     "session-terminated",
                     denial,
-                    f"terminated at {recorded.ended_at:%Y-%m-%d %H:%M:%S} UTC; "
+                    f"terminated at {utc_seconds(recorded.ended_at)}; "
                     "DescribeSessions confirms it is no longer active.",
                 )
                 return outcome(entry, decision, "terminated")
@@ -138,7 +139,7 @@ class Enforcer:
                 AlertMarker.ENDED,
                 "session-terminated",
                 denial,
-                f"terminated at {ended_at:%Y-%m-%d %H:%M:%S} UTC; {ended.confirmation}.",
+                f"terminated at {utc_seconds(ended_at)}; {ended.confirmation}.",
             )
         return outcome(entry, decision, "terminated")
 

@@ -20,6 +20,7 @@ from pydantic import (
 
 from warden.errors import WardenError
 from warden.policy import DEFAULT_DOCUMENT, Principal, canonical_host, principal_from_identity
+from warden.timefmt import parse_utc
 
 __all__ = [
     "CLOUDTRAIL_DETAIL_TYPE",
@@ -234,11 +235,10 @@ def _cloudtrail_time(value: object) -> datetime:
     if not isinstance(value, str):
         raise ValueError(f"expected an ISO 8601 time string, got {_kind(value)}")
     try:
-        parsed = datetime.fromisoformat(value)
+        # CloudTrail times are UTC by definition; a hand-written record may leave the "Z" out.
+        return parse_utc(value)
     except ValueError:
         raise ValueError(f"not an ISO 8601 time: {value[:40]!r}") from None
-    # CloudTrail times are UTC by definition; a hand-written record may leave the "Z" out.
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 class _Raw(BaseModel):

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from warden.adapters.aws import aws_call
 from warden.adapters.dynamo import condition_failed, from_item, readable, to_item, to_value
 from warden.errors import AwsCallFailed
 from warden.ports import WARDEN_ACTOR, AlertMarker, LedgerEntry
-from warden.timefmt import iso, parse_iso
+from warden.timefmt import iso, iso_day, parse_iso
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -184,7 +184,7 @@ class DynamoLedger:
     def _index_fields(self, started_at: datetime | None) -> dict[str, Any]:
         if started_at is None:
             return {}
-        return {"day": iso(started_at)[:10], "purge_at": int((started_at + self._retention).timestamp())}
+        return {"day": iso_day(started_at.astimezone(UTC)), "purge_at": int((started_at + self._retention).timestamp())}
 
     def _update(
         self,

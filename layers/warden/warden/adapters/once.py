@@ -9,6 +9,7 @@ from warden.adapters.aws import aws_call
 from warden.adapters.dynamo import condition_failed, to_value
 from warden.errors import AwsCallFailed
 from warden.ports import Clock
+from warden.timefmt import utc_seconds
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -64,7 +65,7 @@ class DynamoOnceStore:
         old = response.get("Attributes", {}).get("expiration", {})
         if "N" in old:
             try:
-                return f"{datetime.fromtimestamp(int(old['N']), tz=UTC):%Y-%m-%d %H:%M:%S} UTC"
+                return utc_seconds(datetime.fromtimestamp(int(old["N"]), tz=UTC))
             except (ValueError, OverflowError, OSError):
                 return f"epoch {old['N'][:40]}"
         return f"no usable expiry ({str(old)[:60] or 'none'})"

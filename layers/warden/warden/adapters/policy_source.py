@@ -22,6 +22,7 @@ from warden.observability import count, logger
 from warden.policy import Policy, PolicyError, PolicyIssue, load_policy
 from warden.policy_versions import newest_valid_version
 from warden.ports import Clock, PolicyCopy
+from warden.timefmt import utc_seconds
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
@@ -143,7 +144,7 @@ class ParameterPolicySource:
             return None
         self._last_valid = (
             f"the kept copy of the last valid document (sha256 {_digest(stored.text)}, "
-            f"validated {stored.saved_at:%Y-%m-%d %H:%M:%S} UTC)",
+            f"validated {utc_seconds(stored.saved_at)})",
             policy,
         )
         self._saved_digest = _digest(stored.text)

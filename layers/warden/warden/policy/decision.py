@@ -14,6 +14,7 @@ from warden.policy.durations import format_duration
 from warden.policy.models import Grant, Policy, require_aware
 from warden.policy.principals import Principal
 from warden.policy.windows import HORIZON, Schedule, format_instant, utc_datetime
+from warden.timefmt import iso_offset, iso_z, to_utc
 
 __all__ = ["Basis", "Decision", "Lapse", "LapseReason", "SessionRequest", "decide"]
 
@@ -142,16 +143,12 @@ class Decision:
             "rule": self.rule,
             "grant": self.grant,
             "reasons": list(self.reasons),
-            "deadline": None if self.deadline is None else _iso_z(self.deadline),
+            "deadline": None if self.deadline is None else iso_z(self.deadline),
         }
 
 
-def _iso_z(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat()
+    return iso_offset(to_utc(moment))
 
 
 class _Allowance(NamedTuple):

@@ -29,6 +29,7 @@ from warden.policy.hosts import host_entry_problem
 from warden.policy.principals import Principal, PrincipalMatcher, validate_principal_pattern
 from warden.policy.reasons import ReasonPattern
 from warden.policy.windows import Window, check_time_zone
+from warden.timefmt import iso_offset
 
 if TYPE_CHECKING:
     from warden.policy.compiled import CompiledPolicy
@@ -604,8 +605,8 @@ class Grant(_Model):
         if self.targets.is_empty:
             issues.append(PolicyIssue("targets", self.targets.to_document(), "a grant must name target ids or tags"))
         if self.expires_at <= self.starts_at:
-            message = f"expires_at {self.expires_at.isoformat()} is not after starts_at {self.starts_at.isoformat()}"
-            issues.append(PolicyIssue("expires_at", self.expires_at.isoformat(), message))
+            message = f"expires_at {iso_offset(self.expires_at)} is not after starts_at {iso_offset(self.starts_at)}"
+            issues.append(PolicyIssue("expires_at", iso_offset(self.expires_at), message))
         if issues:
             raise PolicyError(issues, source="grant")
         return self
