@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from warden.errors import AwsCallFailed, SessionAlreadyEnded
 from warden.policy import Grant, Policy, SessionType, aws_document_session_type
-from warden.ports import WARDEN_ACTOR, Alert, AlertMarker, LedgerEntry, LiveSession, StoredPolicy, TargetInfo
+from warden.records import WARDEN_ACTOR, Alert, AlertMarker, LedgerEntry, LiveSession, StoredPolicy, TargetInfo
 
 
 def aws_failure(operation: str, code: str, message: str) -> AwsCallFailed:

@@ -14,7 +14,7 @@ from warden_cli.options import add_aws_options
 from warden_cli.output import iso_or_none, print_csv, print_json, print_table, short_time, terminal_width, time_zone
 
 if TYPE_CHECKING:
-    from warden.ports import LedgerEntry
+    from warden.records import LedgerEntry
 
 DEFAULT_SINCE = "7d"
 MAX_DAYS = 400  # the ledger's retention: older rows are gone anyway

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from warden.alerts import AlertContext, grant_alert, policy_rejected_alert, session_alert
 from warden.policy import Grant
-from warden.ports import LedgerEntry
+from warden.records import LedgerEntry
 
 CONTEXT = AlertContext(stack="session-warden", region="eu-central-1", account="123456789012")
 

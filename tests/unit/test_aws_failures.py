@@ -12,7 +12,7 @@ from warden.adapters.alerts import SnsAlerts
 from warden.adapters.aws import error_code, is_aws_error
 from warden.adapters.sessions import SsmSessions
 from warden.errors import AwsCallFailed, RetryableError, SessionAlreadyEnded, TerminationError, WardenError
-from warden.ports import Alert
+from warden.records import Alert
 
 
 def client_error(code: str, operation: str) -> ClientError:
@@ -90,7 +90,7 @@ def test_every_dynamodb_adapter_raises_aws_call_failed_naming_the_operation() ->
     from warden.adapters.ledger import DynamoLedger
     from warden.adapters.once import DynamoOnceStore
     from warden.adapters.state import DynamoState
-    from warden.ports import AlertMarker
+    from warden.records import AlertMarker
 
     db: Any = FailingDynamo(client_error("ProvisionedThroughputExceededException", "X"))
     clock = type("Clock", (), {"now": staticmethod(lambda: datetime(2026, 12, 1, 10, tzinfo=UTC))})()
@@ -114,7 +114,7 @@ def test_every_dynamodb_adapter_raises_aws_call_failed_naming_the_operation() ->
 def test_a_condition_that_does_not_hold_is_an_answer_not_a_failure() -> None:
     from warden.adapters.ledger import DynamoLedger
     from warden.adapters.once import DynamoOnceStore
-    from warden.ports import AlertMarker
+    from warden.records import AlertMarker
 
     db: Any = FailingDynamo(client_error("ConditionalCheckFailedException", "UpdateItem"))
     clock = type("Clock", (), {"now": staticmethod(lambda: datetime(2026, 12, 1, 10, tzinfo=UTC))})()
@@ -123,7 +123,7 @@ def test_a_condition_that_does_not_hold_is_an_answer_not_a_failure() -> None:
 
 
 def test_policy_and_event_errors_are_warden_errors_and_still_value_errors() -> None:
-    from warden.events import EventError, MalformedEvent
+    from warden.event_errors import EventError, MalformedEvent
     from warden.policy import PolicyError, PolicyIssue
 
     policy_error = PolicyError([PolicyIssue("rules[0]", None, "bad")], source="p.yaml")

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from warden.policy import Decision, Grant, Lapse, Policy
-from warden.ports import LedgerEntry, TargetInfo
+from warden.records import LedgerEntry, TargetInfo
 from warden.timefmt import utc_seconds
 
 _GRANT_LAPSES = ("grant-expired", "grant-revoked")

@@ -13,7 +13,8 @@ from warden.notifier import Notifier
 from warden.observability import count, logger
 from warden.outcomes import Outcome, log_fields, outcome
 from warden.policy import Decision
-from warden.ports import WARDEN_ACTOR, AlertMarker, Clock, Ledger, LedgerEntry, Sessions
+from warden.ports import Clock, Ledger, Sessions
+from warden.records import WARDEN_ACTOR, AlertMarker, LedgerEntry
 from warden.timefmt import utc_seconds
 
 # Runs the enforcement action at most once per key (Powertools Idempotency keyed on the CloudTrail eventID).

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from warden.policy import Decision, Policy, SessionRequest
-from warden.ports import LedgerEntry, TargetInfo
+from warden.records import LedgerEntry, TargetInfo
 from warden.timefmt import iso
 
 

@@ -13,17 +13,8 @@ from warden.facts import keep_record, live_request, recorded_host
 from warden.observability import count, logger
 from warden.outcomes import Outcome, decided_entry, log_fields, outcome
 from warden.policy import Decision, Policy, SessionRequest, decide
-from warden.ports import (
-    Clock,
-    GrantStore,
-    Ledger,
-    LedgerEntry,
-    LiveSession,
-    PolicySource,
-    SessionDocuments,
-    Sessions,
-    TargetTags,
-)
+from warden.ports import Clock, GrantStore, Ledger, PolicySource, SessionDocuments, Sessions, TargetTags
+from warden.records import LedgerEntry, LiveSession
 
 
 @dataclass

@@ -21,16 +21,14 @@ from warden.ports import (
     GrantStore,
     IssuerRoles,
     Ledger,
-    LedgerEntry,
     Liveness,
-    LiveSession,
     OnceStore,
     PolicySource,
     SessionDocuments,
     Sessions,
-    TargetInfo,
     TargetTags,
 )
+from warden.records import LedgerEntry, LiveSession, TargetInfo
 
 SWEEP_LEASE = "sweeper-lease"
 # A lease never outlives one sweep: under the sweeper function's Timeout in template.yaml (120 s).

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from warden.adapters.aws import aws_call
 from warden.adapters.dynamo import condition_failed, from_item, readable, to_item, to_value
 from warden.errors import AwsCallFailed
-from warden.ports import WARDEN_ACTOR, AlertMarker, LedgerEntry
+from warden.records import WARDEN_ACTOR, AlertMarker, LedgerEntry
 from warden.timefmt import iso, iso_day, parse_iso
 
 if TYPE_CHECKING:

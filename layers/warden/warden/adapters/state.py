@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from warden.adapters.aws import aws_call
 from warden.adapters.dynamo import from_item, to_item, to_value
 from warden.errors import AwsCallFailed
-from warden.ports import Alert, ChatCard, Clock, StoredPolicy
+from warden.ports import Clock
+from warden.records import Alert, ChatCard, StoredPolicy
 from warden.timefmt import iso_offset
 
 if TYPE_CHECKING:

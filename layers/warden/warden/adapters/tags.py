@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from warden.adapters.aws import aws_call, error_code
 from warden.errors import AwsCallFailed, describe
-from warden.ports import TargetInfo
+from warden.records import TargetInfo
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client

@@ -13,19 +13,22 @@ from warden.policy.documents import (
 )
 from warden.policy.durations import format_duration, parse_duration
 from warden.policy.errors import PolicyError, PolicyIssue
+from warden.policy.grants import Grant, GrantLimits, GrantSettings
 from warden.policy.hosts import canonical_host, host_warnings
-from warden.policy.loader import MAX_POLICY_BYTES, MAX_POLICY_DEPTH, issues_from_validation_error, load_policy
-from warden.policy.models import Grant, GrantLimits, GrantSettings, Policy, Rule, Targets
+from warden.policy.identities import principal_from_arn, principal_from_identity
+from warden.policy.issues import issues_from_validation_error
+from warden.policy.loader import MAX_POLICY_BYTES, load_policy
+from warden.policy.models import Policy, Rule
 from warden.policy.principals import (
     IDENTITY_CENTER_PATH,
     Principal,
     PrincipalKind,
     pattern_warnings,
-    principal_from_arn,
-    principal_from_identity,
     validate_principal_pattern,
 )
+from warden.policy.targets import Targets
 from warden.policy.windows import WeeklyEntry, Window
+from warden.policy.yaml_text import MAX_POLICY_DEPTH
 
 __all__ = [
     "DEFAULT_DOCUMENT",

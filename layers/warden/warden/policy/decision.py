@@ -11,7 +11,9 @@ from typing import Literal, NamedTuple
 from warden.policy.compiled import CompiledRule
 from warden.policy.documents import SessionType, aws_document_session_type, normalise_document
 from warden.policy.durations import format_duration
-from warden.policy.models import Grant, Policy, require_aware
+from warden.policy.fields import require_aware
+from warden.policy.grants import Grant
+from warden.policy.models import Policy
 from warden.policy.principals import Principal
 from warden.policy.windows import HORIZON, Schedule, format_instant, utc_datetime
 from warden.timefmt import iso_offset, iso_z, to_utc
