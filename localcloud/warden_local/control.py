@@ -14,7 +14,7 @@ from warden.timefmt import iso_z
 from .clock import EmulatedClock
 from .faults import Faults
 from .identity import Credentials
-from .runtime import Invocation
+from .invocations import Invocation
 from .sessions import SessionApi
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from warden.adapters.aws import aws_call
-from warden.adapters.dynamo import condition_failed, from_item, readable, to_item, to_value
+from warden.adapters.dynamo import condition_failed, from_item, read_pages, to_item, to_value
 from warden.errors import AwsCallFailed, GrantConflict
 from warden.policy import Grant
 from warden.timefmt import iso, parse_iso
@@ -196,18 +196,10 @@ class DynamoGrantStore:
 
     def all(self) -> list[Grant]:
         """Every grant (the CLI's ``grant list``; an operator command, not a hot path)."""
-        grants: list[Grant] = []
-        request: dict[str, Any] = {"TableName": self._table}
-        while True:
-            with aws_call("Scan"):
-                page = self._db.scan(**request)
-            grants.extend(readable(page.get("Items", []), grant_from_item, what="grant"))
-            if "LastEvaluatedKey" not in page:
-                return sorted(grants, key=lambda grant: grant.starts_at)
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        grants = read_pages(self._db.scan, "Scan", {"TableName": self._table}, grant_from_item, what="grant")
+        return sorted(grants, key=lambda grant: grant.starts_at)
 
     def _query(self, condition: str, now: datetime) -> list[Grant]:
-        grants: list[Grant] = []
         request: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": INDEX,
@@ -215,13 +207,7 @@ class DynamoGrantStore:
             "ExpressionAttributeNames": {"#state": "state"},
             "ExpressionAttributeValues": {":active": to_value("active"), ":now": to_value(iso(now))},
         }
-        while True:
-            with aws_call("Query"):
-                page = self._db.query(**request)
-            grants.extend(readable(page.get("Items", []), grant_from_item, what="grant"))
-            if "LastEvaluatedKey" not in page:
-                return grants
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return read_pages(self._db.query, "Query", request, grant_from_item, what="grant")
 
 
 def grant_item(grant: Grant) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from warden.adapters.aws import aws_call
-from warden.adapters.dynamo import condition_failed, from_item, readable, to_item, to_value
+from warden.adapters.dynamo import condition_failed, from_item, read_pages, to_item, to_value
 from warden.errors import AwsCallFailed
 from warden.records import WARDEN_ACTOR, AlertMarker, LedgerEntry
 from warden.timefmt import iso, iso_day, parse_iso
@@ -172,14 +172,7 @@ class DynamoLedger:
             "ExpressionAttributeNames": {"#key": key},
             "ExpressionAttributeValues": values,
         }
-        entries: list[LedgerEntry] = []
-        while True:
-            with aws_call("Query"):
-                page = self._db.query(**request)
-            entries.extend(readable(page.get("Items", []), entry_from_item, what="ledger"))
-            if "LastEvaluatedKey" not in page:
-                return entries
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return read_pages(self._db.query, "Query", request, entry_from_item, what="ledger")
 
     def _index_fields(self, started_at: datetime | None) -> dict[str, Any]:
         if started_at is None:
