@@ -10,6 +10,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from warden.errors import WardenError
 from warden.policy import parse_duration
 
 from . import fastpaths, inventory, moto_ext
@@ -43,7 +44,7 @@ _instances = itertools.count(1)
 _USE_DEFAULT_TEMPLATE: Any = object()
 
 
-class LocalCloudError(RuntimeError):
+class LocalCloudError(WardenError):
     """The local cloud could not start, deploy, or do what was asked (the message says why)."""
 
 

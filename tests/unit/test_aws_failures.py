@@ -132,3 +132,14 @@ def test_policy_and_event_errors_are_warden_errors_and_still_value_errors() -> N
     assert isinstance(event_error, EventError) and isinstance(event_error, WardenError)
     assert str(policy_error) == "p.yaml: rules[0]: bad"
     assert str(event_error) == "detail.eventTime: missing"
+
+
+def test_the_errors_the_cli_catches_are_warden_errors_of_their_old_kind() -> None:
+    from warden.errors import GrantConflict
+    from warden_cli.errors import CliError
+    from warden_local import LocalCloudError, SettleTimeout
+
+    assert issubclass(CliError, WardenError) and issubclass(GrantConflict, WardenError)
+    assert issubclass(LocalCloudError, WardenError) and issubclass(LocalCloudError, RuntimeError)
+    assert issubclass(SettleTimeout, WardenError) and issubclass(SettleTimeout, TimeoutError)
+    assert not issubclass(SettleTimeout, LocalCloudError)  # the demo tells "did not start" from "did not settle"
