@@ -1,6 +1,6 @@
 """The pure policy engine: the policy document, principals, windows, grants and decide()."""
 
-from warden.policy.decision import Basis, Decision, Lapse, LapseReason, SessionRequest, decide
+from warden.policy.decision import decide
 from warden.policy.documents import (
     DEFAULT_DOCUMENT,
     SESSION_TYPES,
@@ -27,6 +27,7 @@ from warden.policy.principals import (
     validate_principal_pattern,
 )
 from warden.policy.targets import Targets
+from warden.policy.verdicts import Basis, Decision, Lapse, LapseReason, SessionRequest
 from warden.policy.windows import WeeklyEntry, Window
 from warden.policy.yaml_text import MAX_POLICY_DEPTH
 
