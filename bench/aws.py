@@ -15,7 +15,7 @@ import botocore.session
 
 from warden.adapters.dynamo import to_item
 from warden.adapters.ledger import entry_item
-from warden.ports import LedgerEntry
+from warden.records import LedgerEntry
 from warden_local import LocalCloud
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

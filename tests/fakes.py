@@ -20,7 +20,7 @@ from warden.policy import (
     not_saved_logging,
     port_logging,
 )
-from warden.ports import WARDEN_ACTOR, Alert, AlertMarker, LedgerEntry, LiveSession, StoredPolicy, TargetInfo
+from warden.records import WARDEN_ACTOR, Alert, AlertMarker, LedgerEntry, LiveSession, StoredPolicy, TargetInfo
 
 
 def aws_failure(operation: str, code: str, message: str) -> AwsCallFailed:

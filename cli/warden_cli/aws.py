@@ -192,8 +192,23 @@ def _is_missing_stack(error: Any) -> bool:
 def aws_errors(endpoint: str | None = None) -> Iterator[None]:
     """Turn botocore's failures into one-line CLI errors: exit 1 when the call failed, 2 when the input was wrong.
 
-    ``endpoint`` is where the calls went (``AWS_ENDPOINT_URL``), named when it cannot be reached.
+    ``endpoint`` is where the calls went (``AWS_ENDPOINT_URL``), named when it cannot be reached. The layer's
+    adapters raise :class:`~warden.errors.AwsCallFailed` with the botocore error as its cause: read as that cause.
     """
+    from warden.errors import AwsCallFailed
+
+    try:
+        with _botocore_errors(endpoint):
+            yield
+    except AwsCallFailed as failed:
+        if failed.__cause__ is None:
+            raise
+        with _botocore_errors(endpoint):  # one it does not know goes on as itself, as before the adapters wrapped it
+            raise failed.__cause__ from None
+
+
+@contextlib.contextmanager
+def _botocore_errors(endpoint: str | None) -> Iterator[None]:
     from botocore.exceptions import (
         ClientError,
         EndpointConnectionError,

@@ -41,6 +41,7 @@ def demo_command(args: argparse.Namespace) -> int:
     with _quiet():
         from botocore.exceptions import BotoCoreError, ClientError
 
+        from warden.errors import AwsCallFailed
         from warden_local import LocalCloud, LocalCloudError, SettleTimeout
 
         try:
@@ -58,7 +59,7 @@ def demo_command(args: argparse.Namespace) -> int:
             raise CliError(f"the local cloud did not start: {error}", code=EXIT_DENIED) from None
         except SettleTimeout as error:
             raise CliError(f"the local cloud did not settle: {error}", code=EXIT_DENIED) from None
-        except (BotoCoreError, ClientError) as error:
+        except (AwsCallFailed, BotoCoreError, ClientError) as error:
             raise CliError(f"an AWS call of the demo failed: {error}", code=EXIT_DENIED) from None
         except Exception as error:
             # The demo doubles as a smoke test: say what broke in one line rather than in a stack trace.

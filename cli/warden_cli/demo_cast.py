@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
-    from warden.ports import LedgerEntry
+    from warden.records import LedgerEntry
     from warden_local import Credentials
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -27,7 +27,7 @@ from warden_cli.output import iso_or_none
 from warden_cli.timeline import INDENT, Event, Timeline, alert_event, local_time, span, summary_event
 
 if TYPE_CHECKING:
-    from warden.ports import LedgerEntry
+    from warden.records import LedgerEntry
     from warden_local import LocalCloud
     from warden_local.inbox import Mail
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from warden.errors import WardenError
+
 ERROR_PREFIX = "warden: error: "
 EXIT_OK = 0
 EXIT_DENIED = 1  # a denied or failed outcome
@@ -11,8 +13,8 @@ EXIT_BAD_INPUT = 2  # bad input: file, line or field named in the message (crede
 EXIT_BROKEN_PIPE = 141  # what a shell reports for a command whose reader went away (128 + SIGPIPE)
 
 
-class CliError(Exception):
-    """A failure the user can act on; printed as one line on stderr."""
+class CliError(WardenError):
+    """A failure the user can act on; printed as one line on stderr (a :class:`~warden.errors.WardenError`)."""
 
     def __init__(self, message: str, *, code: int = EXIT_BAD_INPUT) -> None:
         super().__init__(message)

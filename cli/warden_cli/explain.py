@@ -267,7 +267,8 @@ def _session(args: argparse.Namespace) -> _Session:
 
 
 def _load_event(path: str) -> SessionApiCall:
-    from warden.events import EventError, describe_failure, parse_session_event
+    from warden.event_errors import EventError
+    from warden.events import describe_failure, parse_session_event
 
     data = read_json(path, what="event file")
     try:

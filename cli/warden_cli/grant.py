@@ -83,8 +83,9 @@ def register(subparsers: Any) -> None:
 
 def create_command(args: argparse.Namespace) -> int:
     from warden.adapters.alerts import SnsAlerts
-    from warden.adapters.grants import DynamoGrantStore, GrantConflict
+    from warden.adapters.grants import DynamoGrantStore
     from warden.alerts import AlertContext, grant_alert
+    from warden.errors import GrantConflict
     from warden.policy import format_duration
 
     principal = _principal_pattern(args.principal)
@@ -247,13 +248,11 @@ def new_grant_id() -> str:
 
 def _publish(send: Callable[[], None], grant_id: str) -> None:
     """Publish an alert; a failure is reported loudly but does not undo the grant change, which has been made."""
-    from warden.adapters.aws import is_aws_error
+    from warden.errors import AwsCallFailed
 
     try:
         send()
-    except Exception as error:
-        if not is_aws_error(error):
-            raise
+    except AwsCallFailed as error:  # the alerts adapter raises only this for a failed Publish
         print(
             f"warden: warning: {grant_id} was changed, but its alert could not be published: {error}",
             file=sys.stderr,
@@ -316,8 +315,9 @@ def state_at(grant: Grant, moment: datetime) -> str:
 
 def revoke_command(args: argparse.Namespace) -> int:
     from warden.adapters.alerts import SnsAlerts
-    from warden.adapters.grants import DynamoGrantStore, GrantConflict
+    from warden.adapters.grants import DynamoGrantStore
     from warden.alerts import AlertContext, grant_alert
+    from warden.errors import GrantConflict
 
     grant_id = _grant_id(args.grant_id)
     aws = Aws.from_args(args)

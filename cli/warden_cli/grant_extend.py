@@ -40,8 +40,9 @@ def register(commands: Any) -> None:
 
 def extend_command(args: argparse.Namespace) -> int:
     from warden.adapters.alerts import SnsAlerts
-    from warden.adapters.grants import DynamoGrantStore, GrantConflict
+    from warden.adapters.grants import DynamoGrantStore
     from warden.alerts import AlertContext, grant_alert
+    from warden.errors import GrantConflict
 
     grant_id = _grant_id(args.grant_id)
     more = parse_span(args.duration, option="--for")

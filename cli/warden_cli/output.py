@@ -21,13 +21,13 @@ def iso_or_none(moment: datetime | None) -> str | None:
 
 def short_time(moment: datetime | None, zone: tzinfo | None = None) -> str:
     """``2026-11-24 10:00Z`` for tables (UTC, minutes), or ``2026-11-24 11:00 CET`` in ``zone``."""
-    from warden.timefmt import table_time
+    from warden.timefmt import local_minute, table_time
 
     if moment is None:
         return "-"
     if zone is None:
         return table_time(moment)
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    return local_minute(moment, zone)
 
 
 def time_zone(name: str | None, *, option: str = "--tz") -> tzinfo | None:

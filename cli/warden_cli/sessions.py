@@ -14,7 +14,7 @@ from warden_cli.options import add_aws_options
 from warden_cli.output import iso_or_none, print_csv, print_json, print_table, short_time, terminal_width, time_zone
 
 if TYPE_CHECKING:
-    from warden.ports import LedgerEntry
+    from warden.records import LedgerEntry
 
 DEFAULT_SINCE = "7d"
 MAX_DAYS = 400  # the ledger's retention: older rows are gone anyway
@@ -93,7 +93,9 @@ def days_between(start: datetime, end: datetime) -> list[str]:
     """UTC days ``YYYY-MM-DD`` from ``start``'s to ``end``'s, newest first (the by-day index's partition keys)."""
     first, last = start.date(), end.date()
     count = (last - first).days
-    return [(last - timedelta(days=offset)).isoformat() for offset in range(count + 1)]
+    from warden.timefmt import iso_day
+
+    return [iso_day(last - timedelta(days=offset)) for offset in range(count + 1)]
 
 
 def newest_first(entries: list[LedgerEntry]) -> list[LedgerEntry]:

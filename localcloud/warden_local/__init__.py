@@ -7,8 +7,8 @@ from .faults import Faults
 from .fidelity import Fidelity
 from .iam import Decision
 from .identity import Credentials
+from .invocations import FunctionCode, Invocation
 from .routing import FailedDelivery
-from .runtime import FunctionCode, Invocation
 
 __all__ = [
     "ACCOUNT_ID",

@@ -6,37 +6,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-
-def utc(moment: datetime) -> datetime:
-    """Return ``moment`` in UTC; a naive datetime is taken to be UTC already."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def iso_z(moment: datetime) -> str:
-    """ISO-8601 in UTC with ``Z``; fractions of a second only when there are any."""
-    moment = utc(moment)
-    if moment.microsecond:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def cloudtrail_time(moment: datetime) -> str:
-    """CloudTrail's ``eventTime`` format: whole seconds, ``Z``."""
-    return utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_instant(text: str) -> datetime:
-    """Parse ISO-8601 (``Z`` or an offset; a bare date or naive time is taken as UTC)."""
-    raw = text.strip()
-    if raw.endswith(("Z", "z")):
-        raw = raw[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
-        raise ValueError(f"invalid time {text!r}: expected ISO-8601, e.g. 2026-11-24T08:00:00Z") from None
-    return utc(moment)
+from warden.timefmt import iso_z, to_utc
 
 
 class EmulatedClock:
@@ -50,7 +20,7 @@ class EmulatedClock:
         self._lock = threading.Lock()
         self._frozen = frozen
         self._running = False
-        self._base = utc(start_at) if start_at is not None else datetime.now(UTC)
+        self._base = to_utc(start_at) if start_at is not None else datetime.now(UTC)
         self._anchor = time.monotonic()
 
     @property
@@ -75,7 +45,7 @@ class EmulatedClock:
 
     def set(self, moment: datetime) -> None:
         """Move to ``moment``; the clock never goes back, so an earlier instant is an error."""
-        moment = utc(moment)
+        moment = to_utc(moment)
         with self._lock:
             current = self._now()
             if moment < current:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -12,9 +11,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from warden.errors import WardenError
 from warden.policy import parse_duration
 
 from . import control_plane, fastpaths, inventory, moto_ext
+from .clients import Clients
 from .clock import EmulatedClock
 from .cloudtrail import RequestInfo, api_call_event
 from .control import ControlApi
@@ -24,10 +25,11 @@ from .faults import Faults
 from .fidelity import Fidelity
 from .iam import Authorizer, Decision
 from .identity import Credentials, IdentityResolver
+from .invocations import FunctionCode, Invocation
 from .people import People, local_session
 from .resources import Arns
 from .routing import EventRouter, FailedDelivery
-from .runtime import FunctionCode, Invocation, LambdaRuntime
+from .runtime import LambdaRuntime
 from .scheduler import Scheduler
 from .session_model import UnknownSessionError
 from .sessions import SessionApi
@@ -50,7 +52,7 @@ _instances = itertools.count(1)
 _USE_DEFAULT_TEMPLATE: Any = object()
 
 
-class LocalCloudError(RuntimeError):
+class LocalCloudError(WardenError):
     """The local cloud could not start, deploy, or do what was asked (the message says why)."""
 
 
@@ -139,7 +141,7 @@ class LocalCloud:
             clock=self.clock, account_id=ACCOUNT_ID, region=region, fire=self._fire_schedule, settle=self.settle
         )
         self._server: Any = None
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients = Clients(lambda: self.endpoint, region)
         self._unemulated: list[tuple[str, str]] = []
         self._started = False
         self._stopped = False
@@ -288,17 +290,7 @@ class LocalCloud:
 
     def client(self, service: str, *, credentials: Credentials | None = None, config: Any = None) -> Any:
         """A boto3 client for this cloud (test credentials unless others are given)."""
-        creds = credentials or TEST_CREDENTIALS
-        key = (service, creds.access_key_id)
-        if config is None and key in self._clients:
-            return self._clients[key]
-        with _BOTO_LOCK:
-            client = _boto_session().client(
-                service, endpoint_url=self.endpoint, region_name=self.region, config=config, **creds.client_kwargs()
-            )
-        if config is None:
-            self._clients[key] = client
-        return client
+        return self._clients.client(service, credentials=credentials or TEST_CREDENTIALS, config=config)
 
     def user_credentials(self, user_name: str) -> Credentials:
         """Create IAM user ``user_name`` (if needed) and a fresh access key; its calls are that IAMUser's."""
@@ -539,18 +531,3 @@ class LocalCloud:
     def _fire_schedule(self, rule: Any, minute: datetime) -> None:
         assert self._router is not None
         self._router.fire_schedule(rule, minute)
-
-
-_BOTO_LOCK = threading.Lock()
-_BOTO_SESSION: Any = None
-
-
-def _boto_session() -> Any:
-    # One session for every cloud of the process: it caches the service models, so a client costs milliseconds.
-    # Not the default session, which would cache whichever credentials it met first. Callers hold _BOTO_LOCK.
-    global _BOTO_SESSION
-    if _BOTO_SESSION is None:
-        import boto3
-
-        _BOTO_SESSION = boto3.session.Session()
-    return _BOTO_SESSION

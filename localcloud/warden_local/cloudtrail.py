@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .clock import cloudtrail_time
+from warden.timefmt import cloudtrail_time
+
 from .identity import Caller
 
 EVENT_VERSION = "1.09"

@@ -9,10 +9,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from .clock import EmulatedClock, iso_z
+from warden.timefmt import iso_z
+
+from .clock import EmulatedClock
 from .faults import Faults
 from .identity import Credentials
-from .runtime import Invocation
+from .invocations import Invocation
 from .sessions import SessionApi
 
 

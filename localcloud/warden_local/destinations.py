@@ -7,6 +7,8 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from warden.timefmt import iso_millis
+
 from .clock import EmulatedClock
 
 logger = logging.getLogger("warden_local")
@@ -71,7 +73,7 @@ class Destinations:
         now = self._clock.now()
         return {
             "version": "1.0",
-            "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
+            "timestamp": iso_millis(now),
             "requestContext": {
                 "requestId": request_id,
                 "functionArn": f"{function.function_arn}:$LATEST",

@@ -17,10 +17,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from warden.errors import WardenError
+
 logger = logging.getLogger("warden_local")
 
 
-class SettleTimeout(TimeoutError):
+class SettleTimeout(WardenError, TimeoutError):
     """The local cloud did not go quiet in time (a handler keeps producing work, or hangs)."""
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .clock import cloudtrail_time
+from warden.timefmt import cloudtrail_time
 
 DEFAULT_USER = "local-user"
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")

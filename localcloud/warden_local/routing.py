@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .clock import EmulatedClock, cloudtrail_time, parse_instant
+from warden.timefmt import cloudtrail_time, parse_instant
+
+from .clock import EmulatedClock
 from .dispatch import Dispatcher
 from .faults import Faults
 from .runtime import LambdaRuntime

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from .clock import utc
+from warden.timefmt import to_utc
 
 _RATE = re.compile(r"rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)")
 _CRON = re.compile(r"cron\((.*)\)")
@@ -39,7 +39,7 @@ class Schedule:
 
     def is_due(self, moment: datetime) -> bool:
         """Whether an occurrence falls on the minute that starts at ``moment`` (seconds are ignored)."""
-        moment = utc(moment)
+        moment = to_utc(moment)
         if self.every_minutes is not None:
             # AWS counts rate() from the rule's creation; aligning to the epoch gives the same one run per
             # interval and makes "advance 10m" fire a predictable number of runs.

@@ -7,34 +7,40 @@ the server never imports the facade.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import threading
-import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import parse_qs
-from xml.sax.saxutils import escape
 
 from . import control_plane, sts_ext
 from .cloudtrail import RequestInfo
 from .control_plane import ControlCall
 from .faults import ApiFault, Faults
 from .iam import Authorizer, Decision
-from .identity import IdentityResolver, access_key_from_authorization
+from .identity import IdentityResolver
 from .resources import Arns, required
 from .session_model import SsmApiError
 from .sessions import HANDLED_ACTIONS, SessionApi
+from .wsgi import (
+    StartResponse,
+    WsgiApp,
+    json_error,
+    json_params,
+    json_response,
+    query_action,
+    query_params,
+    read_body,
+    request_info,
+    signing_service,
+    xml_error,
+)
 
 if TYPE_CHECKING:
     from werkzeug.serving import BaseWSGIServer
 
 logger = logging.getLogger("warden_local")
-
-StartResponse = Callable[..., Any]
-WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 class Backend(Protocol):
@@ -86,9 +92,9 @@ class WardenApp:
             return self._control(environ, start_response, path[len("/_warden/") :])
         backend = self._backend
         target = environ.get("HTTP_X_AMZ_TARGET", "")
-        action = target.rpartition(".")[2] if target else _query_action(environ)
-        service = _signing_service(environ.get("HTTP_AUTHORIZATION"))
-        request = _request_info(environ)
+        action = target.rpartition(".")[2] if target else query_action(environ)
+        service = signing_service(environ.get("HTTP_AUTHORIZATION"))
+        request = request_info(environ)
         denied = self._authorize(environ, service, action, target, request)
         if denied is not None:
             return self._deny(environ, start_response, denied, service, action, target, request)
@@ -142,7 +148,7 @@ class WardenApp:
             return None
         if not service or not action:
             return authorizer.check(request.access_key_id, None, service or "unknown")
-        params = _json_params(environ) if target else _query_params(environ)
+        params = json_params(environ) if target else query_params(environ)
         return authorizer.check(request.access_key_id, required(service, action, params, self._backend.arns), service)
 
     def _deny(
@@ -157,23 +163,23 @@ class WardenApp:
     ) -> Iterable[bytes]:
         message = denied.message()
         if target.startswith("AmazonSSM.") and action:
-            self._backend.sessions.record_failure(action, _json_params(environ), request, "AccessDenied", message)
+            self._backend.sessions.record_failure(action, json_params(environ), request, "AccessDenied", message)
         if target:
             if service == "dynamodb":
                 code = "com.amazonaws.dynamodb.v20120810#AccessDeniedException"
             elif service == "sqs":
                 # SQS speaks JSON but keeps its query-protocol error code in a header.
-                return _json_error(
+                return json_error(
                     start_response, request.request_id, "AccessDenied", message, 403, query_error="AccessDenied;Sender"
                 )
             else:
                 code = "AccessDeniedException"
-            return _json_error(start_response, request.request_id, code, message, 400)
+            return json_error(start_response, request.request_id, code, message, 400)
         if service == "ec2":
             text = f"You are not authorized to perform this operation. {message}"
-            return _xml_error(start_response, request.request_id, "UnauthorizedOperation", text, 403, ec2=True)
+            return xml_error(start_response, request.request_id, "UnauthorizedOperation", text, 403, ec2=True)
         code = "AuthorizationError" if service == "sns" else "AccessDenied"
-        return _xml_error(start_response, request.request_id, code, message, 403, ec2=False)
+        return xml_error(start_response, request.request_id, code, message, 403, ec2=False)
 
     # -- Session Manager and STS ------------------------------------------------------------------------
 
@@ -181,16 +187,16 @@ class WardenApp:
         self, environ: dict[str, Any], start_response: StartResponse, action: str, request: RequestInfo
     ) -> Iterable[bytes]:
         try:
-            params = json.loads(_read_body(environ) or b"{}")
+            params = json.loads(read_body(environ) or b"{}")
             if not isinstance(params, dict):
                 raise SsmApiError("SerializationException", "Start of structure or map found where not expected.")
             response = self._backend.sessions.handle(action, params, request)
         except json.JSONDecodeError:
-            return _json_error(start_response, request.request_id, "SerializationException", "Malformed JSON", 400)
+            return json_error(start_response, request.request_id, "SerializationException", "Malformed JSON", 400)
         except SsmApiError as error:
             status = 500 if error.server_fault else 400
-            return _json_error(start_response, request.request_id, error.code, error.message, status)
-        return _json(start_response, 200, response, request_id=request.request_id)
+            return json_error(start_response, request.request_id, error.code, error.message, status)
+        return json_response(start_response, 200, response, request_id=request.request_id)
 
     def _sts(
         self, environ: dict[str, Any], start_response: StartResponse, action: str, caller: Any, request: RequestInfo
@@ -198,16 +204,16 @@ class WardenApp:
         backend = self._backend
         try:
             text = sts_ext.answer(
-                action, _query_params(environ), caller, backend.identities, request.request_id, backend.now()
+                action, query_params(environ), caller, backend.identities, request.request_id, backend.now()
             )
         except sts_ext.StsError as error:
-            return _xml_error(start_response, request.request_id, error.code, error.message, error.status, ec2=False)
+            return xml_error(start_response, request.request_id, error.code, error.message, error.status, ec2=False)
         body = text.encode()
         start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
         return [body]
 
     def _web_identity(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        params = _query_params(environ)
+        params = query_params(environ)
         captured: dict[str, Any] = {}
 
         def keep(status: str, headers: Any, *rest: Any) -> Any:
@@ -232,10 +238,10 @@ class WardenApp:
     ) -> Iterable[bytes]:
         if target.startswith("AmazonSSM.") and action:
             # A throttled StartSession is still an API call CloudTrail records (with its errorCode).
-            self._backend.sessions.record_failure(action, _json_params(environ), request, fault.code, fault.message)
+            self._backend.sessions.record_failure(action, json_params(environ), request, fault.code, fault.message)
         if target or "json" in environ.get("CONTENT_TYPE", ""):
-            return _json_error(start_response, request.request_id, fault.code, fault.message, fault.status)
-        return _xml_error(
+            return json_error(start_response, request.request_id, fault.code, fault.message, fault.status)
+        return xml_error(
             start_response, request.request_id, fault.code, fault.message, fault.status, ec2=service == "ec2"
         )
 
@@ -246,21 +252,21 @@ class WardenApp:
         try:
             body: dict[str, Any] = {}
             if method == "POST":
-                raw = _read_body(environ)
+                raw = read_body(environ)
                 body = json.loads(raw) if raw.strip() else {}
                 if not isinstance(body, dict):
-                    return _json(start_response, 400, {"error": "the request body must be a JSON object"})
+                    return json_response(start_response, 400, {"error": "the request body must be a JSON object"})
             result = self._backend.control(method, route.strip("/"), body)
         except json.JSONDecodeError as error:
-            return _json(start_response, 400, {"error": f"the request body is not JSON: {error}"})
+            return json_response(start_response, 400, {"error": f"the request body is not JSON: {error}"})
         except (ValueError, TypeError) as error:
-            return _json(start_response, 400, {"error": str(error)})
+            return json_response(start_response, 400, {"error": str(error)})
         except LookupError as error:
             message = error.args[0] if error.args else str(error)
-            return _json(start_response, 404, {"error": str(message)})
+            return json_response(start_response, 404, {"error": str(message)})
         except TimeoutError as error:
-            return _json(start_response, 504, {"error": str(error)})
-        return _json(start_response, 200, result)
+            return json_response(start_response, 504, {"error": str(error)})
+        return json_response(start_response, 200, result)
 
 
 _MOTO_APP: Any = None
@@ -320,139 +326,10 @@ def _control_call(environ: dict[str, Any], service: str | None, action: str | No
         if found is None:
             return None
         action, path_params = found
-        params = {**_json_params(environ), **path_params}
+        params = {**json_params(environ), **path_params}
     else:
-        params = _json_params(environ) if target else _query_params(environ)
+        params = json_params(environ) if target else query_params(environ)
     event_name = control_plane.watched(service, action)
     if event_name is None or service is None or action is None:
         return None
     return ControlCall(service=service, action=action, event_name=event_name, params=params)
-
-
-def _request_info(environ: dict[str, Any]) -> RequestInfo:
-    return RequestInfo(
-        request_id=str(uuid.uuid4()),
-        access_key_id=access_key_from_authorization(environ.get("HTTP_AUTHORIZATION")),
-        source_ip=str(environ.get("REMOTE_ADDR") or "127.0.0.1"),
-        user_agent=str(environ.get("HTTP_USER_AGENT") or ""),
-    )
-
-
-def _signing_service(authorization: str | None) -> str | None:
-    # Credential=AKID/20261124/us-east-1/ssm/aws4_request
-    if not authorization or "Credential=" not in authorization:
-        return None
-    scope = authorization.split("Credential=", 1)[1].split(",", 1)[0].split("/")
-    return str(scope[3]).lower() if len(scope) >= 5 else None
-
-
-def _json_params(environ: dict[str, Any]) -> dict[str, Any]:
-    try:
-        params = json.loads(_read_body(environ) or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return {}
-    return params if isinstance(params, dict) else {}
-
-
-def _query_params(environ: dict[str, Any]) -> dict[str, Any]:
-    """A query-protocol request's parameters (query string and form body), the first value of each."""
-    params = {key: values[0] for key, values in parse_qs(str(environ.get("QUERY_STRING", ""))).items()}
-    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
-        form = parse_qs(_read_body(environ).decode("utf-8", "replace"))
-        params.update({key: values[0] for key, values in form.items()})
-    return params
-
-
-def _read_body(environ: dict[str, Any]) -> bytes:
-    cached = environ.get("warden.body")
-    if isinstance(cached, bytes):
-        return cached
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    body = environ["wsgi.input"].read(length) if length > 0 else b""
-    # Whoever comes next (moto) reads the body again.
-    environ["wsgi.input"] = io.BytesIO(body)
-    environ["warden.body"] = body
-    return body
-
-
-def _query_action(environ: dict[str, Any]) -> str | None:
-    query = parse_qs(str(environ.get("QUERY_STRING", "")))
-    if "Action" in query:
-        return query["Action"][0]
-    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
-        form = parse_qs(_read_body(environ).decode("utf-8", "replace"))
-        if "Action" in form:
-            return form["Action"][0]
-    return None
-
-
-def _json(
-    start_response: StartResponse, status: int, payload: Any, *, request_id: str | None = None
-) -> Iterable[bytes]:
-    body = json.dumps(payload).encode()
-    headers = [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))]
-    if request_id:
-        headers.append(("x-amzn-RequestId", request_id))
-    start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
-    return [body]
-
-
-def _json_error(
-    start_response: StartResponse,
-    request_id: str,
-    code: str,
-    message: str,
-    status: int,
-    *,
-    query_error: str | None = None,
-) -> Iterable[bytes]:
-    body = json.dumps({"__type": code, "message": message}).encode()
-    headers = [
-        ("Content-Type", "application/x-amz-json-1.1"),
-        ("Content-Length", str(len(body))),
-        ("x-amzn-RequestId", request_id),
-        ("x-amzn-ErrorType", code),
-    ]
-    if query_error:
-        headers.append(("x-amzn-query-error", query_error))
-    start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
-    return [body]
-
-
-def _xml_error(
-    start_response: StartResponse, request_id: str, code: str, message: str, status: int, *, ec2: bool
-) -> Iterable[bytes]:
-    code, message = escape(code), escape(message)
-    if ec2:
-        text = (
-            f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>"
-            f"<RequestID>{request_id}</RequestID></Response>"
-        )
-    else:
-        kind = "Receiver" if status >= 500 else "Sender"
-        text = (
-            f'<ErrorResponse xmlns="https://aws.amazon.com/"><Error><Type>{kind}</Type><Code>{code}</Code>'
-            f"<Message>{message}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
-        )
-    body = text.encode()
-    start_response(
-        f"{status} {_REASONS.get(status, 'Error')}",
-        [("Content-Type", "text/xml"), ("Content-Length", str(len(body))), ("x-amzn-RequestId", request_id)],
-    )
-    return [body]
-
-
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    403: "Forbidden",
-    404: "Not Found",
-    409: "Conflict",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}

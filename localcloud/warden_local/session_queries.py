@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from .clock import parse_instant
+from warden.timefmt import parse_instant
+
 from .session_model import ACTIVE_STATUSES, SESSION_STATUSES, ManagedNode, Session, SsmApiError, validation
 
 # AWS documents no default page size; a small one keeps a caller that forgets NextToken from passing by luck.

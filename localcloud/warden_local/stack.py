@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from .runtime import FunctionCode
+from .invocations import FunctionCode
 
 ARTIFACT_BUCKET = "warden-local-artifacts"
 # The AWS managed policies SAM may look up by name (Policies: [AWSLambdaExecute]); a static map keeps it offline.

@@ -15,6 +15,8 @@ from datetime import timedelta
 from typing import Any
 from xml.sax.saxutils import escape
 
+from warden.timefmt import cloudtrail_time
+
 from .identity import Caller, IdentityResolver, stable_id
 
 HANDLED = frozenset({"GetFederationToken", "GetCallerIdentity"})
@@ -65,7 +67,7 @@ def answer(
     token = base64.b64encode(secrets.token_bytes(120)).decode()
     federated = identities.note_federated_user(access_key, name, caller)
     duration = int(params.get("DurationSeconds", 43200))
-    expiration = (now + timedelta(seconds=duration)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    expiration = cloudtrail_time(now + timedelta(seconds=duration))
     result = (
         f"<Credentials><AccessKeyId>{access_key}</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey>"
         f"<SessionToken>{token}</SessionToken><Expiration>{expiration}</Expiration></Credentials>"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from warden.ports import LedgerEntry
+from warden.records import LedgerEntry
 from warden_cli.sessions import decided_by
 
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from tests.contract.conftest import EVENTS_DIR, REJECTED_DIR, load_event
-from warden.events import EventError, MalformedEvent, UnsupportedEvent, parse_session_event
+from warden.event_errors import EventError, MalformedEvent, UnsupportedEvent
+from warden.events import parse_session_event
 
 REJECTED: dict[str, tuple[str, str]] = {
     "athena-terminate-session.json": ("athena.amazonaws.com", "TerminateSession"),

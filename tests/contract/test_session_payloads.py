@@ -10,7 +10,8 @@ from typing import Any, NamedTuple
 import pytest
 
 from tests.contract.conftest import EVENTS_DIR, load_event
-from warden.events import MalformedEvent, SessionApiCall, describe_failure, parse_session_event
+from warden.event_errors import MalformedEvent
+from warden.events import SessionApiCall, describe_failure, parse_session_event
 from warden.policy import Principal, principal_from_identity
 
 RUN_SHELL = "SSM-SessionManagerRunShell"

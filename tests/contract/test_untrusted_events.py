@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from tests.contract.conftest import EVENTS_DIR, REJECTED_DIR, load_event
-from warden.events import MalformedEvent, UntrustedEvent, require_eventbridge_envelope
+from warden.event_errors import MalformedEvent, UntrustedEvent
+from warden.events import require_eventbridge_envelope
 from warden.handling import RejectedEvent, parse_event
 from warden.observability import metrics
 

@@ -15,7 +15,7 @@ import pytest
 
 from warden.adapters.grants import DynamoGrantStore
 from warden.adapters.ledger import DynamoLedger
-from warden.ports import LedgerEntry
+from warden.records import LedgerEntry
 from warden_local import LocalCloud
 from warden_local.inbox import Inbox
 from warden_local.pytest_plugin import functional_fidelity

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from warden.alerts import AlertContext, grant_alert, policy_rejected_alert, session_alert
 from warden.policy import Grant
-from warden.ports import LedgerEntry
+from warden.records import LedgerEntry
 
 CONTEXT = AlertContext(stack="session-warden", region="eu-central-1", account="123456789012")
 
@@ -158,7 +158,7 @@ def test_policy_rejected_alert_names_the_problem_and_what_stays_in_force() -> No
 def test_a_session_alert_links_the_transcript_in_the_email_and_the_chat_card() -> None:
     from dataclasses import replace
 
-    from warden.alerts import chat_notification
+    from warden.chat_cards import chat_notification
 
     link = "https://eu-central-1.console.aws.amazon.com/s3/object/audit?region=eu-central-1&prefix=x.log"
     entry = replace(ENTRY, transcript="s3://audit/x.log", transcript_links=[link])

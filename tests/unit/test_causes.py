@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from warden.causes import explain, grant_to_look_up
 from warden.policy import Decision, Grant, Lapse, load_policy
-from warden.ports import LedgerEntry, TargetInfo
+from warden.records import LedgerEntry, TargetInfo
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 POLICY = load_policy("version: 1\nmode: enforce\ndefault: deny\nrules: []\n")

@@ -11,17 +11,10 @@ from typing import Any
 import pytest
 
 from tests.unit.test_alerts import CONTEXT, ENTRY, TERMINATED
-from warden.alerts import (
-    SNS_MESSAGE_LIMIT,
-    AlertContext,
-    chat_notification,
-    grant_alert,
-    policy_rejected_alert,
-    session_alert,
-    sns_message,
-)
+from warden.alerts import AlertContext, grant_alert, policy_rejected_alert, session_alert
+from warden.chat_cards import SNS_MESSAGE_LIMIT, chat_notification, sns_message
 from warden.policy import Grant
-from warden.ports import Alert, ChatCard
+from warden.records import Alert, ChatCard
 
 GRANT = Grant(
     id="g-7h3k9m2p4q8r",

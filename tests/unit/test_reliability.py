@@ -6,7 +6,7 @@ import pytest
 
 from tests.unit.test_service import BOB, World
 from warden.errors import TerminationError
-from warden.ports import Alert
+from warden.records import Alert
 from warden.sweeper import SWEEP_LEASE, UNJUDGED_ALERT_AFTER
 
 PCI = "i-0pci000000000001"

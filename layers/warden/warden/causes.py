@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from warden.policy import Decision, Grant, Lapse, Policy
-from warden.ports import LedgerEntry, TargetInfo
+from warden.records import LedgerEntry, TargetInfo
+from warden.timefmt import utc_seconds
 
 _GRANT_LAPSES = ("grant-expired", "grant-revoked")
 
@@ -80,11 +81,11 @@ def explain(
         if stored_grant is None:
             return "grant revoked", [f"grant {row.grant} no longer exists"]
         if stored_grant.state == "revoked":
-            when = f" at {stored_grant.revoked_at:%Y-%m-%d %H:%M:%S} UTC" if stored_grant.revoked_at else ""
+            when = f" at {utc_seconds(stored_grant.revoked_at)}" if stored_grant.revoked_at else ""
             by = stored_grant.revoked_by or "an operator"
             return "grant revoked", [f"grant {row.grant} was revoked{when} by {by}"]
         if stored_grant.expires_at <= now or stored_grant.state == "expired":
-            return "grant expired", [f"grant {row.grant} expired at {stored_grant.expires_at:%Y-%m-%d %H:%M:%S} UTC"]
+            return "grant expired", [f"grant {row.grant} expired at {utc_seconds(stored_grant.expires_at)}"]
     if row.rule:
         lapse = _lapse(decision, "rule", row.rule)
         # Same sentence as the decision's reason for this rule, so it leads the list once.

@@ -13,7 +13,9 @@ from warden.notifier import Notifier
 from warden.observability import count, logger
 from warden.outcomes import Outcome, log_fields, outcome
 from warden.policy import Decision
-from warden.ports import WARDEN_ACTOR, AlertMarker, Clock, Ledger, LedgerEntry, Sessions
+from warden.ports import Clock, Ledger, Sessions
+from warden.records import WARDEN_ACTOR, AlertMarker, LedgerEntry
+from warden.timefmt import utc_seconds
 
 # Runs the enforcement action at most once per key (Powertools Idempotency keyed on the CloudTrail eventID).
 OnceRunner = Callable[[str, Callable[[], dict[str, Any]]], dict[str, Any]]
@@ -116,7 +118,7 @@ class Enforcer:
                     AlertMarker.ENDED,
                     "session-terminated",
                     denial,
-                    f"terminated at {recorded.ended_at:%Y-%m-%d %H:%M:%S} UTC; "
+                    f"terminated at {utc_seconds(recorded.ended_at)}; "
                     "DescribeSessions confirms it is no longer active.",
                 )
                 return outcome(entry, decision, "terminated")
@@ -144,7 +146,7 @@ class Enforcer:
                 AlertMarker.ENDED,
                 "session-terminated",
                 denial,
-                f"terminated at {ended_at:%Y-%m-%d %H:%M:%S} UTC; {ended.confirmation}.",
+                f"terminated at {utc_seconds(ended_at)}; {ended.confirmation}.",
             )
         return outcome(entry, decision, "terminated")
 

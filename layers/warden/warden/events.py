@@ -1,24 +1,31 @@
-"""Session Manager API calls reported by CloudTrail through EventBridge, parsed once at the edge."""
+"""Session Manager API calls reported by CloudTrail through EventBridge, parsed once at the edge.
+
+The errors a rejected event raises are in :mod:`warden.event_errors`, the raw record shapes in
+:mod:`warden.cloudtrail_shapes`.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Final, Literal, TypeVar
+from typing import Annotated, Any, Final
 
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    PlainValidator,
-    StringConstraints,
-    ValidationError,
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from warden.cloudtrail_shapes import (
+    HIDDEN_BY_CLOUDTRAIL,
+    Envelope,
+    Record,
+    RequestParameters,
+    ResponseElements,
+    SessionApiName,
+    json_kind,
+    required_text,
+    validate_shape,
 )
-
+from warden.event_errors import MalformedEvent, UnsupportedEvent, UntrustedEvent
 from warden.policy import DEFAULT_DOCUMENT, Principal, canonical_host, principal_from_identity
+from warden.timefmt import to_utc
 
 __all__ = [
     "CLOUDTRAIL_DETAIL_TYPE",
@@ -26,12 +33,8 @@ __all__ = [
     "HIDDEN_BY_CLOUDTRAIL",
     "SESSION_API_NAMES",
     "SESSION_API_SOURCE",
-    "EventError",
-    "MalformedEvent",
     "SessionApiCall",
     "SessionApiName",
-    "UnsupportedEvent",
-    "UntrustedEvent",
     "describe_failure",
     "parse_session_event",
     "require_eventbridge_envelope",
@@ -46,85 +49,12 @@ CLOUDTRAIL_DETAIL_TYPE: Final = "AWS API Call via CloudTrail"
 EVENTBRIDGE_SOURCE: Final = "aws.ssm"
 """The EventBridge ``source`` of the events CloudTrail forwards for ``ssm.amazonaws.com`` calls."""
 
-HIDDEN_BY_CLOUDTRAIL: Final = "HIDDEN_DUE_TO_SECURITY_REASONS"
-"""What CloudTrail records in place of request parameters it does not log (e.g. ``parameters``)."""
-
-SessionApiName = Literal["StartSession", "ResumeSession", "TerminateSession"]
 SESSION_API_NAMES: Final[frozenset[str]] = frozenset({"StartSession", "ResumeSession", "TerminateSession"})
 
 # Console-started sessions are called by the console's own Java SDK ("aws-internal/3 aws-sdk-java/...")
 # or by a service on the caller's behalf (Fleet Manager: sourceIPAddress "ssm-guiconnect.amazonaws.com").
 _AWS_SERVICE_HOST: Final = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?$")
 _MAX_ERROR_MESSAGE: Final = 300
-
-
-class EventError(ValueError):
-    """An event the warden cannot act on; ``str()`` is a one-line reason a person can read."""
-
-
-class MalformedEvent(EventError):
-    """Not the shape of an EventBridge event or CloudTrail record, or a field of the wrong type.
-
-    Parameters
-    ----------
-    field
-        Dotted path of the offending field as it appears in the input, e.g. ``detail.eventTime``.
-    reason
-        What is wrong with it, e.g. ``missing``.
-    """
-
-    _lead: ClassVar[str] = ""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{self._lead}{field}: {reason}")
-        self.field = field
-        self.reason = reason
-
-    def __reduce__(self) -> tuple[type[MalformedEvent], tuple[str, str]]:
-        return type(self), (self.field, self.reason)
-
-
-class UntrustedEvent(MalformedEvent):
-    """An event that is not what EventBridge delivers for a CloudTrail-recorded Session Manager call.
-
-    Raised by :func:`require_eventbridge_envelope` for a bare CloudTrail record, a Lambda on-failure
-    record replayed whole, or a hand-made event: its envelope ``source`` or ``detail-type`` is not the
-    one AWS sets, or its ``detail.eventSource`` is not ``ssm.amazonaws.com``. ``str()`` is
-    ``not delivered by EventBridge from CloudTrail: FIELD: REASON``.
-
-    Parameters
-    ----------
-    field
-        The envelope field that is wrong: ``source``, ``detail-type`` or ``detail.eventSource``.
-    reason
-        What is wrong with it, e.g. ``expected 'aws.ssm', got 'warden.test'``.
-    """
-
-    _lead: ClassVar[str] = "not delivered by EventBridge from CloudTrail: "
-
-
-class UnsupportedEvent(EventError):
-    """A well-formed event that is not a Session Manager API call (another service, API or detail-type).
-
-    Parameters
-    ----------
-    source
-        The CloudTrail ``eventSource`` (or, for a non-CloudTrail event, the EventBridge ``source``).
-    name
-        The CloudTrail ``eventName`` (or, for a non-CloudTrail event, the EventBridge ``detail-type``).
-    """
-
-    def __init__(self, source: str, name: str) -> None:
-        super().__init__(f"not a Session Manager API call: {source} {name}")
-        self.source = source
-        self.name = name
-
-    def __reduce__(self) -> tuple[type[UnsupportedEvent], tuple[str, str]]:
-        return type(self), (self.source, self.name)
-
-
-def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
 
 
 class SessionApiCall(BaseModel):
@@ -192,7 +122,7 @@ class SessionApiCall(BaseModel):
 
     event_id: str
     event_name: SessionApiName
-    event_time: Annotated[AwareDatetime, AfterValidator(_to_utc)]
+    event_time: Annotated[AwareDatetime, AfterValidator(to_utc)]
     event_version: str | None = None
     region: str
     account: str | None = None
@@ -219,75 +149,6 @@ class SessionApiCall(BaseModel):
     def is_start(self) -> bool:
         """True for StartSession and ResumeSession, the calls that (when they succeed) open a session."""
         return self.event_name in ("StartSession", "ResumeSession")
-
-
-# --- the raw shapes, private: unknown fields are ignored so that new CloudTrail versions keep parsing ---
-
-_M = TypeVar("_M", bound=BaseModel)
-_Text = Annotated[str, StringConstraints(min_length=1)]
-
-
-def _cloudtrail_time(value: object) -> datetime:
-    # Strings only: lax pydantic would take an int as epoch seconds, which no CloudTrail record carries.
-    # ValueError (not TypeError) is what pydantic turns into a validation error, and so into MalformedEvent.
-    if not isinstance(value, str):
-        raise ValueError(f"expected an ISO 8601 time string, got {_kind(value)}")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"not an ISO 8601 time: {value[:40]!r}") from None
-    # CloudTrail times are UTC by definition; a hand-written record may leave the "Z" out.
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-class _Raw(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class _Envelope(_Raw):
-    detail_type: str | None = Field(default=None, alias="detail-type")
-    source: str | None = None
-    account: str | None = None
-    region: str | None = None
-    detail: dict[str, Any]
-
-
-def _session_parameters(value: object) -> dict[str, Any] | str | None:
-    # An object of parameter lists, or CloudTrail's marker for parameters it did not log. Any other
-    # string is a malformed record; its text is caller-supplied, so the error names only its kind.
-    if value is None or isinstance(value, dict):
-        return value
-    if value == HIDDEN_BY_CLOUDTRAIL:
-        return HIDDEN_BY_CLOUDTRAIL
-    raise ValueError(f"expected an object or {HIDDEN_BY_CLOUDTRAIL!r}, got {_kind(value)}")
-
-
-class _RequestParameters(_Raw):
-    target: _Text | None = None
-    document_name: str | None = Field(default=None, alias="documentName")
-    parameters: Annotated[dict[str, Any] | str | None, PlainValidator(_session_parameters)] = None
-    reason: str | None = None
-    session_id: _Text | None = Field(default=None, alias="sessionId")
-
-
-class _ResponseElements(_Raw):
-    session_id: _Text | None = Field(default=None, alias="sessionId")
-
-
-class _Record(_Raw):
-    event_version: str | None = Field(default=None, alias="eventVersion")
-    event_id: _Text = Field(alias="eventID")
-    event_time: Annotated[datetime, PlainValidator(_cloudtrail_time)] = Field(alias="eventTime")
-    event_name: SessionApiName = Field(alias="eventName")
-    aws_region: _Text | None = Field(default=None, alias="awsRegion")
-    user_identity: dict[str, Any] = Field(alias="userIdentity")
-    source_ip: str | None = Field(default=None, alias="sourceIPAddress")
-    user_agent: str | None = Field(default=None, alias="userAgent")
-    request_parameters: _RequestParameters | None = Field(default=None, alias="requestParameters")
-    response_elements: _ResponseElements | None = Field(default=None, alias="responseElements")
-    error_code: str | None = Field(default=None, alias="errorCode")
-    error_message: str | None = Field(default=None, alias="errorMessage")
-    recipient_account_id: str | None = Field(default=None, alias="recipientAccountId")
 
 
 def parse_session_event(event: Mapping[str, Any]) -> SessionApiCall:
@@ -324,11 +185,11 @@ def parse_session_event(event: Mapping[str, Any]) -> SessionApiCall:
         TerminateSession, e.g. ``not a Session Manager API call: athena.amazonaws.com TerminateSession``.
     """
     if not isinstance(event, Mapping):
-        raise MalformedEvent("event", f"expected a JSON object, got {_kind(event)}")
+        raise MalformedEvent("event", f"expected a JSON object, got {json_kind(event)}")
 
-    envelope: _Envelope | None = None
+    envelope: Envelope | None = None
     if "detail" in event or "detail-type" in event:
-        envelope = _validate(_Envelope, event, prefix="")
+        envelope = validate_shape(Envelope, event, prefix="")
         if envelope.detail_type is not None and envelope.detail_type != CLOUDTRAIL_DETAIL_TYPE:
             raise UnsupportedEvent(envelope.source or "(no source)", envelope.detail_type)
         record: Mapping[str, Any] = envelope.detail
@@ -340,14 +201,14 @@ def parse_session_event(event: Mapping[str, Any]) -> SessionApiCall:
             "detail", "missing (neither an EventBridge event nor a CloudTrail record with eventSource)"
         )
 
-    source = _required_text(record, "eventSource", prefix)
-    name = _required_text(record, "eventName", prefix)
+    source = required_text(record, "eventSource", prefix)
+    name = required_text(record, "eventName", prefix)
     if source != SESSION_API_SOURCE or name not in SESSION_API_NAMES:
         raise UnsupportedEvent(source, name)
 
-    raw = _validate(_Record, record, prefix)
-    request = raw.request_parameters or _RequestParameters()
-    response = raw.response_elements or _ResponseElements()
+    raw = validate_shape(Record, record, prefix)
+    request = raw.request_parameters or RequestParameters()
+    response = raw.response_elements or ResponseElements()
     failed = raw.error_code is not None
 
     if raw.event_name == "StartSession":
@@ -429,7 +290,7 @@ def require_eventbridge_envelope(event: object) -> None:
         ``detail.eventSource`` is not ``ssm.amazonaws.com``; the message names the field and says why.
     """
     if not isinstance(event, Mapping):
-        raise MalformedEvent("event", f"expected a JSON object, got {_kind(event)}")
+        raise MalformedEvent("event", f"expected a JSON object, got {json_kind(event)}")
     expected: tuple[tuple[str, object, str], ...] = (
         ("source", event.get("source"), EVENTBRIDGE_SOURCE),
         ("detail-type", event.get("detail-type"), CLOUDTRAIL_DETAIL_TYPE),
@@ -442,7 +303,9 @@ def require_eventbridge_envelope(event: object) -> None:
             raise UntrustedEvent(field, f"expected {wanted!r}, got {_shown(value)}")
     detail = event.get("detail")
     if not isinstance(detail, Mapping):
-        raise MalformedEvent("detail", "missing" if detail is None else f"expected a JSON object, got {_kind(detail)}")
+        raise MalformedEvent(
+            "detail", "missing" if detail is None else f"expected a JSON object, got {json_kind(detail)}"
+        )
     source = detail.get("eventSource")
     if source != SESSION_API_SOURCE:
         reason = "missing" if source is None else f"expected {SESSION_API_SOURCE!r}, got {_shown(source)}"
@@ -471,38 +334,6 @@ def describe_failure(call: SessionApiCall) -> str:
     return text
 
 
-def _validate(model: type[_M], data: Mapping[str, Any], prefix: str) -> _M:
-    try:
-        return model.model_validate(dict(data))
-    except ValidationError as exc:
-        raise _malformed(exc, prefix) from None
-
-
-def _malformed(exc: ValidationError, prefix: str) -> MalformedEvent:
-    # Name the field and the kind of value only: values can carry caller-supplied request parameters.
-    errors = exc.errors(include_url=False)
-    first = errors[0]
-    field = prefix + ".".join(str(part) for part in first["loc"]) if first["loc"] else prefix.rstrip(".") or "event"
-    if first["type"] == "missing":
-        reason = "missing"
-    elif first["type"] == "value_error" and "error" in first.get("ctx", {}):
-        reason = str(first["ctx"]["error"])
-    else:
-        reason = f"{first['msg'][:1].lower()}{first['msg'][1:]}, got {_kind(first['input'])}"
-    if len(errors) > 1:
-        reason += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-    return MalformedEvent(field, reason)
-
-
-def _required_text(record: Mapping[str, Any], key: str, prefix: str) -> str:
-    value = record.get(key)
-    if value is None:
-        raise MalformedEvent(f"{prefix}{key}", "missing")
-    if not isinstance(value, str) or not value:
-        raise MalformedEvent(f"{prefix}{key}", f"expected a non-empty string, got {_kind(value)}")
-    return value
-
-
 def _document(name: str | None) -> str:
     # Exactly as given: shortening an ARN to its name would judge another account's document as ours.
     return name if name is not None and name.strip() else DEFAULT_DOCUMENT
@@ -520,7 +351,7 @@ def _remote_host(parameters: Mapping[str, Any] | None) -> str | None:
 
 def _shown(value: object) -> str:
     # A caller-chosen envelope value, shown short and on one line.
-    return repr(_one_line(value)[:80]) if isinstance(value, str) else _kind(value)
+    return repr(_one_line(value)[:80]) if isinstance(value, str) else json_kind(value)
 
 
 def _from_console(user_agent: str | None, source_ip: str | None) -> bool:
@@ -532,13 +363,3 @@ def _from_console(user_agent: str | None, source_ip: str | None) -> bool:
 def _one_line(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= _MAX_ERROR_MESSAGE else flat[: _MAX_ERROR_MESSAGE - 1] + "…"
-
-
-def _kind(value: object) -> str:
-    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
-    for python_type, json_name in names.items():
-        if isinstance(value, python_type):
-            return "empty string" if value == "" else json_name
-    if isinstance(value, int | float):
-        return "number"
-    return type(value).__name__

@@ -13,7 +13,8 @@ from warden.observability import count, logger
 from warden.policy import Decision, Policy
 from warden.policy.notices import SESSION_ID_PATTERN, WarningTime, due_thresholds, notice_text
 from warden.policy.windows import format_instant
-from warden.ports import LedgerEntry, OnceStore, SessionNotices, WarningRecords
+from warden.ports import OnceStore, SessionNotices, WarningRecords
+from warden.records import LedgerEntry
 from warden.timefmt import iso
 
 # SendCommand reaches EC2 instances and managed nodes (hybrid activations); anything else (an ECS task) cannot run it.

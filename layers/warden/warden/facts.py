@@ -15,7 +15,8 @@ from datetime import timedelta
 
 from warden.errors import AwsCallFailed, IdentityUnresolved, describe
 from warden.policy import Decision, OpenSession, Policy, Principal, SessionRequest, principal_from_arn
-from warden.ports import IssuerRoles, LedgerEntry, LiveSession, SessionDocuments
+from warden.ports import IssuerRoles, SessionDocuments
+from warden.records import LedgerEntry, LiveSession
 
 
 def owner_principal(owner: str, roles: IssuerRoles, *, account: str | None) -> Principal:

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from warden.errors import RejectedEvent
-from warden.events import EventError, SessionApiCall, parse_session_event, require_eventbridge_envelope
+from warden.event_errors import EventError
+from warden.events import SessionApiCall, parse_session_event, require_eventbridge_envelope
 from warden.observability import count, logger
 
 # Correlation id = session id: StartSession has it in the response, Resume/Terminate in the request.

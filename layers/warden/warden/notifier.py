@@ -11,7 +11,8 @@ from warden.alerts import AlertContext, policy_missing_alert, policy_rejected_al
 from warden.errors import AwsCallFailed
 from warden.observability import alert_sent, count, logger
 from warden.policy import PolicyError
-from warden.ports import Alert, Alerts, OnceStore, Outbox
+from warden.ports import Alerts, OnceStore, Outbox
+from warden.records import Alert
 
 # A rejected policy document is alerted once a week while it stays in Parameter Store.
 POLICY_REJECTED_TTL_SECONDS = 7 * 24 * 3600

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from warden.policy import Decision, Policy, SessionRequest, transcript_summary
-from warden.ports import LedgerEntry, TargetInfo
+from warden.records import LedgerEntry, TargetInfo
 from warden.timefmt import iso
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 from warden.policy import Policy, PolicyError, load_policy
@@ -15,7 +15,13 @@ class ValidVersion(NamedTuple):
     policy: Policy
 
 
-def newest_valid_version(versions: Iterable[Mapping[str, Any]], *, source: str) -> ValidVersion | None:
+def _load_policy(text: str, source: str) -> Policy:
+    return load_policy(text, source=source)
+
+
+def newest_valid_version(
+    versions: Iterable[Mapping[str, Any]], *, source: str, load: Callable[[str, str], Policy] = _load_policy
+) -> ValidVersion | None:
     """The highest-numbered version that validates, or None when none does.
 
     Parameters
@@ -24,10 +30,12 @@ def newest_valid_version(versions: Iterable[Mapping[str, Any]], *, source: str) 
         ``GetParameterHistory`` entries (``Version``, ``Value``), in any order and across pages.
     source
         What the policy errors name (the parameter name).
+    load
+        ``(text, source) -> Policy``, raising :class:`PolicyError` for a version that does not validate.
     """
     for entry in sorted(versions, key=version_number, reverse=True):
         try:
-            policy = load_policy(str(entry.get("Value", "")), source=source)
+            policy = load(str(entry.get("Value", "")), source)
         except PolicyError:
             continue
         return ValidVersion(version_number(entry), policy)

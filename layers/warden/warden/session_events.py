@@ -32,13 +32,12 @@ from warden.ports import (
     GrantStore,
     IssuerRoles,
     Ledger,
-    LedgerEntry,
-    LiveSession,
     PolicySource,
     SessionDocuments,
     Sessions,
     TargetTags,
 )
+from warden.records import LedgerEntry, LiveSession
 
 
 @dataclass

@@ -31,16 +31,14 @@ from warden.ports import (
     GrantStore,
     IssuerRoles,
     Ledger,
-    LedgerEntry,
     Liveness,
-    LiveSession,
     OnceStore,
     PolicySource,
     SessionDocuments,
     Sessions,
-    TargetInfo,
     TargetTags,
 )
+from warden.records import LedgerEntry, LiveSession, TargetInfo
 
 if TYPE_CHECKING:
     from warden.watch import Canary

@@ -14,7 +14,8 @@ from warden.alerts import AlertContext, canary_blind_alert, canary_restored_aler
 from warden.errors import AwsCallFailed, describe
 from warden.notifier import Notifier
 from warden.observability import count, logger, metrics
-from warden.ports import Alert, Clock
+from warden.ports import Clock
+from warden.records import Alert
 from warden.tamper import (
     ControlCall,
     Finding,

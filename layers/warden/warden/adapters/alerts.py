@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from warden.adapters.aws import aws_call
-from warden.alerts import sns_message
-from warden.ports import Alert
+from warden.chat_cards import sns_message
+from warden.records import Alert
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient

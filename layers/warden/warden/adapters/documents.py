@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from warden.adapters.aws import error_code
+from warden.adapters.aws import aws_call, error_code
 from warden.adapters.clock import SystemClock
+from warden.errors import AwsCallFailed
 from warden.observability import count, logger
 from warden.policy import (
     DEFAULT_DOCUMENT,
@@ -180,8 +181,9 @@ class SsmSessionDocuments:
 
     def _read(self, document: str) -> Mapping[str, Any] | None:
         try:
-            response = self._ssm.get_document(Name=document, DocumentFormat="JSON")
-        except (ClientError, BotoCoreError) as error:
+            with aws_call("GetDocument"):
+                response = self._ssm.get_document(Name=document, DocumentFormat="JSON")
+        except AwsCallFailed as error:
             if document == DEFAULT_DOCUMENT and error_code(error) == "InvalidDocument":
                 # An account whose Session Manager preferences were never saved has no such document: StartSession
                 # then runs its built-in default, a shell. Once saved, it is read like any other.
@@ -190,7 +192,7 @@ class SsmSessionDocuments:
             count("DocumentUnreadable")
             logger.warning(
                 "cannot read session document: its session type is unknown",
-                extra={"document": document, "error": error_code(error) or type(error).__name__},
+                extra={"document": document, "error": error_code(error) or type(error.__cause__).__name__},
             )
             return None
         content: Any

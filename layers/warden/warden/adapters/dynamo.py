@@ -7,9 +7,9 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
 
-from warden.adapters.aws import error_code
+from warden.adapters.aws import aws_call, error_code
+from warden.errors import AwsCallFailed
 from warden.observability import count, logger
 
 _T = TypeVar("_T")
@@ -41,8 +41,28 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def condition_failed(error: ClientError) -> bool:
+def condition_failed(error: AwsCallFailed) -> bool:
+    """The failed call was a conditional write whose condition did not hold (not a fault: someone else won)."""
     return error_code(error) == "ConditionalCheckFailedException"
+
+
+def read_pages(
+    call: Callable[..., Any],
+    operation: str,
+    request: dict[str, Any],
+    parse: Callable[[dict[str, Any]], _T],
+    *,
+    what: str,
+) -> list[_T]:
+    """Every item a Query or Scan returns, page after page, each parsed (one that cannot be read: :func:`readable`)."""
+    found: list[_T] = []
+    while True:
+        with aws_call(operation):
+            page = call(**request)
+        found.extend(readable(page.get("Items", []), parse, what=what))
+        if "LastEvaluatedKey" not in page:
+            return found
+        request = {**request, "ExclusiveStartKey": page["LastEvaluatedKey"]}
 
 
 def readable(items: Iterable[dict[str, Any]], parse: Callable[[dict[str, Any]], _T], *, what: str) -> list[_T]:

@@ -6,18 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from warden.adapters.dynamo import condition_failed, from_item, readable, to_item, to_value
-from warden.errors import GrantConflict
+from warden.adapters.aws import aws_call
+from warden.adapters.dynamo import condition_failed, from_item, read_pages, to_item, to_value
+from warden.errors import AwsCallFailed, GrantConflict
 from warden.policy import Grant
 from warden.timefmt import iso, parse_iso
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-# GrantConflict is raised here and imported from here by the CLI; it lives in warden.errors.
-__all__ = ["INDEX", "DynamoGrantStore", "GrantConflict", "GrantExtension", "grant_from_item", "grant_item"]
 
 INDEX = "by-state-expiry"
 _PURGE_AFTER = timedelta(days=400)  # grants stay for audit well past expiry, then DynamoDB TTL removes them
@@ -66,67 +62,69 @@ class DynamoGrantStore:
         return self._query("expires_at <= :now", now)
 
     def mark_expired(self, grant: Grant, now: datetime) -> bool:
+        return self._move_state(
+            grant.id,
+            "SET #state = :expired, expired_at = :now",
+            "#state = :active AND expires_at <= :now",
+            {":expired": "expired", ":active": "active", ":now": iso(now)},
+        )
+
+    def unmark_expired(self, grant: Grant) -> None:
+        self._move_state(
+            grant.id,
+            "SET #state = :active REMOVE expired_at",
+            "#state = :expired",
+            {":active": "active", ":expired": "expired"},
+        )
+
+    def _move_state(self, grant_id: str, update: str, condition: str, values: dict[str, str]) -> bool:
+        """One conditional write of the grant's state; False when the condition did not hold (someone else won)."""
         try:
-            self._db.update_item(
-                TableName=self._table,
-                Key={"id": to_value(grant.id)},
-                UpdateExpression="SET #state = :expired, expired_at = :now",
-                ConditionExpression="#state = :active AND expires_at <= :now",
-                ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues={
-                    ":expired": to_value("expired"),
-                    ":active": to_value("active"),
-                    ":now": to_value(iso(now)),
-                },
-            )
-        except ClientError as error:
+            with aws_call("UpdateItem"):
+                self._db.update_item(
+                    TableName=self._table,
+                    Key={"id": to_value(grant_id)},
+                    UpdateExpression=update,
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames={"#state": "state"},
+                    ExpressionAttributeValues={name: to_value(value) for name, value in values.items()},
+                )
+        except AwsCallFailed as error:
             if condition_failed(error):
                 return False
             raise
         return True
 
-    def unmark_expired(self, grant: Grant) -> None:
-        try:
-            self._db.update_item(
-                TableName=self._table,
-                Key={"id": to_value(grant.id)},
-                UpdateExpression="SET #state = :active REMOVE expired_at",
-                ConditionExpression="#state = :expired",
-                ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues={":active": to_value("active"), ":expired": to_value("expired")},
-            )
-        except ClientError as error:
-            if not condition_failed(error):
-                raise
-
     # -- written by the CLI
     def create(self, grant: Grant) -> None:
         try:
-            self._db.put_item(
-                TableName=self._table, Item=grant_item(grant), ConditionExpression="attribute_not_exists(id)"
-            )
-        except ClientError as error:
+            with aws_call("PutItem"):
+                self._db.put_item(
+                    TableName=self._table, Item=grant_item(grant), ConditionExpression="attribute_not_exists(id)"
+                )
+        except AwsCallFailed as error:
             if condition_failed(error):
                 raise GrantConflict(f"grant {grant.id} already exists") from error
             raise
 
     def revoke(self, grant_id: str, *, by: str, now: datetime) -> Grant:
         try:
-            response = self._db.update_item(
-                TableName=self._table,
-                Key={"id": to_value(grant_id)},
-                UpdateExpression="SET #state = :revoked, revoked_at = :now, revoked_by = :by",
-                ConditionExpression="attribute_exists(id) AND #state = :active",
-                ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues={
-                    ":revoked": to_value("revoked"),
-                    ":active": to_value("active"),
-                    ":now": to_value(iso(now)),
-                    ":by": to_value(by),
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as error:
+            with aws_call("UpdateItem"):
+                response = self._db.update_item(
+                    TableName=self._table,
+                    Key={"id": to_value(grant_id)},
+                    UpdateExpression="SET #state = :revoked, revoked_at = :now, revoked_by = :by",
+                    ConditionExpression="attribute_exists(id) AND #state = :active",
+                    ExpressionAttributeNames={"#state": "state"},
+                    ExpressionAttributeValues={
+                        ":revoked": to_value("revoked"),
+                        ":active": to_value("active"),
+                        ":now": to_value(iso(now)),
+                        ":by": to_value(by),
+                    },
+                    ReturnValues="ALL_NEW",
+                )
+        except AwsCallFailed as error:
             if condition_failed(error):
                 current = self.get(grant_id)
                 if current is None:
@@ -147,29 +145,30 @@ class DynamoGrantStore:
             raise ValueError(f"an extension must move the expiry later than {iso(grant.expires_at)}")
         entry = GrantExtension(by=by, at=now, reason=reason, previous_expires_at=grant.expires_at, expires_at=until)
         try:
-            response = self._db.update_item(
-                TableName=self._table,
-                Key={"id": to_value(grant.id)},
-                UpdateExpression=(
-                    "SET expires_at = :until, purge_at = :purge, "
-                    "extensions = list_append(if_not_exists(extensions, :none), :entry)"
-                ),
-                ConditionExpression=(
-                    "attribute_exists(id) AND #state = :active AND expires_at = :was AND expires_at > :now"
-                ),
-                ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues={
-                    ":until": to_value(iso(until)),
-                    ":purge": to_value(int((until + _PURGE_AFTER).timestamp())),
-                    ":none": to_value([]),
-                    ":entry": to_value([entry.to_document()]),
-                    ":active": to_value("active"),
-                    ":was": to_value(iso(grant.expires_at)),
-                    ":now": to_value(iso(now)),
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as error:
+            with aws_call("UpdateItem"):
+                response = self._db.update_item(
+                    TableName=self._table,
+                    Key={"id": to_value(grant.id)},
+                    UpdateExpression=(
+                        "SET expires_at = :until, purge_at = :purge, "
+                        "extensions = list_append(if_not_exists(extensions, :none), :entry)"
+                    ),
+                    ConditionExpression=(
+                        "attribute_exists(id) AND #state = :active AND expires_at = :was AND expires_at > :now"
+                    ),
+                    ExpressionAttributeNames={"#state": "state"},
+                    ExpressionAttributeValues={
+                        ":until": to_value(iso(until)),
+                        ":purge": to_value(int((until + _PURGE_AFTER).timestamp())),
+                        ":none": to_value([]),
+                        ":entry": to_value([entry.to_document()]),
+                        ":active": to_value("active"),
+                        ":was": to_value(iso(grant.expires_at)),
+                        ":now": to_value(iso(now)),
+                    },
+                    ReturnValues="ALL_NEW",
+                )
+        except AwsCallFailed as error:
             if condition_failed(error):
                 raise GrantConflict(self._why_not_extended(grant, now)) from error
             raise
@@ -190,23 +189,17 @@ class DynamoGrantStore:
         return f"grant {grant.id} changed meanwhile"
 
     def get(self, grant_id: str) -> Grant | None:
-        response = self._db.get_item(TableName=self._table, Key={"id": to_value(grant_id)}, ConsistentRead=True)
+        with aws_call("GetItem"):
+            response = self._db.get_item(TableName=self._table, Key={"id": to_value(grant_id)}, ConsistentRead=True)
         item = response.get("Item")
         return grant_from_item(item) if item else None
 
     def all(self) -> list[Grant]:
         """Every grant (the CLI's ``grant list``; an operator command, not a hot path)."""
-        grants: list[Grant] = []
-        request: dict[str, Any] = {"TableName": self._table}
-        while True:
-            page = self._db.scan(**request)
-            grants.extend(readable(page.get("Items", []), grant_from_item, what="grant"))
-            if "LastEvaluatedKey" not in page:
-                return sorted(grants, key=lambda grant: grant.starts_at)
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        grants = read_pages(self._db.scan, "Scan", {"TableName": self._table}, grant_from_item, what="grant")
+        return sorted(grants, key=lambda grant: grant.starts_at)
 
     def _query(self, condition: str, now: datetime) -> list[Grant]:
-        grants: list[Grant] = []
         request: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": INDEX,
@@ -214,12 +207,7 @@ class DynamoGrantStore:
             "ExpressionAttributeNames": {"#state": "state"},
             "ExpressionAttributeValues": {":active": to_value("active"), ":now": to_value(iso(now))},
         }
-        while True:
-            page = self._db.query(**request)
-            grants.extend(readable(page.get("Items", []), grant_from_item, what="grant"))
-            if "LastEvaluatedKey" not in page:
-                return grants
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return read_pages(self._db.query, "Query", request, grant_from_item, what="grant")
 
 
 def grant_item(grant: Grant) -> dict[str, Any]:

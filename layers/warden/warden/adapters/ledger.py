@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from warden.adapters.dynamo import condition_failed, from_item, readable, to_item, to_value
-from warden.ports import WARDEN_ACTOR, AlertMarker, LedgerEntry
-from warden.timefmt import iso, parse_iso
+from warden.adapters.aws import aws_call
+from warden.adapters.dynamo import condition_failed, from_item, read_pages, to_item, to_value
+from warden.errors import AwsCallFailed
+from warden.records import WARDEN_ACTOR, AlertMarker, LedgerEntry
+from warden.timefmt import iso, iso_day, parse_iso
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -50,7 +50,8 @@ class DynamoLedger:
         self._retention = timedelta(days=retention_days)
 
     def get(self, session_id: str) -> LedgerEntry | None:
-        response = self._db.get_item(TableName=self._table, Key={"session_id": to_value(session_id)})
+        with aws_call("GetItem"):
+            response = self._db.get_item(TableName=self._table, Key={"session_id": to_value(session_id)})
         item = response.get("Item")
         return entry_from_item(item) if item else None
 
@@ -70,7 +71,7 @@ class DynamoLedger:
                 condition="attribute_not_exists(ended_at)" + (f" AND {guard}" if guard else ""),
                 condition_values=guard_values,
             )
-        except ClientError as error:
+        except AwsCallFailed as error:
             if not condition_failed(error):
                 raise
         # The end arrived first: fill in who/what/decision, but the row stays closed (never resurrected).
@@ -83,7 +84,7 @@ class DynamoLedger:
             return self._update(
                 entry.session_id, fields, remove=cleared, condition=guard, condition_values=guard_values
             )
-        except ClientError as error:
+        except AwsCallFailed as error:
             if not condition_failed(error):
                 raise
         found = self.get(entry.session_id)
@@ -92,7 +93,8 @@ class DynamoLedger:
     def record_failed_call(self, entry: LedgerEntry) -> None:
         item = entry_item(entry)
         item.update(to_item(self._index_fields(entry.started_at)))
-        self._db.put_item(TableName=self._table, Item=item)
+        with aws_call("PutItem"):
+            self._db.put_item(TableName=self._table, Item=item)
 
     def update_decision(self, entry: LedgerEntry) -> None:
         try:
@@ -102,21 +104,22 @@ class DynamoLedger:
                 remove=_cleared(entry),
                 condition="attribute_exists(#open)",
             )
-        except ClientError as error:
+        except AwsCallFailed as error:
             if not condition_failed(error):  # closed meanwhile: nothing to update
                 raise
 
     def claim(self, session_id: str, marker: AlertMarker) -> bool:
         name = marker.value
         try:
-            self._db.update_item(
-                TableName=self._table,
-                Key={"session_id": to_value(session_id)},
-                UpdateExpression="ADD markers :marker",
-                ConditionExpression="attribute_exists(session_id) AND NOT contains(markers, :name)",
-                ExpressionAttributeValues={":marker": {"SS": [name]}, ":name": to_value(name)},
-            )
-        except ClientError as error:
+            with aws_call("UpdateItem"):
+                self._db.update_item(
+                    TableName=self._table,
+                    Key={"session_id": to_value(session_id)},
+                    UpdateExpression="ADD markers :marker",
+                    ConditionExpression="attribute_exists(session_id) AND NOT contains(markers, :name)",
+                    ExpressionAttributeValues={":marker": {"SS": [name]}, ":name": to_value(name)},
+                )
+        except AwsCallFailed as error:
             if condition_failed(error):
                 return False
             raise
@@ -139,7 +142,7 @@ class DynamoLedger:
                     condition="NOT contains(markers, :marker)" if claim else None,
                     condition_values={":marker": name} if claim else None,
                 )
-            except ClientError as error:
+            except AwsCallFailed as error:
                 if not condition_failed(error):
                     raise
                 continue  # someone already acted on this session: record, but do not claim again
@@ -147,12 +150,13 @@ class DynamoLedger:
         return False
 
     def release(self, session_id: str, marker: AlertMarker) -> None:
-        self._db.update_item(
-            TableName=self._table,
-            Key={"session_id": to_value(session_id)},
-            UpdateExpression="DELETE markers :marker",
-            ExpressionAttributeValues={":marker": {"SS": [marker.value]}},
-        )
+        with aws_call("UpdateItem"):
+            self._db.update_item(
+                TableName=self._table,
+                Key={"session_id": to_value(session_id)},
+                UpdateExpression="DELETE markers :marker",
+                ExpressionAttributeValues={":marker": {"SS": [marker.value]}},
+            )
 
     def close(
         self, session_id: str, *, ended_at: datetime, ended_by: str | None, reason: str, started_at: datetime | None
@@ -165,7 +169,7 @@ class DynamoLedger:
         fields["purge_at"] = int((ended_at + self._retention).timestamp())
         try:
             self._update(session_id, fields, remove=("open",), condition="attribute_not_exists(ended_at)")
-        except ClientError as error:
+        except AwsCallFailed as error:
             if condition_failed(error):
                 return False
             raise
@@ -175,21 +179,22 @@ class DynamoLedger:
         # Two writes: DynamoDB refuses to create a map and set one of its keys in the same update.
         for expression in ("SET #w = if_not_exists(#w, :empty)", "SET #w.#k = :record"):
             try:
-                self._db.update_item(
-                    TableName=self._table,
-                    Key={"session_id": to_value(session_id)},
-                    UpdateExpression=expression,
-                    ConditionExpression="attribute_exists(#open)",
-                    ExpressionAttributeNames={
-                        "#w": "warnings",
-                        "#open": "open",
-                        **({"#k": key} if "#k" in expression else {}),
-                    },
-                    ExpressionAttributeValues={":empty": {"M": {}}}
-                    if ":empty" in expression
-                    else {":record": to_value(dict(record))},
-                )
-            except ClientError as error:
+                with aws_call("UpdateItem"):
+                    self._db.update_item(
+                        TableName=self._table,
+                        Key={"session_id": to_value(session_id)},
+                        UpdateExpression=expression,
+                        ConditionExpression="attribute_exists(#open)",
+                        ExpressionAttributeNames={
+                            "#w": "warnings",
+                            "#open": "open",
+                            **({"#k": key} if "#k" in expression else {}),
+                        },
+                        ExpressionAttributeValues={":empty": {"M": {}}}
+                        if ":empty" in expression
+                        else {":record": to_value(dict(record))},
+                    )
+            except AwsCallFailed as error:
                 if condition_failed(error):  # closed meanwhile: the row keeps what it had
                     return
                 raise
@@ -209,18 +214,12 @@ class DynamoLedger:
             "ExpressionAttributeNames": {"#key": key},
             "ExpressionAttributeValues": values,
         }
-        entries: list[LedgerEntry] = []
-        while True:
-            page = self._db.query(**request)
-            entries.extend(readable(page.get("Items", []), entry_from_item, what="ledger"))
-            if "LastEvaluatedKey" not in page:
-                return entries
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return read_pages(self._db.query, "Query", request, entry_from_item, what="ledger")
 
     def _index_fields(self, started_at: datetime | None) -> dict[str, Any]:
         if started_at is None:
             return {}
-        return {"day": iso(started_at)[:10], "purge_at": int((started_at + self._retention).timestamp())}
+        return {"day": iso_day(started_at.astimezone(UTC)), "purge_at": int((started_at + self._retention).timestamp())}
 
     def _update(
         self,
@@ -256,7 +255,8 @@ class DynamoLedger:
             request["ConditionExpression"] = condition
             if "#open" in condition:
                 names["#open"] = "open"
-        response = self._db.update_item(**request)
+        with aws_call("UpdateItem"):
+            response = self._db.update_item(**request)
         return entry_from_item(response["Attributes"])
 
 

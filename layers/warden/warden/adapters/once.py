@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
+from warden.adapters.aws import aws_call
 from warden.adapters.dynamo import condition_failed, to_value
+from warden.errors import AwsCallFailed
 from warden.ports import Clock
+from warden.timefmt import utc_seconds
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -43,41 +44,43 @@ class DynamoOnceStore:
         # was not written by a sweep. Taking it over is a conditional write, so two sweeps cannot both win.
         now = int(self._clock.now().timestamp())
         try:
-            response = self._db.put_item(
-                TableName=self._table,
-                Item={
-                    "id": to_value(f"warden#{key}"),
-                    "owner": to_value(owner),
-                    "expiration": to_value(now + seconds),
-                },
-                # Also an expiry that is missing or not a number: no condition of ``acquire`` could ever free it.
-                ConditionExpression="attribute_exists(id) AND (attribute_not_exists(expiration) OR "
-                "NOT attribute_type(expiration, :number) OR expiration > :limit)",
-                ExpressionAttributeValues={":limit": to_value(now + seconds), ":number": to_value("N")},
-                ReturnValues="ALL_OLD",
-            )
-        except ClientError as error:
+            with aws_call("PutItem"):
+                response = self._db.put_item(
+                    TableName=self._table,
+                    Item={
+                        "id": to_value(f"warden#{key}"),
+                        "owner": to_value(owner),
+                        "expiration": to_value(now + seconds),
+                    },
+                    # Also an expiry that is missing or not a number: no condition of ``acquire`` could ever free it.
+                    ConditionExpression="attribute_exists(id) AND (attribute_not_exists(expiration) OR "
+                    "NOT attribute_type(expiration, :number) OR expiration > :limit)",
+                    ExpressionAttributeValues={":limit": to_value(now + seconds), ":number": to_value("N")},
+                    ReturnValues="ALL_OLD",
+                )
+        except AwsCallFailed as error:
             if condition_failed(error):
                 return None
             raise
         old = response.get("Attributes", {}).get("expiration", {})
         if "N" in old:
             try:
-                return f"{datetime.fromtimestamp(int(old['N']), tz=UTC):%Y-%m-%d %H:%M:%S} UTC"
+                return utc_seconds(datetime.fromtimestamp(int(old["N"]), tz=UTC))
             except (ValueError, OverflowError, OSError):
                 return f"epoch {old['N'][:40]}"
         return f"no usable expiry ({str(old)[:60] or 'none'})"
 
     def release(self, key: str, owner: str) -> None:
         try:
-            self._db.delete_item(
-                TableName=self._table,
-                Key={"id": to_value(f"warden#{key}")},
-                ConditionExpression="#owner = :owner",
-                ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues={":owner": to_value(owner)},
-            )
-        except ClientError as error:
+            with aws_call("DeleteItem"):
+                self._db.delete_item(
+                    TableName=self._table,
+                    Key={"id": to_value(f"warden#{key}")},
+                    ConditionExpression="#owner = :owner",
+                    ExpressionAttributeNames={"#owner": "owner"},
+                    ExpressionAttributeValues={":owner": to_value(owner)},
+                )
+        except AwsCallFailed as error:
             if not condition_failed(error):
                 raise
 
@@ -100,8 +103,9 @@ class DynamoOnceStore:
         if names:
             request["ExpressionAttributeNames"] = names
         try:
-            self._db.put_item(**request)
-        except ClientError as error:
+            with aws_call("PutItem"):
+                self._db.put_item(**request)
+        except AwsCallFailed as error:
             if condition_failed(error):
                 return False
             raise

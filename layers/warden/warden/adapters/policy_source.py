@@ -14,12 +14,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.utilities.parameters import SSMProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 
+from warden.adapters.aws import aws_call
 from warden.errors import AwsCallFailed, PolicyUnavailable, describe
 from warden.observability import count, logger
 from warden.policy import Policy, PolicyError, PolicyIssue, load_policy
 from warden.policy_versions import newest_valid_version
 from warden.ports import Clock, PolicyCopy
+from warden.timefmt import utc_seconds
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
@@ -68,7 +71,8 @@ class ParameterPolicySource:
     def current(self) -> Policy:
         try:
             text = str(self._provider.get(self._parameter, max_age=self._max_age, force_fetch=self._max_age <= 0))
-        except Exception as error:  # deleted, access denied, throttled past retries: whatever it is
+        except (GetParameterError, TransformParameterError) as error:  # deleted, access denied, throttled, ...
+            # Powertools wraps whatever the read raised in GetParameterError: every failure of the read lands here.
             return self._missing(error)
         digest = _digest(text)
         if digest in self._parsed:
@@ -103,7 +107,7 @@ class ParameterPolicySource:
         # The parameter's own history first (AWS keeps it; every write to it is in CloudTrail), then the copy.
         try:
             found = self._from_history()
-        except Exception:  # history unreadable: the durable copy still answers
+        except AwsCallFailed:  # history unreadable: the durable copy still answers
             logger.exception("policy parameter history could not be read")
             found = None
         return found or self._from_copy()
@@ -111,9 +115,12 @@ class ParameterPolicySource:
     def _from_history(self) -> tuple[str, Policy] | None:
         versions = []
         paginator = self._ssm.get_paginator("get_parameter_history")
-        for page in paginator.paginate(Name=self._parameter):
-            versions.extend(page.get("Parameters", []))
-        found = newest_valid_version(versions, source=self._parameter)  # one implementation, shared with the CLI
+        with aws_call("GetParameterHistory"):
+            for page in paginator.paginate(Name=self._parameter):
+                versions.extend(page.get("Parameters", []))
+        # One implementation, shared with the CLI; each version is loaded as the stored one is (any failure of a
+        # hostile version is its rejection, never a stop).
+        found = newest_valid_version(versions, source=self._parameter, load=_load)
         if found is None:
             return None
         self._last_valid = (f"parameter version {found.version}", found.policy)
@@ -137,7 +144,7 @@ class ParameterPolicySource:
             return None
         self._last_valid = (
             f"the kept copy of the last valid document (sha256 {_digest(stored.text)}, "
-            f"validated {stored.saved_at:%Y-%m-%d %H:%M:%S} UTC)",
+            f"validated {utc_seconds(stored.saved_at)})",
             policy,
         )
         self._saved_digest = _digest(stored.text)

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 
 from warden.adapters.aws import aws_call, error_code
 from warden.errors import SessionAlreadyEnded
-from warden.ports import LiveSession
+from warden.records import LiveSession
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient

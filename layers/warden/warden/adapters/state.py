@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 from warden.adapters.aws import aws_call
 from warden.adapters.dynamo import from_item, to_item, to_value
 from warden.errors import AwsCallFailed
-from warden.ports import Alert, ChatCard, Clock, StoredPolicy
+from warden.ports import Clock
+from warden.records import Alert, ChatCard, StoredPolicy
+from warden.timefmt import iso_offset
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -135,7 +137,7 @@ class DynamoState:
         with aws_call("PutItem"):
             self._db.put_item(
                 TableName=self._table,
-                Item=to_item({"pk": _HEARTBEAT[0], "sk": _HEARTBEAT[1], "at": _epoch(at), "iso": at.isoformat()}),
+                Item=to_item({"pk": _HEARTBEAT[0], "sk": _HEARTBEAT[1], "at": _epoch(at), "iso": iso_offset(at)}),
             )
 
     def last_heartbeat(self) -> datetime | None:

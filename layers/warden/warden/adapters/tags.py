@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
 from warden.adapters.aws import aws_call, error_code
 from warden.errors import AwsCallFailed, describe
-from warden.ports import TargetInfo
+from warden.records import TargetInfo
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -57,8 +55,7 @@ class AwsTargetTags:
         for target in wanted:
             if target.startswith("mi-"):
                 try:
-                    with aws_call("ListTagsForResource"):
-                        found[target] = self._managed_node(target)
+                    found[target] = self._managed_node(target)
                 except AwsCallFailed as error:
                     if not isolate:
                         raise
@@ -83,8 +80,9 @@ class AwsTargetTags:
 
     def _managed_node(self, node_id: str) -> TargetInfo:
         try:
-            response = self._ssm.list_tags_for_resource(ResourceType="ManagedInstance", ResourceId=node_id)
-        except ClientError as error:
+            with aws_call("ListTagsForResource"):
+                response = self._ssm.list_tags_for_resource(ResourceType="ManagedInstance", ResourceId=node_id)
+        except AwsCallFailed as error:
             if error_code(error) in _GONE_NODE_ERRORS:
                 return TargetInfo(target=node_id, tags={}, exists=False)
             raise

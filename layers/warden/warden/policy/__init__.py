@@ -1,18 +1,6 @@
 """The pure policy engine: the policy document, principals, windows, grants and decide()."""
 
-from warden.policy.decision import (
-    HOLDING_STATUSES,
-    Basis,
-    Deadline,
-    DeadlineReason,
-    Decision,
-    Lapse,
-    LapseReason,
-    LimitScope,
-    OpenSession,
-    SessionRequest,
-    decide,
-)
+from warden.policy.decision import decide
 from warden.policy.documents import (
     DEFAULT_DOCUMENT,
     SESSION_TYPES,
@@ -25,16 +13,17 @@ from warden.policy.documents import (
 )
 from warden.policy.durations import format_duration, parse_duration
 from warden.policy.errors import PolicyError, PolicyIssue
+from warden.policy.grants import Grant, GrantLimits, GrantSettings
 from warden.policy.hosts import canonical_host, host_warnings
-from warden.policy.loader import MAX_POLICY_BYTES, MAX_POLICY_DEPTH, issues_from_validation_error, load_policy
-from warden.policy.models import Grant, GrantLimits, GrantSettings, Policy, Rule, Targets
+from warden.policy.identities import principal_from_arn, principal_from_identity
+from warden.policy.issues import issues_from_validation_error
+from warden.policy.loader import MAX_POLICY_BYTES, load_policy
+from warden.policy.models import Policy, Rule
 from warden.policy.principals import (
     IDENTITY_CENTER_PATH,
     Principal,
     PrincipalKind,
     pattern_warnings,
-    principal_from_arn,
-    principal_from_identity,
     validate_principal_pattern,
 )
 from warden.policy.session_logs import (
@@ -52,7 +41,21 @@ from warden.policy.session_logs import (
     transcripts,
     unreadable_logging,
 )
+from warden.policy.targets import Targets
+from warden.policy.verdicts import (
+    HOLDING_STATUSES,
+    Basis,
+    Deadline,
+    DeadlineReason,
+    Decision,
+    Lapse,
+    LapseReason,
+    LimitScope,
+    OpenSession,
+    SessionRequest,
+)
 from warden.policy.windows import WeeklyEntry, Window
+from warden.policy.yaml_text import MAX_POLICY_DEPTH
 
 __all__ = [
     "DEFAULT_DOCUMENT",

@@ -9,6 +9,7 @@ from warden.policy.documents import SESSION_TYPES, SessionType, document_ref
 from warden.policy.globs import GlobIndex
 from warden.policy.hosts import HostIndex, canonical_host
 from warden.policy.principals import Principal, PrincipalIndex
+from warden.policy.targets import Targets
 from warden.policy.windows import Schedule, WindowGroup
 
 if TYPE_CHECKING:
@@ -93,8 +94,6 @@ class CompiledPolicy:
     )
 
     def __init__(self, policy: Policy) -> None:
-        from warden.policy.models import Targets  # models builds this index when a policy validates
-
         self.schedules = {name: Schedule(name, window, policy.timezone) for name, window in policy.windows.items()}
         rules = policy.rules
         groups: dict[tuple[str, ...], WindowGroup] = {}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from warden.errors import WardenError
+
 __all__ = ["PolicyError", "PolicyIssue"]
 
 
@@ -37,8 +39,10 @@ class PolicyIssue:
         return f"{where}{self.message}"
 
 
-class PolicyError(ValueError):
+class PolicyError(WardenError, ValueError):
     """A policy document is invalid; carries every problem found, not just the first.
+
+    A :class:`~warden.errors.WardenError`, and a ``ValueError`` as it always was.
 
     Parameters
     ----------

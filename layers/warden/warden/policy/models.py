@@ -1,262 +1,49 @@
-"""The policy document (section 2 of the spec) and just-in-time grants, validated and precompiled."""
+"""The policy document (section 2 of the spec): its rules and the policy itself, validated and precompiled.
+
+Grants and the ``grants`` settings are in :mod:`warden.policy.grants`, targets in :mod:`warden.policy.targets`,
+the shared field types and validators in :mod:`warden.policy.fields`.
+"""
 
 from __future__ import annotations
 
 import difflib
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    PlainValidator,
-    PrivateAttr,
-    StrictBool,
-    WithJsonSchema,
-    model_validator,
-)
+from pydantic import BeforeValidator, Field, PrivateAttr, StrictBool, model_validator
 
-from warden.policy.documents import SESSION_TYPES, DocumentMatcher, SessionType
-from warden.policy.durations import format_duration, parse_duration
+from warden.policy.documents import DocumentMatcher
+from warden.policy.durations import format_duration
 from warden.policy.errors import PolicyError, PolicyIssue
-from warden.policy.globs import compile_globs, globs_overlap
+from warden.policy.fields import (
+    DEFAULT_WARN_BEFORE,
+    DurationField,
+    FrozenModel,
+    NonEmptyStr,
+    PrincipalPattern,
+    Reason,
+    SessionLimit,
+    SessionTypeName,
+    WarnBefore,
+    choice,
+    empty_if_none,
+    empty_tuple_if_none,
+)
+from warden.policy.grants import GrantSettings
 from warden.policy.hosts import host_entry_problem
-from warden.policy.principals import Principal, PrincipalMatcher, validate_principal_pattern
-from warden.policy.reasons import ReasonPattern
+from warden.policy.principals import Principal, PrincipalMatcher
+from warden.policy.targets import Targets
 from warden.policy.windows import Window, check_time_zone
 
 if TYPE_CHECKING:
     from warden.policy.compiled import CompiledPolicy
 
-__all__ = [
-    "Grant",
-    "GrantLimits",
-    "GrantSettings",
-    "Policy",
-    "Rule",
-    "Targets",
-    "cross_reference_issues",
-    "require_aware",
-]
+__all__ = ["Policy", "Rule", "cross_reference_issues"]
 
 SUPPORTED_VERSION = 1
 
 
-def require_aware(moment: datetime, label: str) -> None:
-    """Raise ``ValueError`` unless ``moment`` is a timezone-aware datetime."""
-    if not isinstance(moment, datetime) or moment.utcoffset() is None:
-        raise ValueError(f"{label} must be a timezone-aware datetime, got {moment!r}")
-
-
-def _choice(label: str, choices: tuple[str, ...]) -> Callable[[object], str]:
-    def check(value: object) -> str:
-        if isinstance(value, str) and value.strip().lower() in choices:
-            return value.strip().lower()
-        raise ValueError(f"unknown {label} {value!r}: expected {' or '.join(choices)}")
-
-    return check
-
-
-def _non_empty(value: object) -> object:
-    if isinstance(value, str) and not value.strip():
-        raise ValueError("must not be empty")
-    return value
-
-
-def _principal_pattern(value: object) -> object:
-    if isinstance(value, str):
-        validate_principal_pattern(value)
-    return value
-
-
-def _duration(value: object) -> object:
-    if value is None or isinstance(value, timedelta):
-        return value
-    return parse_duration(value)  # type: ignore[arg-type]  # parse_duration reports non-strings itself
-
-
-# The sweeper runs every minute: more thresholds than this would only repeat the same notice.
-MAX_WARNINGS = 5
-DEFAULT_WARN_BEFORE = (timedelta(minutes=10), timedelta(minutes=2))
-
-
-def _warn_before(value: object) -> tuple[timedelta, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str | timedelta) or not isinstance(value, list | tuple):
-        raise ValueError(f"must be a list of durations, e.g. [10m, 2m], got {value!r}")
-    if len(value) > MAX_WARNINGS:
-        raise ValueError(f"{len(value)} durations: at most {MAX_WARNINGS}")
-    durations: list[timedelta] = []
-    for item in value:
-        duration = _duration(item)
-        if not isinstance(duration, timedelta):
-            raise ValueError(f"invalid duration {item!r}: expected e.g. 30m, 2h, 1h30m or 1d")
-        if duration in durations:
-            raise ValueError(f"names {format_duration(duration)} twice")
-        if duration > timedelta(days=1):
-            raise ValueError(f"{format_duration(duration)} is more than a day: at most 1d")
-        durations.append(duration)
-    return tuple(sorted(durations, reverse=True))
-
-
-def _one_or_many(value: object) -> object:
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list | tuple):
-        return value
-    raise ValueError(f"tag value {value!r} must be a string or a list of strings")
-
-
-def _reason(value: object) -> ReasonPattern:
-    if isinstance(value, ReasonPattern):
-        return value
-    if isinstance(value, re.Pattern):
-        value = value.pattern
-    return ReasonPattern(value)  # type: ignore[arg-type]  # ReasonPattern reports non-strings itself
-
-
-def _session_type(value: object) -> SessionType:
-    if isinstance(value, str) and value.strip().lower() in SESSION_TYPES:
-        return value.strip().lower()  # type: ignore[return-value]  # checked just above
-    raise ValueError(f"unknown session type {value!r}: expected {', '.join(SESSION_TYPES[:-1])} or {SESSION_TYPES[-1]}")
-
-
-NonEmptyStr = Annotated[str, BeforeValidator(_non_empty)]
-PrincipalPattern = Annotated[str, BeforeValidator(_principal_pattern)]
-TagGlobs = Annotated[tuple[str, ...], BeforeValidator(_one_or_many), Field(min_length=1)]
-Reason = Annotated[
-    ReasonPattern,
-    PlainValidator(_reason),
-    PlainSerializer(lambda pattern: pattern.pattern, return_type=str),
-    WithJsonSchema({"type": "string", "format": "regex"}),
-]
-SessionTypeName = Annotated[SessionType, BeforeValidator(_session_type)]
-
-
-def _session_limit(value: object) -> int:
-    # Strict: true is not 1, "2" and 2.0 are not counts; a limit of 0 would deny every session (use a deny rule).
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-        return value
-    raise ValueError(f"{value!r} is not a session limit: expected a whole number of at least 1")
-
-
-SessionLimit = Annotated[int, PlainValidator(_session_limit), WithJsonSchema({"type": "integer", "minimum": 1})]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
-    def __eq__(self, other: object) -> bool:
-        # pydantic also compares private attributes, and compiled matchers never compare equal:
-        # two models are equal when their fields are.
-        if not isinstance(other, BaseModel):
-            return NotImplemented
-        return type(self) is type(other) and self.__dict__ == other.__dict__
-
-    def __hash__(self) -> int:
-        # Like pydantic's own frozen hash: by field values (a mapping field makes it unhashable).
-        return hash((type(self), *self.__dict__.values()))
-
-
-class TargetMatcher:
-    """Compiled :class:`Targets`: one regex for the ids, one per tag key.
-
-    Pydantic private attributes are looked up through ``__getattr__``, which costs about a
-    microsecond; hot paths hold plain objects like this one instead.
-    """
-
-    __slots__ = ("_ids", "_tags")
-
-    def __init__(self, targets: Targets) -> None:
-        self._ids = compile_globs(targets.ids) if targets.ids else None
-        tags: list[tuple[str, re.Pattern[str]]] = []
-        for key, globs in (targets.tags or {}).items():
-            compiled = compile_globs(globs)
-            if compiled is not None:
-                tags.append((key, compiled))
-        self._tags = tuple(tags)
-
-    def __call__(self, target: str, tags: Mapping[str, str]) -> bool:
-        """Tell whether the target id and tags satisfy every constraint."""
-        if self._ids is not None and self._ids.fullmatch(target) is None:
-            return False
-        for key, globs in self._tags:
-            value = tags.get(key)
-            if value is None or globs.fullmatch(value) is None:
-                return False
-        return True
-
-
-class Targets(_Model):
-    """Which targets a rule or grant covers.
-
-    Attributes
-    ----------
-    tags : Mapping[str, tuple[str, ...]] or None
-        Per tag key, globs of which one must match the target's value; every key must match and
-        a key missing on the target never matches. A single string in the document is one glob.
-    ids : tuple[str, ...] or None
-        Globs on instance or managed-node ids.
-
-    Notes
-    -----
-    With both, a target must satisfy both; with neither, every target matches.
-    """
-
-    tags: Annotated[Mapping[NonEmptyStr, TagGlobs], Field(min_length=1)] | None = None
-    ids: Annotated[tuple[NonEmptyStr, ...], Field(min_length=1)] | None = None
-
-    _matcher: TargetMatcher = PrivateAttr()
-
-    def model_post_init(self, context: Any, /) -> None:
-        """Compile the globs once."""
-        self._matcher = TargetMatcher(self)
-
-    @property
-    def matcher(self) -> TargetMatcher:
-        """The compiled matcher (faster to call repeatedly than :meth:`matches`)."""
-        return self._matcher
-
-    def matches(self, target: str, tags: Mapping[str, str]) -> bool:
-        """Tell whether a target (its id and its current tags) is covered.
-
-        Parameters
-        ----------
-        target : str
-            The instance or managed-node id.
-        tags : Mapping[str, str]
-            The target's tags.
-
-        Returns
-        -------
-        bool
-            Whether every constraint holds.
-        """
-        return self._matcher(target, tags)
-
-    @property
-    def is_empty(self) -> bool:
-        """Whether neither ids nor tags constrain the target."""
-        return not self.ids and not self.tags
-
-    def to_document(self) -> dict[str, object]:
-        """Return the targets as plain data (a single glob per tag key as a string)."""
-        document: dict[str, object] = {}
-        if self.tags is not None:
-            document["tags"] = {key: globs[0] if len(globs) == 1 else list(globs) for key, globs in self.tags.items()}
-        if self.ids is not None:
-            document["ids"] = list(self.ids)
-        return document
-
-
-class Rule(_Model):
+class Rule(FrozenModel):
     """One rule of the policy.
 
     Attributes
@@ -298,14 +85,14 @@ class Rule(_Model):
     """
 
     name: NonEmptyStr
-    effect: Annotated[Literal["allow", "deny"], BeforeValidator(_choice("effect", ("allow", "deny")))] = "allow"
+    effect: Annotated[Literal["allow", "deny"], BeforeValidator(choice("effect", ("allow", "deny")))] = "allow"
     principals: Annotated[tuple[PrincipalPattern, ...], Field(min_length=1)] = ("*",)
     targets: Targets | None = None
     documents: Annotated[tuple[NonEmptyStr, ...], Field(min_length=1)] | None = None
     session_types: Annotated[tuple[SessionTypeName, ...], Field(min_length=1)] | None = None
     hosts: Annotated[tuple[NonEmptyStr, ...], Field(min_length=1)] | None = None
     windows: Annotated[tuple[NonEmptyStr, ...], Field(min_length=1)] | None = None
-    max_duration: Annotated[timedelta | None, BeforeValidator(_duration)] = None
+    max_duration: DurationField = None
     require_reason: Reason | None = None
     max_sessions: SessionLimit | None = None
     require_logging: StrictBool = False
@@ -389,99 +176,6 @@ class Rule(_Model):
         return document
 
 
-class GrantSettings(_Model):
-    """Policy settings for just-in-time grants.
-
-    Attributes
-    ----------
-    max_duration : timedelta or None
-        The longest a grant may last (enforced when a grant is created).
-    require_reason : ReasonPattern or None
-        Searched (RE2, linear time) in a new grant's reason; a grant whose reason does not match is refused.
-    forbid : GrantLimits or None
-        Principal, target and tag patterns no grant may cover.
-    """
-
-    max_duration: Annotated[timedelta | None, BeforeValidator(_duration)] = None
-    require_reason: Reason | None = None
-    forbid: GrantLimits | None = None
-
-    def refusal(self, principal: str, targets: Targets, reason: str) -> str | None:
-        """Why the policy refuses a grant of ``principal`` on ``targets`` for ``reason``, or None when it may be made.
-
-        Patterns are compared as patterns: a grant is refused when some principal or target could match both its
-        pattern and a forbidden one (``*`` overlaps everything).
-        """
-        if self.require_reason is not None and not self.require_reason.search(reason):
-            return f"the reason {reason!r} does not match grants.require_reason {self.require_reason.pattern!r}"
-        return self.forbid.refusal(principal, targets) if self.forbid is not None else None
-
-    def to_document(self) -> dict[str, object]:
-        """The settings as a policy document's ``grants`` mapping."""
-        document: dict[str, object] = {}
-        if self.max_duration is not None:
-            document["max_duration"] = format_duration(self.max_duration)
-        if self.require_reason is not None:
-            document["require_reason"] = self.require_reason.pattern
-        if self.forbid is not None:
-            document["forbid"] = self.forbid.to_document()
-        return document
-
-
-class GrantLimits(_Model):
-    """What no grant may cover (``grants.forbid``).
-
-    Attributes
-    ----------
-    principals : tuple[str, ...]
-        Principal patterns; a grant whose principal pattern overlaps one is refused.
-    targets : tuple[str, ...]
-        Target id globs; a grant by ids of which one overlaps is refused (so is a grant on every target).
-    tags : Mapping[str, tuple[str, ...]]
-        Per tag key, value globs; a grant by tags naming the key with an overlapping value is refused.
-    """
-
-    principals: tuple[PrincipalPattern, ...] = ()
-    targets: tuple[NonEmptyStr, ...] = ()
-    tags: Mapping[NonEmptyStr, TagGlobs] = {}
-
-    def refusal(self, principal: str, targets: Targets) -> str | None:
-        """Why a grant of ``principal`` on ``targets`` is forbidden, or None."""
-        for pattern in self.principals:
-            if globs_overlap(principal, pattern):
-                return f"principal {principal!r} overlaps grants.forbid.principals {pattern!r}"
-        ids = targets.ids if targets.ids is not None else (() if targets.tags is not None else ("*",))
-        for target in ids:
-            for pattern in self.targets:
-                if globs_overlap(target, pattern):
-                    return f"target {target!r} overlaps grants.forbid.targets {pattern!r}"
-        for key, values in (targets.tags or {}).items():
-            for value in values:
-                for forbidden in self.tags.get(key, ()):
-                    if globs_overlap(value, forbidden):
-                        return f"tag {key}={value} overlaps grants.forbid.tags {key}={forbidden}"
-        return None
-
-    def to_document(self) -> dict[str, object]:
-        document: dict[str, object] = {}
-        if self.principals:
-            document["principals"] = list(self.principals)
-        if self.targets:
-            document["targets"] = list(self.targets)
-        if self.tags:
-            document["tags"] = {key: list(values) for key, values in self.tags.items()}
-        return document
-
-
-def _empty_if_none(value: object) -> object:
-    # A key with everything under it commented out reads as null in YAML: treat it as empty.
-    return {} if value is None else value
-
-
-def _empty_tuple_if_none(value: object) -> object:
-    return () if value is None else value
-
-
 def _version(value: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value == SUPPORTED_VERSION:
         return value
@@ -534,7 +228,7 @@ def cross_reference_issues(
     return issues
 
 
-class Policy(_Model):
+class Policy(FrozenModel):
     """A validated policy document (spec section 2), with matchers compiled for :func:`decide`.
 
     Attributes
@@ -570,14 +264,14 @@ class Policy(_Model):
     """
 
     version: Annotated[int, BeforeValidator(_version)]
-    mode: Annotated[Literal["enforce", "monitor"], BeforeValidator(_choice("mode", ("enforce", "monitor")))] = "enforce"
-    default: Annotated[Literal["deny", "allow"], BeforeValidator(_choice("default", ("deny", "allow")))] = "deny"
+    mode: Annotated[Literal["enforce", "monitor"], BeforeValidator(choice("mode", ("enforce", "monitor")))] = "enforce"
+    default: Annotated[Literal["deny", "allow"], BeforeValidator(choice("default", ("deny", "allow")))] = "deny"
     timezone: Annotated[str, BeforeValidator(check_time_zone)] = "UTC"
-    windows: Annotated[Mapping[NonEmptyStr, Window], BeforeValidator(_empty_if_none)] = Field(default_factory=dict)
-    rules: Annotated[tuple[Rule, ...], BeforeValidator(_empty_tuple_if_none)] = ()
+    windows: Annotated[Mapping[NonEmptyStr, Window], BeforeValidator(empty_if_none)] = Field(default_factory=dict)
+    rules: Annotated[tuple[Rule, ...], BeforeValidator(empty_tuple_if_none)] = ()
     grants: GrantSettings | None = None
     max_sessions_per_target: SessionLimit | None = None
-    warn_before: Annotated[tuple[timedelta, ...], PlainValidator(_warn_before)] = DEFAULT_WARN_BEFORE
+    warn_before: WarnBefore = DEFAULT_WARN_BEFORE
     require_logging: StrictBool = False
 
     _compiled: CompiledPolicy = PrivateAttr()
@@ -624,113 +318,4 @@ class Policy(_Model):
             document["warn_before"] = [format_duration(duration) for duration in self.warn_before]
         if self.require_logging:
             document["require_logging"] = True
-        return document
-
-
-class Grant(_Model):
-    """A just-in-time grant.
-
-    Unknown fields are ignored rather than rejected: grants are stored records, and storage may
-    carry bookkeeping attributes of its own.
-
-    Attributes
-    ----------
-    id : str
-        Unique id.
-    principal : str
-        A principal pattern (``user:alice@example.com``, ``arn:...``).
-    targets : Targets
-        Must name ``ids`` or ``tags``: a grant for every target is refused.
-    starts_at, expires_at : datetime
-        Timezone-aware; ``starts_at`` inclusive, ``expires_at`` exclusive and after ``starts_at``.
-    reason, created_by : str
-        Why, and who created it.
-    created_at : datetime or None
-        When it was written.
-    state : {"active", "revoked", "expired"}
-        ``revoked`` ends the grant; ``expired`` is bookkeeping only (the times decide).
-    revoked_at : datetime or None
-        When it was revoked.
-    revoked_by : str or None
-        Who revoked it.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=False)
-
-    id: NonEmptyStr
-    principal: PrincipalPattern
-    targets: Targets
-    starts_at: AwareDatetime
-    expires_at: AwareDatetime
-    reason: str
-    created_by: str
-    created_at: AwareDatetime | None = None
-    state: Literal["active", "revoked", "expired"] = "active"
-    revoked_at: AwareDatetime | None = None
-    revoked_by: str | None = None
-
-    _matchers: tuple[PrincipalMatcher, TargetMatcher] = PrivateAttr()
-
-    @model_validator(mode="after")
-    def _check(self) -> Self:
-        issues: list[PolicyIssue] = []
-        if self.targets.is_empty:
-            issues.append(PolicyIssue("targets", self.targets.to_document(), "a grant must name target ids or tags"))
-        if self.expires_at <= self.starts_at:
-            message = f"expires_at {self.expires_at.isoformat()} is not after starts_at {self.starts_at.isoformat()}"
-            issues.append(PolicyIssue("expires_at", self.expires_at.isoformat(), message))
-        if issues:
-            raise PolicyError(issues, source="grant")
-        return self
-
-    def model_post_init(self, context: Any, /) -> None:
-        """Compile the principal pattern once."""
-        self._matchers = (PrincipalMatcher((self.principal,)), self.targets.matcher)
-
-    def active_at(self, now: datetime) -> bool:
-        """Tell whether the grant is in force at ``now``.
-
-        Parameters
-        ----------
-        now : datetime
-            Timezone-aware.
-
-        Returns
-        -------
-        bool
-            ``starts_at <= now < expires_at`` and not revoked.
-
-        Raises
-        ------
-        ValueError
-            If ``now`` is naive.
-        """
-        require_aware(now, "now")
-        return self.state != "revoked" and self.starts_at <= now < self.expires_at
-
-    def covers(self, principal: Principal, target: str, tags: Mapping[str, str]) -> bool:
-        """Tell whether the grant names this principal and target (whatever the time).
-
-        Parameters
-        ----------
-        principal : Principal
-            Who.
-        target : str
-            The instance or managed-node id.
-        tags : Mapping[str, str]
-            The target's tags.
-
-        Returns
-        -------
-        bool
-            Whether the principal pattern and the targets match.
-        """
-        private = self.__pydantic_private__
-        principal_matches, target_matches = private["_matchers"] if private is not None else self._matchers
-        return principal_matches(principal) and target_matches(target, tags)
-
-    def to_document(self) -> dict[str, object]:
-        """Return the grant as plain, JSON-ready data (times in ISO 8601 with offset)."""
-        document: dict[str, object] = self.model_dump(mode="json", exclude_none=True)
-        document["targets"] = self.targets.to_document()
         return document

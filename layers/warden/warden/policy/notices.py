@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from warden.policy.decision import Deadline
+from warden.policy.verdicts import Deadline
 from warden.policy.durations import format_duration
 from warden.policy.windows import format_instant
 

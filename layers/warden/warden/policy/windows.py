@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from warden.timefmt import iso_day, parse_day, time_of_day
+
 __all__ = ["DAYS", "Schedule", "WeeklyEntry", "Window", "WindowGroup", "check_time_zone", "merged_close", "time_zone"]
 
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -77,7 +79,7 @@ def _parse_date(value: object) -> date:
         return value
     if isinstance(value, str) and _DATE.fullmatch(value.strip()):
         try:
-            return date.fromisoformat(value.strip())
+            return parse_day(value.strip())
         except ValueError:
             pass
     raise ValueError(f"invalid date {value!r}: expected YYYY-MM-DD")
@@ -164,7 +166,7 @@ class Window(BaseModel):
             document["timezone"] = self.timezone
         document["weekly"] = [{"days": list(entry.days), "from": entry.from_, "to": entry.to} for entry in self.weekly]
         if self.except_:
-            document["except"] = [day.isoformat() for day in self.except_]
+            document["except"] = [iso_day(when) for when in self.except_]
         return document
 
 
@@ -345,9 +347,9 @@ def format_instant(timestamp: float, zone_name: str, now: float) -> str:
     """Render an instant for people: ``18:00 Europe/Berlin``, with the date when it is not today's."""
     zone = time_zone(zone_name)
     moment = datetime.fromtimestamp(timestamp, zone)
-    clock = moment.strftime("%H:%M") if moment.second == 0 else moment.strftime("%H:%M:%S")
+    clock = time_of_day(moment)
     if moment.date() != datetime.fromtimestamp(now, zone).date():
-        clock = f"{moment.date().isoformat()} {clock}"
+        clock = f"{iso_day(moment)} {clock}"
     return f"{clock} {zone_name}"
 
 
