@@ -158,8 +158,8 @@ def test_json_has_every_field_and_an_empty_problem_list(stack: Stack) -> None:
 
 def test_no_canary_yet_is_not_a_problem_while_the_stack_is_young(stack: Stack) -> None:
     # GIVEN no canary has been sent yet, five minutes after the deploy
-    stack.forget_state("canary", "state")
     stack.cloud.advance("4m")
+    stack.forget_state("canary", "state")  # (the sweeps of those minutes send one: forgotten)
     # WHEN status runs THEN it says so, and it is healthy
     result = stack.status()
     assert result.code == 0, result.stdout
@@ -178,7 +178,9 @@ def test_a_stopped_trail_is_a_problem_saying_how_to_start_it(stack: Stack) -> No
     result = stack.status()
     # THEN it exits 1 and the problem says what is lost and the command that starts the trail
     assert result.code == 1
-    [problem] = problems(result)
+    # (the tamper watch saw the StopLogging: the last trail records its own stopping)
+    problem, *tampering = problems(result)
+    assert tampering and all("called StopLogging on" in line for line in tampering)
     assert problem.startswith("no trail logs management events in us-east-1: EventBridge gets no")
     assert "aws cloudtrail start-logging --name arn:aws:cloudtrail:us-east-1:123456789012:trail/management-events" in (
         problem
@@ -195,7 +197,8 @@ def test_a_trail_without_management_events_is_a_problem(stack: Stack) -> None:
     # WHEN status runs THEN the problem names the selectors to put back
     result = stack.status("--json")
     assert result.code == 1
-    [problem] = result.json["problems"]
+    [problem] = [line for line in result.json["problems"] if not line.startswith("tampering at ")]
+    assert [event["event_name"] for event in result.json["tamper_events"]] == ["PutEventSelectors"]
     assert "aws cloudtrail put-event-selectors --trail-name arn:aws:cloudtrail:" in problem
     assert result.json["trails"][0]["management_events"] is False
 
@@ -302,7 +305,8 @@ def test_a_deleted_policy_parameter_is_a_problem_and_the_kept_copy_stays_in_forc
     result = stack.status("--json")
     # THEN the problem says it is gone, what stays in force, and how to restore it
     assert result.code == 1
-    [problem] = result.json["problems"]
+    [problem] = [line for line in result.json["problems"] if not line.startswith("tampering at ")]
+    assert [event["event_name"] for event in result.json["tamper_events"]] == ["DeleteParameter"]
     assert problem.startswith(
         f"the policy parameter {stack.outputs['PolicyParameterName']} does not exist: the functions keep the copy "
         "in the state table; restore it with `warden policy push FILE`"
@@ -316,8 +320,8 @@ def test_a_deleted_policy_parameter_is_a_problem_and_the_kept_copy_stays_in_forc
 
 def test_no_canary_on_a_stack_older_than_ten_minutes_is_a_problem(stack: Stack) -> None:
     # GIVEN no canary item, eleven minutes after the deploy (sweeps keep running)
-    stack.forget_state("canary", "state")
     stack.cloud.advance("10m")
+    stack.forget_state("canary", "state")
     # WHEN status runs THEN the missing canary is a problem
     result = stack.status()
     assert result.code == 1

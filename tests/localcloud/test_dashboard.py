@@ -45,7 +45,7 @@ def test_the_dashboard_exists_with_a_widget_for_each_signal(local_cloud: LocalCl
     assert alerts["expression"] == "SEARCH('{SessionWarden,Kind,service} MetricName=\"AlertSent\"', 'Sum', 300)"
     functions = [
         function_named(local_cloud, name)
-        for name in ("SessionStartedFunction", "SessionEndedFunction", "SweeperFunction")
+        for name in ("SessionStartedFunction", "SessionEndedFunction", "SweeperFunction", "TamperWatchFunction")
     ]
     for title, metric in (("Function errors", "Errors"), ("Function throttles", "Throttles")):
         assert widget_metrics(widgets[title]) == [["AWS/Lambda", metric, "FunctionName", name] for name in functions]

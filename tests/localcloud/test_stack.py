@@ -116,7 +116,13 @@ def test_a_session_start_reaches_the_session_started_function(local_cloud: Local
     session = ssm.start_session(Target=local_cloud.add_instance({"Name": "web-1"}))["SessionId"]
     local_cloud.settle()
 
-    first = local_cloud.invocations[0]
+    # (the tamper watch also sees the stack's own creation calls: CloudFormation's, not tampering)
+    first = next(
+        call
+        for call in local_cloud.invocations
+        if call.event.get("detail", {}).get("eventSource") == "ssm.amazonaws.com"
+        and call.event["detail"].get("eventName") == "StartSession"
+    )
     assert first.function_name == started_fn
     assert first.event["detail"]["responseElements"]["sessionId"] == session
 
