@@ -43,7 +43,7 @@ def test_built_session_start_function_allows_a_session_the_policy_allows_and_rec
     )
     assert built.inbox.mails() == []
     # and nothing ran in the test process: the decision is the built artifact's
-    assert built.cloud.invocations == []
+    assert built.in_process_runs() == []
 
 
 def test_built_session_start_function_terminates_a_denied_session_and_alerts(built: BuiltStack) -> None:
@@ -58,7 +58,7 @@ def test_built_session_start_function_terminates_a_denied_session_and_alerts(bui
     [mail] = built.inbox.mails()
     assert (mail.severity, mail.kind) == ("HIGH", "session-terminated")
     assert f"Session:       {session}" in mail.body
-    assert built.cloud.invocations == []
+    assert built.in_process_runs() == []
 
 
 def test_built_session_end_function_closes_the_row_of_a_session_its_owner_terminated(built: BuiltStack) -> None:
@@ -82,7 +82,7 @@ def test_built_session_end_function_closes_the_row_of_a_session_its_owner_termin
         "terminated by alice",
         600,
     )
-    assert built.cloud.invocations == []
+    assert built.in_process_runs() == []
 
 
 def test_built_sweeper_ends_a_session_at_its_maximum_duration(built: BuiltStack) -> None:
@@ -112,4 +112,4 @@ def test_built_sweeper_ends_a_session_at_its_maximum_duration(built: BuiltStack)
     [mail] = built.inbox.mails()
     assert mail.kind == "session-terminated"
     assert "Decision: deny (maximum duration reached)" in mail.body
-    assert built.cloud.invocations == []
+    assert built.in_process_runs() == []
