@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from warden.alerts import AlertContext
+from warden.alerts.text import AlertContext
 from warden.enforcer import Enforcer, OnceRunner
 from warden.expiry import ExpiryWarnings
 from warden.notifier import Notifier
