@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from warden.alerts.text import AlertContext, facts, fields, footer, subject, warden_command, when
+from warden.alerts.text import AlertContext, build_alert, facts, fields, footer, warden_command, when
 from warden.records import Alert, ChatCard
 
 # Self-defence alert kinds (the hyphenated form of every kind: `enforcer-tampered` is the stale lease's too).
@@ -30,12 +30,7 @@ def stale_lease_alert(context: AlertContext, *, key: str, held_until: str, limit
         "principals with dynamodb:PutItem on it).",
         *footer(context, "HIGH", "enforcer-tampered"),
     ]
-    return Alert(
-        kind="enforcer-tampered",
-        severity="HIGH",
-        subject=subject("ENFORCER TAMPERED sweeper lease held far into the future"),
-        body="\n".join(lines) + "\n",
-    )
+    return build_alert("enforcer-tampered", "HIGH", "ENFORCER TAMPERED sweeper lease held far into the future", lines)
 
 
 def tamper_alert(
@@ -77,12 +72,8 @@ def tamper_alert(
         facts=facts(("Who", actor), ("Call", event_name), ("Resource", resource), ("When", when(at))),
         next_steps=(("See the warden's health", warden_command(context, "status")),),
     )
-    return Alert(
-        kind=TAMPERED_KIND,
-        severity="HIGH",
-        subject=subject(f"ENFORCER TAMPERED {event_name} on {resource} by {actor}"),
-        body="\n".join(lines) + "\n",
-        card=card,
+    return build_alert(
+        TAMPERED_KIND, "HIGH", f"ENFORCER TAMPERED {event_name} on {resource} by {actor}", lines, card=card
     )
 
 
@@ -123,12 +114,8 @@ def canary_blind_alert(
         facts=facts(("Canary", parameter), ("Waiting since", when(waiting_since)), ("Last write error", send_error)),
         next_steps=(("See what is broken", warden_command(context, "status")),),
     )
-    return Alert(
-        kind=BLIND_KIND,
-        severity="HIGH",
-        subject=subject(f"EVENT PATH BLIND no canary round trip for {minutes} minutes"),
-        body="\n".join(lines) + "\n",
-        card=card,
+    return build_alert(
+        BLIND_KIND, "HIGH", f"EVENT PATH BLIND no canary round trip for {minutes} minutes", lines, card=card
     )
 
 
@@ -149,11 +136,11 @@ def canary_restored_alert(
         "Sessions that started while it was blind were checked by the sweeper; review the tamper alerts of that time.",
         *footer(context, "INFO", BLIND_KIND),
     ]
-    return Alert(
-        kind=BLIND_KIND,
-        severity="INFO",
-        subject=subject("EVENT PATH RESTORED canary seen again"),
-        body="\n".join(lines) + "\n",
+    return build_alert(
+        BLIND_KIND,
+        "INFO",
+        "EVENT PATH RESTORED canary seen again",
+        lines,
         card=ChatCard(
             title="EVENT PATH RESTORED",
             description=opening,

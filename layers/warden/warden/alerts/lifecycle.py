@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from warden.alerts.text import AlertContext, facts, fields, footer, subject, warden_command, when
+from warden.alerts.text import AlertContext, build_alert, facts, fields, footer, warden_command, when
 from warden.policy import Grant, format_duration
 from warden.records import Alert, ChatCard
 
@@ -74,13 +74,7 @@ def grant_alert(
         thread=grant.id,
         resources=(grant.id,),
     )
-    return Alert(
-        kind=kind,
-        severity="INFO",
-        subject=subject(f"{verb} {grant.principal} on {scope}"),
-        body="\n".join(lines) + "\n",
-        card=card,
-    )
+    return build_alert(kind, "INFO", f"{verb} {grant.principal} on {scope}", lines, card=card)
 
 
 def policy_rejected_alert(context: AlertContext, *, parameter: str, error: str, in_force: str) -> Alert:
@@ -137,13 +131,7 @@ def _policy_alert(
         thread=parameter,
         resources=(parameter,),
     )
-    return Alert(
-        kind=kind,
-        severity=severity,
-        subject=subject(f"{verb} {parameter}"),
-        body="\n".join(lines) + "\n",
-        card=card,
-    )
+    return build_alert(kind, severity, f"{verb} {parameter}", lines, card=card)
 
 
 def grant_scope(grant: Grant) -> str:

@@ -8,11 +8,12 @@ from typing import Literal
 
 from warden.alerts.text import (
     AlertContext,
+    build_alert,
+    console_lines,
     console_link,
     facts,
     fields,
     footer,
-    subject,
     target_label,
     transcript_lines,
     warden_command,
@@ -111,18 +112,10 @@ def session_alert(
         f"Action: {action}",
         "",
         *transcript_lines(entry),
-        "Session history (AWS console):",
-        f"  {console_link(context.region)}",
+        *console_lines(context.region),
         *footer(context, severity, kind),
     ]
-    return Alert(
-        kind=kind,
-        severity=severity,
-        subject=subject(f"{verb} {who} on {target}"),
-        body="\n".join(lines) + "\n",
-        session_id=entry.session_id,
-        card=card,
-    )
+    return build_alert(kind, severity, f"{verb} {who} on {target}", lines, session_id=entry.session_id, card=card)
 
 
 def unjudged_session_alert(
@@ -144,16 +137,11 @@ def unjudged_session_alert(
         "Fix the cause (throttling, or the sweeper role's access to the target's tags), or end the session by",
         "hand. This alert is sent once per episode; the next sweep that judges the session clears it.",
         "",
-        "Session history (AWS console):",
-        f"  {console_link(context.region)}",
+        *console_lines(context.region),
         *footer(context, "MEDIUM", "enforcer-unhealthy"),
     ]
-    return Alert(
-        kind="enforcer-unhealthy",
-        severity="MEDIUM",
-        subject=subject(f"UNJUDGED SESSION {session_id} on {target}"),
-        body="\n".join(lines) + "\n",
-        session_id=session_id,
+    return build_alert(
+        "enforcer-unhealthy", "MEDIUM", f"UNJUDGED SESSION {session_id} on {target}", lines, session_id=session_id
     )
 
 
@@ -202,8 +190,7 @@ def expiring_alert(
         "",
         f"To give it more time: {extend[1]}",
         "",
-        "Session history (AWS console):",
-        f"  {console_link(context.region)}",
+        *console_lines(context.region),
         *footer(context, "INFO", "session-expiring"),
     ]
     card = ChatCard(
@@ -215,11 +202,11 @@ def expiring_alert(
         resources=tuple(part for part in (entry.target, entry.session_id) if part),
         link=("Session history (AWS console)", console_link(context.region)),
     )
-    return Alert(
-        kind="session-expiring",
-        severity="INFO",
-        subject=subject(f"EXPIRING {who} on {target} at {deadline_text}"),
-        body="\n".join(lines) + "\n",
+    return build_alert(
+        "session-expiring",
+        "INFO",
+        f"EXPIRING {who} on {target} at {deadline_text}",
+        lines,
         session_id=entry.session_id,
         card=card,
     )

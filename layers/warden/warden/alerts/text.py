@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
-from warden.records import LedgerEntry
+from warden.records import Alert, ChatCard, LedgerEntry
 from warden.timefmt import utc_seconds
 
 _SUBJECT_LIMIT = 99  # SNS: ASCII, no line breaks, under 100 characters
@@ -24,6 +25,11 @@ class AlertContext:
 
 def console_link(region: str) -> str:
     return f"https://{region}.console.aws.amazon.com/systems-manager/session-manager/session-history?region={region}"
+
+
+def console_lines(region: str) -> list[str]:
+    """The body's two lines that link the region's Session Manager history."""
+    return ["Session history (AWS console):", f"  {console_link(region)}"]
 
 
 def transcript_lines(entry: LedgerEntry) -> list[str]:
@@ -55,6 +61,26 @@ def footer(context: AlertContext, severity: str, kind: str) -> list[str]:
         if part
     )
     return ["", "--", f"Session Warden ({where})", f"severity {severity}, kind {kind}"]
+
+
+def build_alert(
+    kind: str,
+    severity: Literal["HIGH", "MEDIUM", "INFO"],
+    title: str,
+    lines: list[str],
+    *,
+    session_id: str | None = None,
+    card: ChatCard | None = None,
+) -> Alert:
+    """The alert whose SNS subject is ``title`` (made safe by :func:`subject`) and whose e-mail body is ``lines``."""
+    return Alert(
+        kind=kind,
+        severity=severity,
+        subject=subject(title),
+        body="\n".join(lines) + "\n",
+        session_id=session_id,
+        card=card,
+    )
 
 
 def subject(text: str) -> str:
