@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from warden.policy.verdicts import Deadline
 from warden.policy.durations import format_duration
+from warden.policy.verdicts import Deadline
 from warden.policy.windows import format_instant
 
 __all__ = [
