@@ -84,7 +84,8 @@ def register(subparsers: Any) -> None:
 def create_command(args: argparse.Namespace) -> int:
     from warden.adapters.alerts import SnsAlerts
     from warden.adapters.grants import DynamoGrantStore
-    from warden.alerts import AlertContext, grant_alert
+    from warden.alerts.lifecycle import grant_alert
+    from warden.alerts.text import AlertContext
     from warden.errors import GrantConflict
     from warden.policy import format_duration
 
@@ -316,7 +317,8 @@ def state_at(grant: Grant, moment: datetime) -> str:
 def revoke_command(args: argparse.Namespace) -> int:
     from warden.adapters.alerts import SnsAlerts
     from warden.adapters.grants import DynamoGrantStore
-    from warden.alerts import AlertContext, grant_alert
+    from warden.alerts.lifecycle import grant_alert
+    from warden.alerts.text import AlertContext
     from warden.errors import GrantConflict
 
     grant_id = _grant_id(args.grant_id)

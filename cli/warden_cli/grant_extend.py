@@ -41,7 +41,8 @@ def register(commands: Any) -> None:
 def extend_command(args: argparse.Namespace) -> int:
     from warden.adapters.alerts import SnsAlerts
     from warden.adapters.grants import DynamoGrantStore
-    from warden.alerts import AlertContext, grant_alert
+    from warden.alerts.lifecycle import grant_alert
+    from warden.alerts.text import AlertContext
     from warden.errors import GrantConflict
 
     grant_id = _grant_id(args.grant_id)

@@ -153,6 +153,6 @@ def grant_json(grant: Grant) -> dict[str, Any]:
 
 
 def grant_targets(grant: Grant) -> str:
-    from warden.alerts import grant_scope
+    from warden.alerts.lifecycle import grant_scope
 
     return grant_scope(grant)

@@ -97,51 +97,55 @@ def install_cloudformation_models(active_hooks: Callable[[], Any]) -> None:
 
             sns_backends[account_id][region_name].unsubscribe(self.arn)
 
-    class SnsTopicPolicy(_LocalModel, CloudFormationModel):
-        CFN_TYPE = "AWS::SNS::TopicPolicy"
+    class _ResourcePolicy(_LocalModel):
+        """A policy document set as the ``Policy`` attribute of each resource a property lists (a mixin too)."""
 
-        def __init__(self, topics: list[str]) -> None:
-            self.topics = topics
-            self.physical_id = f"warden-local-topic-policy-{uuid.uuid4().hex[:12]}"
+        RESOURCES = ""  # the property that lists the resources
+        KIND = ""  # in the physical id
+
+        def __init__(self, resources: list[str]) -> None:
+            self.resources = resources
+            self.physical_id = f"warden-local-{self.KIND}-policy-{uuid.uuid4().hex[:12]}"
 
         @classmethod
         def create_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-        ) -> SnsTopicPolicy:
+        ) -> _ResourcePolicy:
+            properties = cloudformation_json["Properties"]
+            for resource in properties[cls.RESOURCES]:
+                cls.set_policy(account_id, region_name, resource, json.dumps(properties["PolicyDocument"]))
+            return cls(list(properties[cls.RESOURCES]))
+
+        @staticmethod
+        def set_policy(account_id: str, region_name: str, resource: str, document: str) -> None:
+            raise NotImplementedError
+
+    class SnsTopicPolicy(_ResourcePolicy, CloudFormationModel):
+        CFN_TYPE = "AWS::SNS::TopicPolicy"
+        RESOURCES = "Topics"
+        KIND = "topic"
+
+        @staticmethod
+        def set_policy(account_id: str, region_name: str, resource: str, document: str) -> None:
             from moto.sns.models import sns_backends
 
-            properties = cloudformation_json["Properties"]
-            backend = sns_backends[account_id][region_name]
-            for topic in properties["Topics"]:
-                backend.set_topic_attribute(topic, "Policy", json.dumps(properties["PolicyDocument"]))
-            return cls(list(properties["Topics"]))
+            sns_backends[account_id][region_name].set_topic_attribute(resource, "Policy", document)
 
-    class SqsQueuePolicy(_LocalModel, CloudFormationModel):
+    class SqsQueuePolicy(_ResourcePolicy, CloudFormationModel):
         CFN_TYPE = "AWS::SQS::QueuePolicy"
+        RESOURCES = "Queues"
+        KIND = "queue"
 
-        def __init__(self, queues: list[str]) -> None:
-            self.queues = queues
-            self.physical_id = f"warden-local-queue-policy-{uuid.uuid4().hex[:12]}"
-
-        @classmethod
-        def create_from_cloudformation_json(
-            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-        ) -> SqsQueuePolicy:
+        @staticmethod
+        def set_policy(account_id: str, region_name: str, resource: str, document: str) -> None:
             from moto.sqs.models import sqs_backends
 
-            properties = cloudformation_json["Properties"]
-            backend = sqs_backends[account_id][region_name]
-            for queue in properties["Queues"]:
-                backend.set_queue_attributes(queue_name(queue), {"Policy": json.dumps(properties["PolicyDocument"])})
-            return cls(list(properties["Queues"]))
+            sqs_backends[account_id][region_name].set_queue_attributes(queue_name(resource), {"Policy": document})
 
         def delete(self, account_id: str, region_name: str) -> None:
-            from moto.sqs.models import sqs_backends
-
-            backend = sqs_backends[account_id][region_name]
-            for queue in self.queues:
+            for queue in self.resources:
                 try:
-                    backend.set_queue_attributes(queue_name(queue), {"Policy": ""})
+                    self.set_policy(account_id, region_name, queue, "")
                 except Exception:  # noqa: S112 - the queue went first
                     continue
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -14,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 from warden.errors import WardenError
 from warden.policy import parse_duration
 
-from . import control_plane, fastpaths, inventory, moto_ext
+from . import control_plane, fastpaths, inventory, moto_ext, out_of_band
 from .clients import Clients
 from .clock import EmulatedClock
-from .cloudtrail import RequestInfo, api_call_event
+from .cloudtrail import RequestInfo
 from .control import ControlApi
 from .control_plane import ControlCall
 from .dispatch import Dispatcher
@@ -33,6 +32,7 @@ from .runtime import LambdaRuntime
 from .scheduler import Scheduler
 from .session_model import UnknownSessionError
 from .sessions import SessionApi
+from .trail_recorder import TrailRecorder, create_account_trail
 
 if TYPE_CHECKING:
     import boto3
@@ -43,11 +43,6 @@ ACCOUNT_ID = "123456789012"
 TEST_CREDENTIALS = Credentials("testing", "testing")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
-# The account's trail, logging management events from the start: without one, AWS delivers no
-# "AWS API Call via CloudTrail" event to EventBridge at all.
-ACCOUNT_TRAIL = "management-events"
-ACCOUNT_TRAIL_BUCKET = f"aws-cloudtrail-logs-{ACCOUNT_ID}-local"
-_CLOUDFORMATION = "cloudformation.amazonaws.com"
 _instances = itertools.count(1)
 _USE_DEFAULT_TEMPLATE: Any = object()
 
@@ -137,6 +132,14 @@ class LocalCloud:
         )
         self._people = People(account_id=ACCOUNT_ID, client=self.client, identities=self.identities, now=self.clock.now)
         self._control = ControlApi(self)
+        self._trail = TrailRecorder(
+            account_id=ACCOUNT_ID,
+            region=region,
+            clock=self.clock,
+            identities=self.identities,
+            emit=self._emit,
+            deliver=self._deliver,
+        )
         self._scheduler = Scheduler(
             clock=self.clock, account_id=ACCOUNT_ID, region=region, fire=self._fire_schedule, settle=self.settle
         )
@@ -188,7 +191,7 @@ class LocalCloud:
             self._server.start()
             self._dispatcher.start()
             self._started = True
-            self._create_account_trail()
+            create_account_trail(ACCOUNT_ID, self.region)
             if self._deploy:
                 self._deploy_stack()
             if self._policy is not None:
@@ -349,39 +352,14 @@ class LocalCloud:
         Written out of band, as the template's own value is: CloudTrail records no call, so the tamper watch sees
         nothing. A test that means a person's write calls ``ssm.put_parameter`` (or ``warden policy push``).
         """
-        from moto.ssm.models import ssm_backends
-
         name = self.stack_outputs().get("PolicyParameterName")
         if not name:
             raise LocalCloudError(f"stack {self.stack_name} has no PolicyParameterName output")
-        ssm_backends[ACCOUNT_ID][self.region].put_parameter(
-            name=name,
-            description="",
-            value=text,
-            parameter_type="String",
-            allowed_pattern="",
-            keyid="",
-            overwrite=True,
-            tags=[],
-            data_type="text",
-            tier=None,
-            policies=None,
-        )
+        out_of_band.store_parameter(ACCOUNT_ID, self.region, name, text)
 
     def trails_deliver(self) -> bool:
         """Whether a trail is logging this region's write management events (so CloudTrail events reach EventBridge)."""
         return control_plane.trails_deliver(self.region, ACCOUNT_ID)
-
-    def _create_account_trail(self) -> None:
-        # Straight into the backends: the account had its trail long before the stack (no CloudTrail event).
-        from moto.cloudtrail.models import cloudtrail_backends
-        from moto.s3.models import s3_backends
-
-        s3_backends[ACCOUNT_ID]["aws"].create_bucket(ACCOUNT_TRAIL_BUCKET, self.region)
-        trail = cloudtrail_backends[ACCOUNT_ID][self.region].create_trail(
-            ACCOUNT_TRAIL, ACCOUNT_TRAIL_BUCKET, "", "", True, True, True, False, "", "", "", []
-        )
-        trail.start_logging()
 
     def _deploy_stack(self) -> None:
         from .stack import TemplateError, deploy
@@ -399,96 +377,21 @@ class LocalCloud:
             )
         except TemplateError as error:
             raise LocalCloudError(str(error)) from error.__cause__
-        self._as_deployed_now()
+        topic = self.stack_outputs().get("AlertsTopicArn")
+        out_of_band.as_deployed_at(ACCOUNT_ID, self.region, self.stack_name, self.clock.now(), topic)
         if self._unemulated:
             logger.warning(
                 "resources the local cloud does not emulate (created as placeholders): %s",
                 ", ".join(f"{logical} ({kind})" for logical, kind in self._unemulated),
             )
-        self._record_stack_calls()
-
-    def _record_stack_calls(self) -> None:
-        """CloudTrail's records of the watched calls CloudFormation made creating the stack (PutRule, PutParameter):
-        the deploying identity, ``invokedBy`` and source ``cloudformation.amazonaws.com``, as on AWS."""
-        from moto.ssm.models import ssm_backends
-
         resources = self.client("cloudformation").list_stack_resources(StackName=self.stack_name)
-        caller = self.identities.resolve(TEST_CREDENTIALS.access_key_id)
-        call: tuple[str, str, dict[str, Any], dict[str, Any]]
-        for resource in resources.get("StackResourceSummaries", []):
-            kind, physical = resource.get("ResourceType"), str(resource.get("PhysicalResourceId", ""))
-            if kind == "AWS::Events::Rule":
-                name = physical.rsplit("|", maxsplit=1)[-1].rsplit("/", 1)[-1]
-                rule_arn = f"arn:aws:events:{self.region}:{ACCOUNT_ID}:rule/{name}"
-                call = ("events", "PutRule", {"name": name}, {"ruleArn": rule_arn})
-            elif kind == "AWS::SSM::Parameter":
-                parameter = ssm_backends[ACCOUNT_ID][self.region].get_parameter(physical)
-                version = parameter.version if parameter is not None else 1
-                call = (
-                    "ssm",
-                    "PutParameter",
-                    {"name": physical, "type": "String", "value": control_plane.HIDDEN},
-                    {
-                        "version": version,
-                        "tier": "Standard",
-                    },
-                )
-            else:
-                continue
-            service, event_name, parameters, elements = call
-            event = api_call_event(
-                event_name=event_name,
-                caller=caller,
-                request=RequestInfo(
-                    request_id=str(uuid.uuid4()), access_key_id=None, source_ip=_CLOUDFORMATION, user_agent=""
-                ),
-                region=self.region,
-                account_id=ACCOUNT_ID,
-                when=self.clock.now(),
-                request_parameters=parameters,
-                response_elements=elements,
-                service=service,
-                invoked_by=_CLOUDFORMATION,
-            )
-            self._emit(event)
+        self._trail.stack_calls(resources.get("StackResourceSummaries", []), TEST_CREDENTIALS.access_key_id)
 
     def record_control_call(
         self, call: ControlCall, request: RequestInfo, status: int, body: bytes, *, recorded: bool
     ) -> None:
         """Emit CloudTrail's record of a watched control-plane call, failed ones too (with their error)."""
-        if not recorded:
-            return
-        ok = 200 <= status < 300
-        code, message = (None, None) if ok else control_plane.error_of(body)
-        event = api_call_event(
-            event_name=call.event_name,
-            caller=self.identities.resolve(request.access_key_id),
-            request=request,
-            region=self.region,
-            account_id=ACCOUNT_ID,
-            when=self.clock.now(),
-            request_parameters=control_plane.request_parameters(call),
-            response_elements=control_plane.response_elements(call, body) if ok else None,
-            error_code=code,
-            error_message=message,
-            service=call.service,
-        )
-        self._deliver(event)
-
-    def _as_deployed_now(self) -> None:
-        """The stack was created at the emulated time (its age is what `warden status` judges), and the security
-        team confirmed the alert e-mail subscription (on AWS they follow the link in the confirmation message)."""
-        from moto.cloudformation.models import cloudformation_backends
-
-        from . import sns_ext
-
-        backend = cloudformation_backends[ACCOUNT_ID][self.region]
-        for stack in backend.stacks.values():
-            if stack.name == self.stack_name:
-                stack.creation_time = self.clock.now().astimezone(UTC).replace(tzinfo=None)  # moto's are naive UTC
-        topic = self.stack_outputs().get("AlertsTopicArn")
-        if topic:
-            sns_ext.confirm(ACCOUNT_ID, self.region, topic)
+        self._trail.control_call(call, request, status, body, recorded=recorded)
 
     # -- for moto_ext.Hooks and server.Backend ------------------------------------------------------
 

@@ -11,8 +11,8 @@ import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
 from tests.functional.conftest import Stack
-from warden_local.cloud import ACCOUNT_TRAIL
 from warden_local.inbox import Mail
+from warden_local.trail_recorder import ACCOUNT_TRAIL
 
 pytestmark = pytest.mark.functional
 

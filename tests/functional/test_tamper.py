@@ -13,8 +13,8 @@ from boto3.dynamodb.types import TypeDeserializer
 from tests.cli.conftest import POLICY as CLI_POLICY
 from tests.cli.conftest import cli_env, run_warden
 from tests.functional.conftest import TUESDAY_MORNING, Stack
-from warden_local.cloud import ACCOUNT_TRAIL
 from warden_local.inbox import Mail
+from warden_local.trail_recorder import ACCOUNT_TRAIL
 
 pytestmark = pytest.mark.functional
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.localcloud.conftest import EventTap
 from warden_local import LocalCloud
-from warden_local.cloud import ACCOUNT_TRAIL
+from warden_local.trail_recorder import ACCOUNT_TRAIL
 
 pytestmark = pytest.mark.functional
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from warden.alerts import AlertContext, grant_alert, policy_rejected_alert, session_alert
+from warden.alerts.lifecycle import grant_alert, policy_rejected_alert
+from warden.alerts.session import session_alert
+from warden.alerts.text import AlertContext
 from warden.policy import Grant
 from warden.records import LedgerEntry
 

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from tests.unit.test_alerts import CONTEXT, ENTRY, TERMINATED
-from warden.alerts import AlertContext, grant_alert, policy_rejected_alert, session_alert
+from warden.alerts.lifecycle import grant_alert, policy_rejected_alert
+from warden.alerts.session import session_alert
+from warden.alerts.text import AlertContext
 from warden.chat_cards import SNS_MESSAGE_LIMIT, chat_notification, sns_message
 from warden.policy import Grant
 from warden.records import Alert, ChatCard

@@ -8,7 +8,7 @@ import pytest
 
 from tests.fakes import FakeNotices
 from tests.unit.test_service import World, grant
-from warden.alerts import AlertContext
+from warden.alerts.text import AlertContext
 from warden.expiry import ExpiryWarnings
 from warden.notifier import Notifier
 from warden.policy import PolicyError, load_policy

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes import FakeAlerts, FakeOnce
-from warden.alerts import AlertContext, policy_rejected_alert
+from warden.alerts.lifecycle import policy_rejected_alert
+from warden.alerts.text import AlertContext
 from warden.errors import AwsCallFailed
 from warden.notifier import Notifier, PolicyRejectedAlerts
 from warden.policy import PolicyError, PolicyIssue

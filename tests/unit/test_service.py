@@ -21,7 +21,7 @@ from tests.fakes import (
     FakeTags,
     RunOnce,
 )
-from warden.alerts import AlertContext
+from warden.alerts.text import AlertContext
 from warden.errors import (
     ForgedEvent,
     MissingSessionId,

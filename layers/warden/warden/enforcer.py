@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from warden.alerts import AlertContext, SessionAlertKind, session_alert
+from warden.alerts.session import SessionAlertKind, session_alert
+from warden.alerts.text import AlertContext
 from warden.errors import AwsCallFailed, SessionAlreadyEnded, TerminationError, describe
 from warden.notifier import Notifier
 from warden.observability import count, logger

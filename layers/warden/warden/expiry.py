@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from warden.alerts import AlertContext, expiring_alert, extend_step
+from warden.alerts.session import expiring_alert, extend_step
+from warden.alerts.text import AlertContext
 from warden.errors import AwsCallFailed, describe
 from warden.notifier import Notifier
 from warden.observability import count, logger

@@ -7,7 +7,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from warden.alerts import AlertContext, policy_missing_alert, policy_rejected_alert
+from warden.alerts.lifecycle import policy_missing_alert, policy_rejected_alert
+from warden.alerts.text import AlertContext
 from warden.errors import AwsCallFailed
 from warden.observability import alert_sent, count, logger
 from warden.policy import PolicyError

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypedDict
 
-from warden.alerts import AlertContext
+from warden.alerts.text import AlertContext
 from warden.enforcer import Enforcer, OnceRunner
 from warden.expiry import ExpiryWarnings
 from warden.notifier import Notifier
@@ -29,6 +30,20 @@ from warden.ports import (
 from warden.session_events import SessionEvents
 from warden.sweeper import Sweeper
 from warden.watch import Canary
+
+
+class _Shared(TypedDict):
+    """What the event path and the sweeper both read and act through."""
+
+    clock: Clock
+    tags: TargetTags
+    policies: PolicySource
+    grants: GrantStore
+    ledger: Ledger
+    sessions: Sessions
+    enforcer: Enforcer
+    documents: SessionDocuments
+    roles: IssuerRoles
 
 
 @dataclass(frozen=True)
@@ -95,7 +110,7 @@ def assemble(
         run_once=run_once,
         sleep=sleep,
     )
-    events = SessionEvents(
+    shared = _Shared(
         clock=clock,
         tags=tags,
         policies=policies,
@@ -106,25 +121,13 @@ def assemble(
         documents=documents,
         roles=roles,
     )
+    events = SessionEvents(**shared)
+    warnings = (
+        ExpiryWarnings(notices, warning_records, once, notifier, context)
+        if notices is not None and warning_records is not None
+        else None
+    )
     sweeper = Sweeper(
-        clock=clock,
-        tags=tags,
-        policies=policies,
-        grants=grants,
-        ledger=ledger,
-        sessions=sessions,
-        once=once,
-        notifier=notifier,
-        context=context,
-        enforcer=enforcer,
-        roles=roles,
-        documents=documents,
-        liveness=liveness,
-        warnings=(
-            ExpiryWarnings(notices, warning_records, once, notifier, context)
-            if notices is not None and warning_records is not None
-            else None
-        ),
-        canary=canary,
+        **shared, once=once, notifier=notifier, context=context, liveness=liveness, warnings=warnings, canary=canary
     )
     return Warden(events=events, sweeper=sweeper, enforcer=enforcer)

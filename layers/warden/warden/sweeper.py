@@ -8,7 +8,10 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
-from warden.alerts import AlertContext, grant_alert, stale_lease_alert, unjudged_session_alert
+from warden.alerts.defence import stale_lease_alert
+from warden.alerts.lifecycle import grant_alert
+from warden.alerts.session import unjudged_session_alert
+from warden.alerts.text import AlertContext
 from warden.causes import explain, grant_to_look_up
 from warden.enforcer import Denial, Enforcer
 from warden.errors import AwsCallFailed, IdentityUnresolved, SweepIncomplete, describe

@@ -44,7 +44,7 @@ def build_warden() -> Warden:
     from warden.adapters.sessions import SsmSessions
     from warden.adapters.state import DynamoState
     from warden.adapters.tags import AwsTargetTags
-    from warden.alerts import AlertContext
+    from warden.alerts.text import AlertContext
     from warden.notifier import Notifier, PolicyMissingAlerts, PolicyRejectedAlerts
     from warden.service import assemble
 
@@ -112,7 +112,7 @@ def build_tamper_watch() -> TamperWatch:
     from warden.adapters.once import DynamoOnceStore
     from warden.adapters.state import DynamoState
     from warden.adapters.watch import SsmWatchReads
-    from warden.alerts import AlertContext
+    from warden.alerts.text import AlertContext
     from warden.notifier import Notifier
     from warden.watch import TamperWatch
 
