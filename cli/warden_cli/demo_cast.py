@@ -48,8 +48,11 @@ PEOPLE: tuple[tuple[str, str, str | None, str], ...] = (
     ("bob", "bob", None, "IAM user, on call for production"),
     ("dave", "dave", None, "IAM user, database engineer"),
     ("sam", "sam@example.com", SECURITY_ROLE, "IAM Identity Center user, security team: runs `warden`"),
+    ("mallory", "mallory", None, "IAM user, platform engineer allowed events:DisableRule and EnableRule"),
 )
 OPERATOR = "sam"  # who runs `warden` in the demo
+# The IAM permissions of a demo IAM user beyond Session Manager's (key -> actions on the stack's EventBridge rules).
+RULE_ACTIONS: dict[str, tuple[str, ...]] = {"mallory": ("events:DisableRule", "events:EnableRule")}
 
 
 def demo_policy(mode: str = "enforce") -> str:

@@ -22,6 +22,7 @@ class Run:
     stage: Stage
     sessions: dict[str, Tracked] = field(default_factory=dict)
     grants: dict[str, str | None] = field(default_factory=dict)
+    canary_seen_at: float | None = None  # when the canary last came back, as the last CanaryBack step saw it
 
 
 class Step(Protocol):
@@ -130,6 +131,56 @@ class PushPolicy:
 
 
 @dataclass(frozen=True)
+class SetRule:
+    """A person disables or enables the stack's EventBridge rule ``<stack>-<suffix>`` (``events disable-rule``)."""
+
+    person: str
+    suffix: str
+    enabled: bool
+    what: str  # what the timeline says the person does
+
+    def __call__(self, run: Run) -> None:
+        run.stage.set_rule(run.stage.people[self.person], self.suffix, enabled=self.enabled, what=self.what)
+
+
+@dataclass(frozen=True)
+class CanaryBack:
+    """The sweeper's canary came back through CloudTrail and EventBridge (again, after an earlier CanaryBack)."""
+
+    def __call__(self, run: Run) -> None:
+        run.canary_seen_at = run.stage.canary_back(after=run.canary_seen_at)
+
+
+@dataclass(frozen=True)
+class Tampered:
+    """Exactly one ``enforcer-tampered`` alert, and it names the call, the rule ``<stack>-<suffix>`` and who."""
+
+    call: str
+    suffix: str
+    person: str
+
+    def __call__(self, run: Run) -> None:
+        stage = run.stage
+        rule = f"{stage.cloud.stack_name}-{self.suffix}"
+        mails = [mail for mail in stage.mails if mail.kind == "enforcer-tampered"]
+        if not stage.expect(len(mails) == 1, f"exactly one enforcer-tampered alert (got {len(mails)})"):
+            return
+        fields = {
+            label.strip(): value.strip()
+            for label, value in (line.split(":", 1) for line in mails[0].body.splitlines() if ":" in line)
+        }
+        stage.expect(
+            fields.get("Call") == self.call and fields.get("Resource") == rule,
+            f"the enforcer-tampered alert to name {self.call} on {rule} (got {fields.get('Call')} on "
+            f"{fields.get('Resource')})",
+        )
+        who = stage.people[self.person].name
+        stage.expect(
+            who in fields.get("Who", ""), f"the enforcer-tampered alert to name {who} (got {fields.get('Who')})"
+        )
+
+
+@dataclass(frozen=True)
 class Ended:
     """The session has been terminated by the warden because of ``cause``, with one alert that says so."""
 
@@ -217,6 +268,9 @@ ANALYSTS = "analysts-on-analytics"
 SCRIPT: Sequence[Step] = (
     # 1. An analyst in office hours with a ticket: allowed, open until the rule's two hours are up.
     Start("first", "alice", "analytics-1", "DATA-1042 weekly revenue report", "allowed", rule=ANALYSTS),
+    # 0. The sweeper's canary: a write CloudTrail records and the tamper watch receives, timed on its way back.
+    At(14, 32),
+    CanaryBack(),
     # 2. Deny beats allow: card-vault is an analytics host too, but Compliance=pci.
     At(14, 35),
     Start("pci", "carol", "card-vault", "DATA-1043 reconcile card totals", "terminated at start", rule="no-pci"),
@@ -278,6 +332,17 @@ SCRIPT: Sequence[Step] = (
     At(18, 7),
     StillOpen("watched", "dave's session on prod-db-1 to stay open through two sweeps in monitor mode"),
     AlertCount("would-terminate", 1, "exactly one WOULD TERMINATE alert"),
+    # 7. Self-defence: an engineer with events:DisableRule switches off the session-start rule. The tamper watch
+    # sees the call in CloudTrail and alerts at once; the security team turns the rule back on (EnableRule undoes
+    # the harm, so it is not watched), and the canary still comes back through the event path.
+    At(18, 10),
+    SetRule("mallory", "session-started", enabled=False, what="disables the session-start rule"),
+    Tampered("DisableRule", "session-started", "mallory"),
+    At(18, 12),
+    SetRule("sam", "session-started", enabled=True, what="turns the session-start rule back on"),
+    At(18, 21),
+    CanaryBack(),
+    AlertCount("enforcer-tampered", 1, "exactly one enforcer-tampered alert"),
     # The day as a whole.
     OneAlertPerTermination(),
     AlertCount("grant-created", 1, "one grant-created alert"),

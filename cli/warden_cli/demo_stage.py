@@ -17,6 +17,7 @@ from warden_cli.demo_cast import (
     OPERATOR,
     PEOPLE,
     POLICY_LINES,
+    RULE_ACTIONS,
     SSO_PATH,
     Instance,
     Person,
@@ -40,6 +41,7 @@ class Stage:
     def __init__(self, cloud: LocalCloud, timeline: Timeline) -> None:
         from warden.adapters.grants import DynamoGrantStore
         from warden.adapters.ledger import DynamoLedger
+        from warden.adapters.state import DynamoState
         from warden_local.inbox import Inbox
 
         self.cloud = cloud
@@ -47,6 +49,7 @@ class Stage:
         self.outputs = cloud.stack_outputs()
         self.ledger = DynamoLedger(cloud.client("dynamodb"), self.outputs["LedgerTableName"])
         self.grants = DynamoGrantStore(cloud.client("dynamodb"), self.outputs["GrantsTableName"])
+        self.state = DynamoState(cloud.client("dynamodb"), self.outputs["StateTableName"], cloud.clock)
         self.inbox = Inbox(cloud, self.outputs["AlertsTopicArn"], queue_name="warden-demo-inbox")
         self.sessions: list[Tracked] = []
         self.unmet: list[str] = []
@@ -102,6 +105,8 @@ class Stage:
             )
         for index, (key, name, role, about) in enumerate(PEOPLE):
             credentials = cloud.role_credentials(role, name, path=SSO_PATH) if role else cloud.user_credentials(name)
+            if key in RULE_ACTIONS:
+                self._allow_rule_actions(name, RULE_ACTIONS[key])
             arn = str(cloud.client("sts", credentials=credentials).get_caller_identity()["Arn"])
             person = Person(name, about, arn, credentials, cloud.client("ssm", credentials=credentials))
             self.people[key] = person
@@ -250,6 +255,56 @@ class Stage:
         )
         self._drain()
 
+    def set_rule(self, person: Person, suffix: str, *, enabled: bool, what: str) -> None:
+        """``events disable-rule`` / ``enable-rule`` on the stack's rule ``<stack>-<suffix>``, as ``person``."""
+        name = f"{self.cloud.stack_name}-{suffix}"
+        command = "enable-rule" if enabled else "disable-rule"
+        at = self.cloud.clock.now()
+        events = self.cloud.client("events", credentials=person.credentials)
+        if enabled:
+            events.enable_rule(Name=name)
+        else:
+            events.disable_rule(Name=name)
+        self.cloud.settle()
+        state = str(self.cloud.client("events").describe_rule(Name=name)["State"])
+        self.emit(
+            "rule-state",
+            [f"{person.name} {what}  $ aws events {command} --name {name}"],
+            {"principal": person.name, "principal_arn": person.arn, "rule": name, "state": state},
+            at=at,
+        )
+        wanted = "ENABLED" if enabled else "DISABLED"
+        self.expect(state == wanted, f"rule {name} to be {wanted} after {command} (got {state})")
+        self._drain()
+
+    def canary_back(self, *, after: float | None = None) -> float | None:
+        """Report the canary's last round trip from the state table (pk ``canary``, sk ``state``); its ``seen_at``.
+
+        ``after``: the ``seen_at`` of an earlier report, which the round trip must be newer than."""
+        item = self.state.canary() or {}
+        found = [
+            value for key in ("sent_at", "seen_at", "round_trip_ms") if isinstance(value := item.get(key), int | float)
+        ]
+        back = None
+        if len(found) == 3:
+            sent_at, seen_at, round_trip = (float(value) for value in found)
+            if seen_at >= sent_at and (after is None or seen_at > after):
+                back = seen_at
+                again = " again" if after is not None else ""
+                self.emit(
+                    "canary",
+                    [
+                        f"canary: the sweeper's write came back{again} through CloudTrail and EventBridge in "
+                        f"{int(round_trip)} ms of emulated time (the event path delivers)"
+                    ],
+                    {"sent_at": sent_at, "seen_at": seen_at, "round_trip_ms": int(round_trip)},
+                )
+        expected = "the sweeper's canary to come back through CloudTrail and EventBridge"
+        self.expect(
+            back is not None, expected + (" once more after the rule was re-enabled" if after is not None else "")
+        )
+        return back
+
     def advance(self, *, until: datetime) -> None:
         """Move the emulated clock minute by minute (the sweeper runs each minute), reporting what happens."""
         now = self.cloud.clock.now()
@@ -363,6 +418,22 @@ class Stage:
                 return found
             request["NextToken"] = page["NextToken"]
 
+    def _allow_rule_actions(self, user: str, actions: Sequence[str]) -> None:
+        """An inline policy that lets IAM user ``user`` call ``actions`` on the stack's EventBridge rules."""
+        import json
+
+        from warden_local.cloud import ACCOUNT_ID
+
+        cloud = self.cloud
+        resource = f"arn:aws:events:{cloud.region}:{ACCOUNT_ID}:rule/{cloud.stack_name}-*"
+        document = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": resource}],
+        }
+        cloud.client("iam").put_user_policy(
+            UserName=user, PolicyName="event-rules", PolicyDocument=json.dumps(document)
+        )
+
     def _warden(self, argv: list[str], person: Person) -> tuple[int, str, str]:
         """Run the ``warden`` command in this process, as ``person``, against the local cloud."""
         from warden_cli.aws import Connection
@@ -383,7 +454,9 @@ class Stage:
                 code = main(argv, connection=connection)
             except SystemExit as exit_:  # argparse
                 code = exit_.code if isinstance(exit_.code, int) else 2
-        self.cloud.settle()
+            # The handlers the command's calls set off (the tamper watch on a policy push) must end before the
+            # redirect does: one still running would print its metrics to our stdout, over the timeline.
+            self.cloud.settle()
         return code, out.getvalue(), err.getvalue()
 
     # -- expectations and the summary ---------------------------------------------------------------------------------

@@ -79,10 +79,20 @@ def test_demo_prints_each_scenarios_outcome_and_every_alert_as_an_email(tmp_path
     # 6. monitor mode
     assert "$ warden policy push monitor.yaml" in out
     assert "WOULD TERMINATE (monitor mode), left open" in out
+    # 7. self-defence: the canary's round trip is recorded, and disabling the session-start rule is one alert
+    canary = "canary: the sweeper's write came back through CloudTrail and EventBridge in "
+    assert "14:32 Berlin  " + canary in out
+    assert "canary: the sweeper's write came back again through CloudTrail and EventBridge in " in out
+    rule = "session-warden-session-started"
+    assert f"18:10 Berlin  mallory disables the session-start rule  $ aws events disable-rule --name {rule}" in out
+    assert (
+        f"18:12 Berlin  sam@example.com turns the session-start rule back on  $ aws events enable-rule --name {rule}"
+        in out
+    )
 
     # AND every alert is printed as the e-mail the security team receives, headers then body
-    assert out.count("      | From:    Session Warden <no-reply@sns.amazonaws.com>") == 13
-    assert out.count("      | To:      security@example.com") == 13
+    assert out.count("      | From:    Session Warden <no-reply@sns.amazonaws.com>") == 14
+    assert out.count("      | To:      security@example.com") == 14
     subjects = [line.split("Subject: ", 1)[1] for line in out.splitlines() if line.startswith("      | Subject: ")]
     assert sum(1 for subject in subjects if subject.startswith("[Session Warden] TERMINATED ")) == 5
     assert (
@@ -102,6 +112,12 @@ def test_demo_prints_each_scenarios_outcome_and_every_alert_as_an_email(tmp_path
         == 1
     )
     assert sum(1 for subject in subjects if subject.startswith("[Session Warden] WOULD TERMINATE dave on ")) == 1
+    tampered = [subject for subject in subjects if subject.startswith("[Session Warden] ENFORCER TAMPERED ")]
+    assert tampered == [f"[Session Warden] ENFORCER TAMPERED DisableRule on {rule} by mallory"]
+    assert (
+        "      | What it means: the session-start rule is disabled: new sessions are checked only by the sweeper" in out
+    )
+    assert "      |   Call:        DisableRule\n      |   Resource:    session-warden-session-started\n" in out
     assert "      | Decision: deny (grant expired)" in out
     assert "      | Decision: deny (window closed)" in out
     assert "      | Decision: deny (target re-tagged)" in out
@@ -110,11 +126,11 @@ def test_demo_prints_each_scenarios_outcome_and_every_alert_as_an_email(tmp_path
     # AND it ends with a summary and a pointer to explore further
     assert "sessions started   6: 4 allowed, 1 terminated at start, 1 left open in monitor mode" in out
     assert (
-        "alerts sent        13: 1 grant-created, 1 grant-expired, 1 grant-extended, 4 session-expiring, "
+        "alerts sent        14: 1 enforcer-tampered, 1 grant-created, 1 grant-expired, 1 grant-extended, 4 session-expiring, "
         "5 session-terminated, 1 would-terminate"
     ) in out
     assert "warden local up" in out
-    for noise in ("Traceback", "WARNING", "werkzeug", "HTTP/1.1"):
+    for noise in ("Traceback", "WARNING", "werkzeug", "HTTP/1.1", "CloudWatchMetrics"):
         assert noise not in out
 
 
@@ -128,7 +144,7 @@ def test_demo_json_prints_one_object_per_event(tmp_path: Path) -> None:
     assert all(event["at"].endswith("Z") and event["kind"] for event in events)
     kinds = {event["kind"] for event in events}
     assert {"setup", "instance", "principal", "policy", "session-start", "session-end", "grant", "retag"} <= kinds
-    assert {"policy-push", "alert", "summary", "warning", "grant-extend"} <= kinds
+    assert {"policy-push", "alert", "summary", "warning", "grant-extend", "canary", "rule-state"} <= kinds
     assert "not-as-scripted" not in kinds
 
     # AND the sessions' outcomes are data, not prose
@@ -154,13 +170,26 @@ def test_demo_json_prints_one_object_per_event(tmp_path: Path) -> None:
         ("grant-extended", "INFO"): 1,
         ("session-expiring", "INFO"): 4,
         ("would-terminate", "MEDIUM"): 1,
+        ("enforcer-tampered", "HIGH"): 1,
     }
+    [tamper] = [alert for alert in alerts if alert["kind"] == "enforcer-tampered"]
+    assert "DisableRule" in tamper["subject"] and "session-warden-session-started" in tamper["subject"]
+    assert "mallory" in tamper["body"]
+    # AND the canary's round trips are data: sent, seen back, and the time it took in milliseconds
+    canaries = [event for event in events if event["kind"] == "canary"]
+    assert len(canaries) == 2
+    assert all(e["seen_at"] >= e["sent_at"] and 0 <= e["round_trip_ms"] < 60_000 for e in canaries)
+    assert canaries[1]["seen_at"] > canaries[0]["seen_at"]
+    # AND the rule was disabled by mallory, then enabled again by the security team
+    states = [(event["principal"], event["state"]) for event in events if event["kind"] == "rule-state"]
+    assert states == [("mallory", "DISABLED"), ("sam@example.com", "ENABLED")]
     # AND each warning is data: the session, the stack's document and the line its terminal showed
     warnings = [event for event in events if event["kind"] == "warning"]
     assert len(warnings) == 7
     assert {event["document"] for event in warnings} == {warnings[0]["document"]}
     assert warnings[-1]["message"].startswith("Session Warden: this session ends at 18:00 Europe/Berlin")
-    assert alerts[0]["kind"] == "session-terminated" and alerts[-1]["kind"] == "would-terminate"  # order of arrival
+    assert alerts[0]["kind"] == "session-terminated" and alerts[-2]["kind"] == "would-terminate"  # arrival order
+    assert alerts[-1]["kind"] == "enforcer-tampered"
     assert all(
         alert["subject"].startswith("[Session Warden] ") and "Session Warden (stack" in alert["body"]
         for alert in alerts

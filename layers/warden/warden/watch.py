@@ -235,28 +235,34 @@ class Canary:
         """One sweep's share: send a canary when one is due, and alert when the path went blind. Never raises for
         an AWS failure (the sweep goes on; the blind alert reports a canary that cannot be sent)."""
         try:
-            self._send_if_due()
-            self._check_blind()
+            self._check_blind(self._send_if_due())
         except Exception:  # whatever fails here must not fail the sweep: counted, logged, re-tried next sweep
             count("CanaryFailed")
             logger.exception("canary step failed")
 
-    def _send_if_due(self) -> None:
-        now = self.clock.now().timestamp()
-        nonce = secrets.token_hex(16)
-        if not self.records.claim_canary_send(nonce, now, CANARY_EVERY.total_seconds()):
-            return  # sent recently, or another sweep just did
-        try:
-            self.writer.put(self.parameter, nonce)
-        except AwsCallFailed as error:
-            count("CanarySendFailed")
-            logger.exception("could not write the canary parameter")
-            self.records.canary_send_failed(nonce, describe(error))
-            return
-        count("CanarySent")
+    def _send_if_due(self) -> Mapping[str, Any] | None:
+        """Send a canary when one is due; the canary's state as it is after this sweep's share.
 
-    def _check_blind(self) -> None:
+        One read when no send is due (most sweeps); only then the conditional claim, so that two overlapping
+        sweeps still send one canary, and a read after it for the state the send left."""
+        now = self.clock.now().timestamp()
         state = self.records.canary()
+        sent_at = state.get("sent_at") if state else None
+        if isinstance(sent_at, int | float) and now - float(sent_at) < CANARY_EVERY.total_seconds():
+            return state  # sent recently: the claim's condition would fail too
+        nonce = secrets.token_hex(16)
+        if self.records.claim_canary_send(nonce, now, CANARY_EVERY.total_seconds()):
+            try:
+                self.writer.put(self.parameter, nonce)
+            except AwsCallFailed as error:
+                count("CanarySendFailed")
+                logger.exception("could not write the canary parameter")
+                self.records.canary_send_failed(nonce, describe(error))
+            else:
+                count("CanarySent")
+        return self.records.canary()
+
+    def _check_blind(self, state: Mapping[str, Any] | None) -> None:
         if not state or state.get("blind_since") is not None or state.get("waiting_since") is None:
             return
         waiting_since = float(state["waiting_since"])
