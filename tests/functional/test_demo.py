@@ -14,7 +14,7 @@ import pytest
 
 pytestmark = pytest.mark.functional
 
-# Only a guard against a hung demo: how long it takes is measured by `make bench`, not by a test (a loaded
+# Only a guard against a hung demo: how long it takes is for a benchmark to measure, not a test (a loaded
 # 2-core runner shares its CPU with the other functional tests).
 TIMEOUT_SECONDS = 900
 _SCRIPT = Path(sys.executable).parent / "warden"
