@@ -10,7 +10,7 @@ from typing import Any
 
 # (signing service, API action) -> CloudTrail eventName. Lambda's REST operations carry their API version.
 WATCHED: dict[tuple[str, str], str] = {
-    **{("events", name): name for name in ("DisableRule", "DeleteRule", "RemoveTargets", "PutRule")},
+    **{("events", name): name for name in ("DisableRule", "DeleteRule", "RemoveTargets", "PutTargets", "PutRule")},
     **{("cloudtrail", name): name for name in ("StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors")},
     **{
         ("ssm", name): name

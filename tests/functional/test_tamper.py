@@ -109,6 +109,21 @@ CALLS: list[tuple[str, Callable[[Stack], None], str, str]] = [
         "no longer invokes its function",
     ),
     (
+        "PutTargets",
+        lambda s: mallory(s, "events").put_targets(
+            Rule=rule(s, "session-started"),
+            Targets=[
+                {
+                    "Id": "SessionStartedFunction",
+                    "Arn": f"arn:aws:sqs:{s.cloud.region}:{s.cloud.account_id}:elsewhere",
+                    "InputTransformer": {"InputTemplate": '{"errorCode": "AccessDenied"}'},
+                }
+            ],
+        ),
+        "session-started",
+        "the session-start rule now delivers to whatever the caller named",
+    ),
+    (
         "DeleteRule",
         lambda s: _delete_rule(s, rule(s, "sweep-every-minute")),
         "sweep-every-minute",

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from warden.tamper import NotAControlCall, Owned, parse_control_event, preference_changes, resource_of
+from warden.tamper import NotAControlCall, Owned, meaning_of, parse_control_event, preference_changes, resource_of
 
 OWNED = Owned(
     stack="sw",
@@ -41,6 +41,15 @@ def event(source: str, name: str, request: dict[str, Any], **identity: Any) -> d
             event("events.amazonaws.com", "RemoveTargets", {"rule": "sw-session-started"}),
             ("rule", "sw-session-started"),
         ),
+        (
+            event(
+                "events.amazonaws.com",
+                "PutTargets",
+                {"rule": "sw-session-started", "targets": [{"id": "x", "arn": "arn:aws:sqs:r:1:elsewhere"}]},
+            ),
+            ("rule", "sw-session-started"),
+        ),
+        (event("events.amazonaws.com", "PutTargets", {"rule": "someone-elses", "targets": []}), None),
         (event("events.amazonaws.com", "DisableRule", {"name": "someone-elses"}), None),
         (
             event("cloudtrail.amazonaws.com", "StopLogging", {"name": "arn:aws:cloudtrail:r:1:trail/t1"}),
@@ -119,3 +128,16 @@ def test_weakened_preferences_are_named_and_harmless_changes_listed_plainly() ->
 def test_a_maximum_duration_set_where_there_was_none_is_not_a_raise() -> None:
     changes = preference_changes({"inputs": {"maxSessionDuration": ""}}, {"inputs": {"maxSessionDuration": "60"}})
     assert changes == ["maxSessionDuration: none -> '60'"]
+
+
+def test_replacing_a_rules_targets_says_where_it_now_delivers_and_that_its_input_is_rewritten() -> None:
+    # GIVEN a PutTargets on the session-start rule that sends its events elsewhere, rewritten
+    target = {"id": "x", "arn": "arn:aws:sqs:r:1:elsewhere", "inputTransformer": {"inputTemplate": "{}"}}
+    call = parse_control_event(
+        event("events.amazonaws.com", "PutTargets", {"rule": "sw-session-started", "targets": [target]})
+    )
+    # WHEN its meaning is told
+    meaning = meaning_of(call, "rule", "sw-session-started", OWNED)
+    # THEN it names the rule, the new target and the rewriting
+    assert meaning.startswith("the session-start rule now delivers to whatever the caller named")
+    assert "arn:aws:sqs:r:1:elsewhere (its input rewritten)" in meaning

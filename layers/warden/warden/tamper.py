@@ -160,7 +160,7 @@ def resource_of(call: ControlCall, owned: Owned) -> tuple[str, str] | None:
     """
     source, name = call.event_source, call.short_name
     if source == "events.amazonaws.com":
-        rule = call.text("rule") if name == "RemoveTargets" else call.text("name")
+        rule = call.text("rule") if name in ("RemoveTargets", "PutTargets") else call.text("name")
         rule = rule.rsplit("/", 1)[-1] if rule else None
         return ("rule", rule) if rule and rule in owned.rules else None
     if source == "cloudtrail.amazonaws.com":
@@ -196,6 +196,8 @@ def meaning_of(call: ControlCall, kind: str, name: str, owned: Owned) -> str:
             return f"the {what} is deleted: {then}"
         if verb == "RemoveTargets":
             return f"the {what} no longer invokes its function: {then}"
+        if verb == "PutTargets":
+            return f"the {what} now delivers to whatever the caller named{_targets(call.request)}: {then}"
         return f"the {what} was redefined (pattern, schedule or state): if it no longer matches, {then}"
     if kind == "trail":
         blind = (
@@ -250,6 +252,21 @@ def meaning_of(call: ControlCall, kind: str, name: str, owned: Owned) -> str:
         return f"EventBridge may no longer invoke the {what}: {then}"
     what = owned.tables.get(name, f"table {name}")
     return f"the {what} table {name} is deleted: the functions that use it fail, and what it held is gone"
+
+
+def _targets(request: Mapping[str, Any]) -> str:
+    """The targets a PutTargets names (ARN and whether an input transformer rewrites what they receive)."""
+    targets = request.get("targets")
+    if not isinstance(targets, list) or not targets:
+        return ""
+    shown: list[str] = []
+    for target in targets[:5]:
+        if not isinstance(target, Mapping):
+            continue
+        arn = str(target.get("arn") or target.get("Arn") or "(no ARN)")[:200]
+        rewritten = any(key in target for key in ("inputTransformer", "input", "inputPath", "InputTransformer"))
+        shown.append(arn + (" (its input rewritten)" if rewritten else ""))
+    return " (" + ", ".join(shown) + ")" if shown else ""
 
 
 def _selectors_keep_management(request: Mapping[str, Any]) -> bool:
