@@ -101,6 +101,33 @@ def _delete_rule(stack: Stack, name: str) -> None:
     events.delete_rule(Name=name)
 
 
+# A script of the caller's, as a new version of the warning document (what SSM would run as root on a node).
+CALLERS_SCRIPT = json.dumps(
+    {
+        "schemaVersion": "2.2",
+        "description": "anything at all",
+        "mainSteps": [{"action": "aws:runShellScript", "name": "run", "inputs": {"runCommand": ["id"]}}],
+    }
+)
+
+
+def _new_warning_version(stack: Stack, ssm: Any) -> str:
+    """A version 2 of the warning document whose script is the caller's; its name."""
+    name = str(stack.outputs["WarningDocumentName"])
+    ssm.update_document(Name=name, Content=CALLERS_SCRIPT, DocumentFormat="JSON", DocumentVersion="$LATEST")
+    return name
+
+
+def _default_to_version_2(stack: Stack) -> None:
+    # The new version is an alert of its own; what is asked here is the default version's.
+    name = _new_warning_version(stack, stack.cloud.client("ssm"))
+    stack.cloud.settle()
+    stack.inbox.received.clear()
+    stack.inbox.receive()
+    stack.inbox.received.clear()
+    mallory(stack, "ssm").update_document_default_version(Name=name, DocumentVersion="2")
+
+
 CALLS: list[tuple[str, Callable[[Stack], None], str, str]] = [
     (
         "RemoveTargets",
@@ -163,6 +190,24 @@ CALLS: list[tuple[str, Callable[[Stack], None], str, str]] = [
         lambda s: mallory(s, "cloudtrail").update_trail(Name=ACCOUNT_TRAIL, IncludeGlobalServiceEvents=False),
         ACCOUNT_TRAIL,
         "settings changed",
+    ),
+    (
+        "UpdateDocument",
+        lambda s: _new_warning_version(s, mallory(s, "ssm")) and None,
+        "warning document",
+        "changed: the sweeper runs only its version 1, but",
+    ),
+    (
+        "UpdateDocumentDefaultVersion",
+        _default_to_version_2,
+        "warning document",
+        "now defaults to version 2: the sweeper runs only its version 1, but",
+    ),
+    (
+        "DeleteDocument",
+        lambda s: mallory(s, "ssm").delete_document(Name=s.outputs["WarningDocumentName"]),
+        "warning document",
+        "is deleted: no warning reaches a session before its deadline",
     ),
     (
         "DeleteParameter",

@@ -15,6 +15,7 @@ OWNED = Owned(
     tables={"sw-GrantsTable-XYZ": "grants"},
     policy_parameter="/session-warden/sw/policy",
     canary_parameter="/session-warden/sw/canary",
+    warning_document="sw-WarningDocument-QRS",
 )
 
 
@@ -81,6 +82,14 @@ def event(source: str, name: str, request: dict[str, Any], **identity: Any) -> d
             event("ssm.amazonaws.com", "UpdateDocument", {"name": "SSM-SessionManagerRunShell"}),
             ("preferences", "SSM-SessionManagerRunShell"),
         ),
+        (
+            event("ssm.amazonaws.com", "UpdateDocumentDefaultVersion", {"name": "sw-WarningDocument-QRS"}),
+            ("warning document", "sw-WarningDocument-QRS"),
+        ),
+        (
+            event("ssm.amazonaws.com", "DeleteDocument", {"name": "arn:aws:ssm:r:1:document/sw-WarningDocument-QRS"}),
+            ("warning document", "sw-WarningDocument-QRS"),
+        ),
         (event("ssm.amazonaws.com", "UpdateDocument", {"name": "Team-Shell"}), None),
     ],
 )
@@ -141,3 +150,16 @@ def test_replacing_a_rules_targets_says_where_it_now_delivers_and_that_its_input
     # THEN it names the rule, the new target and the rewriting
     assert meaning.startswith("the session-start rule now delivers to whatever the caller named")
     assert "arn:aws:sqs:r:1:elsewhere (its input rewritten)" in meaning
+
+
+def test_a_new_default_version_of_the_warning_document_says_the_sweeper_still_runs_version_1() -> None:
+    call = parse_control_event(
+        event(
+            "ssm.amazonaws.com",
+            "UpdateDocumentDefaultVersion",
+            {"name": "sw-WarningDocument-QRS", "documentVersion": "2"},
+        )
+    )
+    meaning = meaning_of(call, "warning document", "sw-WarningDocument-QRS", OWNED)
+    assert meaning.startswith("the warning document sw-WarningDocument-QRS now defaults to version 2: ")
+    assert "the sweeper runs only its version 1" in meaning

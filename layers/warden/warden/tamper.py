@@ -116,6 +116,7 @@ class Owned:
     tables: Mapping[str, str]  # table name -> what it holds
     policy_parameter: str
     canary_parameter: str | None = None
+    warning_document: str | None = None  # the SSM document the sweeper sends warnings with
     region: str = ""
     account: str | None = None
     consequences: Mapping[str, str] = field(default_factory=dict)  # rule/function name -> what losing it does
@@ -156,7 +157,7 @@ class Finding:
 def resource_of(call: ControlCall, owned: Owned) -> tuple[str, str] | None:
     """(kind, name) of the warden's resource the call changes; None when it changes nothing the warden owns.
 
-    Kinds: ``rule``, ``trail``, ``preferences``, ``policy``, ``canary``, ``function``, ``table``.
+    Kinds: ``rule``, ``trail``, ``preferences``, ``warning document``, ``policy``, ``canary``, ``function``, ``table``.
     """
     source, name = call.event_source, call.short_name
     if source == "events.amazonaws.com":
@@ -169,6 +170,8 @@ def resource_of(call: ControlCall, owned: Owned) -> tuple[str, str] | None:
     if source == "ssm.amazonaws.com" and name in ("UpdateDocument", "DeleteDocument", "UpdateDocumentDefaultVersion"):
         document = call.text("name")
         document = document.rsplit("/", 1)[-1] if document else None
+        if document and document == owned.warning_document:
+            return "warning document", document
         return ("preferences", RUN_SHELL) if document == RUN_SHELL else None
     if source == "ssm.amazonaws.com" and name in ("PutParameter", "DeleteParameter"):
         parameter = owned.parameter_of(call.text("name"))
@@ -224,6 +227,18 @@ def meaning_of(call: ControlCall, kind: str, name: str, owned: Owned) -> str:
             )
         return (
             "the Session Manager preferences changed: what sessions log, how they are encrypted or how long they last"
+        )
+    if kind == "warning document":
+        if verb == "DeleteDocument":
+            return (
+                f"the warning document {name} is deleted: no warning reaches a session before its deadline "
+                "(sessions still end on time) until the stack is deployed again"
+            )
+        version = call.text("documentVersion") or "another version"
+        what = f"now defaults to version {version}" if verb == "UpdateDocumentDefaultVersion" else "changed"
+        return (
+            f"the warning document {name} {what}: the sweeper runs only its version 1, but whoever runs it by name "
+            "(console, SendCommand without a version) now gets the caller's script, run as root on the node"
         )
     if kind == "policy":
         if verb == "DeleteParameter":
