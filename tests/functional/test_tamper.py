@@ -240,6 +240,30 @@ CALLS: list[tuple[str, Callable[[Stack], None], str, str]] = [
         "the code of the sweeper function was replaced",
     ),
     (
+        "PutFunctionConcurrency20171031",
+        lambda s: mallory(s, "lambda").put_function_concurrency(
+            FunctionName=function_name(s, "SessionStartedFunction"), ReservedConcurrentExecutions=0
+        ),
+        "SessionStartedFunction",
+        "the session-start function's reserved concurrency is 0: it no longer runs at all",
+    ),
+    (
+        "PutFunctionEventInvokeConfig",
+        lambda s: mallory(s, "lambda").put_function_event_invoke_config(
+            FunctionName=function_name(s, "SweeperFunction"), MaximumEventAgeInSeconds=60, MaximumRetryAttempts=0
+        ),
+        "SweeperFunction",
+        "how the sweeper function is retried changed",
+    ),
+    (
+        "UpdateFunctionEventInvokeConfig",
+        lambda s: mallory(s, "lambda").update_function_event_invoke_config(
+            FunctionName=function_name(s, "SessionEndedFunction"), MaximumRetryAttempts=0
+        ),
+        "SessionEndedFunction",
+        "how the session-end function is retried changed",
+    ),
+    (
         "DeleteTable",
         lambda s: mallory(s, "dynamodb").delete_table(TableName=s.outputs["GrantsTableName"]),
         "Grants",

@@ -163,3 +163,30 @@ def test_a_new_default_version_of_the_warning_document_says_the_sweeper_still_ru
     meaning = meaning_of(call, "warning document", "sw-WarningDocument-QRS", OWNED)
     assert meaning.startswith("the warning document sw-WarningDocument-QRS now defaults to version 2: ")
     assert "the sweeper runs only its version 1" in meaning
+
+
+@pytest.mark.parametrize(
+    ("name", "request_parameters", "meaning"),
+    [
+        (
+            "PutFunctionConcurrency20171031",
+            {"reservedConcurrentExecutions": 0},
+            "the session-start function's reserved concurrency is 0: it no longer runs at all",
+        ),
+        (
+            "PutFunctionEventInvokeConfig",
+            {"maximumEventAgeInSeconds": 60, "maximumRetryAttempts": 0},
+            "how the session-start function is retried changed",
+        ),
+        ("UpdateFunctionEventInvokeConfig", {"maximumRetryAttempts": 0}, "events it fails on may now be dropped"),
+    ],
+)
+def test_concurrency_and_retry_changes_to_a_warden_function_are_tampering(
+    name: str, request_parameters: dict[str, Any], meaning: str
+) -> None:
+    # GIVEN a call that can stop a warden function or drop its events
+    raw = event("lambda.amazonaws.com", name, {"functionName": "sw-SessionStartedFunction-ABC", **request_parameters})
+    call = parse_control_event(raw)
+    # WHEN the watch looks at it THEN it changes the function, and says how
+    assert resource_of(call, OWNED) == ("function", "sw-SessionStartedFunction-ABC")
+    assert meaning in meaning_of(call, "function", "sw-SessionStartedFunction-ABC", OWNED)

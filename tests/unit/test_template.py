@@ -232,3 +232,24 @@ def test_the_tamper_watch_sees_put_targets_and_changes_to_the_warning_document()
     assert {"Ref": "WarningDocument"} in documents["detail"]["requestParameters"]["name"]
     variables = RESOURCES["TamperWatchFunction"]["Properties"]["Environment"]["Variables"]
     assert variables["WARDEN_WARNING_DOCUMENT"] == {"Ref": "WarningDocument"}
+
+
+def test_the_tamper_watch_sees_concurrency_and_retry_changes_to_every_warden_function() -> None:
+    lambdas = [p for p in _tamper_patterns() if p["detail"]["eventSource"] == ["lambda.amazonaws.com"]]
+    assert len(lambdas) == 2
+    for pattern in lambdas:
+        names = pattern["detail"]["eventName"]
+        assert "PutFunctionConcurrency20171031" in names
+        assert {"prefix": "PutFunctionEventInvokeConfig"} in names
+        assert {"prefix": "UpdateFunctionEventInvokeConfig"} in names
+
+
+def test_the_throttles_alarm_counts_every_function() -> None:
+    metrics = RESOURCES["ThrottlesAlarm"]["Properties"]["Metrics"]
+    counted = {
+        metric["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"] for metric in metrics if "MetricStat" in metric
+    }
+    functions = {name for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"}
+    assert counted == functions
+    [total] = [metric for metric in metrics if metric.get("ReturnData")]
+    assert set(total["Expression"].replace(" ", "").split("+")) == {m["Id"] for m in metrics if "MetricStat" in m}

@@ -48,8 +48,8 @@ class ControlCall:
 
     @property
     def short_name(self) -> str:
-        """The event name without Lambda's API version suffix (``UpdateFunctionCode20150331v2`` -> ...Code)."""
-        for cut in ("2015", "2014"):
+        """The event name without Lambda's API version suffix (``PutFunctionConcurrency20171031`` -> ...Concurrency)."""
+        for cut in ("2015", "2014", "2017", "2019"):
             if cut in self.event_name:
                 return self.event_name.split(cut, 1)[0]
         return self.event_name
@@ -264,6 +264,16 @@ def meaning_of(call: ControlCall, kind: str, name: str, owned: Owned) -> str:
             )
         if verb == "DeleteFunction":
             return f"the {what} is deleted: {then}"
+        if verb == "PutFunctionConcurrency":
+            reserved = call.request.get("reservedConcurrentExecutions")
+            if reserved in (0, "0"):
+                return f"the {what}'s reserved concurrency is 0: it no longer runs at all, and {then}"
+            return f"the {what}'s reserved concurrency is now {reserved}: more events than that are throttled"
+        if verb in ("PutFunctionEventInvokeConfig", "UpdateFunctionEventInvokeConfig"):
+            return (
+                f"how the {what} is retried changed (maximum event age, retries or failure destination): events it "
+                f"fails on may now be dropped unseen, and {then}"
+            )
         return f"EventBridge may no longer invoke the {what}: {then}"
     what = owned.tables.get(name, f"table {name}")
     return f"the {what} table {name} is deleted: the functions that use it fail, and what it held is gone"
