@@ -10,7 +10,7 @@ from typing import Any
 
 # (signing service, API action) -> CloudTrail eventName. Lambda's REST operations carry their API version.
 WATCHED: dict[tuple[str, str], str] = {
-    **{("events", name): name for name in ("DisableRule", "DeleteRule", "RemoveTargets", "PutRule")},
+    **{("events", name): name for name in ("DisableRule", "DeleteRule", "RemoveTargets", "PutTargets", "PutRule")},
     **{("cloudtrail", name): name for name in ("StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors")},
     **{
         ("ssm", name): name
@@ -21,6 +21,9 @@ WATCHED: dict[tuple[str, str], str] = {
     ("lambda", "UpdateFunctionConfiguration"): "UpdateFunctionConfiguration20150331v2",
     ("lambda", "DeleteFunction"): "DeleteFunction20150331",
     ("lambda", "RemovePermission"): "RemovePermission20150331v2",
+    ("lambda", "PutFunctionConcurrency"): "PutFunctionConcurrency20171031",
+    ("lambda", "PutFunctionEventInvokeConfig"): "PutFunctionEventInvokeConfig",
+    ("lambda", "UpdateFunctionEventInvokeConfig"): "UpdateFunctionEventInvokeConfig",
     ("dynamodb", "DeleteTable"): "DeleteTable",
 }
 # Calls that change what the trails deliver: whether they are recorded is decided before they take effect
@@ -30,7 +33,10 @@ TRAIL_CHANGES = frozenset({"StopLogging", "DeleteTrail", "UpdateTrail", "PutEven
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
 _HIDDEN_KEYS = frozenset({"value", "zipFile", "variables"})
 
-_LAMBDA_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)(?P<rest>/code|/configuration|/policy/[^/]+)?/?$")
+_LAMBDA_PATH = re.compile(
+    r"^/(?P<version>2015-03-31|2017-10-31|2019-09-25)/functions/(?P<name>[^/]+)"
+    r"(?P<rest>/code|/configuration|/policy/[^/]+|/concurrency|/event-invoke-config)?/?$"
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,11 @@ def lambda_operation(method: str, path: str) -> tuple[str, dict[str, Any]] | Non
         return "UpdateFunctionConfiguration", {"FunctionName": name}
     if method == "DELETE" and rest == "":
         return "DeleteFunction", {"FunctionName": name}
+    if method == "PUT" and rest == "/concurrency":
+        return "PutFunctionConcurrency", {"FunctionName": name}
+    if rest == "/event-invoke-config" and method in ("PUT", "POST"):
+        action = "PutFunctionEventInvokeConfig" if method == "PUT" else "UpdateFunctionEventInvokeConfig"
+        return action, {"FunctionName": name}
     if method == "DELETE" and rest.startswith("/policy/"):
         return "RemovePermission", {"FunctionName": name, "StatementId": rest.split("/", 2)[2]}
     return None

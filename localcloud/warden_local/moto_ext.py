@@ -38,6 +38,14 @@ _ACTIVE = _Active()
 _ORIGINAL_SEND: Any = None
 
 
+class _CommandVersion(threading.local):
+    value: str | None = None
+
+
+# The DocumentVersion of the SendCommand this thread is serving (moto's backend is not handed it).
+_COMMAND_VERSION = _CommandVersion()
+
+
 def activate(hooks: Hooks) -> None:
     """Make ``hooks`` the process's local cloud; moto's backends are process-global, so there is only one."""
     with _ACTIVE.lock:
@@ -104,21 +112,7 @@ def install() -> None:
             # AWS user ids are AIDA + 17 characters (GetUser's UserId, CloudTrail's principalId); moto's are not.
             self.id = generate_access_key_id_from_account_id(account_id, prefix="AIDA", total_length=21)
 
-        original_send_command = ssm_models.SimpleSystemManagerBackend.send_command
-
-        def send_command(self: Any, *args: Any, **kwargs: Any) -> Any:
-            command = original_send_command(self, *args, **kwargs)
-            hooks = _ACTIVE.hooks
-            if hooks is not None:
-                # moto stamps a command with the host's clock; AWS with its own: the emulated clock here.
-                import datetime
-
-                requested = datetime.datetime.fromtimestamp(hooks.now_epoch(), datetime.UTC).replace(tzinfo=None)
-                command.expires_after = requested + (command.expires_after - command.requested_date_time)
-                command.requested_date_time = requested
-            return command
-
-        setattr(ssm_models.SimpleSystemManagerBackend, "send_command", send_command)  # noqa: B010
+        _install_send_command()
         setattr(iam_models.User, "__init__", user_init)  # noqa: B010
         _complete_dynamodb_tables()
         setattr(events_models.Rule, "send_to_targets", send_to_targets)  # noqa: B010 - patching moto's class
@@ -127,6 +121,52 @@ def install() -> None:
         install_cloudformation_models(lambda: _ACTIVE.hooks)
         sns_ext.install(lambda: _ACTIVE.hooks)
         _installed = True
+
+
+def _install_send_command() -> None:
+    """SendCommand as AWS runs it: the emulated clock, and the document version asked for (else the default)."""
+    from moto.ssm import models as ssm_models
+    from moto.ssm import responses as ssm_responses
+
+    original_send_command = ssm_models.SimpleSystemManagerBackend.send_command
+
+    def send_command(self: Any, *args: Any, **kwargs: Any) -> Any:
+        command = original_send_command(self, *args, **kwargs)
+        # The version SSM runs: the one asked for, else the document's default (moto ignores DocumentVersion).
+        documents = self._documents.get(command.document_name)
+        asked = _COMMAND_VERSION.value
+        if documents is not None:
+            if asked in (None, "", "$DEFAULT"):
+                asked = documents.default_version
+            elif asked == "$LATEST":
+                asked = documents.latest_version
+        command.document_version = asked  # type: ignore[attr-defined]
+        hooks = _ACTIVE.hooks
+        if hooks is not None:
+            # moto stamps a command with the host's clock; AWS with its own: the emulated clock here.
+            import datetime
+
+            requested = datetime.datetime.fromtimestamp(hooks.now_epoch(), datetime.UTC).replace(tzinfo=None)
+            command.expires_after = requested + (command.expires_after - command.requested_date_time)
+            command.requested_date_time = requested
+        return command
+
+    original_command_object = ssm_models.Command.response_object
+    original_send_response = ssm_responses.SimpleSystemManagerResponse.send_command
+
+    def command_object(self: Any) -> dict[str, Any]:
+        return {**original_command_object(self), "DocumentVersion": getattr(self, "document_version", None)}
+
+    def send_response(self: Any) -> Any:
+        _COMMAND_VERSION.value = self._get_param("DocumentVersion")
+        try:
+            return original_send_response(self)
+        finally:
+            _COMMAND_VERSION.value = None
+
+    setattr(ssm_models.SimpleSystemManagerBackend, "send_command", send_command)  # noqa: B010
+    setattr(ssm_models.Command, "response_object", command_object)  # noqa: B010
+    setattr(ssm_responses.SimpleSystemManagerResponse, "send_command", send_response)  # noqa: B010
 
 
 def _complete_dynamodb_tables() -> None:

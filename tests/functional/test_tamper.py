@@ -101,12 +101,54 @@ def _delete_rule(stack: Stack, name: str) -> None:
     events.delete_rule(Name=name)
 
 
+# A script of the caller's, as a new version of the warning document (what SSM would run as root on a node).
+CALLERS_SCRIPT = json.dumps(
+    {
+        "schemaVersion": "2.2",
+        "description": "anything at all",
+        "mainSteps": [{"action": "aws:runShellScript", "name": "run", "inputs": {"runCommand": ["id"]}}],
+    }
+)
+
+
+def _new_warning_version(stack: Stack, ssm: Any) -> str:
+    """A version 2 of the warning document whose script is the caller's; its name."""
+    name = str(stack.outputs["WarningDocumentName"])
+    ssm.update_document(Name=name, Content=CALLERS_SCRIPT, DocumentFormat="JSON", DocumentVersion="$LATEST")
+    return name
+
+
+def _default_to_version_2(stack: Stack) -> None:
+    # The new version is an alert of its own; what is asked here is the default version's.
+    name = _new_warning_version(stack, stack.cloud.client("ssm"))
+    stack.cloud.settle()
+    stack.inbox.received.clear()
+    stack.inbox.receive()
+    stack.inbox.received.clear()
+    mallory(stack, "ssm").update_document_default_version(Name=name, DocumentVersion="2")
+
+
 CALLS: list[tuple[str, Callable[[Stack], None], str, str]] = [
     (
         "RemoveTargets",
         lambda s: mallory(s, "events").remove_targets(Rule=rule(s, "session-ended-by-user"), Ids=["x"]),
         "session-ended-by-user",
         "no longer invokes its function",
+    ),
+    (
+        "PutTargets",
+        lambda s: mallory(s, "events").put_targets(
+            Rule=rule(s, "session-started"),
+            Targets=[
+                {
+                    "Id": "SessionStartedFunction",
+                    "Arn": f"arn:aws:sqs:{s.cloud.region}:{s.cloud.account_id}:elsewhere",
+                    "InputTransformer": {"InputTemplate": '{"errorCode": "AccessDenied"}'},
+                }
+            ],
+        ),
+        "session-started",
+        "the session-start rule now delivers to whatever the caller named",
     ),
     (
         "DeleteRule",
@@ -150,6 +192,24 @@ CALLS: list[tuple[str, Callable[[Stack], None], str, str]] = [
         "settings changed",
     ),
     (
+        "UpdateDocument",
+        lambda s: _new_warning_version(s, mallory(s, "ssm")) and None,
+        "warning document",
+        "changed: the sweeper runs only its version 1, but",
+    ),
+    (
+        "UpdateDocumentDefaultVersion",
+        _default_to_version_2,
+        "warning document",
+        "now defaults to version 2: the sweeper runs only its version 1, but",
+    ),
+    (
+        "DeleteDocument",
+        lambda s: mallory(s, "ssm").delete_document(Name=s.outputs["WarningDocumentName"]),
+        "warning document",
+        "is deleted: no warning reaches a session before its deadline",
+    ),
+    (
         "DeleteParameter",
         lambda s: mallory(s, "ssm").delete_parameter(Name=s.outputs["PolicyParameterName"]),
         "policy",
@@ -178,6 +238,30 @@ CALLS: list[tuple[str, Callable[[Stack], None], str, str]] = [
         ),
         "SweeperFunction",
         "the code of the sweeper function was replaced",
+    ),
+    (
+        "PutFunctionConcurrency20171031",
+        lambda s: mallory(s, "lambda").put_function_concurrency(
+            FunctionName=function_name(s, "SessionStartedFunction"), ReservedConcurrentExecutions=0
+        ),
+        "SessionStartedFunction",
+        "the session-start function's reserved concurrency is 0: it no longer runs at all",
+    ),
+    (
+        "PutFunctionEventInvokeConfig",
+        lambda s: mallory(s, "lambda").put_function_event_invoke_config(
+            FunctionName=function_name(s, "SweeperFunction"), MaximumEventAgeInSeconds=60, MaximumRetryAttempts=0
+        ),
+        "SweeperFunction",
+        "how the sweeper function is retried changed",
+    ),
+    (
+        "UpdateFunctionEventInvokeConfig",
+        lambda s: mallory(s, "lambda").update_function_event_invoke_config(
+            FunctionName=function_name(s, "SessionEndedFunction"), MaximumRetryAttempts=0
+        ),
+        "SessionEndedFunction",
+        "how the session-end function is retried changed",
     ),
     (
         "DeleteTable",

@@ -13,6 +13,7 @@ import pytest
 
 from tests.functional.conftest import TUESDAY_MORNING, Stack
 from tests.functional.test_sweeper import grant, sweeps_at_once, warden_in_process
+from tests.functional.test_tamper import CALLERS_SCRIPT
 from warden.service import Warden
 from warden.timefmt import iso
 
@@ -170,3 +171,21 @@ def test_two_sweeps_at_once_send_each_warning_once(stack: Stack) -> None:
     assert [c["Parameters"]["SessionId"] for c in commands(stack)] == [[session]]
     stack.cloud.settle()
     assert stack.inbox.kinds() == ["session-expiring"]
+
+
+def test_the_sweeper_runs_version_1_of_the_warning_document_even_when_another_is_the_default(stack: Stack) -> None:
+    # GIVEN someone added a version 2 of the warning document with a script of their own, and made it the default
+    ssm = stack.cloud.client("ssm")
+    document = stack.outputs["WarningDocumentName"]
+    ssm.update_document(Name=document, Content=CALLERS_SCRIPT, DocumentFormat="JSON", DocumentVersion="$LATEST")
+    ssm.update_document_default_version(Name=document, DocumentVersion="2")
+    assert ssm.describe_document(Name=document)["Document"]["DefaultVersion"] == "2"
+    # WHEN alice's session gets its 10-minute warning
+    clock_at(stack, LATE_AFTERNOON)
+    analytics = stack.cloud.add_instance({"Name": "etl-1", "Department": "Analytics"})
+    stack.start(stack.person("alice"), analytics)
+    stack.cloud.advance("20m")
+    # THEN the command SSM ran is the stack's own version 1, not the default
+    [command] = commands(stack)
+    assert command["DocumentName"] == document
+    assert command["DocumentVersion"] == "1"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from warden.tamper import NotAControlCall, Owned, parse_control_event, preference_changes, resource_of
+from warden.tamper import NotAControlCall, Owned, meaning_of, parse_control_event, preference_changes, resource_of
 
 OWNED = Owned(
     stack="sw",
@@ -15,6 +15,7 @@ OWNED = Owned(
     tables={"sw-GrantsTable-XYZ": "grants"},
     policy_parameter="/session-warden/sw/policy",
     canary_parameter="/session-warden/sw/canary",
+    warning_document="sw-WarningDocument-QRS",
 )
 
 
@@ -41,6 +42,15 @@ def event(source: str, name: str, request: dict[str, Any], **identity: Any) -> d
             event("events.amazonaws.com", "RemoveTargets", {"rule": "sw-session-started"}),
             ("rule", "sw-session-started"),
         ),
+        (
+            event(
+                "events.amazonaws.com",
+                "PutTargets",
+                {"rule": "sw-session-started", "targets": [{"id": "x", "arn": "arn:aws:sqs:r:1:elsewhere"}]},
+            ),
+            ("rule", "sw-session-started"),
+        ),
+        (event("events.amazonaws.com", "PutTargets", {"rule": "someone-elses", "targets": []}), None),
         (event("events.amazonaws.com", "DisableRule", {"name": "someone-elses"}), None),
         (
             event("cloudtrail.amazonaws.com", "StopLogging", {"name": "arn:aws:cloudtrail:r:1:trail/t1"}),
@@ -71,6 +81,14 @@ def event(source: str, name: str, request: dict[str, Any], **identity: Any) -> d
         (
             event("ssm.amazonaws.com", "UpdateDocument", {"name": "SSM-SessionManagerRunShell"}),
             ("preferences", "SSM-SessionManagerRunShell"),
+        ),
+        (
+            event("ssm.amazonaws.com", "UpdateDocumentDefaultVersion", {"name": "sw-WarningDocument-QRS"}),
+            ("warning document", "sw-WarningDocument-QRS"),
+        ),
+        (
+            event("ssm.amazonaws.com", "DeleteDocument", {"name": "arn:aws:ssm:r:1:document/sw-WarningDocument-QRS"}),
+            ("warning document", "sw-WarningDocument-QRS"),
         ),
         (event("ssm.amazonaws.com", "UpdateDocument", {"name": "Team-Shell"}), None),
     ],
@@ -119,3 +137,56 @@ def test_weakened_preferences_are_named_and_harmless_changes_listed_plainly() ->
 def test_a_maximum_duration_set_where_there_was_none_is_not_a_raise() -> None:
     changes = preference_changes({"inputs": {"maxSessionDuration": ""}}, {"inputs": {"maxSessionDuration": "60"}})
     assert changes == ["maxSessionDuration: none -> '60'"]
+
+
+def test_replacing_a_rules_targets_says_where_it_now_delivers_and_that_its_input_is_rewritten() -> None:
+    # GIVEN a PutTargets on the session-start rule that sends its events elsewhere, rewritten
+    target = {"id": "x", "arn": "arn:aws:sqs:r:1:elsewhere", "inputTransformer": {"inputTemplate": "{}"}}
+    call = parse_control_event(
+        event("events.amazonaws.com", "PutTargets", {"rule": "sw-session-started", "targets": [target]})
+    )
+    # WHEN its meaning is told
+    meaning = meaning_of(call, "rule", "sw-session-started", OWNED)
+    # THEN it names the rule, the new target and the rewriting
+    assert meaning.startswith("the session-start rule now delivers to whatever the caller named")
+    assert "arn:aws:sqs:r:1:elsewhere (its input rewritten)" in meaning
+
+
+def test_a_new_default_version_of_the_warning_document_says_the_sweeper_still_runs_version_1() -> None:
+    call = parse_control_event(
+        event(
+            "ssm.amazonaws.com",
+            "UpdateDocumentDefaultVersion",
+            {"name": "sw-WarningDocument-QRS", "documentVersion": "2"},
+        )
+    )
+    meaning = meaning_of(call, "warning document", "sw-WarningDocument-QRS", OWNED)
+    assert meaning.startswith("the warning document sw-WarningDocument-QRS now defaults to version 2: ")
+    assert "the sweeper runs only its version 1" in meaning
+
+
+@pytest.mark.parametrize(
+    ("name", "request_parameters", "meaning"),
+    [
+        (
+            "PutFunctionConcurrency20171031",
+            {"reservedConcurrentExecutions": 0},
+            "the session-start function's reserved concurrency is 0: it no longer runs at all",
+        ),
+        (
+            "PutFunctionEventInvokeConfig",
+            {"maximumEventAgeInSeconds": 60, "maximumRetryAttempts": 0},
+            "how the session-start function is retried changed",
+        ),
+        ("UpdateFunctionEventInvokeConfig", {"maximumRetryAttempts": 0}, "events it fails on may now be dropped"),
+    ],
+)
+def test_concurrency_and_retry_changes_to_a_warden_function_are_tampering(
+    name: str, request_parameters: dict[str, Any], meaning: str
+) -> None:
+    # GIVEN a call that can stop a warden function or drop its events
+    raw = event("lambda.amazonaws.com", name, {"functionName": "sw-SessionStartedFunction-ABC", **request_parameters})
+    call = parse_control_event(raw)
+    # WHEN the watch looks at it THEN it changes the function, and says how
+    assert resource_of(call, OWNED) == ("function", "sw-SessionStartedFunction-ABC")
+    assert meaning in meaning_of(call, "function", "sw-SessionStartedFunction-ABC", OWNED)

@@ -210,3 +210,46 @@ def test_send_command_is_allowed_only_with_the_warning_document_on_instances_and
     assert RESOURCES["SweeperFunction"]["Properties"]["Environment"]["Variables"]["WARDEN_WARNING_DOCUMENT"] == {
         "Ref": "WarningDocument"
     }
+
+
+def _tamper_patterns() -> list[dict[str, Any]]:
+    events = RESOURCES["TamperWatchFunction"]["Properties"]["Events"]
+    return [item for event in events.values() for item in event["Properties"]["Pattern"]["$or"]]
+
+
+def test_the_warning_document_is_replaced_on_change_so_its_version_1_is_always_the_stacks_script() -> None:
+    # The sweeper runs DocumentVersion 1 only: that is the template's script only while CloudFormation replaces
+    # the document (the default UpdateMethod) instead of adding versions to it.
+    assert _warning_document().get("UpdateMethod", "Replace") == "Replace"
+
+
+def test_the_tamper_watch_sees_put_targets_and_changes_to_the_warning_document() -> None:
+    patterns = _tamper_patterns()
+    targets = [p for p in patterns if "PutTargets" in p["detail"].get("eventName", [])]
+    assert len(targets) == 2 and all("rule" in p["detail"]["requestParameters"] for p in targets)
+    [documents] = [p for p in patterns if "UpdateDocumentDefaultVersion" in p["detail"].get("eventName", [])]
+    assert set(documents["detail"]["eventName"]) == {"UpdateDocument", "UpdateDocumentDefaultVersion", "DeleteDocument"}
+    assert {"Ref": "WarningDocument"} in documents["detail"]["requestParameters"]["name"]
+    variables = RESOURCES["TamperWatchFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["WARDEN_WARNING_DOCUMENT"] == {"Ref": "WarningDocument"}
+
+
+def test_the_tamper_watch_sees_concurrency_and_retry_changes_to_every_warden_function() -> None:
+    lambdas = [p for p in _tamper_patterns() if p["detail"]["eventSource"] == ["lambda.amazonaws.com"]]
+    assert len(lambdas) == 2
+    for pattern in lambdas:
+        names = pattern["detail"]["eventName"]
+        assert "PutFunctionConcurrency20171031" in names
+        assert {"prefix": "PutFunctionEventInvokeConfig"} in names
+        assert {"prefix": "UpdateFunctionEventInvokeConfig"} in names
+
+
+def test_the_throttles_alarm_counts_every_function() -> None:
+    metrics = RESOURCES["ThrottlesAlarm"]["Properties"]["Metrics"]
+    counted = {
+        metric["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"] for metric in metrics if "MetricStat" in metric
+    }
+    functions = {name for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"}
+    assert counted == functions
+    [total] = [metric for metric in metrics if metric.get("ReturnData")]
+    assert set(total["Expression"].replace(" ", "").split("+")) == {m["Id"] for m in metrics if "MetricStat" in m}

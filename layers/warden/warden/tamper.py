@@ -48,8 +48,8 @@ class ControlCall:
 
     @property
     def short_name(self) -> str:
-        """The event name without Lambda's API version suffix (``UpdateFunctionCode20150331v2`` -> ...Code)."""
-        for cut in ("2015", "2014"):
+        """The event name without Lambda's API version suffix (``PutFunctionConcurrency20171031`` -> ...Concurrency)."""
+        for cut in ("2015", "2014", "2017", "2019"):
             if cut in self.event_name:
                 return self.event_name.split(cut, 1)[0]
         return self.event_name
@@ -116,6 +116,7 @@ class Owned:
     tables: Mapping[str, str]  # table name -> what it holds
     policy_parameter: str
     canary_parameter: str | None = None
+    warning_document: str | None = None  # the SSM document the sweeper sends warnings with
     region: str = ""
     account: str | None = None
     consequences: Mapping[str, str] = field(default_factory=dict)  # rule/function name -> what losing it does
@@ -156,11 +157,11 @@ class Finding:
 def resource_of(call: ControlCall, owned: Owned) -> tuple[str, str] | None:
     """(kind, name) of the warden's resource the call changes; None when it changes nothing the warden owns.
 
-    Kinds: ``rule``, ``trail``, ``preferences``, ``policy``, ``canary``, ``function``, ``table``.
+    Kinds: ``rule``, ``trail``, ``preferences``, ``warning document``, ``policy``, ``canary``, ``function``, ``table``.
     """
     source, name = call.event_source, call.short_name
     if source == "events.amazonaws.com":
-        rule = call.text("rule") if name == "RemoveTargets" else call.text("name")
+        rule = call.text("rule") if name in ("RemoveTargets", "PutTargets") else call.text("name")
         rule = rule.rsplit("/", 1)[-1] if rule else None
         return ("rule", rule) if rule and rule in owned.rules else None
     if source == "cloudtrail.amazonaws.com":
@@ -169,6 +170,8 @@ def resource_of(call: ControlCall, owned: Owned) -> tuple[str, str] | None:
     if source == "ssm.amazonaws.com" and name in ("UpdateDocument", "DeleteDocument", "UpdateDocumentDefaultVersion"):
         document = call.text("name")
         document = document.rsplit("/", 1)[-1] if document else None
+        if document and document == owned.warning_document:
+            return "warning document", document
         return ("preferences", RUN_SHELL) if document == RUN_SHELL else None
     if source == "ssm.amazonaws.com" and name in ("PutParameter", "DeleteParameter"):
         parameter = owned.parameter_of(call.text("name"))
@@ -196,6 +199,8 @@ def meaning_of(call: ControlCall, kind: str, name: str, owned: Owned) -> str:
             return f"the {what} is deleted: {then}"
         if verb == "RemoveTargets":
             return f"the {what} no longer invokes its function: {then}"
+        if verb == "PutTargets":
+            return f"the {what} now delivers to whatever the caller named{_targets(call.request)}: {then}"
         return f"the {what} was redefined (pattern, schedule or state): if it no longer matches, {then}"
     if kind == "trail":
         blind = (
@@ -223,6 +228,18 @@ def meaning_of(call: ControlCall, kind: str, name: str, owned: Owned) -> str:
         return (
             "the Session Manager preferences changed: what sessions log, how they are encrypted or how long they last"
         )
+    if kind == "warning document":
+        if verb == "DeleteDocument":
+            return (
+                f"the warning document {name} is deleted: no warning reaches a session before its deadline "
+                "(sessions still end on time) until the stack is deployed again"
+            )
+        version = call.text("documentVersion") or "another version"
+        what = f"now defaults to version {version}" if verb == "UpdateDocumentDefaultVersion" else "changed"
+        return (
+            f"the warning document {name} {what}: the sweeper runs only its version 1, but whoever runs it by name "
+            "(console, SendCommand without a version) now gets the caller's script, run as root on the node"
+        )
     if kind == "policy":
         if verb == "DeleteParameter":
             return (
@@ -247,9 +264,34 @@ def meaning_of(call: ControlCall, kind: str, name: str, owned: Owned) -> str:
             )
         if verb == "DeleteFunction":
             return f"the {what} is deleted: {then}"
+        if verb == "PutFunctionConcurrency":
+            reserved = call.request.get("reservedConcurrentExecutions")
+            if reserved in (0, "0"):
+                return f"the {what}'s reserved concurrency is 0: it no longer runs at all, and {then}"
+            return f"the {what}'s reserved concurrency is now {reserved}: more events than that are throttled"
+        if verb in ("PutFunctionEventInvokeConfig", "UpdateFunctionEventInvokeConfig"):
+            return (
+                f"how the {what} is retried changed (maximum event age, retries or failure destination): events it "
+                f"fails on may now be dropped unseen, and {then}"
+            )
         return f"EventBridge may no longer invoke the {what}: {then}"
     what = owned.tables.get(name, f"table {name}")
     return f"the {what} table {name} is deleted: the functions that use it fail, and what it held is gone"
+
+
+def _targets(request: Mapping[str, Any]) -> str:
+    """The targets a PutTargets names (ARN and whether an input transformer rewrites what they receive)."""
+    targets = request.get("targets")
+    if not isinstance(targets, list) or not targets:
+        return ""
+    shown: list[str] = []
+    for target in targets[:5]:
+        if not isinstance(target, Mapping):
+            continue
+        arn = str(target.get("arn") or target.get("Arn") or "(no ARN)")[:200]
+        rewritten = any(key in target for key in ("inputTransformer", "input", "inputPath", "InputTransformer"))
+        shown.append(arn + (" (its input rewritten)" if rewritten else ""))
+    return " (" + ", ".join(shown) + ")" if shown else ""
 
 
 def _selectors_keep_management(request: Mapping[str, Any]) -> bool:

@@ -102,7 +102,7 @@ class TamperWatch:
             if call.short_name == "PutParameter":
                 return self._canary_back(call)
             return self._tamper(Finding(call, name, meaning_of(call, kind, name, self.owned)))
-        if call.deployed_by_cloudformation and kind in ("rule", "function", "table", "policy"):
+        if call.deployed_by_cloudformation and kind in ("rule", "function", "table", "policy", "warning document"):
             # Only the stack that owns a resource changes it through CloudFormation: the warden's own deploy.
             count("TamperDeploy")
             return {"outcome": "deploy", "event_id": call.event_id}

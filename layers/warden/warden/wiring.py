@@ -182,6 +182,7 @@ def owned_resources(settings: Settings) -> Owned:
         tables=tables,
         policy_parameter=settings.policy_parameter,
         canary_parameter=settings.canary_parameter,
+        warning_document=settings.warning_document,
         region=settings.region,
         account=_account(settings),
         consequences={name: then for name, (_, then) in [*rules.items(), *functions.items()]},

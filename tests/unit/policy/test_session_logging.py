@@ -40,6 +40,7 @@ def shell(**inputs: Any) -> dict[str, Any]:
 S3 = preferences_logging(DEFAULT_DOCUMENT, shell(s3BucketName="audit-logs", s3KeyPrefix="ssm/"))
 CLOUDWATCH = preferences_logging(DEFAULT_DOCUMENT, shell(cloudWatchLogGroupName="/ssm/sessions"))
 NOWHERE_LOGGING = preferences_logging(DEFAULT_DOCUMENT, shell(s3BucketName="", cloudWatchLogGroupName=" "))
+PLACEHOLDER = preferences_logging(DEFAULT_DOCUMENT, shell(s3BucketName="{{ ssm:/audit/bucket }}"))
 
 
 @pytest.mark.parametrize(
@@ -55,6 +56,8 @@ NOWHERE_LOGGING = preferences_logging(DEFAULT_DOCUMENT, shell(s3BucketName="", c
         ({"sessionType": "Standard_Stream", "inputs": ["s3BucketName"]}, "unknown", None, None),
         ({"sessionType": "Port"}, "unknown", None, None),
         (shell(s3BucketName=["not", "a", "string"]), "unlogged", None, None),
+        (shell(s3BucketName="{{ ssm:/audit/bucket }}"), "unknown", None, None),
+        (shell(s3BucketName="audit-logs", cloudWatchLogGroupName="{{LogGroup}}"), "unknown", None, None),
     ],
 )
 def test_preferences_say_where_sessions_are_logged(
@@ -235,6 +238,7 @@ UNREADABLE = unreadable_logging(DEFAULT_DOCUMENT, "GetDocument failed: AccessDen
         (TOP, NOWHERE_LOGGING, False, NOWHERE),
         (TOP, PORT, False, "require_logging: port forwarding is never logged by Session Manager"),
         (TOP, UNREADABLE, False, "require_logging: cannot tell whether Session Manager logs the session"),
+        (TOP, PLACEHOLDER, False, "require_logging: cannot tell where Session Manager logs: the s3BucketName"),
         (TOP, None, False, "require_logging: cannot tell whether Session Manager logs the session (its preferences"),
         ("default: allow", NOWHERE_LOGGING, True, "no rule or grant allows"),
         (PER_RULE, S3, True, "allowed by rule logged-shells"),

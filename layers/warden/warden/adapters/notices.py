@@ -30,6 +30,10 @@ _FAILED = {
 }
 # A warning is worth nothing once the session has ended: the command gives up within minutes.
 _TIMEOUT_SECONDS = 60
+# The only version the sweeper runs. CloudFormation's AWS::SSM::Document (default UpdateMethod Replace) creates a new
+# document, at version 1, on every change to it; a version someone adds later with UpdateDocument (and makes the
+# default) is never run, so ssm:UpdateDocument on it cannot turn the sweeper into a root shell on every node.
+DOCUMENT_VERSION = "1"
 
 
 class SsmSessionNotices:
@@ -41,6 +45,7 @@ class SsmSessionNotices:
         with aws_call("SendCommand"):
             response = self._ssm.send_command(
                 DocumentName=self._document,
+                DocumentVersion=DOCUMENT_VERSION,
                 InstanceIds=[target],
                 Parameters={"SessionId": [session_id], "Message": [message]},
                 TimeoutSeconds=_TIMEOUT_SECONDS,

@@ -126,7 +126,8 @@ def preferences_logging(name: str, content: Mapping[str, Any]) -> SessionLogging
     -------
     SessionLogging
         ``logged`` with the bucket and/or log group; ``unlogged`` when neither is set; ``unknown`` when the
-        content is not a Standard_Stream document or its ``inputs`` is not an object.
+        content is not a Standard_Stream document, its ``inputs`` is not an object, or the bucket or log group
+        is a ``{{ }}`` parameter placeholder.
     """
     if not isinstance(content, Mapping) or content.get("sessionType") != "Standard_Stream":
         return SessionLogging(
@@ -140,6 +141,13 @@ def preferences_logging(name: str, content: Mapping[str, Any]) -> SessionLogging
             "unknown", f"cannot tell where Session Manager logs: the inputs of {name} are not an object"
         )
     bucket, group = _text(inputs, "s3BucketName"), _text(inputs, "cloudWatchLogGroupName")
+    for key, value in (("s3BucketName", bucket), ("cloudWatchLogGroupName", group)):
+        if value is not None and "{{" in value:
+            # A parameter placeholder: the warden cannot tell what, if anything, it names.
+            return SessionLogging(
+                "unknown",
+                f"cannot tell where Session Manager logs: the {key} of {name} is a placeholder ({value[:80]})",
+            )
     if bucket is None and group is None:
         return SessionLogging(
             "unlogged",
