@@ -38,7 +38,7 @@ dev: $(BIN)/warden ## create .venv with pinned dev dependencies and the project 
 tools: $(SAM) ## install the SAM CLI in its own venv (.tools/sam)
 
 test: dev ## run the whole test suite
-	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal -q
 
 fmt: dev ## format the code
 	$(BIN)/ruff format .
