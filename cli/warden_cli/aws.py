@@ -250,3 +250,15 @@ def connection_of(args: argparse.Namespace) -> Connection:
     """The connection ``main`` attached to the parsed arguments (the environment's when none was given)."""
     connection = getattr(args, "connection", None)
     return connection if isinstance(connection, Connection) else Connection()
+
+
+def active_session_ids(ssm: Any) -> set[str]:
+    """The ids of every session DescribeSessions lists as Active, all pages of them."""
+    found: set[str] = set()
+    request: dict[str, Any] = {"State": "Active", "MaxResults": 200}
+    while True:
+        page = ssm.describe_sessions(**request)
+        found.update(str(session["SessionId"]) for session in page.get("Sessions", []))
+        if not page.get("NextToken"):
+            return found
+        request["NextToken"] = page["NextToken"]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from warden_cli.demo_cast import berlin, demo_policy
+from warden_cli.demo_defence import canary_back, set_rule
 
 if TYPE_CHECKING:
     from warden_cli.demo_cast import Tracked
@@ -140,7 +141,7 @@ class SetRule:
     what: str  # what the timeline says the person does
 
     def __call__(self, run: Run) -> None:
-        run.stage.set_rule(run.stage.people[self.person], self.suffix, enabled=self.enabled, what=self.what)
+        set_rule(run.stage, run.stage.people[self.person], self.suffix, enabled=self.enabled, what=self.what)
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ class CanaryBack:
     """The sweeper's canary came back through CloudTrail and EventBridge (again, after an earlier CanaryBack)."""
 
     def __call__(self, run: Run) -> None:
-        run.canary_seen_at = run.stage.canary_back(after=run.canary_seen_at)
+        run.canary_seen_at = canary_back(run.stage, after=run.canary_seen_at)
 
 
 @dataclass(frozen=True)

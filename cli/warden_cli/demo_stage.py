@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from warden_cli.aws import active_session_ids
 from warden_cli.demo_cast import (
     ALERT_EMAIL,
     INSTANCES,
@@ -24,11 +25,12 @@ from warden_cli.demo_cast import (
     Tracked,
     demo_policy,
 )
+from warden_cli.demo_defence import allow_rule_actions
+from warden_cli.demo_verdicts import cause_of, start_verdict
 from warden_cli.output import iso_or_none
 from warden_cli.timeline import INDENT, Event, Timeline, alert_event, local_time, span, summary_event
 
 if TYPE_CHECKING:
-    from warden.records import LedgerEntry
     from warden_local import LocalCloud
     from warden_local.inbox import Mail
 
@@ -106,7 +108,7 @@ class Stage:
         for index, (key, name, role, about) in enumerate(PEOPLE):
             credentials = cloud.role_credentials(role, name, path=SSO_PATH) if role else cloud.user_credentials(name)
             if key in RULE_ACTIONS:
-                self._allow_rule_actions(name, RULE_ACTIONS[key])
+                allow_rule_actions(cloud, name, RULE_ACTIONS[key])
             arn = str(cloud.client("sts", credentials=credentials).get_caller_identity()["Arn"])
             person = Person(name, about, arn, credentials, cloud.client("ssm", credentials=credentials))
             self.people[key] = person
@@ -127,7 +129,7 @@ class Stage:
         tracked = Tracked(session_id, person, instance, at)
         self.sessions.append(tracked)
         tracked.row = self.ledger.get(session_id)
-        tracked.active = session_id in self._active()
+        tracked.active = session_id in active_session_ids(self.cloud.client("ssm"))
         row = tracked.row
         tracked.outcome, verdict = start_verdict(row, tracked.active)
         tracked.allowed_at_start = row is not None and row.decision == "allow"
@@ -156,7 +158,7 @@ class Stage:
             },
             at=at,
         )
-        self._drain()
+        self.drain()
         return tracked
 
     def grant(self, arguments: Sequence[str]) -> str | None:
@@ -190,7 +192,7 @@ class Stage:
             at=at,
         )
         self.expect(code == 0 and stored is not None, f"`warden {shlex.join(argv)}` creates a grant (exit {code})")
-        self._drain()
+        self.drain()
         return grant_id
 
     def extend_grant(self, grant_id: str | None, arguments: Sequence[str]) -> None:
@@ -214,7 +216,7 @@ class Stage:
             at=at,
         )
         self.expect(code == 0, f"`warden {shlex.join(argv)}` extends the grant (exit {code})")
-        self._drain()
+        self.drain()
 
     def push_policy(self, text: str, name: str) -> None:
         """``warden policy push FILE`` by the security team."""
@@ -236,7 +238,7 @@ class Stage:
             at=at,
         )
         self.expect(code == 0, f"`warden policy push {name}` succeeds (exit {code})")
-        self._drain()
+        self.drain()
 
     def retag(self, instance: Instance, tags: dict[str, str]) -> None:
         """``ec2 create-tags`` by someone who never thinks of open sessions."""
@@ -253,57 +255,7 @@ class Stage:
             {"target": instance.id, "target_name": instance.name, "tags": tags},
             at=at,
         )
-        self._drain()
-
-    def set_rule(self, person: Person, suffix: str, *, enabled: bool, what: str) -> None:
-        """``events disable-rule`` / ``enable-rule`` on the stack's rule ``<stack>-<suffix>``, as ``person``."""
-        name = f"{self.cloud.stack_name}-{suffix}"
-        command = "enable-rule" if enabled else "disable-rule"
-        at = self.cloud.clock.now()
-        events = self.cloud.client("events", credentials=person.credentials)
-        if enabled:
-            events.enable_rule(Name=name)
-        else:
-            events.disable_rule(Name=name)
-        self.cloud.settle()
-        state = str(self.cloud.client("events").describe_rule(Name=name)["State"])
-        self.emit(
-            "rule-state",
-            [f"{person.name} {what}  $ aws events {command} --name {name}"],
-            {"principal": person.name, "principal_arn": person.arn, "rule": name, "state": state},
-            at=at,
-        )
-        wanted = "ENABLED" if enabled else "DISABLED"
-        self.expect(state == wanted, f"rule {name} to be {wanted} after {command} (got {state})")
-        self._drain()
-
-    def canary_back(self, *, after: float | None = None) -> float | None:
-        """Report the canary's last round trip from the state table (pk ``canary``, sk ``state``); its ``seen_at``.
-
-        ``after``: the ``seen_at`` of an earlier report, which the round trip must be newer than."""
-        item = self.state.canary() or {}
-        found = [
-            value for key in ("sent_at", "seen_at", "round_trip_ms") if isinstance(value := item.get(key), int | float)
-        ]
-        back = None
-        if len(found) == 3:
-            sent_at, seen_at, round_trip = (float(value) for value in found)
-            if seen_at >= sent_at and (after is None or seen_at > after):
-                back = seen_at
-                again = " again" if after is not None else ""
-                self.emit(
-                    "canary",
-                    [
-                        f"canary: the sweeper's write came back{again} through CloudTrail and EventBridge in "
-                        f"{int(round_trip)} ms of emulated time (the event path delivers)"
-                    ],
-                    {"sent_at": sent_at, "seen_at": seen_at, "round_trip_ms": int(round_trip)},
-                )
-        expected = "the sweeper's canary to come back through CloudTrail and EventBridge"
-        self.expect(
-            back is not None, expected + (" once more after the rule was re-enabled" if after is not None else "")
-        )
-        return back
+        self.drain()
 
     def advance(self, *, until: datetime) -> None:
         """Move the emulated clock minute by minute (the sweeper runs each minute), reporting what happens."""
@@ -326,12 +278,12 @@ class Stage:
         open_sessions = [tracked for tracked in self.sessions if tracked.active]
         happened = self._notices(open_sessions)
         if open_sessions:
-            active = self._active()
+            active = active_session_ids(self.cloud.client("ssm"))
             for tracked in open_sessions:
                 if tracked.session_id not in active:
                     self._ended(tracked)
                     happened = True
-        return self._drain() or happened
+        return self.drain() or happened
 
     def _notices(self, open_sessions: Sequence[Tracked]) -> bool:
         """The warnings the sweeper sent (SSM SendCommand with the stack's document), as the terminal shows them."""
@@ -401,38 +353,11 @@ class Stage:
             at=at,
         )
 
-    def _drain(self) -> bool:
+    def drain(self) -> bool:
         mails = self.inbox.receive()
         for mail in mails:
             self.timeline.emit(alert_event(mail, self.cloud.clock.now()))
         return bool(mails)
-
-    def _active(self) -> set[str]:
-        ssm = self.cloud.client("ssm")
-        found: set[str] = set()
-        request: dict[str, Any] = {"State": "Active", "MaxResults": 200}
-        while True:
-            page = ssm.describe_sessions(**request)
-            found.update(str(session["SessionId"]) for session in page.get("Sessions", []))
-            if not page.get("NextToken"):
-                return found
-            request["NextToken"] = page["NextToken"]
-
-    def _allow_rule_actions(self, user: str, actions: Sequence[str]) -> None:
-        """An inline policy that lets IAM user ``user`` call ``actions`` on the stack's EventBridge rules."""
-        import json
-
-        from warden_local.cloud import ACCOUNT_ID
-
-        cloud = self.cloud
-        resource = f"arn:aws:events:{cloud.region}:{ACCOUNT_ID}:rule/{cloud.stack_name}-*"
-        document = {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": resource}],
-        }
-        cloud.client("iam").put_user_policy(
-            UserName=user, PolicyName="event-rules", PolicyDocument=json.dumps(document)
-        )
 
     def _warden(self, argv: list[str], person: Person) -> tuple[int, str, str]:
         """Run the ``warden`` command in this process, as ``person``, against the local cloud."""
@@ -487,37 +412,3 @@ class Stage:
 def _listed(heading: str, index: int, text: str) -> str:
     """``  policy       text`` for the first line of a section of the setup, aligned continuation lines after."""
     return f"  {heading:<13}{text}" if index == 0 else f"{'':<15}{text}"
-
-
-def start_verdict(row: LedgerEntry | None, active: bool) -> tuple[str, str]:
-    """(outcome, what the timeline says) for a session just started."""
-    state = "still active" if active else "no longer active"
-    if row is None:
-        return ("allowed" if active else "gone"), f"no decision in the ledger ({state} per DescribeSessions)"
-    if row.decision == "allow":
-        by = f"grant {row.grant}" if row.grant else (row.rule or "the default")
-        until = f", until {local_time(row.deadline)}" if row.deadline else ""
-        outcome = "allowed" if active else "gone"
-        suffix = "" if active else f" (but DescribeSessions: {state})"
-        return outcome, f"ALLOWED by {by}{until}{suffix}"
-    denied = f"DENIED by rule {row.rule}" if row.basis == "deny-rule" else "DENIED: no rule or grant allows it"
-    if row.action == "terminated":
-        if active:
-            return "still active", f"{denied}, yet DescribeSessions still lists it as active"
-        return "terminated at start", f"{denied}  ->  TERMINATED at start"
-    if row.action == "would-terminate":
-        return "would terminate", f"{denied}  ->  WOULD TERMINATE (monitor mode), left open"
-    if row.action == "termination-failed":
-        return "termination failed", f"{denied}  ->  TERMINATION FAILED ({state})"
-    return ("denied, open" if active else "denied, gone"), f"{denied} (action {row.action}; {state})"
-
-
-def cause_of(row: LedgerEntry) -> str | None:
-    """Why the warden ended the session, in the alert's words."""
-    reason = row.end_reason or ""
-    prefix = "terminated by Session Warden: "
-    if reason.startswith(prefix):
-        return reason[len(prefix) :]
-    if row.basis == "deny-rule":
-        return f"denied by rule {row.rule}"
-    return reason or (row.why[0] if row.why else None)

@@ -287,18 +287,12 @@ def _count(count: int, noun: str) -> str:
 
 def _open_sessions(args: argparse.Namespace) -> set[str] | None:
     """The ids of the sessions the local cloud has open, or None when they cannot be read (no credentials)."""
-    from warden_cli.aws import Aws, connection_of
+    from warden_cli.aws import Aws, active_session_ids, connection_of
 
     try:
-        ssm = Aws(profile=None, region=None, stack="-", connection=connection_of(args)).client("ssm")
-        found: set[str] = set()
-        request: dict[str, Any] = {"State": "Active", "MaxResults": 200}
-        while True:
-            page = ssm.describe_sessions(**request)
-            found.update(str(session["SessionId"]) for session in page.get("Sessions", []))
-            if not page.get("NextToken"):
-                return found
-            request["NextToken"] = page["NextToken"]
+        return active_session_ids(
+            Aws(profile=None, region=None, stack="-", connection=connection_of(args)).client("ssm")
+        )
     except Exception:  # progress is a courtesy: the clock moves whether or not sessions can be counted
         return None
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from warden.tamper import NotAControlCall, Owned, meaning_of, parse_control_event, preference_changes, resource_of
+from warden.preferences import preference_changes
+from warden.tamper import NotAControlCall, Owned, meaning_of, parse_control_event, resource_of
 
 OWNED = Owned(
     stack="sw",

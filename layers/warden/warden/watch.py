@@ -15,6 +15,7 @@ from warden.errors import AwsCallFailed, describe
 from warden.notifier import Notifier
 from warden.observability import count, logger, metrics
 from warden.ports import Clock
+from warden.preferences import preference_changes, preferences_of
 from warden.records import Alert
 from warden.tamper import (
     ControlCall,
@@ -22,8 +23,6 @@ from warden.tamper import (
     Owned,
     meaning_of,
     parse_control_event,
-    preference_changes,
-    preferences_of,
     resource_of,
 )
 
