@@ -93,7 +93,6 @@ class Aws:
 
     @cached_property
     def session(self) -> boto3.session.Session:
-        import boto3
         from botocore.exceptions import ProfileNotFound
 
         from warden.adapters.aws import new_session
@@ -101,11 +100,11 @@ class Aws:
         connection = self.connection
         try:
             if connection.explicit:
-                session = boto3.session.Session(
-                    aws_access_key_id=connection.access_key_id,
-                    aws_secret_access_key=connection.secret_access_key,
-                    aws_session_token=connection.session_token,
-                    region_name=self.region or connection.region,
+                session = new_session(
+                    access_key_id=connection.access_key_id,
+                    secret_access_key=connection.secret_access_key,
+                    session_token=connection.session_token,
+                    region=self.region or connection.region,
                 )
             else:
                 session = new_session(profile=self.profile, region=self.region or connection.region)
