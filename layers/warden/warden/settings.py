@@ -31,6 +31,14 @@ class Settings:
     canary_parameter: str | None = None  # the stack's canary (sweeper and tamper watch only)
     watched_functions: str = ""  # tamper watch: "session-start=NAME,session-end=NAME,sweeper=NAME"
     function_name: str = ""  # the running function's own name (Lambda sets it)
+    # Organization mode: the policy lives in AWS AppConfig (all three set), else in the policy parameter.
+    policy_application: str | None = None
+    policy_environment: str | None = None
+    policy_profile: str | None = None
+
+    @property
+    def policy_in_appconfig(self) -> bool:
+        return bool(self.policy_application and self.policy_environment and self.policy_profile)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -57,6 +65,9 @@ class Settings:
             canary_parameter=env.get("WARDEN_CANARY_PARAMETER") or None,
             watched_functions=env.get("WARDEN_WATCHED_FUNCTIONS", ""),
             function_name=env.get("AWS_LAMBDA_FUNCTION_NAME", ""),
+            policy_application=env.get("WARDEN_POLICY_APPLICATION") or None,
+            policy_environment=env.get("WARDEN_POLICY_ENVIRONMENT") or None,
+            policy_profile=env.get("WARDEN_POLICY_PROFILE") or None,
             **{field: env[name] for field, name in required.items()},
         )
 
