@@ -65,7 +65,8 @@ def register(subparsers: Any) -> None:
         metavar="R",
         help="organization mode: only in these regions (names or globs such as eu-*), repeatable (default: every "
         "region). The stack is read in the one region named, else (or when it is not there) in AWS_REGION, "
-        "AWS_DEFAULT_REGION or the profile's region",
+        "AWS_DEFAULT_REGION or the profile's region. With a single-account stack, --region is only the stack's "
+        "region, as for every command",
     )
     create.add_argument("--for", dest="duration", required=True, metavar="DURATION", help="how long: 30m, 2h, 1d")
     create.add_argument("--starts", metavar="ISO", help="when it starts, with an offset (default: now)")
@@ -130,10 +131,19 @@ def create_command(args: argparse.Namespace) -> int:
     _check_breadth(principal, targets, confirmed=args.yes)
 
     # One region named (not a glob) may be where the stack is, as --region always said; else the default region.
-    stack_region = places["regions"][0] if len(places.get("regions", ())) == 1 else None
+    regions = places.get("regions", [])
+    stack_region = regions[0] if len(regions) == 1 and "*" not in regions[0] and "?" not in regions[0] else None
     with aws_errors(connection_of(args).endpoint_url):
-        aws = Aws.central(args, None if stack_region is None or "*" in stack_region else stack_region)
+        aws = Aws.central(args, stack_region)
         outputs = aws.outputs
+        if regions and outputs.organization_id is None:
+            places.pop("regions")
+            if regions != [aws.region_name]:
+                # A single-account warden knows no other region: a grant limited to one would never allow anything.
+                raise CliError(
+                    f"--region: {', '.join(regions)}: a grant names regions in organization mode only; stack "
+                    f"{outputs.stack!r} guards one account in {aws.region_name}"
+                )
         moment = now(aws.endpoint_url).replace(microsecond=0)
         starts_at = starts or moment
         expires_at = starts_at + duration

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from warden_cli.aws import Aws, aws_errors, connection_of
 from warden_cli.clock import now
-from warden_cli.errors import EXIT_OK
+from warden_cli.errors import EXIT_OK, CliError
 from warden_cli.inputs import parse_account, parse_span
 from warden_cli.options import add_aws_options
 from warden_cli.output import iso_or_none, print_csv, print_json, print_table, short_time, terminal_width, time_zone
@@ -112,8 +112,13 @@ def _open_labels(outputs: StackOutputs, account: str | None, region: str | None)
 
     Without --account, the stack's own account; without --region, every region the stack guards.
     """
+    from warden.scope import Scope
+
     regions = [region] if region is not None else list(dict.fromkeys((outputs.region, *outputs.guarded_regions)))
-    return [f"{account or outputs.account}/{name}" for name in regions]
+    try:
+        return [Scope(account or outputs.account, name, org=True).label for name in regions]
+    except ValueError as error:
+        raise CliError(f"--account/--region: {error}") from None
 
 
 def _in_place(entry: LedgerEntry, outputs: StackOutputs, account: str | None, region: str | None) -> bool:
