@@ -140,3 +140,31 @@ def test_malformed_place_flags_are_bad_input(org_policy: str, flags: tuple[str, 
     assert result.code == 2
     assert result.stderr.startswith(f"warden: error: {says}")
     assert "Traceback" not in result.stderr
+
+
+def test_policy_validate_names_the_line_of_a_malformed_account_id_and_ou_path(write: Write) -> None:
+    # GIVEN a policy whose accounts hold an 11-digit id (line 5) and an OU path with an empty name (line 6)
+    path = write(
+        "org-bad.yaml",
+        "version: 1\nrules:\n  - name: r\n    accounts:\n      - '12345678901'\n      - ou:Production//Web\n"
+        "    regions: [eu-*, Europe]\n",
+    )
+    # WHEN it is validated
+    result = run_warden("policy", "validate", path)
+    # THEN each is refused with its file, line, field path and what is wrong
+    assert result.code == 2
+    assert result.stderr.splitlines() == [
+        f"warden: error: {path}: line 5: rules[0].accounts[0]: '12345678901' is not an account id: an account id has "
+        "exactly 12 digits, not 11 (quote an id that begins with 0)",
+        f"warden: error: {path}: line 6: rules[0].accounts[1]: 'ou:Production//Web': an empty OU name: an OU path is "
+        "OU names separated by single '/'",
+        f"warden: error: {path}: line 7: rules[0].regions[1]: 'Europe' is not a region name: expected e.g. "
+        "us-east-1, or a glob such as eu-*",
+    ]
+
+
+def test_policy_validate_accepts_accounts_and_regions(write: Write) -> None:
+    path = write("org.yaml", ORG_POLICY)
+    result = run_warden("policy", "validate", path)
+    assert result.code == 0, result.stderr
+    assert result.lines == [f"{path}: valid — 2 rules, 0 windows, mode enforce, default deny"]
