@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Literal, Self
 
 from pydantic import BeforeValidator, Field, PrivateAttr, StrictBool, model_validator
 
@@ -31,6 +31,7 @@ from warden.policy.fields import (
 )
 from warden.policy.grants import GrantSettings
 from warden.policy.hosts import host_entry_problem
+from warden.policy.places import AccountList, RegionList
 from warden.policy.principals import Principal, PrincipalMatcher
 from warden.policy.targets import Targets
 from warden.policy.windows import Window, check_time_zone
@@ -82,6 +83,12 @@ class Rule(FrozenModel):
     require_logging : bool
         The rule allows only sessions Session Manager logs (allow rules only; see
         :mod:`warden.policy.session_logs`).
+    accounts : tuple[str, ...] or None
+        Organization mode: the accounts the session runs in, as 12-digit ids, ``ou:PATH`` (directly in that OU)
+        or ``ou:PATH/*`` (in it or any OU below it); see :mod:`warden.policy.places`. ``None``: any account. An
+        allow rule never matches a session whose account (for ``ou:`` entries, OU path) is unknown; a deny rule does.
+    regions : tuple[str, ...] or None
+        Organization mode: region names or globs (``eu-*``); ``None``: any region. Unknown as for ``accounts``.
     """
 
     name: NonEmptyStr
@@ -96,8 +103,12 @@ class Rule(FrozenModel):
     require_reason: Reason | None = None
     max_sessions: SessionLimit | None = None
     require_logging: StrictBool = False
+    accounts: AccountList | None = None
+    regions: RegionList | None = None
 
-    _principals: PrincipalMatcher = PrivateAttr()
+    # Compiled on first use: decide() reads the policy's index, and compiling each rule's own regexes up front
+    # would double the time a policy of hundreds of rules takes to load.
+    _principals: PrincipalMatcher | None = PrivateAttr(default=None)
     _documents: DocumentMatcher | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
@@ -139,18 +150,19 @@ class Rule(FrozenModel):
             raise PolicyError(issues)
         return self
 
-    def model_post_init(self, context: Any, /) -> None:
-        """Compile the principal patterns and documents once."""
-        self._principals = PrincipalMatcher(self.principals)
-        self._documents = DocumentMatcher(self.documents) if self.documents is not None else None
-
     def matches_principal(self, principal: Principal) -> bool:
         """Tell whether one of the rule's principal patterns matches."""
+        if self._principals is None:
+            self._principals = PrincipalMatcher(self.principals)
         return self._principals(principal)
 
     def matches_document(self, document: str, account: str | None = None) -> bool:
         """Tell whether the rule covers a session's document (name or ARN) in ``account``."""
-        return self._documents is None or self._documents(document, account)
+        if self.documents is None:
+            return True
+        if self._documents is None:
+            self._documents = DocumentMatcher(self.documents)
+        return self._documents(document, account)
 
     def to_document(self) -> dict[str, object]:
         """Return the rule as plain, JSON-ready data with the document's keys."""
@@ -173,6 +185,10 @@ class Rule(FrozenModel):
             document["max_sessions"] = self.max_sessions
         if self.require_logging:
             document["require_logging"] = True
+        if self.accounts is not None:
+            document["accounts"] = list(self.accounts)
+        if self.regions is not None:
+            document["regions"] = list(self.regions)
         return document
 
 
