@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from warden.errors import WardenError
 from warden.policy import parse_duration
 
-from . import control_plane, fastpaths, inventory, moto_ext, out_of_band
+from . import control_plane, fastpaths, inventory, moto_ext, out_of_band, sqs_triggers
 from .clients import Clients
 from .clock import EmulatedClock
 from .cloudtrail import RequestInfo
@@ -122,6 +122,13 @@ class LocalCloud:
             on_role_session=self.authorizer.register,
         )
         self._router: EventRouter | None = None
+        self._sqs_triggers = sqs_triggers.SqsTriggers(
+            account_id=ACCOUNT_ID,
+            region=region,
+            dispatcher=self._dispatcher,
+            invoke=self._runtime.invoke_sync,
+            retry_delay=self.fidelity.retry_delays[0] if self.fidelity.retry_delays else 0.0,
+        )
         self.sessions = SessionApi(
             account_id=ACCOUNT_ID,
             region=region,
@@ -170,6 +177,7 @@ class LocalCloud:
         moto_ext.install()
         fastpaths.install()
         moto_ext.activate(self)
+        sqs_triggers.activate(self._sqs_triggers)
         try:
             from moto.moto_api._internal.models import moto_api_backend
 
@@ -218,6 +226,7 @@ class LocalCloud:
         self._started = False
         self._stopped = True
         moto_ext.deactivate(self)
+        sqs_triggers.deactivate(self._sqs_triggers)
 
     @property
     def endpoint(self) -> str:

@@ -115,9 +115,33 @@ class LambdaRuntime:
 
         return lambda_backends[self._account_id][self._region].get_function(function_name)
 
+    def invoke_sync(self, function_name: str, payload: Any) -> Invocation:
+        """Run the handler now, on the calling thread (``InvocationType=RequestResponse``, as an event source
+        mapping's poller invokes it): no retries, no destinations; the record says how it went."""
+        _, record = self._execute(function_name, payload, 1, str(uuid.uuid4()), None)
+        return record
+
     def _run(
         self, function_name: str, payload: Any, attempt: int, request_id: str, together: threading.Barrier | None
     ) -> None:
+        function, record = self._execute(function_name, payload, attempt, request_id, together)
+        result = record.result
+        if record.ok:
+            self._destinations.success(function, self._invoke_config(function), payload, result, request_id, attempt)
+            return
+        max_retries = self._invoke_config(function).get("MaximumRetryAttempts", DEFAULT_MAX_RETRIES)
+        if attempt <= max_retries:
+            # Lambda retries an async event after about a minute, then two, while other events go first; here the
+            # delays are wall seconds (``retry_delays``), scaled down so that tests need not wait minutes.
+            delays = self._retry_delays or (0.0,)
+            delay = delays[min(attempt - 1, len(delays) - 1)]
+            self.invoke_async(function.function_name, payload, attempt=attempt + 1, request_id=request_id, delay=delay)
+            return
+        self._destinations.failure(function, self._invoke_config(function), payload, record, attempt)
+
+    def _execute(
+        self, function_name: str, payload: Any, attempt: int, request_id: str, together: threading.Barrier | None
+    ) -> tuple[Any, Invocation]:
         function = self._function(function_name)
         started_at = self._clock.now()
         started = time.perf_counter()
@@ -152,18 +176,7 @@ class LambdaRuntime:
         )
         with self._records_lock:
             self._records.append(record)
-        if error is None:
-            self._destinations.success(function, self._invoke_config(function), payload, result, request_id, attempt)
-            return
-        max_retries = self._invoke_config(function).get("MaximumRetryAttempts", DEFAULT_MAX_RETRIES)
-        if attempt <= max_retries:
-            # Lambda retries an async event after about a minute, then two, while other events go first; here the
-            # delays are wall seconds (``retry_delays``), scaled down so that tests need not wait minutes.
-            delays = self._retry_delays or (0.0,)
-            delay = delays[min(attempt - 1, len(delays) - 1)]
-            self.invoke_async(function.function_name, payload, attempt=attempt + 1, request_id=request_id, delay=delay)
-            return
-        self._destinations.failure(function, self._invoke_config(function), payload, record, attempt)
+        return function, record
 
     def _call_handler(
         self,
