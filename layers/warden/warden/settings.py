@@ -44,6 +44,10 @@ class Settings:
     member_role_name: str = DEFAULT_MEMBER_ROLE
     sweep_queue_url: str | None = None  # the sweeper's queue of per-account-region sweeps (organization mode)
     endpoint_url: str | None = None  # AWS_ENDPOINT_URL (the local cloud); unset on AWS: regional endpoints
+    # Organization mode: the policy lives in AWS AppConfig (all three set), else in the policy parameter.
+    policy_application: str | None = None
+    policy_environment: str | None = None
+    policy_profile: str | None = None
 
     @property
     def org(self) -> bool:
@@ -53,6 +57,10 @@ class Settings:
     def guards(self, region: str) -> bool:
         """Whether the warden enforces in *region* (the home region always)."""
         return region == self.region or region in self.guarded_regions
+
+    @property
+    def policy_in_appconfig(self) -> bool:
+        return bool(self.policy_application and self.policy_environment and self.policy_profile)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -85,6 +93,9 @@ class Settings:
             member_role_name=_member_role(env),
             sweep_queue_url=env.get("WARDEN_SWEEP_QUEUE_URL") or None,
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            policy_application=env.get("WARDEN_POLICY_APPLICATION") or None,
+            policy_environment=env.get("WARDEN_POLICY_ENVIRONMENT") or None,
+            policy_profile=env.get("WARDEN_POLICY_PROFILE") or None,
             **{field: env[name] for field, name in required.items()},
         )
 
