@@ -50,6 +50,10 @@ class Settings:
     policy_profile: str | None = None
 
     @property
+    def policy_in_appconfig(self) -> bool:
+        return bool(self.policy_application and self.policy_environment and self.policy_profile)
+
+    @property
     def org(self) -> bool:
         """Organization mode: the warden enforces in every member account and guarded region."""
         return bool(self.organization_id)
@@ -57,10 +61,6 @@ class Settings:
     def guards(self, region: str) -> bool:
         """Whether the warden enforces in *region* (the home region always)."""
         return region == self.region or region in self.guarded_regions
-
-    @property
-    def policy_in_appconfig(self) -> bool:
-        return bool(self.policy_application and self.policy_environment and self.policy_profile)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -205,8 +205,10 @@ class ParameterPolicySource:
 MAX_NESTING = 64
 
 
-def _load(text: str, source: str) -> Policy:
-    """Load a policy; any failure at all (RecursionError from deep nesting, MemoryError, ...) is a PolicyError."""
+def load_document(text: str, source: str) -> Policy:
+    """Load a policy; any failure at all (RecursionError from deep nesting, MemoryError, ...) is a PolicyError.
+
+    What every stored document goes through: the functions' read, the durable copy, AppConfig's validator."""
     depth = _nesting(text)
     if depth > MAX_NESTING:
         raise PolicyError(
@@ -223,6 +225,9 @@ def _load(text: str, source: str) -> Policy:
             [PolicyIssue("", None, f"the document cannot be read as a policy ({type(error).__name__})")],
             source=source,
         ) from None
+
+
+_load = load_document
 
 
 def _nesting(text: str) -> int:
