@@ -245,24 +245,16 @@ class OrgStage(Stage):
         return tracked
 
     def row(self, tracked: Tracked) -> LedgerEntry | None:
-        """The session's ledger row, keyed ``<account>/<region>/<session id>`` in organization mode."""
-        from warden.adapters.ledger import entry_from_item
+        """The session's ledger row, as the warden keeps it for the session's account and region."""
+        from warden.adapters.ledger import DynamoLedger
+        from warden.scope import Scope
 
         instance = tracked.instance
         assert isinstance(instance, MemberInstance)
-        item = (
-            self.cloud.client("dynamodb")
-            .get_item(
-                TableName=self.outputs["LedgerTableName"],
-                Key={"session_id": {"S": f"{instance.account}/{instance.region}/{tracked.session_id}"}},
-                ConsistentRead=True,
-            )
-            .get("Item")
+        scope = Scope(instance.account, instance.region, org=True)
+        return DynamoLedger(self.cloud.client("dynamodb"), self.outputs["LedgerTableName"], scope=scope).get(
+            tracked.session_id
         )
-        if not item:
-            return None
-        item["session_id"] = {"S": tracked.session_id}
-        return entry_from_item(item)
 
     def active_in(self, account: str, region: str) -> set[str]:
         ssm = self.org.account(account).client("ssm", region=region)
