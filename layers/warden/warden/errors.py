@@ -23,6 +23,38 @@ class AwsCallFailed(WardenError):
         self.code = code
 
 
+class MemberUnreachable(AwsCallFailed):
+    """The member role of an account could not be assumed in a region (organization mode).
+
+    The message names the account, region and role, and the botocore error: the member stack is missing there,
+    its role was changed or deleted, or STS refused or throttled the call.
+    """
+
+    def __init__(self, account: str, region: str, role_arn: str, cause: BaseException, *, code: str | None) -> None:
+        super().__init__("AssumeRole", cause, code=code)
+        self.account = account
+        self.region = region
+        self.role_arn = role_arn
+        self.args = (
+            f"cannot assume {role_arn} (account {account}, region {region}): {cause}; is the member stack "
+            "deployed there, with its role unchanged?",
+        )
+
+
+class OrganizationUnreadable(AwsCallFailed):
+    """AWS Organizations could not be read (throttled, or the central account may not read it)."""
+
+    def __init__(self, operation: str, cause: BaseException, *, code: str | None) -> None:
+        super().__init__(operation, cause, code=code)
+        hint = (
+            "the central account must be the organization's management account or a delegated administrator "
+            "for AWS Organizations"
+            if code in ("AccessDeniedException", "AWSOrganizationsNotInUseException", "AccessDenied")
+            else "retried on the next event or sweep"
+        )
+        self.args = (f"cannot read AWS Organizations ({operation}): {cause}; {hint}",)
+
+
 class TerminationError(RetryableError):
     """TerminateSession kept failing; the session may still be open."""
 
@@ -73,6 +105,8 @@ class IdentityUnresolved(WardenError):
 
 
 def describe(error: BaseException) -> str:
-    """``Type: message`` of an error for an alert or a log line; an AWS failure is named by its botocore cause."""
-    cause = error.__cause__ if isinstance(error, AwsCallFailed) and error.__cause__ else error
+    """``Type: message`` of an error for an alert or a log line; an AWS failure is named by its botocore cause
+    (unless it says more than its cause: which member account, region and role could not be reached)."""
+    plain = isinstance(error, AwsCallFailed) and type(error) is AwsCallFailed
+    cause = error.__cause__ if plain and error.__cause__ else error
     return f"{type(cause).__name__}: {cause}"

@@ -140,6 +140,7 @@ class PolicyRejectedAlerts:
     notifier: Notifier
     context: AlertContext
     parameter: str
+    appconfig: bool = False  # the store is AWS AppConfig (organization mode); ``parameter`` names the profile
 
     def __call__(self, digest: str, error: PolicyError, in_force: str) -> None:
         count("PolicyRejected")
@@ -148,7 +149,11 @@ class PolicyRejectedAlerts:
             self.notifier.send_once(
                 f"policy-rejected#{digest}",
                 lambda: policy_rejected_alert(
-                    self.context, parameter=self.parameter, error=str(error), in_force=in_force
+                    self.context,
+                    parameter=self.parameter,
+                    error=str(error),
+                    in_force=in_force,
+                    appconfig=self.appconfig,
                 ),
                 ttl_seconds=POLICY_REJECTED_TTL_SECONDS,
             )
@@ -169,6 +174,7 @@ class PolicyMissingAlerts:
     notifier: Notifier
     context: AlertContext
     parameter: str
+    appconfig: bool = False
 
     def __call__(self, problem: str, in_force: str) -> None:
         count("PolicyMissingAlert")
@@ -177,7 +183,11 @@ class PolicyMissingAlerts:
             self.notifier.send_once(
                 f"policy-missing#{digest}",
                 lambda: policy_missing_alert(
-                    self.context, parameter=self.parameter, problem=problem, in_force=in_force
+                    self.context,
+                    parameter=self.parameter,
+                    problem=problem,
+                    in_force=in_force,
+                    appconfig=self.appconfig,
                 ),
                 ttl_seconds=POLICY_REJECTED_TTL_SECONDS,
             )

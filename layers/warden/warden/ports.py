@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from warden.policy import Grant, Policy, SessionLogging, SessionType
-from warden.records import Alert, AlertMarker, LedgerEntry, LiveSession, StoredPolicy, TargetInfo
+from warden.records import Alert, AlertMarker, LedgerEntry, LiveSession, OrgAccount, StoredPolicy, TargetInfo
 
 
 class Clock(Protocol):
@@ -287,4 +287,20 @@ class WarningRecords(Protocol):
 
     def record_warning(self, session_id: str, key: str, record: Mapping[str, str]) -> None:
         """Set ``warnings[key]`` of an open session's row; nothing when the row is closed or missing."""
+        ...
+
+
+class Organization(Protocol):
+    """The accounts of the organization and their OU paths (AWS Organizations, cached for a while)."""
+
+    def accounts(self) -> list[OrgAccount]:
+        """Every account of the organization (the management account included), with its status and OU path."""
+        ...
+
+    def account(self, account_id: str) -> OrgAccount | None:
+        """The account with this id, None when the organization has no such account."""
+        ...
+
+    def path_of(self, account_id: str) -> str | None:
+        """The account's OU path (``Production/Web``; ``""`` under the root); None: not in the organization."""
         ...

@@ -84,6 +84,9 @@ class LedgerEntry:
     # ID``, or ``not logged (why)``) and its console links, as the preferences said when the session was decided.
     transcript: str | None = None
     transcript_links: list[str] = field(default_factory=list)
+    # Organization mode: the account and region the session runs in (None in single-account mode).
+    account: str | None = None
+    region: str | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,19 @@ class Alert:
     @property
     def attributes(self) -> dict[str, str]:
         return {"severity": self.severity, "kind": self.kind}
+
+
+@dataclass(frozen=True)
+class OrgAccount:
+    """An account of the organization, as AWS Organizations lists it.
+
+    ``ou_path`` is the OU names from the root down joined by ``/`` (``Production/Web``; ``""`` directly under the
+    root); ``status`` is Organizations' (``ACTIVE``, ``SUSPENDED``, ``PENDING_CLOSURE``)."""
+
+    id: str
+    name: str
+    status: str
+    ou_path: str
 
 
 @dataclass(frozen=True)

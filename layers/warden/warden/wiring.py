@@ -11,8 +11,13 @@ from warden.settings import Settings
 if TYPE_CHECKING:
     import boto3
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ssm import SSMClient
 
     from warden.adapters.idempotency import PowertoolsIdempotency
+    from warden.adapters.state import DynamoState
+    from warden.alerts.text import AlertContext
+    from warden.notifier import Notifier
+    from warden.ports import Clock, PolicySource
     from warden.service import Warden
     from warden.tamper import Owned
     from warden.watch import TamperWatch
@@ -39,13 +44,12 @@ def build_warden() -> Warden:
     from warden.adapters.ledger import DynamoLedger
     from warden.adapters.notices import SsmSessionNotices
     from warden.adapters.once import DynamoOnceStore
-    from warden.adapters.policy_source import ParameterPolicySource
     from warden.adapters.roles import IamIssuerRoles
     from warden.adapters.sessions import SsmSessions
     from warden.adapters.state import DynamoState
     from warden.adapters.tags import AwsTargetTags
     from warden.alerts.text import AlertContext
-    from warden.notifier import Notifier, PolicyMissingAlerts, PolicyRejectedAlerts
+    from warden.notifier import Notifier
     from warden.service import assemble
 
     shared = _aws()
@@ -58,8 +62,7 @@ def build_warden() -> Warden:
     state = DynamoState(dynamodb, settings.state_table, clock)
     policy_notifier = Notifier(alerts, once, state)
     ledger = DynamoLedger(dynamodb, settings.ledger_table, retention_days=settings.ledger_retention_days)
-    on_reject = PolicyRejectedAlerts(policy_notifier, context, settings.policy_parameter)
-    on_missing = PolicyMissingAlerts(policy_notifier, context, settings.policy_parameter)
+    policies = _policy_source(settings, session, ssm, state, PolicySourceParts(policy_notifier, context, clock))
     canary = None
     if settings.canary_parameter:
         from warden.adapters.watch import SsmCanaryWriter
@@ -76,15 +79,7 @@ def build_warden() -> Warden:
     return assemble(
         clock=clock,
         tags=AwsTargetTags(aws.lazy_client(session, "ec2"), ssm),
-        policies=ParameterPolicySource(
-            ssm,
-            settings.policy_parameter,
-            max_age=settings.policy_cache_seconds,
-            on_reject=on_reject,
-            on_missing=on_missing,
-            copy=state,
-            clock=clock,
-        ),
+        policies=policies,
         grants=DynamoGrantStore(dynamodb, settings.grants_table),
         ledger=ledger,
         # Termination has its own retry-and-confirm loop with a time budget: botocore retries less under it.
@@ -100,6 +95,60 @@ def build_warden() -> Warden:
         notices=SsmSessionNotices(ssm, settings.warning_document) if settings.warning_document else None,
         warning_records=ledger,
         canary=canary,
+    )
+
+
+@dataclass(frozen=True)
+class PolicySourceParts:
+    """What a policy source's alerts need: where they go, the stack they name, the clock of its cache."""
+
+    notifier: Notifier
+    context: AlertContext
+    clock: Clock
+
+
+def _policy_source(
+    settings: Settings, session: boto3.session.Session, ssm: SSMClient, state: DynamoState, parts: PolicySourceParts
+) -> PolicySource:
+    """The organization's AppConfig profile when the settings name one, else the stack's policy parameter; either
+    keeps the last valid policy in force the same way (one PolicyKeeper)."""
+    from warden.adapters import aws
+    from warden.adapters.policy_source import ParameterPolicySource, PolicyKeeper
+    from warden.notifier import PolicyMissingAlerts, PolicyRejectedAlerts
+
+    if not settings.policy_in_appconfig:
+        return ParameterPolicySource(
+            ssm,
+            settings.policy_parameter,
+            max_age=settings.policy_cache_seconds,
+            on_reject=PolicyRejectedAlerts(parts.notifier, parts.context, settings.policy_parameter),
+            on_missing=PolicyMissingAlerts(parts.notifier, parts.context, settings.policy_parameter),
+            copy=state,
+            clock=parts.clock,
+        )
+    from warden.adapters.appconfig_source import AppConfigPolicySource
+
+    application, environment, profile = (
+        str(settings.policy_application),
+        str(settings.policy_environment),
+        str(settings.policy_profile),
+    )
+    where = f"AppConfig application {application}, environment {environment}, profile {profile}"
+    keeper = PolicyKeeper(
+        where,
+        on_reject=PolicyRejectedAlerts(parts.notifier, parts.context, where, appconfig=True),
+        on_missing=PolicyMissingAlerts(parts.notifier, parts.context, where, appconfig=True),
+        copy=state,
+        clock=parts.clock,
+    )
+    return AppConfigPolicySource(
+        aws.client(session, "appconfigdata"),
+        application=application,
+        environment=environment,
+        profile=profile,
+        max_age=settings.policy_cache_seconds,
+        keeper=keeper,
+        clock=parts.clock,
     )
 
 

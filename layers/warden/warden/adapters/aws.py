@@ -32,12 +32,27 @@ def new_session(*, profile: str | None = None, region: str | None = None) -> bot
     return boto3.session.Session(profile_name=profile, region_name=region)
 
 
-def client(session: boto3.session.Session, service: str, *, max_attempts: int | None = None) -> Any:
-    """A client with the warden's retry config; ``AWS_ENDPOINT_URL`` (the local cloud) is honoured by boto3."""
+def client(
+    session: boto3.session.Session,
+    service: str,
+    *,
+    max_attempts: int | None = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+) -> Any:
+    """A client with the warden's retry config; ``AWS_ENDPOINT_URL`` (the local cloud) is honoured by boto3.
+
+    *region* and *endpoint_url* override the session's region and boto3's endpoint (organization mode's regional
+    STS calls)."""
     config = RETRY_CONFIG
     if max_attempts is not None:
         config = config.merge(Config(retries={"mode": "standard", "max_attempts": max_attempts}))
-    return session.client(service, config=config)  # type: ignore[call-overload]
+    extra: dict[str, str] = {}
+    if region is not None:
+        extra["region_name"] = region
+    if endpoint_url is not None:
+        extra["endpoint_url"] = endpoint_url
+    return session.client(service, config=config, **extra)  # type: ignore[call-overload]
 
 
 class LazyClient:

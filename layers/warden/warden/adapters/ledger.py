@@ -10,6 +10,7 @@ from warden.adapters.aws import aws_call
 from warden.adapters.dynamo import condition_failed, from_item, read_pages, to_item, to_value
 from warden.errors import AwsCallFailed
 from warden.records import WARDEN_ACTOR, AlertMarker, LedgerEntry
+from warden.scope import Scope
 from warden.timefmt import iso, iso_day, parse_iso
 
 if TYPE_CHECKING:
@@ -43,15 +44,31 @@ _DECISION_FIELDS = (
 _CLEARABLE = ("rule", "grant", "deadline")
 
 
+# Today's value of the open-sessions index key: single-account rows keep it.
+_OPEN = "open"
+
+
 class DynamoLedger:
-    def __init__(self, dynamodb: DynamoDBClient, table: str, *, retention_days: int = 400) -> None:
+    """The ledger of one scope.
+
+    Single-account mode (no scope, or a scope that is not an organization's): rows exactly as they always were. In
+    organization mode a row's key is ``<account>/<region>/<session id>``, it carries ``aws_session_id`` (the real
+    id), ``account`` and ``region``, and its open-sessions index value is ``<account>/<region>``: each scope's open
+    sessions are one index query. Rows read back carry the real session id.
+    """
+
+    def __init__(
+        self, dynamodb: DynamoDBClient, table: str, *, retention_days: int = 400, scope: Scope | None = None
+    ) -> None:
         self._db = dynamodb
         self._table = table
         self._retention = timedelta(days=retention_days)
+        self._scope = scope if scope is not None and scope.org else None
+        self._open = self._scope.label if self._scope else _OPEN
 
     def get(self, session_id: str) -> LedgerEntry | None:
         with aws_call("GetItem"):
-            response = self._db.get_item(TableName=self._table, Key={"session_id": to_value(session_id)})
+            response = self._db.get_item(TableName=self._table, Key=self._item_key(session_id))
         item = response.get("Item")
         return entry_from_item(item) if item else None
 
@@ -66,7 +83,7 @@ class DynamoLedger:
         try:
             return self._update(
                 entry.session_id,
-                {**fields, "status": "open", "open": "open"},
+                {**fields, **self._where(entry.session_id), "status": "open", "open": self._open},
                 remove=cleared,
                 condition="attribute_not_exists(ended_at)" + (f" AND {guard}" if guard else ""),
                 condition_values=guard_values,
@@ -92,7 +109,8 @@ class DynamoLedger:
 
     def record_failed_call(self, entry: LedgerEntry) -> None:
         item = entry_item(entry)
-        item.update(to_item(self._index_fields(entry.started_at)))
+        item.update(to_item({**self._index_fields(entry.started_at), **self._where(entry.session_id)}))
+        item.update(self._item_key(entry.session_id))
         with aws_call("PutItem"):
             self._db.put_item(TableName=self._table, Item=item)
 
@@ -114,7 +132,7 @@ class DynamoLedger:
             with aws_call("UpdateItem"):
                 self._db.update_item(
                     TableName=self._table,
-                    Key={"session_id": to_value(session_id)},
+                    Key=self._item_key(session_id),
                     UpdateExpression="ADD markers :marker",
                     ConditionExpression="attribute_exists(session_id) AND NOT contains(markers, :name)",
                     ExpressionAttributeValues={":marker": {"SS": [name]}, ":name": to_value(name)},
@@ -129,6 +147,7 @@ class DynamoLedger:
         name = marker.value
         fields = _values(entry, _START_FIELDS)
         fields.update(self._index_fields(entry.started_at))
+        fields.update(self._where(entry.session_id))
         fields.update({"status": "ended", "ended_at": iso(ended_at), "ended_by": WARDEN_ACTOR, "end_reason": reason})
         if entry.started_at:
             fields["duration_seconds"] = _seconds(entry.started_at, ended_at)
@@ -153,7 +172,7 @@ class DynamoLedger:
         with aws_call("UpdateItem"):
             self._db.update_item(
                 TableName=self._table,
-                Key={"session_id": to_value(session_id)},
+                Key=self._item_key(session_id),
                 UpdateExpression="DELETE markers :marker",
                 ExpressionAttributeValues={":marker": {"SS": [marker.value]}},
             )
@@ -167,6 +186,7 @@ class DynamoLedger:
         if started_at:
             fields["duration_seconds"] = _seconds(started_at, ended_at)
         fields["purge_at"] = int((ended_at + self._retention).timestamp())
+        fields.update(self._where(session_id))
         try:
             self._update(session_id, fields, remove=("open",), condition="attribute_not_exists(ended_at)")
         except AwsCallFailed as error:
@@ -182,7 +202,7 @@ class DynamoLedger:
                 with aws_call("UpdateItem"):
                     self._db.update_item(
                         TableName=self._table,
-                        Key={"session_id": to_value(session_id)},
+                        Key=self._item_key(session_id),
                         UpdateExpression=expression,
                         ConditionExpression="attribute_exists(#open)",
                         ExpressionAttributeNames={
@@ -200,7 +220,7 @@ class DynamoLedger:
                 raise
 
     def open_entries(self) -> list[LedgerEntry]:
-        return self.query_index(OPEN_INDEX, "open", "open")
+        return self.query_index(OPEN_INDEX, "open", self._open)
 
     def query_index(self, index: str, key: str, value: str, *, since: datetime | None = None) -> list[LedgerEntry]:
         condition = "#key = :value" + (" AND started_at >= :since" if since else "")
@@ -215,6 +235,15 @@ class DynamoLedger:
             "ExpressionAttributeValues": values,
         }
         return read_pages(self._db.query, "Query", request, entry_from_item, what="ledger")
+
+    def _item_key(self, session_id: str) -> dict[str, Any]:
+        return {"session_id": to_value(self._scope.key(session_id) if self._scope else session_id)}
+
+    def _where(self, session_id: str) -> dict[str, Any]:
+        """The attributes that say whose row it is, in organization mode (none in single-account mode)."""
+        if self._scope is None:
+            return {}
+        return {"aws_session_id": session_id, "account": self._scope.account, "region": self._scope.region}
 
     def _index_fields(self, started_at: datetime | None) -> dict[str, Any]:
         if started_at is None:
@@ -245,7 +274,7 @@ class DynamoLedger:
             values[placeholder] = to_value(value)
         request: dict[str, Any] = {
             "TableName": self._table,
-            "Key": {"session_id": to_value(session_id)},
+            "Key": self._item_key(session_id),
             "UpdateExpression": expression,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
@@ -288,8 +317,11 @@ def entry_item(entry: LedgerEntry) -> dict[str, Any]:
 
 
 def entry_from_item(item: dict[str, Any]) -> LedgerEntry:
+    """The row as a ledger entry; an organization-mode row's ``session_id`` is its real id (``aws_session_id``)."""
     data = from_item(item)
     known = {name: data[name] for name in LedgerEntry.__dataclass_fields__ if name in data}
+    if isinstance(data.get("aws_session_id"), str):
+        known["session_id"] = data["aws_session_id"]
     for name in _TIME_FIELDS:
         if isinstance(known.get(name), str):
             known[name] = parse_iso(known[name])

@@ -9,6 +9,7 @@ from warden.adapters.aws import aws_call
 from warden.adapters.dynamo import condition_failed, to_value
 from warden.errors import AwsCallFailed
 from warden.ports import Clock
+from warden.scope import Scope
 from warden.timefmt import utc_seconds
 
 if TYPE_CHECKING:
@@ -23,12 +24,18 @@ class DynamoOnceStore:
 
     Times come from the clock port, not the host clock, so leases follow the emulated clock in the local cloud.
     DynamoDB TTL deletes lazily (up to days later), so every condition compares ``expiration`` itself.
+    With an organization *scope*, every key is the scope's (``warden#<account>/<region>/<key>``): markers and
+    leases of one account and region never stand in for another's.
     """
 
-    def __init__(self, dynamodb: DynamoDBClient, table: str, clock: Clock) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, table: str, clock: Clock, *, scope: Scope | None = None) -> None:
         self._db = dynamodb
         self._table = table
         self._clock = clock
+        self._scope = scope
+
+    def _id(self, key: str) -> Any:
+        return to_value(f"warden#{self._scope.key(key) if self._scope else key}")
 
     def first(self, key: str, ttl_seconds: int) -> bool:
         return self._put(key, _NO_OWNER, ttl_seconds, "attribute_not_exists(id) OR expiration <= :now")
@@ -48,7 +55,7 @@ class DynamoOnceStore:
                 response = self._db.put_item(
                     TableName=self._table,
                     Item={
-                        "id": to_value(f"warden#{key}"),
+                        "id": self._id(key),
                         "owner": to_value(owner),
                         "expiration": to_value(now + seconds),
                     },
@@ -75,7 +82,7 @@ class DynamoOnceStore:
             with aws_call("DeleteItem"):
                 self._db.delete_item(
                     TableName=self._table,
-                    Key={"id": to_value(f"warden#{key}")},
+                    Key={"id": self._id(key)},
                     ConditionExpression="#owner = :owner",
                     ExpressionAttributeNames={"#owner": "owner"},
                     ExpressionAttributeValues={":owner": to_value(owner)},
@@ -93,7 +100,7 @@ class DynamoOnceStore:
         request: dict[str, Any] = {
             "TableName": self._table,
             "Item": {
-                "id": to_value(f"warden#{key}"),
+                "id": self._id(key),
                 "owner": to_value(owner),
                 "expiration": to_value(now + seconds),
             },

@@ -17,6 +17,7 @@ from warden.adapters.dynamo import from_item, to_item, to_value
 from warden.errors import AwsCallFailed
 from warden.ports import Clock
 from warden.records import Alert, ChatCard, StoredPolicy
+from warden.scope import Scope
 from warden.timefmt import iso_offset
 
 if TYPE_CHECKING:
@@ -36,12 +37,19 @@ class DynamoState:
     """Implements :class:`~warden.ports.PolicyCopy`, :class:`~warden.ports.Outbox` and :class:`~warden.ports.Liveness`.
 
     Times come from the clock port (the emulated clock in the local cloud); claims compare them in conditions.
+    With an organization *scope*, what belongs to one account and region (heartbeat, unjudged sessions, canary) is
+    kept under ``<partition>#<account>/<region>``; the policy copy, outbox, tamper and policy-push records are the
+    organization's and stay where they are.
     """
 
-    def __init__(self, dynamodb: DynamoDBClient, table: str, clock: Clock) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, table: str, clock: Clock, *, scope: Scope | None = None) -> None:
         self._db = dynamodb
         self._table = table
         self._clock = clock
+        suffix = f"#{scope.label}" if scope is not None and scope.org else ""
+        self._heartbeat = (_HEARTBEAT[0] + suffix, _HEARTBEAT[1])
+        self._unjudged = _UNJUDGED + suffix
+        self._canary = (_CANARY[0] + suffix, _CANARY[1])
 
     # ------------------------------------------------------------ policy copy
     def load(self) -> StoredPolicy | None:
@@ -137,11 +145,13 @@ class DynamoState:
         with aws_call("PutItem"):
             self._db.put_item(
                 TableName=self._table,
-                Item=to_item({"pk": _HEARTBEAT[0], "sk": _HEARTBEAT[1], "at": _epoch(at), "iso": iso_offset(at)}),
+                Item=to_item(
+                    {"pk": self._heartbeat[0], "sk": self._heartbeat[1], "at": _epoch(at), "iso": iso_offset(at)}
+                ),
             )
 
     def last_heartbeat(self) -> datetime | None:
-        item = self._get(*_HEARTBEAT)
+        item = self._get(*self._heartbeat)
         return _time(item["at"]) if item and "at" in item else None
 
     def unjudged_since(self, session_id: str, now: datetime, problem: str) -> datetime:
@@ -149,7 +159,7 @@ class DynamoState:
         with aws_call("UpdateItem"):
             response = self._db.update_item(
                 TableName=self._table,
-                Key={"pk": to_value(_UNJUDGED), "sk": to_value(session_id)},
+                Key={"pk": to_value(self._unjudged), "sk": to_value(session_id)},
                 UpdateExpression="SET since = if_not_exists(since, :now), problem = :problem",
                 ExpressionAttributeValues={":now": to_value(_epoch(now)), ":problem": to_value(problem[:1000])},
                 ReturnValues="ALL_NEW",
@@ -158,10 +168,10 @@ class DynamoState:
 
     def judged(self, session_ids: Iterable[str]) -> None:
         for session_id in session_ids:
-            self._delete(_UNJUDGED, session_id)
+            self._delete(self._unjudged, session_id)
 
     def unjudged(self) -> dict[str, datetime]:
-        return {item["sk"]: _time(item.get("since")) for item in self._query(_UNJUDGED)}
+        return {item["sk"]: _time(item.get("since")) for item in self._query(self._unjudged)}
 
     # ------------------------------------------------------------ tamper watch and canary
     def record_tamper(self, sk: str, item: Mapping[str, Any]) -> bool:
@@ -192,7 +202,7 @@ class DynamoState:
         return self._get(_POLICY_PUSH, f"sha256#{digest}")
 
     def canary(self) -> dict[str, Any] | None:
-        return self._get(*_CANARY)
+        return self._get(*self._canary)
 
     def claim_canary_send(self, nonce: str, now: float, every_seconds: float) -> bool:
         """Take the next canary send (a conditional write: two overlapping sweeps send one)."""
@@ -211,7 +221,7 @@ class DynamoState:
             with aws_call("UpdateItem"):
                 response = self._db.update_item(
                     TableName=self._table,
-                    Key={"pk": to_value(_CANARY[0]), "sk": to_value(_CANARY[1])},
+                    Key={"pk": to_value(self._canary[0]), "sk": to_value(self._canary[1])},
                     UpdateExpression="SET seen_at = :now REMOVE waiting_since, blind_since",
                     ConditionExpression="nonce = :nonce AND attribute_exists(waiting_since)",
                     ExpressionAttributeValues={":nonce": to_value(nonce), ":now": to_value(_decimal(now))},
@@ -240,7 +250,7 @@ class DynamoState:
             with aws_call("UpdateItem"):
                 self._db.update_item(
                     TableName=self._table,
-                    Key={"pk": to_value(_CANARY[0]), "sk": to_value(_CANARY[1])},
+                    Key={"pk": to_value(self._canary[0]), "sk": to_value(self._canary[1])},
                     UpdateExpression=expression,
                     ConditionExpression=condition,
                     ExpressionAttributeValues={key: to_value(value) for key, value in values.items()},

@@ -77,28 +77,42 @@ def grant_alert(
     return build_alert(kind, "INFO", f"{verb} {grant.principal} on {scope}", lines, card=card)
 
 
-def policy_rejected_alert(context: AlertContext, *, parameter: str, error: str, in_force: str) -> Alert:
-    """MEDIUM alert: the stored policy document is invalid; which one stays in force."""
+def policy_rejected_alert(
+    context: AlertContext, *, parameter: str, error: str, in_force: str, appconfig: bool = False
+) -> Alert:
+    """MEDIUM alert: the stored policy document is invalid; which one stays in force.
+
+    ``appconfig``: the store is the organization's AppConfig profile (``parameter`` names it), not the parameter.
+    """
+    store = "deployed from AWS AppConfig" if appconfig else "stored in Parameter Store"
     return _policy_alert(
         context,
         ("policy-rejected", "MEDIUM", "POLICY REJECTED"),
-        "The policy document stored in Parameter Store is invalid and was NOT put in force.",
+        f"The policy document {store} is invalid and was NOT put in force.",
         (parameter, error, in_force),
         ["Fix the document and store it with `warden policy push FILE`, which validates before it writes."],
     )
 
 
-def policy_missing_alert(context: AlertContext, *, parameter: str, problem: str, in_force: str) -> Alert:
-    """HIGH alert: the policy parameter cannot be read (deleted, access denied); which policy stays in force."""
-    return _policy_alert(
-        context,
-        ("policy-missing", "HIGH", "POLICY MISSING"),
-        "The policy parameter could not be read. Session Warden keeps enforcing the last valid policy.",
-        (parameter, problem, in_force),
-        [
+def policy_missing_alert(
+    context: AlertContext, *, parameter: str, problem: str, in_force: str, appconfig: bool = False
+) -> Alert:
+    """HIGH alert: the policy store cannot be read (deleted, access denied); which policy stays in force."""
+    if appconfig:
+        opening = "The policy in AWS AppConfig could not be read. Session Warden keeps enforcing the last valid policy."
+        advice = [
+            "Check who deleted the configuration profile, environment or application, or changed the functions' access",
+            "to them (CloudTrail: DeleteConfigurationProfile, DeleteEnvironment, StopDeployment, IAM changes), then",
+            "restore it (deploy the stack again) and push the policy with `warden policy push FILE`.",
+        ]
+    else:
+        opening = "The policy parameter could not be read. Session Warden keeps enforcing the last valid policy."
+        advice = [
             "Check who deleted the parameter or changed the functions' access to it (CloudTrail: DeleteParameter,",
             "PutParameter, IAM changes), then restore it with `warden policy push FILE`.",
-        ],
+        ]
+    return _policy_alert(
+        context, ("policy-missing", "HIGH", "POLICY MISSING"), opening, (parameter, problem, in_force), advice
     )
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from warden.policy.documents import SESSION_TYPES, SessionType, document_ref
 from warden.policy.globs import GlobIndex
 from warden.policy.hosts import HostIndex, canonical_host
+from warden.policy.places import AccountIndex, RegionIndex
 from warden.policy.principals import Principal, PrincipalIndex
 from warden.policy.targets import Targets
 from warden.policy.windows import Schedule, WindowGroup
@@ -63,7 +64,7 @@ def _bits(flags: Iterable[bool]) -> int:
 
 
 class CompiledPolicy:
-    """The rules as bitmask indexes over principal, target id, tags, document, session type and host.
+    """The rules as bitmask indexes over principal, target id, tags, document, session type, host, account and region.
 
     Each field answers with the set of rules it admits (memoised per value), and the rules that
     apply to a session are the intersection: a handful of dictionary look-ups however many rules
@@ -76,6 +77,7 @@ class CompiledPolicy:
     """
 
     __slots__ = (
+        "_accounts",
         "_allow",
         "_deny",
         "_document_arns",
@@ -83,7 +85,9 @@ class CompiledPolicy:
         "_host_free",
         "_hosts",
         "_ids",
+        "_placed",
         "_principals",
+        "_regions",
         "_rules",
         "_selections",
         "_session_types",
@@ -157,6 +161,15 @@ class CompiledPolicy:
             ((position, entry) for position, rule in enumerate(rules) for entry in rule.hosts or ()),
             base=self._host_free,
         )
+        # Where the session runs: unknown matches deny rules that name it and no allow rule (fail closed both ways).
+        self._accounts = AccountIndex([rule.accounts for rule in rules], fail_closed=self._deny)
+        self._regions = RegionIndex([rule.regions for rule in rules], fail_closed=self._deny)
+        self._placed = bool(self._accounts.named or self._regions.named)
+
+    @property
+    def names_places(self) -> bool:
+        """Whether any rule names ``accounts`` or ``regions``."""
+        return self._placed
 
     def applicable(
         self,
@@ -168,6 +181,9 @@ class CompiledPolicy:
         account: str | None = None,
         session_type: SessionType | None = None,
         host: str | None = None,
+        region: str | None = None,
+        account_path: str | None = None,
+        placed: bool = True,
     ) -> tuple[tuple[CompiledRule, ...], tuple[CompiledRule, ...]]:
         """Return the deny rules and the allow rules that match the session.
 
@@ -188,6 +204,12 @@ class CompiledPolicy:
             What the document does; ``None`` when unknown.
         host : str or None
             The remote host of a ``remote-port`` session; ``None`` when unknown or not one.
+        region : str or None
+            The region the session runs in; ``None`` when unknown.
+        account_path : str or None
+            The OU path of the account; ``None`` when unknown.
+        placed : bool, default True
+            ``False`` leaves out the ``accounts`` and ``regions`` conditions (to explain which rules they rule out).
 
         Returns
         -------
@@ -195,8 +217,11 @@ class CompiledPolicy:
             Deny rules and allow rules, each in document order.
         """
         matching = self._principals(principal) & self._ids(target)
+        account = account if account is not None else principal.account
+        if matching and placed and self._placed:
+            matching &= self._accounts(account, account_path) & self._regions(region)
         if matching:
-            matching &= self._document_mask(document, account if account is not None else principal.account)
+            matching &= self._document_mask(document, account)
         if matching:
             matching &= self._session_type_mask(session_type, host)
         for key, index in self._tags:

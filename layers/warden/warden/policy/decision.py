@@ -109,6 +109,8 @@ def decide(
         account=request.account,
         session_type=session_type,
         host=request.host,
+        region=request.region,
+        account_path=request.account_path,
     )
 
     limited = compiled.limited
@@ -148,9 +150,12 @@ def decide(
                 break
 
     matching_grants: list[Grant] = []
+    path = request.account_path
     if best is None or best.until != _FOREVER:
         for grant in grants:
-            if not grant.covers(principal, target, tags):
+            if not grant.covers(
+                principal, target, tags, account=request.account, region=request.region, account_path=path
+            ):
                 continue
             matching_grants.append(grant)
             if grant.active_at(now):
@@ -273,6 +278,11 @@ def _denied(
         parts.append(f"session type {session_type or 'unknown'}")
     if rule.rule.hosts is not None and session_type in ("remote-port", None):
         parts.append(f"host {request.host or 'unknown'}")
+    if rule.rule.accounts is not None:
+        account = request.account if request.account is not None else request.principal.account
+        parts.append(f"account {account or 'unknown'}" + _in_ou(rule.rule.accounts, request.account_path))
+    if rule.rule.regions is not None:
+        parts.append(f"region {request.region or 'unknown'}")
     if rule.windows is not None:
         closing = rule.windows.closing(now_ts)
         if closing is not None:
@@ -289,6 +299,12 @@ def _denied(
         reasons=(f"denied by rule {rule.name}{why}",),
         deadline=None,
     )
+
+
+def _in_ou(accounts: Sequence[str], path: str | None) -> str:
+    if not any(entry.startswith("ou:") for entry in accounts):
+        return ""
+    return f" (OU path {path or 'unknown'})" if path != "" else " (directly under the root)"
 
 
 def _by_default(

@@ -20,6 +20,7 @@ from warden.policy.fields import (
     require_aware,
 )
 from warden.policy.globs import globs_overlap
+from warden.policy.places import AccountList, PlaceMatcher, RegionList
 from warden.policy.principals import Principal, PrincipalMatcher
 from warden.policy.targets import TargetMatcher, Targets
 from warden.timefmt import iso_offset
@@ -137,6 +138,12 @@ class Grant(FrozenModel):
         When it was revoked.
     revoked_by : str or None
         Who revoked it.
+    accounts : tuple[str, ...] or None
+        Organization mode: account ids or ``ou:`` paths, as in a rule (see :mod:`warden.policy.places`); the grant
+        covers sessions in those accounts only. ``None``: every account.
+    regions : tuple[str, ...] or None
+        Organization mode: region names or globs; ``None``: every region. A grant that names accounts or regions
+        never covers a session whose account or region is unknown.
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=False)
@@ -152,8 +159,10 @@ class Grant(FrozenModel):
     state: Literal["active", "revoked", "expired"] = "active"
     revoked_at: AwareDatetime | None = None
     revoked_by: str | None = None
+    accounts: AccountList | None = None
+    regions: RegionList | None = None
 
-    _matchers: tuple[PrincipalMatcher, TargetMatcher] = PrivateAttr()
+    _matchers: tuple[PrincipalMatcher, TargetMatcher, PlaceMatcher] = PrivateAttr()
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -168,8 +177,9 @@ class Grant(FrozenModel):
         return self
 
     def model_post_init(self, context: Any, /) -> None:
-        """Compile the principal pattern once."""
-        self._matchers = (PrincipalMatcher((self.principal,)), self.targets.matcher)
+        """Compile the principal pattern and the places once."""
+        places = PlaceMatcher(self.accounts, self.regions, fail_closed=False)
+        self._matchers = (PrincipalMatcher((self.principal,)), self.targets.matcher, places)
 
     def active_at(self, now: datetime) -> bool:
         """Tell whether the grant is in force at ``now``.
@@ -192,10 +202,25 @@ class Grant(FrozenModel):
         require_aware(now, "now")
         return self.state != "revoked" and self.starts_at <= now < self.expires_at
 
-    def covers(self, principal: Principal, target: str, tags: Mapping[str, str]) -> bool:
-        """Tell whether the grant names ``principal`` and the target (its id and current tags), whatever the time."""
+    def covers(
+        self,
+        principal: Principal,
+        target: str,
+        tags: Mapping[str, str],
+        *,
+        account: str | None = None,
+        region: str | None = None,
+        account_path: str | None = None,
+    ) -> bool:
+        """Tell whether the grant names ``principal`` and the target (its id and current tags), whatever the time.
+
+        ``account`` (``None``: the principal's), its OU path ``account_path`` and ``region`` are where the session
+        runs; ``None`` is unknown, which a grant naming ``accounts`` or ``regions`` does not cover.
+        """
         private = self.__pydantic_private__
-        principal_matches, target_matches = private["_matchers"] if private is not None else self._matchers
+        principal_matches, target_matches, places = private["_matchers"] if private is not None else self._matchers
+        if not places.free and not places(principal.account if account is None else account, account_path, region):
+            return False
         return principal_matches(principal) and target_matches(target, tags)
 
     def to_document(self) -> dict[str, object]:

@@ -31,6 +31,7 @@ from warden.policy.fields import (
 )
 from warden.policy.grants import GrantSettings
 from warden.policy.hosts import host_entry_problem
+from warden.policy.places import AccountList, RegionList
 from warden.policy.principals import Principal, PrincipalMatcher
 from warden.policy.targets import Targets
 from warden.policy.windows import Window, check_time_zone
@@ -82,6 +83,12 @@ class Rule(FrozenModel):
     require_logging : bool
         The rule allows only sessions Session Manager logs (allow rules only; see
         :mod:`warden.policy.session_logs`).
+    accounts : tuple[str, ...] or None
+        Organization mode: the accounts the session runs in, as 12-digit ids, ``ou:PATH`` (directly in that OU)
+        or ``ou:PATH/*`` (in it or any OU below it); see :mod:`warden.policy.places`. ``None``: any account. An
+        allow rule never matches a session whose account (for ``ou:`` entries, OU path) is unknown; a deny rule does.
+    regions : tuple[str, ...] or None
+        Organization mode: region names or globs (``eu-*``); ``None``: any region. Unknown as for ``accounts``.
     """
 
     name: NonEmptyStr
@@ -96,6 +103,8 @@ class Rule(FrozenModel):
     require_reason: Reason | None = None
     max_sessions: SessionLimit | None = None
     require_logging: StrictBool = False
+    accounts: AccountList | None = None
+    regions: RegionList | None = None
 
     _principals: PrincipalMatcher = PrivateAttr()
     _documents: DocumentMatcher | None = PrivateAttr(default=None)
@@ -173,6 +182,10 @@ class Rule(FrozenModel):
             document["max_sessions"] = self.max_sessions
         if self.require_logging:
             document["require_logging"] = True
+        if self.accounts is not None:
+            document["accounts"] = list(self.accounts)
+        if self.regions is not None:
+            document["regions"] = list(self.regions)
         return document
 
 

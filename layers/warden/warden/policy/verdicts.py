@@ -80,6 +80,11 @@ class SessionRequest:
     logging : SessionLogging or None
         Whether Session Manager logs the session (from its document and the preferences); ``None``: not
         read, which ``require_logging`` treats as not logged.
+    region : str or None
+        The region the session runs in (organization mode); ``None``: unknown.
+    account_path : str or None
+        The OU path of ``account`` (``Production/Web``; ``""`` for an account directly under the root);
+        ``None``: unknown.
     """
 
     principal: Principal
@@ -93,6 +98,8 @@ class SessionRequest:
     account: str | None = None
     session_id: str | None = None
     logging: SessionLogging | None = None
+    region: str | None = None
+    account_path: str | None = None
 
     @property
     def logged(self) -> bool:
