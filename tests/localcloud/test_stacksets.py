@@ -530,3 +530,19 @@ def test_self_managed_stack_sets_stay_moto_s(org: Org) -> None:
     cfn.create_stack_set(StackSetName="self-managed", TemplateBody=MEMBER_TEMPLATE, Parameters=parameters(org))
 
     assert cfn.describe_stack_set(StackSetName="self-managed")["StackSet"]["PermissionModel"] == "SELF_MANAGED"
+
+
+def test_a_member_stack_lists_exactly_the_resources_its_region_has(org: Org) -> None:
+    deploy(org, "Production/Web")
+    account = org.accounts["prod-web"]
+
+    listed = {}
+    for region in REGIONS:
+        cfn = org.client("cloudformation", account, region=region)
+        stack = member_stack(org, account, region)
+        assert stack is not None
+        summaries = cfn.list_stack_resources(StackName=stack["StackName"])["StackResourceSummaries"]
+        listed[region] = sorted(s["LogicalResourceId"] for s in summaries)
+
+    assert listed["us-east-1"] == ["CanaryParameter", "ForwardRole", "ForwardRule", "MemberRole"]
+    assert listed["eu-west-1"] == ["CanaryParameter", "ForwardRole", "ForwardRule"]
