@@ -383,7 +383,9 @@ class StackSets:
             self._check_targets(org, ou_ids, regions)
             self._new_operation_id(stack_set, operation_id)
             if overrides:
-                check_template(parse_template(stack_set.template), {**stack_set.parameters, **overrides}, [])
+                check_template(
+                    parse_template(stack_set.template), {**stack_set.parameters, **overrides}, stack_set.capabilities
+                )
             operation = self._operation(stack_set, "CREATE", operation_id, ou_ids, preferences)
             for ou_id in ou_ids:
                 known = stack_set.targets.setdefault(ou_id, [])
@@ -412,7 +414,9 @@ class StackSets:
         with self.lock:
             self._check_targets(org, ou_ids, regions)
             self._new_operation_id(stack_set, operation_id)
-            check_template(parse_template(stack_set.template), {**stack_set.parameters, **overrides}, [])
+            check_template(
+                parse_template(stack_set.template), {**stack_set.parameters, **overrides}, stack_set.capabilities
+            )
             records = [
                 stack_set.instances[(account, region)]
                 for region in regions
@@ -472,6 +476,11 @@ class StackSets:
                         self._reconcile(org, stack_set, account_id)
 
     def _reconcile(self, org: OrganizationMembership, stack_set: ServiceManagedStackSet, account_id: str) -> None:
+        member = org.account(account_id)
+        if member is not None and member.status != "ACTIVE":
+            # A closed account stays in its OU (suspended) until AWS removes it: its instances stay, and
+            # operations skip it (only ACTIVE accounts are targets).
+            return
         target = dict(accounts_under(org.backend, list(stack_set.targets))).get(account_id)
         wanted = {(account_id, region) for ou_id in ([target] if target else []) for region in stack_set.targets[ou_id]}
         current = {key for key in stack_set.instances if key[0] == account_id}
