@@ -9,6 +9,7 @@ moves or leaves. These patches add exactly that.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ __all__ = [
     "OrganizationMembership",
     "accounts_under",
     "create_account",
+    "delegate_stacksets",
     "install",
     "management_backend",
     "on_membership_change",
@@ -124,6 +126,16 @@ def accounts_under(backend: Any, ou_ids: list[str]) -> list[tuple[str, str]]:
                 seen.add(account.id)
                 found.append((account.id, ou_id))
     return found
+
+
+def delegate_stacksets(backend: Any, account_id: str) -> None:
+    """What the management account does once so that ``account_id`` may run service-managed StackSets:
+    EnableAWSServiceAccess and RegisterDelegatedAdministrator for :data:`STACKSETS_PRINCIPAL` (idempotent)."""
+    from moto.organizations.exceptions import AccountAlreadyRegisteredException
+
+    backend.enable_aws_service_access(ServicePrincipal=STACKSETS_PRINCIPAL)
+    with contextlib.suppress(AccountAlreadyRegisteredException):
+        backend.register_delegated_administrator(AccountId=account_id, ServicePrincipal=STACKSETS_PRINCIPAL)
 
 
 def on_membership_change(listener: Callable[[str, str], None]) -> None:

@@ -24,6 +24,7 @@ whatever happened. Here:
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import uuid
 from collections.abc import Callable, Iterable
@@ -382,7 +383,9 @@ class StackSets:
             self._check_targets(org, ou_ids, regions)
             self._new_operation_id(stack_set, operation_id)
             if overrides:
-                check_template(parse_template(stack_set.template), {**stack_set.parameters, **overrides}, [])
+                check_template(
+                    parse_template(stack_set.template), {**stack_set.parameters, **overrides}, stack_set.capabilities
+                )
             operation = self._operation(stack_set, "CREATE", operation_id, ou_ids, preferences)
             for ou_id in ou_ids:
                 known = stack_set.targets.setdefault(ou_id, [])
@@ -411,7 +414,9 @@ class StackSets:
         with self.lock:
             self._check_targets(org, ou_ids, regions)
             self._new_operation_id(stack_set, operation_id)
-            check_template(parse_template(stack_set.template), {**stack_set.parameters, **overrides}, [])
+            check_template(
+                parse_template(stack_set.template), {**stack_set.parameters, **overrides}, stack_set.capabilities
+            )
             records = [
                 stack_set.instances[(account, region)]
                 for region in regions
@@ -471,6 +476,11 @@ class StackSets:
                         self._reconcile(org, stack_set, account_id)
 
     def _reconcile(self, org: OrganizationMembership, stack_set: ServiceManagedStackSet, account_id: str) -> None:
+        member = org.account(account_id)
+        if member is not None and member.status != "ACTIVE":
+            # A closed account stays in its OU (suspended) until AWS removes it: its instances stay, and
+            # operations skip it (only ACTIVE accounts are targets).
+            return
         target = dict(accounts_under(org.backend, list(stack_set.targets))).get(account_id)
         wanted = {(account_id, region) for ou_id in ([target] if target else []) for region in stack_set.targets[ou_id]}
         current = {key for key in stack_set.instances if key[0] == account_id}
@@ -569,15 +579,14 @@ class StackSets:
         parameters = {**stack_set.parameters, **record.overrides}
         existing = _stack_named(backend, stack_set.stack_name)
         try:
+            template = _for_instance(stack_set, record, parameters)
             if existing is not None and existing.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
                 stack = existing
-                _update(stack, stack_set.template, parameters)
+                _update(stack, template, parameters)
             else:
                 if existing is not None:
                     backend.delete_stack(existing.stack_id)
-                stack = backend.create_stack(
-                    name=stack_set.stack_name, template=stack_set.template, parameters=parameters
-                )
+                stack = backend.create_stack(name=stack_set.stack_name, template=template, parameters=parameters)
             record.stack_id = stack.stack_id
             if stack.status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
                 raise RuntimeError(f"the stack is {stack.status}")
@@ -706,6 +715,32 @@ class StackSets:
 
 def _stack_named(backend: Any, name: str) -> Any | None:
     return next((stack for stack in backend.stacks.values() if stack.name == name), None)
+
+
+def _for_instance(stack_set: ServiceManagedStackSet, record: StackInstanceRecord, parameters: dict[str, str]) -> str:
+    """The template with its conditions decided for this account and region (false-condition resources and
+    outputs gone, ``Fn::If`` and ``AWS::NoValue`` resolved), as the local cloud's own stack does it: moto would
+    list a skipped resource as an empty entry and keep ``AWS::NoValue`` as a null."""
+    from .stack import TemplateError, _drop_false_conditions, _parameter_defaults
+
+    template = parse_template(stack_set.template)
+    if not template.get("Conditions"):
+        return stack_set.template
+    values = {
+        **_parameter_defaults(template),
+        "AWS::Region": record.region,
+        "AWS::AccountId": record.account,
+        "AWS::StackName": stack_set.stack_name,
+        "AWS::Partition": "aws",
+        "AWS::URLSuffix": "amazonaws.com",
+        **parameters,
+    }
+    try:
+        _drop_false_conditions(template, values)
+    except TemplateError:
+        # A condition the local cloud cannot decide beforehand: moto decides it itself.
+        return stack_set.template
+    return json.dumps(template)
 
 
 def _update(stack: Any, template: str, parameters: dict[str, str]) -> None:

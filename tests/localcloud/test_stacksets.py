@@ -530,3 +530,64 @@ def test_self_managed_stack_sets_stay_moto_s(org: Org) -> None:
     cfn.create_stack_set(StackSetName="self-managed", TemplateBody=MEMBER_TEMPLATE, Parameters=parameters(org))
 
     assert cfn.describe_stack_set(StackSetName="self-managed")["StackSet"]["PermissionModel"] == "SELF_MANAGED"
+
+
+def test_a_member_stack_lists_exactly_the_resources_its_region_has(org: Org) -> None:
+    deploy(org, "Production/Web")
+    account = org.accounts["prod-web"]
+
+    listed = {}
+    for region in REGIONS:
+        cfn = org.client("cloudformation", account, region=region)
+        stack = member_stack(org, account, region)
+        assert stack is not None
+        summaries = cfn.list_stack_resources(StackName=stack["StackName"])["StackResourceSummaries"]
+        listed[region] = sorted(s["LogicalResourceId"] for s in summaries)
+
+    assert listed["us-east-1"] == ["CanaryParameter", "ForwardRole", "ForwardRule", "MemberRole"]
+    assert listed["eu-west-1"] == ["CanaryParameter", "ForwardRole", "ForwardRule"]
+
+
+def test_update_stack_instances_overrides_a_parameter_for_one_ou_only(org: Org) -> None:
+    cfn, _ = deploy(org, "Production")
+
+    cfn.update_stack_instances(
+        StackSetName=STACK_SET,
+        DeploymentTargets={"OrganizationalUnitIds": [org.ous["Production/Web"]]},
+        Regions=["eu-west-1"],
+        ParameterOverrides=[{"ParameterKey": "CentralBusName", "ParameterValue": "web-central"}],
+        **DELEGATED,
+    )
+
+    central = org.accounts["security"]
+    buses = {
+        (account, region): default_bus_rules(org, account, region)[0]["Targets"][0]["Arn"].rsplit("/", 1)[1]
+        for account, region in instances(cfn)
+    }
+    assert buses == {
+        (org.accounts["prod-web"], "us-east-1"): "session-warden-central",
+        (org.accounts["prod-web"], "eu-west-1"): "web-central",
+        (org.accounts["prod-data"], "us-east-1"): "session-warden-central",
+        (org.accounts["prod-data"], "eu-west-1"): "session-warden-central",
+    }
+    described = cfn.describe_stack_instance(
+        StackSetName=STACK_SET,
+        StackInstanceAccount=org.accounts["prod-web"],
+        StackInstanceRegion="eu-west-1",
+        **DELEGATED,
+    )["StackInstance"]
+    assert described["ParameterOverrides"] == [{"ParameterKey": "CentralBusName", "ParameterValue": "web-central"}]
+    assert central in default_bus_rules(org, org.accounts["prod-web"], "eu-west-1")[0]["Targets"][0]["Arn"]
+
+
+def test_an_account_removed_from_the_organization_loses_its_instances_and_a_closed_one_keeps_them(org: Org) -> None:
+    cfn, _ = deploy(org, "Production")
+    organizations = org.client("organizations")
+
+    organizations.close_account(AccountId=org.accounts["prod-web"])
+    organizations.remove_account_from_organization(AccountId=org.accounts["prod-data"])
+
+    assert {account for account, _ in instances(cfn)} == {org.accounts["prod-web"]}
+    for region in REGIONS:
+        assert member_stack(org, org.accounts["prod-data"], region) is None
+        assert member_stack(org, org.accounts["prod-web"], region) is not None
