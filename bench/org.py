@@ -54,7 +54,7 @@ class ScopedCounter:
     @contextmanager
     def installed(self, runtime: Any) -> Iterator[ScopedCounter]:
         original_client = botocore.session.Session.create_client
-        original_execute = runtime._execute
+        original_call = runtime._call_handler
         counter = self
 
         def create_client(session: Any, *args: Any, **kwargs: Any) -> Any:
@@ -62,20 +62,20 @@ class ScopedCounter:
             client.meta.events.register("before-call.*.*", counter)
             return client
 
-        def execute(function_name: str, payload: Any, *args: Any) -> Any:
-            counter._where.label = _label(function_name, payload)
+        def call_handler(function: Any, payload: Any, *args: Any) -> Any:
+            counter._where.label = _label(str(function.function_name), payload)
             try:
-                return original_execute(function_name, payload, *args)
+                return original_call(function, payload, *args)
             finally:
                 counter._where.label = "other"
 
         botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
-        runtime._execute = execute
+        runtime._call_handler = call_handler
         try:
             yield self
         finally:
             botocore.session.Session.create_client = original_client  # type: ignore[method-assign]
-            runtime._execute = original_execute
+            runtime._call_handler = original_call
 
     def take(self) -> dict[str, Counter[str]]:
         with self._lock:

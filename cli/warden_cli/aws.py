@@ -63,6 +63,21 @@ class StackOutputs:
     ledger_table: str
     policy_parameter: str
     state_table: str | None = None  # older stacks lack it: `warden policy push` then records no push
+    policy_store: AppConfigStore | None = None  # organization mode: the policy lives in AWS AppConfig
+
+
+@dataclass(frozen=True)
+class AppConfigStore:
+    """The organization's policy in AppConfig (the stack's Policy* outputs in organization mode)."""
+
+    application: str
+    environment: str
+    profile: str
+    strategy: str
+
+    @property
+    def label(self) -> str:
+        return f"AppConfig application {self.application}, environment {self.environment}, profile {self.profile}"
 
 
 @dataclass(frozen=True)
@@ -173,12 +188,21 @@ class Aws:
             ledger_table=outputs["LedgerTableName"],
             policy_parameter=outputs["PolicyParameterName"],
             state_table=outputs.get("StateTableName") or None,
+            policy_store=_policy_store(outputs),
         )
 
     @cached_property
     def caller(self) -> Caller:
         identity = self.client("sts").get_caller_identity()
         return Caller(arn=str(identity["Arn"]), account=str(identity["Account"]))
+
+
+def _policy_store(outputs: Mapping[str, str]) -> AppConfigStore | None:
+    keys = ("PolicyApplicationId", "PolicyEnvironmentId", "PolicyProfileId", "PolicyDeploymentStrategyId")
+    if not all(outputs.get(key) for key in keys):
+        return None
+    application, environment, profile, strategy = (outputs[key] for key in keys)
+    return AppConfigStore(application, environment, profile, strategy)
 
 
 def _is_missing_stack(error: Any) -> bool:

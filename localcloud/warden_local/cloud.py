@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from warden.errors import WardenError
 from warden.policy import parse_duration
 
-from . import control_plane, fastpaths, inventory, moto_ext, out_of_band, sqs_triggers
+from . import appconfig_http, control_plane, fastpaths, inventory, moto_ext, out_of_band, sqs_triggers
 from .clients import Clients
 from .clock import EmulatedClock
 from .cloudtrail import RequestInfo
@@ -93,12 +93,13 @@ class LocalCloud:
         region: str = "us-east-1",
         alert_email: str = "security@example.com",
         fidelity: Fidelity | None = None,
+        parameters: dict[str, str] | None = None,  # more template parameters (OrganizationId for organization mode)
     ) -> None:
         self._port = port
         self._template: Path | None = DEFAULT_TEMPLATE if template is _USE_DEFAULT_TEMPLATE else template
         self._deploy = deploy and self._template is not None
         self._policy = policy
-        self._alert_email = alert_email
+        self._parameters = {"AlertEmail": alert_email, **(parameters or {})}
         self.stack_name = stack_name
         self.region = region
         self.account_id = ACCOUNT_ID
@@ -178,6 +179,7 @@ class LocalCloud:
         fastpaths.install()
         moto_ext.activate(self)
         sqs_triggers.activate(self._sqs_triggers)
+        appconfig_http.bind(self._runtime)
         try:
             from moto.moto_api._internal.models import moto_api_backend
 
@@ -380,7 +382,7 @@ class LocalCloud:
                 stack_name=self.stack_name,
                 region=self.region,
                 account_id=ACCOUNT_ID,
-                parameters={"AlertEmail": self._alert_email},
+                parameters=self._parameters,
                 cloudformation=self.client("cloudformation"),
                 register=self._runtime.register,
             )

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from . import control_plane, sts_ext
+from . import appconfig_http, control_plane, sts_ext
 from .cloudtrail import RequestInfo
 from .control_plane import ControlCall
 from .faults import ApiFault, Faults
@@ -95,6 +95,11 @@ class WardenApp:
         action = target.rpartition(".")[2] if target else query_action(environ)
         service = signing_service(environ.get("HTTP_AUTHORIZATION"))
         request = request_info(environ)
+        if service == "appconfig":  # AppConfig and AppConfig Data (REST; both sign as appconfig)
+            arns = backend.arns
+            return appconfig_http.serve(
+                backend, self._moto, environ, start_response, request, arns.account, arns.region
+            )
         denied = self._authorize(environ, service, action, target, request)
         if denied is not None:
             return self._deny(environ, start_response, denied, service, action, target, request)

@@ -3,12 +3,12 @@
 moto runs a mapping inside ``SendMessage`` itself, synchronously and through Docker. Here the send only queues a
 poll on the local cloud's dispatcher, so the sender never waits and several pollers run at once (one per worker),
 as Lambda scales its pollers out: the poll receives up to ``BatchSize`` messages (they stay in flight), invokes
-the function synchronously with the ``{"Records": [...]}`` event Lambda builds, then deletes what succeeded.
-With ``FunctionResponseTypes: [ReportBatchItemFailures]`` the messages the function lists in
-``batchItemFailures`` failed (a malformed response fails the whole batch, as on AWS); an error fails them all.
-A failed message becomes visible again after ``retry_delay`` wall seconds (its visibility timeout, scaled to test
-time) and is polled again; the queue's redrive policy moves it to the dead-letter queue after ``maxReceiveCount``
-receives, as SQS does.
+the function synchronously (``LambdaRuntime.invoke_sync``) with the ``{"Records": [...]}`` event Lambda builds,
+then deletes what succeeded. With ``FunctionResponseTypes: [ReportBatchItemFailures]`` the messages the function
+lists in ``batchItemFailures`` failed (a malformed response fails the whole batch, as on AWS); an error fails
+them all. A failed message becomes visible again after ``retry_delay`` wall seconds (its visibility timeout,
+scaled to test time) and is polled again; the queue's redrive policy moves it to the dead-letter queue after
+``maxReceiveCount`` receives, as SQS does.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from collections.abc import Callable
 from typing import Any
 
 from .dispatch import Dispatcher
-from .invocations import Invocation
 
 logger = logging.getLogger("warden_local")
 
@@ -37,7 +36,7 @@ class SqsTriggers:
         account_id: str,
         region: str,
         dispatcher: Dispatcher,
-        invoke: Callable[[str, Any], Invocation],
+        invoke: Callable[[str, Any], Any],
         retry_delay: float = 0.0,
     ) -> None:
         self._account_id = account_id
@@ -70,8 +69,13 @@ class SqsTriggers:
         if not messages:
             return
         event = {"Records": [_record(message, queue) for message in messages]}
-        record = self._invoke(mapping.function_arn.rsplit(":", 1)[-1], event)
-        failed = failed_ids(record, mapping, [str(message.id) for message in messages])
+        batch = [str(message.id) for message in messages]
+        try:
+            result = self._invoke(mapping.function_arn.rsplit(":", 1)[-1], event)
+        except Exception:  # recorded with the invocations; Lambda counts the whole batch failed
+            failed = set(batch)
+        else:
+            failed = failed_ids(result, mapping, batch)
         for message in messages:
             if str(message.id) not in failed:
                 backend.delete_message(queue_name, str(message.receipt_handle))
@@ -96,13 +100,10 @@ class SqsTriggers:
             self.poll_later(queue_name, mapping)
 
 
-def failed_ids(record: Invocation, mapping: Any, batch: list[str]) -> set[str]:
-    """The ids of the batch's messages that failed, as Lambda reads the function's outcome."""
-    if not record.ok:
-        return set(batch)
+def failed_ids(result: Any, mapping: Any, batch: list[str]) -> set[str]:
+    """The ids of the batch's messages that failed, as Lambda reads what the function returned."""
     if "ReportBatchItemFailures" not in (mapping.function_response_types or []):
         return set()
-    result = record.result
     if result is None or (isinstance(result, dict) and not result.get("batchItemFailures")):
         return set()
     failures = result.get("batchItemFailures") if isinstance(result, dict) else None
