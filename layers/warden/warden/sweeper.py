@@ -36,6 +36,7 @@ from warden.ports import (
     Ledger,
     Liveness,
     OnceStore,
+    Organization,
     PolicySource,
     SessionDocuments,
     Sessions,
@@ -82,6 +83,8 @@ class Sweeper:
     liveness: Liveness | None = None
     warnings: ExpiryWarnings | None = None
     canary: Canary | None = None
+    # Organization mode: the OU path of the scope's account (``context.account``), read once per sweep.
+    organization: Organization | None = None
 
     def sweep(self, owner: str) -> SweepReport:
         """Re-decide every open session; expire grants; adopt missed sessions; close rows of ended ones.
@@ -139,6 +142,7 @@ class Sweeper:
         """Judge every session AWS lists now, adopt the ones the event path missed, close rows of ended ones."""
         self.roles.forget()  # issuer role paths are resolved afresh each sweep, then once per role
         self.documents.forget_preferences()  # so are logging settings (preferences change while sessions run)
+        account_path = self._account_path()
         live = self.sessions.active()
         report.active = len(live)
         open_rows = {entry.session_id: entry for entry in self.ledger.open_entries()}
@@ -162,7 +166,7 @@ class Sweeper:
             # the others. Note it, go on, and fail the sweep at the end.
             try:
                 row = open_rows.get(session.session_id)
-                if self._resweep(session, row, infos, policy, grants, now, report, open_sessions):
+                if self._resweep(session, row, infos, policy, grants, now, report, open_sessions, account_path):
                     ended.append(session.session_id)
             except Exception as error:  # reported below, and raised once all are done
                 count("SweepSessionFailed")
@@ -174,6 +178,16 @@ class Sweeper:
         report.ended_without_event = self._close_unlisted(
             [row for session_id, row in open_rows.items() if session_id not in live_ids], now
         )
+
+    def _account_path(self) -> str | None:
+        """The OU path of the account swept (organization mode), None in single-account mode.
+
+        Raises AwsCallFailed when Organizations cannot say: the sweep fails (the alarm fires) rather than judge every
+        session without it, where an ``ou:`` allow rule would end sessions it allows and an ``ou:`` deny would miss.
+        """
+        if self.organization is None or self.context.account is None:
+            return None
+        return self.organization.path_of(self.context.account)
 
     def _take_lease(self, owner: str) -> bool:
         """The sweep lease; one whose stored expiry no sweep can have written is taken over and alerted."""
@@ -264,6 +278,7 @@ class Sweeper:
         now: datetime,
         report: SweepReport,
         open_sessions: list[OpenSession],
+        account_path: str | None = None,
     ) -> bool:
         """Re-decide one session; True when this sweep ended it (its ending may still be under way)."""
         if row is None and now - session.started_at < ADOPTION_GRACE:
@@ -289,6 +304,8 @@ class Sweeper:
             documents=self.documents,
             account=self.context.account,
             host=recorded_host(row),
+            region=self.context.region,
+            account_path=account_path,
         )
         decision = decide(policy, request, grants, now, open_sessions)
         if unresolved is not None and (decision.allowed or not (recorded or denies_everyone(policy, decision))):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
+from warden.scope import Scope
 from warden.settings import Settings
 
 if TYPE_CHECKING:
@@ -14,10 +15,12 @@ if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
     from warden.adapters.idempotency import PowertoolsIdempotency
+    from warden.adapters.member import MemberSessions
+    from warden.adapters.organization import OrgDirectory
     from warden.adapters.state import DynamoState
     from warden.alerts.text import AlertContext
     from warden.notifier import Notifier
-    from warden.ports import Clock, PolicySource
+    from warden.ports import Alerts, Clock, GrantStore, OnceStore, Organization, PolicySource
     from warden.service import Warden
     from warden.tamper import Owned
     from warden.watch import TamperWatch
@@ -33,14 +36,22 @@ class _Aws:
     dynamodb: DynamoDBClient
 
 
-@cache
-def build_warden() -> Warden:
-    """The service with its AWS adapters. Nothing touches AWS at import time; boto3 loads here, on first use."""
+def build_warden(scope: Scope | None = None) -> Warden:
+    """The service with its AWS adapters for *scope*; built once per scope and container.
+
+    None (or a scope that is not an organization's): the function's own account and region, exactly as in
+    single-account mode. An organization scope decides in that account and region: tags, sessions, IAM paths,
+    documents, termination and the canary through the member role there (the function's own credentials in the
+    central account); the policy, grants, alerts, outbox and idempotency are the central account's, shared by
+    every scope. Nothing touches AWS at import time; boto3 loads here, on first use.
+    """
+    return _build_warden(scope if scope is not None and scope.org else None)
+
+
+@lru_cache(maxsize=512)  # one per account and region: 512 is far more than one container ever serves
+def _build_warden(scope: Scope | None) -> Warden:
     from warden.adapters import aws
-    from warden.adapters.alerts import SnsAlerts
-    from warden.adapters.clock import HttpClock, SystemClock
     from warden.adapters.documents import SsmSessionDocuments
-    from warden.adapters.grants import DynamoGrantStore
     from warden.adapters.ledger import DynamoLedger
     from warden.adapters.notices import SsmSessionNotices
     from warden.adapters.once import DynamoOnceStore
@@ -52,17 +63,27 @@ def build_warden() -> Warden:
     from warden.notifier import Notifier
     from warden.service import assemble
 
-    shared = _aws()
-    settings, session, dynamodb = shared.settings, shared.session, shared.dynamodb
+    shared, central = _aws(), _central()
+    settings, dynamodb, clock = shared.settings, shared.dynamodb, central.clock
+    if scope is None:
+        session, context, once, state = shared.session, central.context, central.once, central.state
+        home = True
+        organization: Organization | None = None
+        callers: frozenset[str] = frozenset()
+    else:
+        members = build_members()
+        session = members.session(scope)  # MemberUnreachable: the event is retried, the sweep of this scope fails
+        context = AlertContext(stack=settings.stack_name, region=scope.region, account=scope.account)
+        once = DynamoOnceStore(dynamodb, settings.idempotency_table, clock, scope=scope)
+        state = DynamoState(dynamodb, settings.state_table, clock, scope=scope)
+        # The warning document is the stack's: it exists in the central account's home region only.
+        home = members.is_central(scope) and scope.region == settings.region
+        organization = build_organization()
+        callers = (
+            frozenset() if members.is_central(scope) else frozenset({members.caller_arn(scope.account, scope.region)})
+        )
     ssm = aws.lazy_client(session, "ssm")
-    clock = HttpClock(settings.clock_url) if settings.clock_url else SystemClock()
-    context = AlertContext(stack=settings.stack_name, region=settings.region, account=_account(settings))
-    alerts = SnsAlerts(aws.lazy_client(session, "sns"), settings.alerts_topic_arn)
-    once = DynamoOnceStore(dynamodb, settings.idempotency_table, clock)
-    state = DynamoState(dynamodb, settings.state_table, clock)
-    policy_notifier = Notifier(alerts, once, state)
-    ledger = DynamoLedger(dynamodb, settings.ledger_table, retention_days=settings.ledger_retention_days)
-    policies = _policy_source(settings, session, ssm, state, PolicySourceParts(policy_notifier, context, clock))
+    ledger = DynamoLedger(dynamodb, settings.ledger_table, retention_days=settings.ledger_retention_days, scope=scope)
     canary = None
     if settings.canary_parameter:
         from warden.adapters.watch import SsmCanaryWriter
@@ -73,18 +94,19 @@ def build_warden() -> Warden:
             parameter=settings.canary_parameter,
             writer=SsmCanaryWriter(ssm),
             records=state,
-            notifier=policy_notifier,
+            notifier=Notifier(central.alerts, once, state),
             context=context,
         )
+    notices = SsmSessionNotices(ssm, settings.warning_document) if settings.warning_document and home else None
     return assemble(
         clock=clock,
         tags=AwsTargetTags(aws.lazy_client(session, "ec2"), ssm),
-        policies=policies,
-        grants=DynamoGrantStore(dynamodb, settings.grants_table),
+        policies=central.policies,
+        grants=central.grants,
         ledger=ledger,
         # Termination has its own retry-and-confirm loop with a time budget: botocore retries less under it.
         sessions=SsmSessions(aws.lazy_client(session, "ssm", max_attempts=3)),
-        alerts=alerts,
+        alerts=central.alerts,
         once=once,
         context=context,
         roles=IamIssuerRoles(aws.lazy_client(session, "iam")),
@@ -92,10 +114,87 @@ def build_warden() -> Warden:
         run_once=build_idempotency(),
         outbox=state,
         liveness=state,
-        notices=SsmSessionNotices(ssm, settings.warning_document) if settings.warning_document else None,
+        notices=notices,
         warning_records=ledger,
         canary=canary,
+        organization=organization,
+        warden_callers=callers,
     )
+
+
+@dataclass(frozen=True)
+class _Central:
+    """What every scope shares: the central account's clock, alerts, policy and grants, and the organization-wide
+    once-markers and state (policy alerts are sent once for the organization, not once per account and region)."""
+
+    clock: Clock
+    context: AlertContext
+    alerts: Alerts
+    once: OnceStore
+    state: DynamoState
+    policies: PolicySource
+    grants: GrantStore
+
+
+@cache
+def _central() -> _Central:
+    from warden.adapters import aws
+    from warden.adapters.alerts import SnsAlerts
+    from warden.adapters.clock import HttpClock, SystemClock
+    from warden.adapters.grants import DynamoGrantStore
+    from warden.adapters.once import DynamoOnceStore
+    from warden.adapters.state import DynamoState
+    from warden.alerts.text import AlertContext
+    from warden.notifier import Notifier
+
+    shared = _aws()
+    settings, session, dynamodb = shared.settings, shared.session, shared.dynamodb
+    clock = HttpClock(settings.clock_url) if settings.clock_url else SystemClock()
+    context = AlertContext(stack=settings.stack_name, region=settings.region, account=_account(settings))
+    alerts = SnsAlerts(aws.lazy_client(session, "sns"), settings.alerts_topic_arn)
+    once = DynamoOnceStore(dynamodb, settings.idempotency_table, clock)
+    state = DynamoState(dynamodb, settings.state_table, clock)
+    policy_notifier = Notifier(alerts, once, state)
+    ssm = aws.lazy_client(session, "ssm")
+    return _Central(
+        clock=clock,
+        context=context,
+        alerts=alerts,
+        once=once,
+        state=state,
+        policies=_policy_source(settings, session, ssm, state, PolicySourceParts(policy_notifier, context, clock)),
+        grants=DynamoGrantStore(dynamodb, settings.grants_table),
+    )
+
+
+@cache
+def build_members() -> MemberSessions:
+    """Sessions in the organization's accounts (organization mode): the member role, assumed and renewed."""
+    from warden.adapters.member import MemberSessions
+
+    shared = _aws()
+    settings = shared.settings
+    return MemberSessions(
+        shared.session,
+        settings.member_role_name,
+        _central().clock,
+        central_account=_account(settings),
+        endpoint_url=settings.endpoint_url,
+    )
+
+
+@cache
+def build_organization() -> OrgDirectory:
+    """The organization's accounts and OU paths (AWS Organizations, read by the central account, cached)."""
+    from warden.adapters import aws
+    from warden.adapters.organization import OrgDirectory
+
+    return OrgDirectory(aws.LazyClient(_aws().session, "organizations", None), _central().clock)
+
+
+def build_settings() -> Settings:
+    """The settings read once per container (what the handlers need to scope an event)."""
+    return _aws().settings
 
 
 @dataclass(frozen=True)
@@ -260,7 +359,10 @@ def _aws() -> _Aws:
 
 def reset() -> None:
     """Forget the built warden (tests and the local cloud change the environment between invocations)."""
-    build_warden.cache_clear()
+    _build_warden.cache_clear()
+    _central.cache_clear()
+    build_members.cache_clear()
+    build_organization.cache_clear()
     build_idempotency.cache_clear()
     build_tamper_watch.cache_clear()
     _aws.cache_clear()
