@@ -138,16 +138,6 @@ class Sweeper:
         self._heartbeat()
         return report
 
-    def _account_path(self) -> str | None:
-        """The OU path of the account swept (organization mode), None in single-account mode.
-
-        Raises AwsCallFailed when Organizations cannot say: the sweep fails (the alarm fires) rather than judge every
-        session without it, where an ``ou:`` allow rule would end sessions it allows and an ``ou:`` deny would miss.
-        """
-        if self.organization is None or self.context.account is None:
-            return None
-        return self.organization.path_of(self.context.account)
-
     def _sweep_sessions(self, now: datetime, report: SweepReport, failures: list[str]) -> None:
         """Judge every session AWS lists now, adopt the ones the event path missed, close rows of ended ones."""
         self.roles.forget()  # issuer role paths are resolved afresh each sweep, then once per role
@@ -188,6 +178,16 @@ class Sweeper:
         report.ended_without_event = self._close_unlisted(
             [row for session_id, row in open_rows.items() if session_id not in live_ids], now
         )
+
+    def _account_path(self) -> str | None:
+        """The OU path of the account swept (organization mode), None in single-account mode.
+
+        Raises AwsCallFailed when Organizations cannot say: the sweep fails (the alarm fires) rather than judge every
+        session without it, where an ``ou:`` allow rule would end sessions it allows and an ``ou:`` deny would miss.
+        """
+        if self.organization is None or self.context.account is None:
+            return None
+        return self.organization.path_of(self.context.account)
 
     def _take_lease(self, owner: str) -> bool:
         """The sweep lease; one whose stored expiry no sweep can have written is taken over and alerted."""

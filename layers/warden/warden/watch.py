@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -72,6 +72,27 @@ class WatchRecords(Protocol):
     def mark_blind(self, waiting_since: float, now: float) -> bool: ...
 
 
+class BlindReport(Protocol):
+    """Organization mode: what an account and region whose canary is not back is alerted as (account not covered)."""
+
+    def blind_key(self, waiting_since: float) -> str:
+        """The once-key of the alert of the outage that began at *waiting_since*."""
+        ...
+
+    def blind_alert(self, state: Mapping[str, Any], since: datetime, now: datetime) -> Alert: ...
+
+
+class ScopedCanary(Protocol):
+    """Organization mode: the canary of the account and region an event came from (its reads, records, alert)."""
+
+    reads: WatchReads
+    records: WatchRecords
+
+    def restored_key(self, blind_since: float) -> str: ...
+
+    def restored_alert(self, since: datetime, seen_at: datetime, round_trip_ms: int) -> Alert: ...
+
+
 class CanaryWriter(Protocol):
     def put(self, name: str, value: str) -> int:
         """Write the canary parameter; its new version."""
@@ -88,6 +109,8 @@ class TamperWatch:
     records: WatchRecords
     notifier: Notifier
     context: AlertContext
+    # Organization mode: the canary of the event's account and region (None: not one the warden covers).
+    scoped: Callable[[Mapping[str, Any]], ScopedCanary | None] | None = None
 
     def handle(self, event: object) -> dict[str, Any]:
         call = parse_control_event(event)
@@ -100,7 +123,7 @@ class TamperWatch:
         kind, name = found
         if kind == "canary":
             if call.short_name == "PutParameter":
-                return self._canary_back(call)
+                return self._canary_back(call, event)
             return self._tamper(Finding(call, name, meaning_of(call, kind, name, self.owned)))
         if call.deployed_by_cloudformation and kind in ("rule", "function", "table", "policy", "warning document"):
             # Only the stack that owns a resource changes it through CloudFormation: the warden's own deploy.
@@ -192,16 +215,26 @@ class TamperWatch:
 
     # -- the canary coming back ---------------------------------------------------------------------------
 
-    def _canary_back(self, call: ControlCall) -> dict[str, Any]:
+    def _canary_back(self, call: ControlCall, event: object) -> dict[str, Any]:
+        reads, records, scoped = self.reads, self.records, None
+        if self.scoped is not None:
+            # Organization mode: every canary is an account's and region's, read and noted in that scope.
+            scoped = self.scoped(event) if isinstance(event, Mapping) else None
+            if scoped is None:
+                return {
+                    "outcome": "ignored",
+                    "why": "a canary write from an account or region the warden does not cover",
+                }
+            reads, records = scoped.reads, scoped.records
         version = call.response.get("version")
         name = self.owned.canary_parameter
         if not isinstance(version, int) or name is None:
             return {"outcome": "ignored", "why": "a canary write without a version"}
-        value = self.reads.parameter_value(name, version)
+        value = reads.parameter_value(name, version)
         if not value:
             return {"outcome": "ignored", "why": "the canary version is gone"}
         now = self.clock.now()
-        old = self.records.canary_seen(value, now.timestamp())
+        old = records.canary_seen(value, now.timestamp())
         if old is None:
             return {"outcome": "ignored", "why": "not the canary sent last"}
         sent_at = float(old.get("sent_at", now.timestamp()))
@@ -210,13 +243,21 @@ class TamperWatch:
         blind_since = old.get("blind_since")
         if blind_since is not None:
             since = datetime.fromtimestamp(float(blind_since), tz=now.tzinfo)
-            self.notifier.send_once(
-                f"canary-restored#{int(float(blind_since))}",
-                lambda: canary_restored_alert(
-                    self.context, blind_since=since, seen_at=now, round_trip_ms=round_trip_ms
-                ),
-                ttl_seconds=_ALERT_TTL_SECONDS,
-            )
+            if scoped is not None:
+                restored = scoped
+                self.notifier.send_once(
+                    restored.restored_key(float(blind_since)),
+                    lambda: restored.restored_alert(since, now, round_trip_ms),
+                    ttl_seconds=_ALERT_TTL_SECONDS,
+                )
+            else:
+                self.notifier.send_once(
+                    f"canary-restored#{int(float(blind_since))}",
+                    lambda: canary_restored_alert(
+                        self.context, blind_since=since, seen_at=now, round_trip_ms=round_trip_ms
+                    ),
+                    ttl_seconds=_ALERT_TTL_SECONDS,
+                )
         return {"outcome": "canary", "round_trip_ms": round_trip_ms}
 
 
@@ -230,6 +271,8 @@ class Canary:
     records: WatchRecords
     notifier: Notifier
     context: AlertContext
+    # Organization mode: a scope whose canary is not back is an `account-not-covered` alert (None: event path blind).
+    report: BlindReport | None = None
 
     def run(self) -> None:
         """One sweep's share: send a canary when one is due, and alert when the path went blind. Never raises for
@@ -271,8 +314,17 @@ class Canary:
             return
         if not self.records.mark_blind(waiting_since, now.timestamp()):
             return  # seen meanwhile, or another sweep marked it
-        count("EventPathBlind")
         since = datetime.fromtimestamp(waiting_since, tz=now.tzinfo)
+        if self.report is not None:
+            count("AccountNotCovered")
+            report = self.report
+            self.notifier.send_once(
+                report.blind_key(waiting_since),
+                lambda: report.blind_alert(state, since, now),
+                ttl_seconds=_ALERT_TTL_SECONDS,
+            )
+            return
+        count("EventPathBlind")
         problem = state.get("send_error")
         self.notifier.send_once(
             f"canary-blind#{int(waiting_since)}",
