@@ -50,7 +50,7 @@ class _CfnLoader(yaml.SafeLoader):
 
 
 def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    name = tag_suffix if tag_suffix in ("Ref", "Condition") else f"Fn::{tag_suffix}"
     value: Any
     if isinstance(node, yaml.ScalarNode):
         value = loader.construct_scalar(node)
@@ -139,7 +139,7 @@ def package(
     except Exception as error:
         raise TemplateError(f"{template_path}: SAM transform failed: {error}") from None
 
-    _drop_false_conditions(translated, {**_parameter_defaults(translated), **values})
+    apply_conditions(translated, values)
 
     layer_dirs: dict[str, Path] = {}
     functions: dict[str, FunctionCode] = {}
@@ -191,12 +191,12 @@ def _parameter_defaults(template: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _drop_false_conditions(template: dict[str, Any], values: dict[str, Any]) -> None:
-    """Remove the resources and outputs whose Condition is false, as CloudFormation never creates them.
+def evaluate_conditions(template: dict[str, Any], values: dict[str, Any]) -> dict[str, bool]:
+    """Each of the template's Conditions, true or false, for these parameter (and pseudo-parameter) values.
 
-    moto evaluates conditions itself but then lists a skipped resource as an empty entry in DescribeStackResources,
-    and keeps ``AWS::NoValue`` as a null list item (a policy statement ``null``); on AWS neither is there.
+    Parameters not in ``values`` take their default. Raises :class:`TemplateError` for what it cannot evaluate.
     """
+    values = {**_parameter_defaults(template), **values}
     conditions = template.get("Conditions", {})
     lists = {
         name for name, declared in template.get("Parameters", {}).items() if "List" in str(declared.get("Type", ""))
@@ -246,14 +246,26 @@ def _drop_false_conditions(template: dict[str, Any], values: dict[str, Any]) -> 
             evaluated[name] = truth(conditions[name])
         return evaluated[name]
 
+    return {name: condition(name) for name in conditions}
+
+
+def apply_conditions(template: dict[str, Any], values: dict[str, Any]) -> None:
+    """Remove the resources and outputs whose Condition is false, take each ``Fn::If``'s branch and drop
+    ``AWS::NoValue``, in place, as CloudFormation does.
+
+    moto evaluates conditions itself but then lists a skipped resource as an empty entry in DescribeStackResources,
+    and keeps ``AWS::NoValue`` as a null list item (a policy statement ``null``); on AWS neither is there.
+    """
+    conditions = evaluate_conditions(template, values)
     no_value = {"Ref": "AWS::NoValue"}
 
     def choose(node: Any) -> Any:
-        # Fn::If takes its branch and AWS::NoValue removes the list item or property, as CloudFormation does.
         if isinstance(node, dict):
             if len(node) == 1 and "Fn::If" in node:
                 name, when_true, when_false = node["Fn::If"]
-                return choose(when_true if condition(name) else when_false)
+                if name not in conditions:
+                    raise TemplateError(f"Fn::If names an unknown condition {name!r}")
+                return choose(when_true if conditions[name] else when_false)
             chosen = {key: choose(value) for key, value in node.items()}
             return {key: value for key, value in chosen.items() if value != no_value}
         if isinstance(node, list):
@@ -263,7 +275,7 @@ def _drop_false_conditions(template: dict[str, Any], values: dict[str, Any]) -> 
     for section in ("Resources", "Outputs"):
         entries = template.get(section, {})
         for logical_id in [key for key, entry in entries.items() if isinstance(entry, dict) and "Condition" in entry]:
-            if not condition(entries[logical_id]["Condition"]):
+            if not conditions[entries[logical_id]["Condition"]]:
                 del entries[logical_id]
         template[section] = choose(entries)
 
