@@ -230,6 +230,9 @@ def test_instances_for_an_ou_are_stacks_with_their_resources_in_every_account_an
     assert operation["StackSetOperation"]["Action"] == "CREATE"
     assert operation["StackSetOperation"]["DeploymentTargets"] == {"OrganizationalUnitIds": [org.ous["Production"]]}
     assert operation["StackSetOperation"]["StatusDetails"] == {"FailedStackInstancesCount": 0}
+    # (finished inside the call, on the emulated clock)
+    assert operation["StackSetOperation"]["CreationTimestamp"] == START
+    assert operation["StackSetOperation"]["EndTimestamp"] == START
     members = {org.accounts["prod-web"], org.accounts["prod-data"]}
     expected = {(account, region) for account in members for region in REGIONS}
     results = cfn.list_stack_set_operation_results(StackSetName=STACK_SET, OperationId=operation_id, **DELEGATED)
