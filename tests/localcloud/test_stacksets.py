@@ -382,8 +382,10 @@ def test_missing_and_unknown_parameters_are_refused(org: Org) -> None:
 def test_a_delegated_administrator_reads_the_organization_and_a_member_does_not(org: Org) -> None:
     listed = org.central("organizations").list_accounts()["Accounts"]
     assert {account["Id"] for account in listed} == {*org.accounts.values(), org.management_id}
-    member = org.client("organizations", org.accounts["dev"]).list_accounts()["Accounts"]
-    assert {account["Id"] for account in member} <= {org.accounts["dev"]}
+    member = org.client("organizations", org.accounts["dev"])
+    code, message = error_of(member.list_accounts)
+    assert (code, message) == ("AccessDeniedException", "You don't have permissions to access this resource.")
+    assert member.describe_organization()["Organization"]["MasterAccountId"] == org.management_id
 
 
 # -- automatic deployment ----------------------------------------------------------------------------------
