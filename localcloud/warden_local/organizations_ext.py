@@ -59,6 +59,15 @@ _installed = False
 _LISTENERS: list[Callable[[str, str], None]] = []
 
 
+def _access_denied() -> type[Exception]:
+    from moto.organizations.exceptions import OrganizationsClientError
+
+    class AccessDenied(OrganizationsClientError):
+        code = "AccessDeniedException"
+
+    return AccessDenied
+
+
 class OrganizationMembership:
     """What an organization looks like to StackSets: its management account, OUs, and ACTIVE accounts."""
 
@@ -217,6 +226,7 @@ def install() -> None:
             setattr(backend_class, name, notifying(name))
 
         own_backend = responses.OrganizationsResponse.organizations_backend
+        AccessDenied = _access_denied()
 
         def organizations_backend(self: Any) -> Any:
             backend = own_backend.fget(self)  # type: ignore[attr-defined]
@@ -225,10 +235,15 @@ def install() -> None:
             action = str(self.headers.get("X-Amz-Target", "")).rpartition(".")[2]
             if action not in _READ_ACTIONS:
                 return backend
-            # A delegated administrator reads the organization it administers (AWS allows the read-only calls).
+            # A delegated administrator reads the organization it administers (AWS allows the read-only calls);
+            # any other member may only describe the organization.
             management = management_backend(self.current_account)
-            if management is not None and any(a.account.id == self.current_account for a in management.admins):
+            if management is None:
+                return backend
+            if any(admin.account.id == self.current_account for admin in management.admins):
                 return management
+            if action != "DescribeOrganization":
+                raise AccessDenied("You don't have permissions to access this resource.")
             return backend
 
         setattr(responses.OrganizationsResponse, "organizations_backend", property(organizations_backend))  # noqa: B010
