@@ -721,7 +721,7 @@ def _for_instance(stack_set: ServiceManagedStackSet, record: StackInstanceRecord
     """The template with its conditions decided for this account and region (false-condition resources and
     outputs gone, ``Fn::If`` and ``AWS::NoValue`` resolved), as the local cloud's own stack does it: moto would
     list a skipped resource as an empty entry and keep ``AWS::NoValue`` as a null."""
-    from .stack import TemplateError, _drop_false_conditions, _parameter_defaults
+    from .stack import TemplateError, _parameter_defaults, apply_conditions
 
     template = parse_template(stack_set.template)
     if not template.get("Conditions"):
@@ -736,7 +736,7 @@ def _for_instance(stack_set: ServiceManagedStackSet, record: StackInstanceRecord
         **parameters,
     }
     try:
-        _drop_false_conditions(template, values)
+        apply_conditions(template, values)
     except TemplateError:
         # A condition the local cloud cannot decide beforehand: moto decides it itself.
         return stack_set.template
