@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from warden_cli.aws import connection_of
 from warden_cli.clock import now
 from warden_cli.errors import EXIT_DENIED, EXIT_OK, CliError
-from warden_cli.inputs import parse_tags, parse_time, read_json, read_text
+from warden_cli.inputs import parse_account, parse_region, parse_tags, parse_time, read_json, read_text
 from warden_cli.output import iso_or_none, print_json, relative, short_time
 
 if TYPE_CHECKING:
@@ -373,8 +373,8 @@ def _session(args: argparse.Namespace) -> _Session:
     else:
         logging = stated_logging(args.logging) if args.logging else None
 
-    account = _account_flag(args.account) if args.account is not None else (call.account if call else None)
-    region = _region_flag(args.region) if args.region is not None else (call.region if call else None)
+    account = parse_account(args.account) if args.account is not None else (call.account if call else None)
+    region = parse_region(args.region) if args.region is not None else (call.region if call else None)
     account_path = _ou_flag(args.ou) if args.ou is not None else None
 
     # The event gives its own time: explaining an event decides it as it was when CloudTrail recorded it.
@@ -401,23 +401,6 @@ def _session(args: argparse.Namespace) -> _Session:
         at=at,
         event_time=call.event_time if call is not None else None,
     )
-
-
-def _account_flag(value: str) -> str:
-    account = value.strip()
-    if len(account) != 12 or not account.isdigit():
-        raise CliError(f"--account: {value!r} is not an account id: an account id has exactly 12 digits")
-    return account
-
-
-def _region_flag(value: str) -> str:
-    from warden.policy import region_entry_problem
-
-    region = value.strip()
-    problem = region_entry_problem(region)
-    if problem is not None or "*" in region or "?" in region:
-        raise CliError(f"--region: {problem or f'{region!r} is a glob: name the one region the session runs in'}")
-    return region
 
 
 def _ou_flag(value: str) -> str:
