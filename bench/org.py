@@ -209,7 +209,7 @@ def org_sweep(accounts: int = ACCOUNTS, sessions: int = SESSIONS_PER_SCOPE) -> l
     setup = time.perf_counter()
     counter = ScopedCounter()
     fidelity = Fidelity(workers=WORKERS)
-    with LocalCloud(start_at=START, policy=POLICY, organization=True, fidelity=fidelity) as cloud:  # type: ignore[call-arg]
+    with LocalCloud(start_at=START, policy=POLICY, organization=True, fidelity=fidelity) as cloud:
         if "SweepQueueUrl" not in cloud.stack_outputs():
             return [("organization sweep", "not measured: the stack has no SweepQueueUrl (no fan-out)", "-")]
         regions = tuple(cloud.org.regions)
@@ -271,7 +271,7 @@ def org_event_path(samples: int = E2E_SESSIONS) -> list[tuple[str, str, str]]:
     """StartSession by a user of member 222222222222 in eu-west-1 -> gone from that account's DescribeSessions."""
     from warden_local import LocalCloud
 
-    with LocalCloud(start_at=START, policy=POLICY, organization=True) as cloud:  # type: ignore[call-arg]
+    with LocalCloud(start_at=START, policy=POLICY, organization=True) as cloud:
         code, output = _warden(
             cloud, ["org", "deploy", "--ou", "Production", "Development", "--regions", *cloud.org.regions]
         )

@@ -26,7 +26,7 @@ def org_demo_command(args: argparse.Namespace) -> int:
         from warden_local import LocalCloud, LocalCloudError, SettleTimeout
 
         try:
-            with LocalCloud(  # type: ignore[call-arg]
+            with LocalCloud(
                 start_at=start_at(), frozen=True, policy=org_policy(), alert_email=ALERT_EMAIL, organization=True
             ) as cloud:
                 stage = OrgStage(cloud, timeline)

@@ -39,7 +39,7 @@ class OrgStage(Stage):
 
     def __init__(self, cloud: LocalCloud, timeline: Timeline) -> None:
         super().__init__(cloud, timeline)
-        self.org: Any = cloud.org  # type: ignore[attr-defined]
+        self.org: Any = cloud.org
         self.accounts: dict[str, tuple[str, str]] = dict(MEMBERS)  # id -> (name, OU path), new accounts too
         self.homes: dict[str, str] = {}  # person key -> account
         self.instances_at: dict[str, MemberInstance] = {}

@@ -113,7 +113,7 @@ def org_stack() -> Iterator[Any]:
     from tests.functional.org_stack import ORG_POLICY, OrgStack
     from tests.functional.org_stack import TUESDAY_MORNING as ORG_MORNING
 
-    with LocalCloud(  # type: ignore[call-arg]
+    with LocalCloud(
         start_at=ORG_MORNING, policy=ORG_POLICY, organization=True, fidelity=functional_fidelity()
     ) as cloud:
         yield OrgStack(cloud)

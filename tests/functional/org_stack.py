@@ -90,7 +90,7 @@ class OrgStack:
 
     def __init__(self, cloud: LocalCloud) -> None:
         self.cloud = cloud
-        self.org: Any = cloud.org  # type: ignore[attr-defined]
+        self.org: Any = cloud.org
         self.outputs = cloud.stack_outputs()
         self.inbox = Inbox(cloud)
         self._dynamodb = cloud.client("dynamodb")
