@@ -93,8 +93,18 @@ def test_session_end_rules_ignore_exactly_the_roles_that_terminate_sessions() ->
 
 
 def test_event_delivery_dead_letters_come_only_from_the_wardens_own_rules() -> None:
-    [statement] = RESOURCES["EventDeliveryDLQPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    # The second statement exists in organization mode only: the same rules on the central bus.
+    [statement, org] = RESOURCES["EventDeliveryDLQPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     sources = [arn["Sub"] for arn in statement["Condition"]["ArnEquals"]["aws:SourceArn"]]
+    condition, org_statement, otherwise = org["If"]
+    assert (condition, otherwise) == ("OrgMode", {"Ref": "AWS::NoValue"})
+    org_rules = [r["Properties"] for r in RESOURCES.values() if r["Type"] == "AWS::Events::Rule"]
+    dead_letters = [target["DeadLetterConfig"]["Arn"] for rule in org_rules for target in rule["Targets"]]
+    assert dead_letters == [{"GetAtt": "EventDeliveryDLQ.Arn"}] * len(org_rules)
+    assert sorted(arn["Sub"] for arn in org_statement["Condition"]["ArnEquals"]["aws:SourceArn"]) == sorted(
+        f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/${{AWS::StackName}}-central/{r['Name']['Sub']}"
+        for r in org_rules
+    )
     names = []
     for function in ("SessionStartedFunction", "SessionEndedFunction", "SweeperFunction", "TamperWatchFunction"):
         for event in RESOURCES[function]["Properties"]["Events"].values():
