@@ -477,3 +477,55 @@ class FakeOrganization:
         self.lookups += 1
         found = self.listed.get(account_id)
         return found.ou_path if found else None
+
+
+class FakeCanaryState:
+    """The StateTable canary item (pk ``canary``, sk ``state``) with the adapter's conditions; counts the calls."""
+
+    def __init__(self) -> None:
+        self.item: dict[str, Any] = {}
+        self.reads = 0
+        self.claims = 0
+
+    def canary(self) -> Mapping[str, Any] | None:
+        self.reads += 1
+        return dict(self.item) if self.item else None
+
+    def claim_canary_send(self, nonce: str, now: float, every_seconds: float) -> bool:
+        self.claims += 1
+        if "sent_at" in self.item and self.item["sent_at"] > now - every_seconds:
+            return False
+        self.item.update(nonce=nonce, sent_at=now)
+        self.item.setdefault("waiting_since", now)
+        self.item.pop("send_error", None)
+        self.item.pop("unreachable", None)
+        return True
+
+    def canary_send_failed(self, nonce: str, problem: str) -> None:
+        if self.item.get("nonce") == nonce:
+            self.item["send_error"] = problem
+
+    def canary_seen(self, nonce: str, now: float) -> Mapping[str, Any] | None:
+        if self.item.get("nonce") != nonce or "waiting_since" not in self.item:
+            return None
+        old = dict(self.item)
+        self.item["seen_at"] = now
+        self.item.pop("waiting_since", None)
+        self.item.pop("blind_since", None)
+        return old
+
+    def mark_unreachable(self, now: float, problem: str) -> None:
+        self.item.setdefault("waiting_since", now)
+        self.item["unreachable"] = problem
+
+    def mark_blind(self, waiting_since: float, now: float) -> bool:
+        if self.item.get("waiting_since") != waiting_since or "blind_since" in self.item:
+            return False
+        self.item["blind_since"] = now
+        return True
+
+    def record_tamper(self, sk: str, item: Mapping[str, Any]) -> bool:
+        return True
+
+    def policy_push(self, digest: str) -> Mapping[str, Any] | None:
+        return None

@@ -85,8 +85,11 @@ class BlindReport(Protocol):
 class ScopedCanary(Protocol):
     """Organization mode: the canary of the account and region an event came from (its reads, records, alert)."""
 
-    reads: WatchReads
-    records: WatchRecords
+    @property
+    def reads(self) -> WatchReads: ...
+
+    @property
+    def records(self) -> WatchRecords: ...
 
     def restored_key(self, blind_since: float) -> str: ...
 

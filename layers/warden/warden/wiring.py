@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from warden.scope import Scope
-from warden.settings import Settings
+from warden.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     import boto3
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from warden.adapters.organization import OrgDirectory
     from warden.adapters.state import DynamoState
     from warden.alerts.text import AlertContext
+    from warden.coverage import Coverage
+    from warden.fanout import Dispatcher, SweepWorker
     from warden.notifier import Notifier
     from warden.ports import Alerts, Clock, GrantStore, OnceStore, Organization, PolicySource
     from warden.service import Warden
@@ -96,6 +99,7 @@ def _build_warden(scope: Scope | None) -> Warden:
             records=state,
             notifier=Notifier(central.alerts, once, state),
             context=context,
+            report=None if scope is None else build_coverage(scope),
         )
     notices = SsmSessionNotices(ssm, settings.warning_document) if settings.warning_document and home else None
     return assemble(
@@ -281,6 +285,96 @@ def build_tamper_watch() -> TamperWatch:
         records=state,
         notifier=notifier,
         context=context,
+        scoped=_scoped_canary if settings.org else None,
+    )
+
+
+def _scoped_canary(event: Mapping[str, Any]) -> Coverage | None:
+    """The coverage of the account and region a canary event came from; None when the warden does not cover it."""
+    from warden.errors import RejectedEvent
+    from warden.event_scope import scope_of
+
+    try:
+        scope = scope_of(event, build_settings(), build_organization())
+    except RejectedEvent:
+        return None
+    return None if scope is None else build_coverage(scope)
+
+
+@lru_cache(maxsize=512)
+def build_coverage(scope: Scope) -> Coverage:
+    """Organization mode: the coverage of one account and region (its canary item, alerts, member-role reads)."""
+    from warden.adapters import aws
+    from warden.adapters.once import DynamoOnceStore
+    from warden.adapters.state import DynamoState
+    from warden.adapters.trails import TrailStatus
+    from warden.adapters.watch import SsmWatchReads
+    from warden.alerts.text import AlertContext
+    from warden.coverage import Coverage
+    from warden.notifier import Notifier
+
+    shared, central, members = _aws(), _central(), build_members()
+    settings, dynamodb, clock = shared.settings, shared.dynamodb, central.clock
+    state = DynamoState(dynamodb, settings.state_table, clock, scope=scope)
+    once = DynamoOnceStore(dynamodb, settings.idempotency_table, clock, scope=scope)
+    return Coverage(
+        scope=scope,
+        stack=settings.stack_name,
+        role_arn=members.role_arn(scope.account, scope.region),
+        clock=clock,
+        directory=build_organization(),
+        records=state,
+        notifier=Notifier(central.alerts, once, state),
+        context=AlertContext(stack=settings.stack_name, region=scope.region, account=scope.account),
+        parameter=settings.canary_parameter or f"/session-warden/{settings.stack_name}/canary",
+        trails=lambda: TrailStatus(aws.client(members.session(scope), "cloudtrail"), scope.region),
+        member_reads=lambda: SsmWatchReads(aws.client(members.session(scope), "ssm")),
+    )
+
+
+@cache
+def build_dispatcher() -> Dispatcher:
+    """Organization mode, the scheduled sweeper: sweep orders for every account and region to the sweep queue."""
+    import time
+
+    from warden.adapters import aws
+    from warden.adapters.sweep_queue import ManagementAccount, SqsSweepQueue
+    from warden.fanout import Dispatcher
+
+    shared = _aws()
+    settings = shared.settings
+    if not settings.sweep_queue_url:
+        raise SettingsError("organization mode: WARDEN_SWEEP_QUEUE_URL is not set (the sweeper's queue of sweeps)")
+    central = _account(settings)
+    if central is None:
+        raise SettingsError("WARDEN_ALERTS_TOPIC_ARN names no account: the central account is unknown")
+    return Dispatcher(
+        clock=_central().clock,
+        directory=build_organization(),
+        queue=SqsSweepQueue(aws.client(shared.session, "sqs"), settings.sweep_queue_url),
+        central_account=central,
+        regions=settings.guarded_regions or (settings.region,),
+        management_account=ManagementAccount(aws.client(shared.session, "organizations")),
+        sleep=time.sleep,
+    )
+
+
+@cache
+def build_sweep_worker() -> SweepWorker:
+    """Organization mode, the sweep worker: one scope swept per order; unreadable orders to the sweep DLQ."""
+    from warden.adapters import aws
+    from warden.adapters.sweep_queue import SqsDeadLetters
+    from warden.fanout import SweepWorker
+
+    shared = _aws()
+    settings = shared.settings
+    if not settings.sweep_dead_letter_url:
+        raise SettingsError("WARDEN_SWEEP_DLQ_URL is not set (where the sweep worker keeps unreadable orders)")
+    return SweepWorker(
+        sweeper_of=lambda scope: build_warden(scope).sweeper,
+        coverage_of=build_coverage,
+        dead_letters=SqsDeadLetters(aws.client(shared.session, "sqs"), settings.sweep_dead_letter_url),
+        regions=settings.guarded_regions or (settings.region,),
     )
 
 
@@ -365,6 +459,9 @@ def reset() -> None:
     build_organization.cache_clear()
     build_idempotency.cache_clear()
     build_tamper_watch.cache_clear()
+    build_coverage.cache_clear()
+    build_dispatcher.cache_clear()
+    build_sweep_worker.cache_clear()
     _aws.cache_clear()
 
 
