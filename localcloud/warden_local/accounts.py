@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from . import control_plane, inventory, organization
+from . import control_plane, inventory, organization, organizations_ext
 from .clients import Clients
 from .clock import EmulatedClock
 from .cloudtrail import RequestInfo
@@ -198,6 +198,21 @@ class LocalOrganization:
         organization.create_organization()
         for account in organization.accounts():
             self.prepare_account(account.id)
+        # Trusted access for StackSets, and the central account their delegated administrator (reads included).
+        organizations_ext.delegate_stacksets(
+            organizations_ext.management_backend(self.management_account), self.central_account
+        )
+
+    def create_account(self, name: str, ou_path: str) -> str:
+        """A new account, as the management account's administrator makes one on AWS: Organizations CreateAccount,
+        then MoveAccount into the OU at ``ou_path`` (``""``: the root); the account id. It has its trail, default
+        bus and administrator (:meth:`prepare_account`) before it joins the OU, and a StackSet with automatic
+        deployment on that OU deploys its stack instances to it by itself. ``LookupError`` for an unknown OU."""
+        organizations = self.account(self.management_account).client("organizations")
+        account_id = organizations_ext.request_account(organizations, name)
+        self.prepare_account(account_id)
+        organizations_ext.move_into(organizations, account_id, ou_path)
+        return account_id
 
     def prepare_account(self, account_id: str) -> None:
         """What an account has from the start in every region: a trail logging management events (one per region,
