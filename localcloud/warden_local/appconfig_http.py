@@ -58,6 +58,12 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
             "DeleteHostedConfigurationVersion",
         ),
         (
+            "GET",
+            "/applications/(?P<app>[^/]+)/configurationprofiles/(?P<profile>[^/]+)/hostedconfigurationversions/"
+            "(?P<version>[0-9]+)",
+            "GetHostedConfigurationVersion",
+        ),
+        (
             "PATCH",
             "/applications/(?P<app>[^/]+)/configurationprofiles/(?P<profile>[^/]+)",
             "UpdateConfigurationProfile",
@@ -71,6 +77,7 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
 )
 _MOTO_SERVES = frozenset(
     {
+        "GetHostedConfigurationVersion",
         "CreateHostedConfigurationVersion",
         "DeleteHostedConfigurationVersion",
         "UpdateConfigurationProfile",
@@ -285,6 +292,11 @@ def _authorize(
                 f"{base}/{session.application_id}/environment/{session.environment_id}"
                 f"/configuration/{session.profile_id}"
             )
+    elif "version" in params:
+        resource = f"{base}/{params['app']}/configurationprofile/{params['profile']}/hostedconfigurationversion/"
+        resource += params["version"]
+    elif "profile" in params:
+        resource = f"{base}/{params['app']}/configurationprofile/{params['profile']}"
     elif "app" in params:
         resource = f"{base}/{params['app']}"
     return authorizer.check(request.access_key_id, [(action, resource)], "appconfig")

@@ -56,6 +56,8 @@ def test_a_policy_of_300_rules_pushed_to_appconfig_decides_sessions_and_a_refuse
     active = stack.active()
     assert allowed in active and denied not in active
     assert stack.row(allowed).rule == "team-250-engineers-on-their-own-hosts"
+    # AND the tamper watch knows the push for what it is (its version and deployment are no alert)
+    assert [mail.kind for mail in stack.inbox.mails() if mail.kind == "enforcer-tampered"] == []
 
     # WHEN a version that does not validate is pushed THEN the validator refuses it, naming the line and field
     broken = tmp_path / "broken.yaml"
@@ -79,6 +81,9 @@ def test_a_policy_of_300_rules_pushed_to_appconfig_decides_sessions_and_a_refuse
             ConfigurationProfileId=store["PolicyProfileId"],
             ConfigurationVersion=str(version),
         )
+    # AND the version created around the CLI is tampering (the refused deployment changed nothing: no alert)
+    tampered = [mail for mail in stack.inbox.mails() if mail.kind == "enforcer-tampered"]
+    assert len(tampered) == 1 and "CreateHostedConfigurationVersion" in tampered[0].body
     # AND the previous version stays deployed and in force
     assert run_warden("policy", "show", "--json", env=cli_env(cloud)).json["version"] == "1"
     cloud.advance("1m")
@@ -99,6 +104,11 @@ def test_deleting_the_profile_alerts_policy_missing_and_the_last_valid_policy_st
     denied = stack.start(stack.person("dev-100"), cloud.add_instance({"Team": "team-101"}))
     active = stack.active()
     assert allowed in active and denied not in active
-    missing = [mail for mail in stack.inbox.mails() if mail.kind == "policy-missing"]
+    mails = stack.inbox.mails()
+    missing = [mail for mail in mails if mail.kind == "policy-missing"]
     assert len(missing) == 1
     assert "AWS AppConfig" in missing[0].body and "ResourceNotFoundException" in missing[0].body
+    # AND the deletion itself is reported by the tamper watch, naming what it means
+    # (the inbox holds this module's earlier mails too)
+    [deleted] = [m for m in mails if m.kind == "enforcer-tampered" and "DeleteConfigurationProfile" in m.body]
+    assert "last valid policy" in deleted.body
