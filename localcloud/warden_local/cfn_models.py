@@ -18,6 +18,7 @@ EMULATED_TYPES = (
     "AWS::SNS::Subscription",
     "AWS::SNS::TopicPolicy",
     "AWS::SQS::QueuePolicy",
+    "AWS::Events::EventBusPolicy",
     "AWS::Lambda::EventInvokeConfig",
     "AWS::CloudWatch::Alarm",
     "AWS::CloudWatch::Dashboard",
@@ -28,6 +29,11 @@ def install_cloudformation_models(active_hooks: Callable[[], Any]) -> None:
     """Register the resource types above with moto's CloudFormation (once per process)."""
     from moto.cloudformation import parsing
     from moto.core.common_models import CloudFormationModel
+    from moto.events.models import EventBus
+
+    # Ref of an AWS::Events::EventBus is its name; moto has no physical id for it and hands the object over instead.
+    if not hasattr(EventBus, "physical_resource_id"):
+        setattr(EventBus, "physical_resource_id", property(lambda self: self.name))  # noqa: B010
 
     def queue_name(url_or_arn: str) -> str:
         return url_or_arn.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
@@ -148,6 +154,48 @@ def install_cloudformation_models(active_hooks: Callable[[], Any]) -> None:
                     self.set_policy(account_id, region_name, queue, "")
                 except Exception:  # noqa: S112 - the queue went first
                     continue
+
+    class EventBusPolicy(_LocalModel, CloudFormationModel):
+        """One statement of an event bus's resource policy (``Statement``, or the older Action/Principal form)."""
+
+        CFN_TYPE = "AWS::Events::EventBusPolicy"
+
+        def __init__(self, bus_name: str, statement_id: str) -> None:
+            self.bus_name = bus_name
+            self.statement_id = statement_id
+            self.physical_id = f"{bus_name}|{statement_id}"
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> EventBusPolicy:
+            from moto.events.models import EventBusPolicyStatement, events_backends
+
+            properties = cloudformation_json["Properties"]
+            bus_name = str(properties.get("EventBusName") or "default").rsplit("/", 1)[-1]
+            sid = str(properties["StatementId"])
+            bus = events_backends[account_id][region_name].describe_event_bus(bus_name)
+            statement = properties.get("Statement")
+            if statement is None:  # the older form: Action and Principal (an account id, or "*" with a Condition)
+                principal = properties["Principal"]
+                statement = {
+                    "Effect": "Allow",
+                    "Principal": principal if principal == "*" else {"AWS": f"arn:aws:iam::{principal}:root"},
+                    "Action": properties["Action"],
+                    "Resource": bus.arn,
+                }
+                if properties.get("Condition"):
+                    condition = properties["Condition"]
+                    statement["Condition"] = {"StringEquals": {condition["Key"]: condition["Value"]}}
+            bus._statements[sid] = EventBusPolicyStatement.from_dict({**statement, "Sid": sid})
+            return cls(bus_name, sid)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            from moto.events.models import events_backends
+
+            bus = events_backends[account_id][region_name].event_buses.get(self.bus_name)
+            if bus is not None:
+                bus._statements.pop(self.statement_id, None)
 
     class LambdaEventInvokeConfig(_LocalModel, CloudFormationModel):
         CFN_TYPE = "AWS::Lambda::EventInvokeConfig"

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from .iam import glob_match
+from .identity import Caller
 
 _STRING_OPERATORS = {
     "StringEquals": (False, False),  # (like, ignore case)
@@ -35,6 +36,7 @@ class Principal:
     account: str
     arn: str | None = None
     org_id: str | None = None  # the organization the account is an ACTIVE member of, if any
+    aliases: tuple[str, ...] = ()  # other ARNs a policy may name it by (an assumed role's session ARN)
 
     def context(self) -> dict[str, str]:
         values = {"aws:principalaccount": self.account, "aws:sourceaccount": self.account}
@@ -117,7 +119,7 @@ def _principal_matches(statement: dict[str, Any], principal: Principal) -> bool:
     for entry in _listed(named.get("AWS")):
         if entry in ("*", principal.account, f"arn:aws:iam::{principal.account}:root"):
             return True
-        if principal.arn is not None and entry == principal.arn:
+        if entry == principal.arn or entry in principal.aliases:
             return True
     return False
 
@@ -163,3 +165,23 @@ def _condition(operator: str, key: str, expected: Iterable[str], context: dict[s
     else:
         matched = value in expected
     return not matched if negated else matched
+
+
+def trust_refusal(caller: Caller, role_arn: str, org_id: str | None) -> str | None:
+    """Why STS refuses ``caller`` AssumeRole into ``role_arn`` (no such role, or its trust policy does not admit
+    the caller), or None. ``org_id``: the caller's organization, for ``aws:PrincipalOrgID``."""
+    from moto.iam.models import iam_backends
+
+    refused = f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+    account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""
+    try:
+        role = iam_backends[account]["aws"].get_role_by_arn(arn=role_arn)
+    except Exception:
+        return refused
+    principal = Principal(
+        account=caller.account_id,
+        arn=caller.role_arn if caller.kind == "AssumedRole" else caller.arn,
+        org_id=org_id,
+        aliases=(caller.arn,),
+    )
+    return None if admits(role.assume_role_policy_document, principal, "sts:AssumeRole") else refused
