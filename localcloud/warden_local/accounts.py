@@ -204,9 +204,9 @@ class LocalOrganization:
 
     def build(self) -> None:
         """Create the organization and, in every account and region, the logging trail and the default bus."""
+        # No trusted access and no delegated administrator yet: the README's prerequisites do that, as on AWS
+        # (organizations_ext.delegate_stacksets does it in one go).
         organization.create_organization()
-        # The central account is the delegated administrator for StackSets, so it may read the organization too.
-        organizations_ext.delegate_stacksets(organization.management_backend(), self.central_account)
         for account in organization.accounts():
             self.prepare_account(account.id)
 

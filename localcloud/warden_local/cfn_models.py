@@ -1,8 +1,9 @@
-"""CloudFormation resource types moto lacks (subscriptions, queue and topic policies, event invoke configs,
+"""CloudFormation resource types moto lacks (subscriptions, queue, topic and event bus policies, event invoke configs,
 alarms, dashboards), and a placeholder that records every type neither moto nor the local cloud emulates."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import uuid
@@ -156,46 +157,36 @@ def install_cloudformation_models(active_hooks: Callable[[], Any]) -> None:
                     continue
 
     class EventBusPolicy(_LocalModel, CloudFormationModel):
-        """One statement of an event bus's resource policy (``Statement``, or the older Action/Principal form)."""
+        """One statement of an event bus's resource policy (``StatementId`` + ``Statement``), as PutPermission."""
 
         CFN_TYPE = "AWS::Events::EventBusPolicy"
 
-        def __init__(self, bus_name: str, statement_id: str) -> None:
-            self.bus_name = bus_name
+        def __init__(self, bus: str, statement_id: str) -> None:
+            self.bus = bus
             self.statement_id = statement_id
-            self.physical_id = f"{bus_name}|{statement_id}"
+            self.physical_id = f"{bus}|{statement_id}"
 
         @classmethod
         def create_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
         ) -> EventBusPolicy:
-            from moto.events.models import EventBusPolicyStatement, events_backends
+            from moto.events.models import events_backends
 
             properties = cloudformation_json["Properties"]
-            bus_name = str(properties.get("EventBusName") or "default").rsplit("/", 1)[-1]
-            sid = str(properties["StatementId"])
-            bus = events_backends[account_id][region_name].describe_event_bus(bus_name)
-            statement = properties.get("Statement")
-            if statement is None:  # the older form: Action and Principal (an account id, or "*" with a Condition)
-                principal = properties["Principal"]
-                statement = {
-                    "Effect": "Allow",
-                    "Principal": principal if principal == "*" else {"AWS": f"arn:aws:iam::{principal}:root"},
-                    "Action": properties["Action"],
-                    "Resource": bus.arn,
-                }
-                if properties.get("Condition"):
-                    condition = properties["Condition"]
-                    statement["Condition"] = {"StringEquals": {condition["Key"]: condition["Value"]}}
-            bus._statements[sid] = EventBusPolicyStatement.from_dict({**statement, "Sid": sid})
-            return cls(bus_name, sid)
+            bus = str(properties.get("EventBusName") or "default")
+            statement_id = str(properties["StatementId"])
+            if "Statement" not in properties:
+                raise ValueError(f"{resource_name}: only the Statement form of AWS::Events::EventBusPolicy is emulated")
+            statement = {"Sid": statement_id, **properties["Statement"]}
+            policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+            events_backends[account_id][region_name].put_permission(bus, "", "", statement_id, {}, policy)
+            return cls(bus, statement_id)
 
         def delete(self, account_id: str, region_name: str) -> None:
             from moto.events.models import events_backends
 
-            bus = events_backends[account_id][region_name].event_buses.get(self.bus_name)
-            if bus is not None:
-                bus._statements.pop(self.statement_id, None)
+            with contextlib.suppress(Exception):  # the bus went first
+                events_backends[account_id][region_name].remove_permission(self.bus, self.statement_id, False)
 
     class LambdaEventInvokeConfig(_LocalModel, CloudFormationModel):
         CFN_TYPE = "AWS::Lambda::EventInvokeConfig"
@@ -373,6 +364,7 @@ def install_cloudformation_models(active_hooks: Callable[[], Any]) -> None:
         SnsSubscription,
         SnsTopicPolicy,
         SqsQueuePolicy,
+        EventBusPolicy,
         LambdaEventInvokeConfig,
         CloudWatchAlarm,
         CloudWatchDashboard,

@@ -5,8 +5,8 @@ An explicit ``Deny`` that applies wins; else an ``Allow`` that applies admits; e
 applies when its ``Principal``, ``Action``, ``Resource`` and every ``Condition`` match. Conditions understood:
 the string and ARN operators (``StringEquals``, ``StringLike``, ``ArnEquals``, ``ArnLike``, their ``Not`` and
 ``IfExists`` forms, ``StringEqualsIgnoreCase``) on ``aws:PrincipalOrgID``, ``aws:PrincipalAccount``,
-``aws:PrincipalArn`` and ``aws:SourceAccount``. Anything else fails closed: an ``Allow`` with a condition the
-local cloud cannot evaluate never admits, a ``Deny`` with one always applies.
+``aws:PrincipalArn``, ``aws:SourceAccount`` and ``aws:SourceArn``. Anything else fails closed: an ``Allow`` with
+a condition the local cloud cannot evaluate never admits, a ``Deny`` with one always applies.
 """
 
 from __future__ import annotations
@@ -80,16 +80,27 @@ def admits(document: Any, principal: Principal, action: str, resource: str | Non
     return allowed
 
 
-def trusts_service(document: Any, service: str, action: str = "sts:AssumeRole") -> bool:
-    """Whether a trust policy lets AWS service ``service`` (``events.amazonaws.com``) assume the role."""
+def trusts_service(
+    document: Any, service: str, *, source_account: str, source_arn: str, action: str = "sts:AssumeRole"
+) -> bool:
+    """Whether a trust policy lets AWS service ``service`` (``events.amazonaws.com``) assume the role on behalf of
+    ``source_arn`` (a rule) of ``source_account`` (conditions on ``aws:SourceAccount`` / ``aws:SourceArn`` hold)."""
+    context = {"aws:sourceaccount": source_account, "aws:sourcearn": source_arn}
+    allowed = False
     for statement in statements_of(document):
-        if statement.get("Effect") != "Allow" or statement.get("Condition"):
-            continue
+        effect = statement.get("Effect")
         principal = statement.get("Principal")
         services = principal.get("Service") if isinstance(principal, dict) else None
-        if service in _listed(services) and _strings_match(statement, "Action", action, case=False):
-            return True
-    return False
+        if effect not in ("Allow", "Deny") or service not in _listed(services):
+            continue
+        if not _strings_match(statement, "Action", action, case=False):
+            continue
+        if not _conditions_hold(statement.get("Condition"), context, deny=effect == "Deny"):
+            continue
+        if effect == "Deny":
+            return False
+        allowed = True
+    return allowed
 
 
 def _listed(value: Any) -> list[str]:
@@ -151,6 +162,7 @@ def _condition(operator: str, key: str, expected: Iterable[str], context: dict[s
         "aws:principalaccount",
         "aws:principalarn",
         "aws:sourceaccount",
+        "aws:sourcearn",
     }:
         return None
     like, ignore_case = _STRING_OPERATORS[positive]

@@ -284,7 +284,7 @@ class EventRouter:
                 "bus of another account or region",
                 False,
             )
-        problem = _role_problem(role_arn, source_account, arn)
+        problem = _role_problem(role_arn, source_account, arn, str(rule.arn))
         if problem is not None:
             return "NO_PERMISSIONS", problem, False
         if where[0] != source_account:
@@ -361,7 +361,7 @@ def _bus(account: str, region: str, name: str) -> Any:
         return None
 
 
-def _role_problem(role_arn: str, account: str, bus_arn: str) -> str | None:
+def _role_problem(role_arn: str, account: str, bus_arn: str, rule_arn: str) -> str | None:
     """Why EventBridge cannot use role ``role_arn`` (of the rule's ``account``) to put events on ``bus_arn``."""
     from moto.iam.models import iam_backends
 
@@ -369,7 +369,8 @@ def _role_problem(role_arn: str, account: str, bus_arn: str) -> str | None:
         role = iam_backends[account]["aws"].get_role_by_arn(arn=role_arn)
     except Exception:
         return f"role {role_arn} does not exist in account {account}: EventBridge cannot assume it"
-    if not trusts_service(role.assume_role_policy_document, "events.amazonaws.com"):
+    trust = role.assume_role_policy_document
+    if not trusts_service(trust, "events.amazonaws.com", source_account=account, source_arn=rule_arn):
         return f"role {role_arn} does not trust events.amazonaws.com: EventBridge cannot assume it"
     if evaluate(role_statements(account, role_arn), "events:PutEvents", bus_arn) != ALLOWED:
         return f"role {role_arn} is not allowed events:PutEvents on {bus_arn}"

@@ -55,7 +55,7 @@ class _CfnLoader(yaml.SafeLoader):
 
 
 def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    name = tag_suffix if tag_suffix in ("Ref", "Condition") else f"Fn::{tag_suffix}"
     value: Any
     if isinstance(node, yaml.ScalarNode):
         value = loader.construct_scalar(node)
@@ -144,7 +144,7 @@ def package(
     except Exception as error:
         raise TemplateError(f"{template_path}: SAM transform failed: {error}") from None
 
-    _drop_false_conditions(translated, {**_parameter_defaults(translated), **values})
+    apply_conditions(translated, values)
 
     layer_dirs: dict[str, Path] = {}
     functions: dict[str, FunctionCode] = {}
@@ -196,12 +196,12 @@ def _parameter_defaults(template: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _drop_false_conditions(template: dict[str, Any], values: dict[str, Any]) -> None:
-    """Remove the resources and outputs whose Condition is false, as CloudFormation never creates them.
+def evaluate_conditions(template: dict[str, Any], values: dict[str, Any]) -> dict[str, bool]:
+    """Each of the template's Conditions, true or false, for these parameter (and pseudo-parameter) values.
 
-    moto evaluates conditions itself but then lists a skipped resource as an empty entry in DescribeStackResources,
-    and keeps ``AWS::NoValue`` as a null list item (a policy statement ``null``); on AWS neither is there.
+    Parameters not in ``values`` take their default. Raises :class:`TemplateError` for what it cannot evaluate.
     """
+    values = {**_parameter_defaults(template), **values}
     conditions = template.get("Conditions", {})
     lists = {
         name for name, declared in template.get("Parameters", {}).items() if "List" in str(declared.get("Type", ""))
@@ -234,7 +234,7 @@ def _drop_false_conditions(template: dict[str, Any], values: dict[str, Any]) -> 
                 return all(truth(item) for item in argument)
             if function == "Fn::Or":
                 return any(truth(item) for item in argument)
-            if function == "Condition":
+            if function in ("Condition", "Fn::Condition"):  # moto's YAML reader writes !Condition as the latter
                 return condition(argument)
         raise TemplateError(f"condition uses what the local cloud cannot evaluate: {json.dumps(node)[:200]}")
 
@@ -251,14 +251,26 @@ def _drop_false_conditions(template: dict[str, Any], values: dict[str, Any]) -> 
             evaluated[name] = truth(conditions[name])
         return evaluated[name]
 
+    return {name: condition(name) for name in conditions}
+
+
+def apply_conditions(template: dict[str, Any], values: dict[str, Any]) -> None:
+    """Remove the resources and outputs whose Condition is false, take each ``Fn::If``'s branch and drop
+    ``AWS::NoValue``, in place, as CloudFormation does.
+
+    moto evaluates conditions itself but then lists a skipped resource as an empty entry in DescribeStackResources,
+    and keeps ``AWS::NoValue`` as a null list item (a policy statement ``null``); on AWS neither is there.
+    """
+    conditions = evaluate_conditions(template, values)
     no_value = {"Ref": "AWS::NoValue"}
 
     def choose(node: Any) -> Any:
-        # Fn::If takes its branch and AWS::NoValue removes the list item or property, as CloudFormation does.
         if isinstance(node, dict):
             if len(node) == 1 and "Fn::If" in node:
                 name, when_true, when_false = node["Fn::If"]
-                return choose(when_true if condition(name) else when_false)
+                if name not in conditions:
+                    raise TemplateError(f"Fn::If names an unknown condition {name!r}")
+                return choose(when_true if conditions[name] else when_false)
             chosen = {key: choose(value) for key, value in node.items()}
             return {key: value for key, value in chosen.items() if value != no_value}
         if isinstance(node, list):
@@ -268,7 +280,7 @@ def _drop_false_conditions(template: dict[str, Any], values: dict[str, Any]) -> 
     for section in ("Resources", "Outputs"):
         entries = template.get(section, {})
         for logical_id in [key for key, entry in entries.items() if isinstance(entry, dict) and "Condition" in entry]:
-            if not condition(entries[logical_id]["Condition"]):
+            if not conditions[entries[logical_id]["Condition"]]:
                 del entries[logical_id]
         template[section] = choose(entries)
 
@@ -373,3 +385,7 @@ def deploy_as_sam(
         )
     resources = cloudformation.list_stack_resources(StackName=stack_name)
     record_calls(resources.get("StackResourceSummaries", []))
+
+
+# The name the StackSets emulation (stacksets.py) imports.
+_drop_false_conditions = apply_conditions

@@ -80,16 +80,23 @@ def org_policy(bus_arn: str, org_id: str = ORG_ID) -> dict[str, Any]:
     }
 
 
-def forward(view: AccountView, region: str, bus_arn: str, *, with_role: bool = True, rule: str = "forward") -> None:
+def forward(
+    view: AccountView,
+    region: str,
+    bus_arn: str,
+    *,
+    with_role: bool = True,
+    rule: str = "forward",
+    trust_condition: dict[str, Any] | None = None,
+) -> None:
     """A rule on the account's default bus sending session calls to ``bus_arn`` (with a role that may)."""
     target: dict[str, Any] = {"Id": "central", "Arn": bus_arn}
     if with_role:
         iam = view.client("iam")
-        trust = {
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sts:AssumeRole"}
-            ]
-        }
+        statement = {"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        if trust_condition:
+            statement["Condition"] = trust_condition
+        trust = {"Version": "2012-10-17", "Statement": [statement]}
         role_name = f"{rule}-{region}"
         role_arn = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
         allow = {
@@ -209,6 +216,27 @@ def test_without_the_bus_policy_or_the_role_the_forwarding_fails(org_cloud: Loca
     assert failed.rule_arn == f"arn:aws:events:eu-west-1:{PROD_WEB}:rule/forward"
     assert (failed.target_arn, failed.error_code) == (bus, "NO_PERMISSIONS")
     assert ("RoleArn" if missing == "role" else "resource-based policy") in failed.error_message
+
+
+@pytest.mark.parametrize(("source_account", "delivered"), [(PROD_WEB, True), (PROD_DATA, False)])
+def test_the_forward_roles_trust_conditions_are_evaluated_for_the_rule(
+    org_cloud: LocalCloud, source_account: str, delivered: bool
+) -> None:
+    # GIVEN a forward role that EventBridge may assume only for rules of one account
+    bus = central_bus(org_cloud, "eu-west-1", policy=None)
+    org(org_cloud).account(CENTRAL).client("events", region="eu-west-1").put_permission(
+        EventBusName="warden-central", Policy=json.dumps(org_policy(bus))
+    )
+    central = Tap(org(org_cloud).account(CENTRAL), "eu-west-1", SESSION_CALLS, bus="warden-central")
+    member = org(org_cloud).account(PROD_WEB)
+    forward(member, "eu-west-1", bus, trust_condition={"StringEquals": {"aws:SourceAccount": source_account}})
+
+    # WHEN a session starts in prod-web
+    start_session(member, "eu-west-1")
+
+    # THEN the event crosses only when the condition holds for prod-web's rule
+    assert len(central.events(org_cloud)) == (1 if delivered else 0)
+    assert [failure.error_code for failure in org_cloud.failed_deliveries] == ([] if delivered else ["NO_PERMISSIONS"])
 
 
 def test_an_account_outside_the_organization_is_refused_by_the_org_policy(org_cloud: LocalCloud) -> None:
