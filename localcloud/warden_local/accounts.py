@@ -190,8 +190,8 @@ class LocalOrganization:
     organization_id = organization.ORGANIZATION_ID
     management_account = organization.MANAGEMENT_ACCOUNT
     central_account = organization.CENTRAL_ACCOUNT
-    regions = organization.REGIONS
     home_region = organization.HOME_REGION
+    regions: tuple[str, ...] = organization.REGIONS  # add_region adds to this cloud's own
 
     def __init__(self, clients: Clients, scopes: Scopes, central_credentials: Credentials) -> None:
         self._clients = clients
@@ -219,16 +219,24 @@ class LocalOrganization:
         self.prepare_account(account_id)
         return account_id
 
-    def prepare_account(self, account_id: str) -> None:
+    def prepare_account(self, account_id: str, *, regions: tuple[str, ...] | None = None) -> None:
         """What an account has from the start in every region: a trail logging management events (one per region,
         so StopLogging in one region stops that region only), the default bus, and its administrator."""
         from moto.events.models import events_backends
 
-        for region in self.regions:
+        for region in regions or self.regions:
             create_account_trail(account_id, region, multi_region=False)
             if "default" not in events_backends[account_id][region].event_buses:  # moto makes it with the backend
                 raise RuntimeError(f"moto made no default bus for {account_id}/{region}")
         self._admin(account_id)
+
+    def add_region(self, region: str) -> None:
+        """Guard one more region: every account gets its trail and default bus there (for benchmarks)."""
+        if region in self.regions:
+            return
+        self.regions = (*self.regions, region)
+        for account in organization.accounts():
+            self.prepare_account(account.id, regions=(region,))
 
     def accounts(self) -> list[OrgAccount]:
         """Every account of the organization, management included."""
