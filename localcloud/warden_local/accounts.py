@@ -225,15 +225,6 @@ class LocalOrganization:
         organizations_ext.move_into(organizations, account_id, ou_path)
         return account_id
 
-    def create_account(self, name: str, ou_path: str) -> str:
-        """Organizations CreateAccount from the management account, then MoveAccount into the OU at ``ou_path``, as
-        an administrator does on AWS (a StackSet deploying automatically to that OU deploys there by itself); the
-        new account has its trails, default buses and administrator like the others. Returns its id."""
-        management = self.account(self.management_account).client("organizations")
-        account_id = organizations_ext.create_account(management, name, ou_path)
-        self.prepare_account(account_id)
-        return account_id
-
     def prepare_account(self, account_id: str, *, regions: tuple[str, ...] | None = None) -> None:
         """What an account has from the start in every region: a trail logging management events (one per region,
         so StopLogging in one region stops that region only), the default bus, and its administrator."""
