@@ -12,7 +12,7 @@ from warden_cli.errors import EXIT_DENIED, EXIT_OK, CliError
 def org_demo_command(args: argparse.Namespace) -> int:
     from warden_cli.demo import _quiet
     from warden_cli.demo_cast import ALERT_EMAIL
-    from warden_cli.demo_org_cast import org_policy, start_at
+    from warden_cli.demo_org_cast import start_at
     from warden_cli.demo_org_script import perform
     from warden_cli.demo_org_stage import OrgStage
     from warden_cli.timeline import Timeline
@@ -26,9 +26,7 @@ def org_demo_command(args: argparse.Namespace) -> int:
         from warden_local import LocalCloud, LocalCloudError, SettleTimeout
 
         try:
-            with LocalCloud(
-                start_at=start_at(), frozen=True, policy=org_policy(), alert_email=ALERT_EMAIL, organization=True
-            ) as cloud:
+            with LocalCloud(start_at=start_at(), frozen=True, alert_email=ALERT_EMAIL, organization=True) as cloud:
                 stage = OrgStage(cloud, timeline)
                 perform(stage)
         except BrokenPipeError:  # the reader went away: main stops quietly

@@ -35,6 +35,14 @@ def _stage(run: Run) -> OrgStage:
 
 
 @dataclass(frozen=True)
+class PushOrgPolicy:
+    """The security team pushes the organization's policy (``warden policy push``: AppConfig, validated)."""
+
+    def __call__(self, run: Run) -> None:
+        _stage(run).push_org_policy()
+
+
+@dataclass(frozen=True)
 class OrgDeploy:
     """The security team runs ``warden org deploy``: the member StackSet for the OUs and regions."""
 
@@ -158,7 +166,9 @@ class CreateAccount:
 
 
 SCRIPT: Sequence[Step] = (
-    # 0. The member StackSet: forwarding rules and the member role in every account and region of the OUs.
+    # 0. One policy for the organization, then the member StackSet: forwarding rules and the member role in every
+    # account and region of the OUs.
+    PushOrgPolicy(),
     OrgDeploy(),
     At(9, 58),
     OrgStatus("checks that every member account and region is covered", 0),

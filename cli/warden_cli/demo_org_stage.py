@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from warden_cli.demo_cast import SECURITY_ROLE, SSO_PATH, Person, Tracked
 from warden_cli.demo_org_cast import (
     CENTRAL,
+    HOME,
     INSTANCES,
     MEMBERS,
     OUS,
@@ -116,6 +117,27 @@ class OrgStage(Stage):
 
     # -- the member StackSet, coverage, a new account -----------------------------------------------------------
 
+    def push_org_policy(self) -> None:
+        """``warden policy push org-demo.yaml``: the organization's one policy, to AppConfig (validated first)."""
+        import tempfile
+        from pathlib import Path
+
+        with tempfile.TemporaryDirectory(prefix="warden-demo-") as folder:
+            path = Path(folder) / "org-demo.yaml"
+            path.write_text(org_policy(), encoding="utf-8")
+            code, out, err = self._warden(["policy", "push", str(path)], self.people["sam"])
+        output = [line.replace(str(path), path.name) for line in (out + err).splitlines() if line.strip()]
+        self.emit(
+            "policy-push",
+            [
+                f"{self.people['sam'].name} pushes the organization's policy  $ warden policy push org-demo.yaml",
+                *(f"{INDENT}{line}" for line in output),
+            ],
+            {"command": ["warden", "policy", "push", "org-demo.yaml"], "exit_code": code, "output": output},
+        )
+        self.expect(code == 0, f"`warden policy push org-demo.yaml` to succeed (exit {code})")
+        self._drain()
+
     def org_deploy(self) -> None:
         """``warden org deploy --ou Production Development --regions us-east-1 eu-west-1`` by the security team."""
         argv = ["org", "deploy", "--ou", *OUS, "--regions", *REGIONS]
@@ -159,7 +181,7 @@ class OrgStage(Stage):
         person = self.people[person_key]
         at = self.cloud.clock.now()
         events = self.org.account(account).client("events", region=region, credentials=person.credentials)
-        central = f"arn:aws:events:{region}:{CENTRAL}:event-bus/{self.outputs.get('CentralEventBusName', '')}"
+        central = f"arn:aws:events:{HOME}:{CENTRAL}:event-bus/{self.outputs.get('CentralEventBusName', '')}"
         deleted = None
         for rule in events.list_rules().get("Rules", []):
             targets = events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", [])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -108,15 +109,19 @@ def monitor_stack() -> Iterator[Stack]:
 
 
 @pytest.fixture
-def org_stack() -> Iterator[Any]:
-    """The central stack of the emulated organization (no member stacks yet), on a Tuesday morning."""
+def org_stack(tmp_path: Path) -> Iterator[Any]:
+    """The central stack of the emulated organization (no member stacks yet), on a Tuesday morning, its policy
+    pushed to AppConfig as the security team does it (`warden policy push`)."""
     from tests.functional.org_stack import ORG_POLICY, OrgStack
     from tests.functional.org_stack import TUESDAY_MORNING as ORG_MORNING
 
-    with LocalCloud(
-        start_at=ORG_MORNING, policy=ORG_POLICY, organization=True, fidelity=functional_fidelity()
-    ) as cloud:
-        yield OrgStack(cloud)
+    with LocalCloud(start_at=ORG_MORNING, organization=True, fidelity=functional_fidelity()) as cloud:
+        stack = OrgStack(cloud)
+        policy = tmp_path / "organization-policy.yaml"
+        policy.write_text(ORG_POLICY, encoding="utf-8")
+        pushed = stack.warden("policy", "push", str(policy))
+        assert pushed.code == 0, pushed.text
+        yield stack
 
 
 @pytest.fixture

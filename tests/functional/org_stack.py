@@ -205,9 +205,10 @@ class OrgStack:
             request["NextToken"] = page["NextToken"]
 
     def forward_rule(self, account: str, region: str) -> str:
-        """The member's default-bus rule whose target is the central bus of the same region."""
+        """The member's default-bus rule whose target is the central bus (in the home region: one hop, as EventBridge
+        passes an event on from a bus target once only)."""
         events = self.org.account(account).client("events", region=region)
-        central_bus = f"arn:aws:events:{region}:{CENTRAL}:event-bus/{self.outputs['CentralEventBusName']}"
+        central_bus = f"arn:aws:events:{HOME}:{CENTRAL}:event-bus/{self.outputs['CentralEventBusName']}"
         for rule in events.list_rules().get("Rules", []):
             targets = events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", [])
             if any(target["Arn"] == central_bus for target in targets):
