@@ -48,6 +48,14 @@ def register(subparsers: Any) -> None:
     which.add_argument(
         "--tag", action="extend", nargs="+", metavar="K=V", help="target tags (every key must match; value globs)"
     )
+    create.add_argument("--for", dest="duration", required=True, metavar="DURATION", help="how long: 30m, 2h, 1d")
+    create.add_argument("--starts", metavar="ISO", help="when it starts, with an offset (default: now)")
+    create.add_argument("--reason", required=True, metavar="R", help="why (a ticket, an incident)")
+    create.add_argument(
+        "--yes", action="store_true", help="confirm a grant for every principal (`*`) or on every target"
+    )
+    create.add_argument("--tz", metavar="ZONE", help="say the grant's times in this IANA time zone (default: UTC)")
+    create.add_argument("--json", action="store_true", help="print the stored grant as JSON")
     create.add_argument(
         "--account",
         dest="accounts",
@@ -68,14 +76,6 @@ def register(subparsers: Any) -> None:
         "AWS_DEFAULT_REGION or the profile's region. With a single-account stack, --region is only the stack's "
         "region, as for every command",
     )
-    create.add_argument("--for", dest="duration", required=True, metavar="DURATION", help="how long: 30m, 2h, 1d")
-    create.add_argument("--starts", metavar="ISO", help="when it starts, with an offset (default: now)")
-    create.add_argument("--reason", required=True, metavar="R", help="why (a ticket, an incident)")
-    create.add_argument(
-        "--yes", action="store_true", help="confirm a grant for every principal (`*`) or on every target"
-    )
-    create.add_argument("--tz", metavar="ZONE", help="say the grant's times in this IANA time zone (default: UTC)")
-    create.add_argument("--json", action="store_true", help="print the stored grant as JSON")
     add_aws_options(create, region=False)
     create.set_defaults(handler=create_command)
 
