@@ -37,6 +37,7 @@ from warden.fanout import (
     FanOutIncomplete,
     SweepOrder,
     SweepWorker,
+    refusal,
     scopes_to_sweep,
 )
 from warden.policy import load_policy
@@ -428,3 +429,33 @@ def test_the_handler_returns_only_the_failed_record_in_batch_item_failures(monke
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-3"}]}
     assert org.members[first].sessions.terminate_calls == [org.members[first].session_id]
     assert len(org.dead_letters.kept) == 1
+
+
+@pytest.mark.parametrize(
+    ("account", "why"),
+    [
+        ("999999999999", "not an ACTIVE account of the organization"),
+        ("555555555555", "not an ACTIVE account of the organization"),
+        (MANAGEMENT, "management account"),
+    ],
+)
+def test_an_order_for_an_account_the_warden_does_not_sweep_is_dead_lettered(account: str, why: str) -> None:
+    # GIVEN a worker that checks each order's account against the organization
+    org = Org()
+    worker = SweepWorker(
+        sweeper_of=org._sweeper_of,
+        coverage_of=lambda scope: org.coverage[scope],
+        dead_letters=org.dead_letters,
+        regions=REGIONS,
+        refuses=lambda named: refusal(
+            named, directory=FakeOrganization(ORG), central=CENTRAL, management=lambda: MANAGEMENT
+        ),
+    )
+
+    # WHEN an order names an account outside the organization, a suspended one, or the management account
+    outcome = worker.handle(_order(Scope(account, "eu-west-1", org=True)), owner="order-x")
+
+    # THEN nothing is swept or assumed there; the order is kept in the DLQ saying why
+    assert outcome["outcome"] == "dead-lettered"
+    assert why in org.dead_letters.kept[0][1]
+    assert all(coverage.unreachable_seen == [] for coverage in org.coverage.values())
