@@ -20,7 +20,16 @@ from warden.policy import (
     not_saved_logging,
     port_logging,
 )
-from warden.records import WARDEN_ACTOR, Alert, AlertMarker, LedgerEntry, LiveSession, StoredPolicy, TargetInfo
+from warden.records import (
+    WARDEN_ACTOR,
+    Alert,
+    AlertMarker,
+    LedgerEntry,
+    LiveSession,
+    OrgAccount,
+    StoredPolicy,
+    TargetInfo,
+)
 
 
 def aws_failure(operation: str, code: str, message: str) -> AwsCallFailed:
@@ -491,3 +500,32 @@ class FakeCanaryState:
 
     def policy_push(self, digest: str) -> Mapping[str, Any] | None:
         return None
+
+
+class FakeOrganization:
+    """The emulated organization's accounts (as Organizations lists them); ``lookups`` counts path reads."""
+
+    def __init__(self, accounts: Iterable[OrgAccount] | None = None) -> None:
+        self.listed = {
+            account.id: account
+            for account in accounts
+            or (
+                OrgAccount(id="111111111111", name="management", status="ACTIVE", ou_path=""),
+                OrgAccount(id="123456789012", name="security", status="ACTIVE", ou_path="Security"),
+                OrgAccount(id="222222222222", name="prod-web", status="ACTIVE", ou_path="Production/Web"),
+                OrgAccount(id="333333333333", name="prod-data", status="ACTIVE", ou_path="Production"),
+                OrgAccount(id="444444444444", name="dev", status="ACTIVE", ou_path="Development"),
+            )
+        }
+        self.lookups = 0
+
+    def accounts(self) -> list[OrgAccount]:
+        return list(self.listed.values())
+
+    def account(self, account_id: str) -> OrgAccount | None:
+        return self.listed.get(account_id)
+
+    def path_of(self, account_id: str) -> str | None:
+        self.lookups += 1
+        found = self.listed.get(account_id)
+        return found.ou_path if found else None
