@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from . import sns_ext
+from . import sns_ext, stacksets_api
 from .cfn_models import EMULATED_TYPES, install_cloudformation_models
 
 __all__ = ["EMULATED_TYPES", "Hooks", "activate", "deactivate", "install", "original_send_to_targets"]
@@ -120,7 +120,13 @@ def install() -> None:
         setattr(ssm_models.SimpleSystemManagerBackend, "_validate_resource_type_and_id", validate_resource)  # noqa: B010
         install_cloudformation_models(lambda: _ACTIVE.hooks)
         sns_ext.install(lambda: _ACTIVE.hooks)
+        stacksets_api.install(_now_epoch)
         _installed = True
+
+
+def _now_epoch() -> float | None:
+    hooks = _ACTIVE.hooks
+    return None if hooks is None else hooks.now_epoch()
 
 
 def _install_send_command() -> None:

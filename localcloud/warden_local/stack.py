@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .invocations import FunctionCode
+from .organization import CENTRAL_ACCOUNT
+
+logger = logging.getLogger("warden_local")
 
 ARTIFACT_BUCKET = "warden-local-artifacts"
 # The AWS managed policies SAM may look up by name (Policies: [AWSLambdaExecute]); a static map keeps it offline.
@@ -229,7 +234,7 @@ def evaluate_conditions(template: dict[str, Any], values: dict[str, Any]) -> dic
                 return all(truth(item) for item in argument)
             if function == "Fn::Or":
                 return any(truth(item) for item in argument)
-            if function == "Condition":
+            if function in ("Condition", "Fn::Condition"):  # moto's YAML reader writes !Condition as the latter
                 return condition(argument)
         raise TemplateError(f"condition uses what the local cloud cannot evaluate: {json.dumps(node)[:200]}")
 
@@ -341,3 +346,46 @@ def deploy(
         name = physical.get(logical_id)
         if name:
             register(name, code)
+
+
+def deploy_as_sam(
+    template: Path,
+    *,
+    stack_name: str,
+    region: str,
+    parameters: dict[str, str],
+    cloudformation: Any,
+    register: Callable[[str, FunctionCode], None],
+    deployed_at: datetime,
+    unemulated: list[tuple[str, str]],
+    record_calls: Callable[[list[dict[str, Any]]], None],
+) -> None:
+    """:func:`deploy` into the central account, then what AWS would show afterwards: the stack created at
+    ``deployed_at``, its alert subscription confirmed, and CloudTrail's records of CloudFormation's watched calls
+    (``record_calls`` gets the stack's resource summaries)."""
+    from . import out_of_band
+
+    account_id = CENTRAL_ACCOUNT
+    deploy(
+        template,
+        stack_name=stack_name,
+        region=region,
+        account_id=account_id,
+        parameters=parameters,
+        cloudformation=cloudformation,
+        register=register,
+    )
+    outputs = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0].get("Outputs", [])
+    topic = next((item["OutputValue"] for item in outputs if item["OutputKey"] == "AlertsTopicArn"), None)
+    out_of_band.as_deployed_at(account_id, region, stack_name, deployed_at, topic)
+    if unemulated:
+        logger.warning(
+            "resources the local cloud does not emulate (created as placeholders): %s",
+            ", ".join(f"{logical} ({kind})" for logical, kind in unemulated),
+        )
+    resources = cloudformation.list_stack_resources(StackName=stack_name)
+    record_calls(resources.get("StackResourceSummaries", []))
+
+
+# The name the StackSets emulation (stacksets.py) imports.
+_drop_false_conditions = apply_conditions
