@@ -13,13 +13,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from . import control_plane, inventory, organization
+from . import control_plane, inventory, organization, organizations_ext
 from .clients import Clients
 from .clock import EmulatedClock
 from .cloudtrail import RequestInfo
 from .identity import DEFAULT_USER, Credentials, IdentityResolver
 from .organization import OrgAccount
 from .people import People
+from .resource_policy import trust_refusal
 from .resources import Arns
 from .session_model import Session, UnknownSessionError
 from .sessions import SessionApi
@@ -100,6 +101,14 @@ class Scopes:
             if scope is None:
                 scope = self._scopes[(account_id, region)] = self._make(account_id, region)
             return scope
+
+    def assume_role_refusal(self, access_key_id: str | None, role_arn: str) -> str | None:
+        """Across accounts STS checks the role exists and its trust policy admits the caller (moto checks neither);
+        with one account, moto answers as it always has."""
+        if not self.multi:
+            return None
+        caller = self.identities.resolve(access_key_id)
+        return trust_refusal(caller, role_arn, organization.organization_of(caller.account_id))
 
     def of(self, request: RequestInfo) -> AccountRegion:
         """Where a request acts: its key's account and its signed region (across accounts), else the home scope."""
@@ -195,9 +204,20 @@ class LocalOrganization:
 
     def build(self) -> None:
         """Create the organization and, in every account and region, the logging trail and the default bus."""
+        # No trusted access and no delegated administrator yet: the README's prerequisites do that, as on AWS
+        # (organizations_ext.delegate_stacksets does it in one go).
         organization.create_organization()
         for account in organization.accounts():
             self.prepare_account(account.id)
+
+    def create_account(self, name: str, ou_path: str) -> str:
+        """Organizations CreateAccount from the management account, then MoveAccount into the OU at ``ou_path``, as
+        an administrator does on AWS (a StackSet deploying automatically to that OU deploys there by itself); the
+        new account has its trails, default buses and administrator like the others. Returns its id."""
+        management = self.account(self.management_account).client("organizations")
+        account_id = organizations_ext.create_account(management, name, ou_path)
+        self.prepare_account(account_id)
+        return account_id
 
     def prepare_account(self, account_id: str) -> None:
         """What an account has from the start in every region: a trail logging management events (one per region,

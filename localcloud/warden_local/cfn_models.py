@@ -19,10 +19,10 @@ EMULATED_TYPES = (
     "AWS::SNS::Subscription",
     "AWS::SNS::TopicPolicy",
     "AWS::SQS::QueuePolicy",
+    "AWS::Events::EventBusPolicy",
     "AWS::Lambda::EventInvokeConfig",
     "AWS::CloudWatch::Alarm",
     "AWS::CloudWatch::Dashboard",
-    "AWS::Events::EventBusPolicy",
 )
 
 
@@ -30,6 +30,11 @@ def install_cloudformation_models(active_hooks: Callable[[], Any]) -> None:
     """Register the resource types above with moto's CloudFormation (once per process)."""
     from moto.cloudformation import parsing
     from moto.core.common_models import CloudFormationModel
+    from moto.events.models import EventBus
+
+    # Ref of an AWS::Events::EventBus is its name; moto has no physical id for it and hands the object over instead.
+    if not hasattr(EventBus, "physical_resource_id"):
+        setattr(EventBus, "physical_resource_id", property(lambda self: self.name))  # noqa: B010
 
     def queue_name(url_or_arn: str) -> str:
         return url_or_arn.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
