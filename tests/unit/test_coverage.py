@@ -284,3 +284,15 @@ def test_a_canary_event_from_an_account_the_warden_does_not_cover_is_ignored() -
 
     assert outcome["outcome"] == "ignored"
     assert world.state.item.get("waiting_since") is not None  # the member's canary is still awaited
+
+
+def test_the_member_stack_writing_its_canary_parameter_is_a_deploy_not_a_canary() -> None:
+    # GIVEN CloudFormation (the StackSet) creating the member's canary parameter
+    world = World()
+    world.canary.run()
+    event = world.canary_event()
+    event["detail"]["userIdentity"]["invokedBy"] = "cloudformation.amazonaws.com"
+
+    # WHEN the tamper watch gets it THEN it is the deploy, and the member's canary is still awaited
+    assert world.watch.handle(event)["outcome"] == "deploy"
+    assert world.state.item.get("waiting_since") is not None
