@@ -450,6 +450,35 @@ class FakeNotices:
         return self.answers.get(command_id)
 
 
+class FakeOrganization:
+    """The emulated organization's accounts (as Organizations lists them); ``lookups`` counts path reads."""
+
+    def __init__(self, accounts: Iterable[OrgAccount] | None = None) -> None:
+        self.listed = {
+            account.id: account
+            for account in accounts
+            or (
+                OrgAccount(id="111111111111", name="management", status="ACTIVE", ou_path=""),
+                OrgAccount(id="123456789012", name="security", status="ACTIVE", ou_path="Security"),
+                OrgAccount(id="222222222222", name="prod-web", status="ACTIVE", ou_path="Production/Web"),
+                OrgAccount(id="333333333333", name="prod-data", status="ACTIVE", ou_path="Production"),
+                OrgAccount(id="444444444444", name="dev", status="ACTIVE", ou_path="Development"),
+            )
+        }
+        self.lookups = 0
+
+    def accounts(self) -> list[OrgAccount]:
+        return list(self.listed.values())
+
+    def account(self, account_id: str) -> OrgAccount | None:
+        return self.listed.get(account_id)
+
+    def path_of(self, account_id: str) -> str | None:
+        self.lookups += 1
+        found = self.listed.get(account_id)
+        return found.ou_path if found else None
+
+
 class FakeCanaryState:
     """The StateTable canary item (pk ``canary``, sk ``state``) with the adapter's conditions; counts the calls."""
 
@@ -500,32 +529,3 @@ class FakeCanaryState:
 
     def policy_push(self, digest: str) -> Mapping[str, Any] | None:
         return None
-
-
-class FakeOrganization:
-    """The emulated organization's accounts (as Organizations lists them); ``lookups`` counts path reads."""
-
-    def __init__(self, accounts: Iterable[OrgAccount] | None = None) -> None:
-        self.listed = {
-            account.id: account
-            for account in accounts
-            or (
-                OrgAccount(id="111111111111", name="management", status="ACTIVE", ou_path=""),
-                OrgAccount(id="123456789012", name="security", status="ACTIVE", ou_path="Security"),
-                OrgAccount(id="222222222222", name="prod-web", status="ACTIVE", ou_path="Production/Web"),
-                OrgAccount(id="333333333333", name="prod-data", status="ACTIVE", ou_path="Production"),
-                OrgAccount(id="444444444444", name="dev", status="ACTIVE", ou_path="Development"),
-            )
-        }
-        self.lookups = 0
-
-    def accounts(self) -> list[OrgAccount]:
-        return list(self.listed.values())
-
-    def account(self, account_id: str) -> OrgAccount | None:
-        return self.listed.get(account_id)
-
-    def path_of(self, account_id: str) -> str | None:
-        self.lookups += 1
-        found = self.listed.get(account_id)
-        return found.ou_path if found else None

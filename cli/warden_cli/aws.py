@@ -63,6 +63,34 @@ class StackOutputs:
     ledger_table: str
     policy_parameter: str
     state_table: str | None = None  # older stacks lack it: `warden policy push` then records no push
+    policy_store: AppConfigStore | None = None  # organization mode: the policy lives in AWS AppConfig
+    # Organization mode: the regions the stack guards besides its own (output GuardedRegions; none otherwise).
+    guarded_regions: tuple[str, ...] = ()
+    organization_id: str | None = None  # output OrganizationId: set in organization mode only
+
+    @property
+    def account(self) -> str:
+        """The stack's own account: the one its alerts topic is in."""
+        parts = self.alerts_topic_arn.split(":")
+        return parts[4] if len(parts) > 4 else ""
+
+
+class StackMissing(CliError):
+    """No Session Warden stack of that name in the region asked."""
+
+
+@dataclass(frozen=True)
+class AppConfigStore:
+    """The organization's policy in AppConfig (the stack's Policy* outputs in organization mode)."""
+
+    application: str
+    environment: str
+    profile: str
+    strategy: str
+
+    @property
+    def label(self) -> str:
+        return f"AppConfig application {self.application}, environment {self.environment}, profile {self.profile}"
 
 
 @dataclass(frozen=True)
@@ -85,7 +113,7 @@ class Aws:
     def from_args(cls, args: argparse.Namespace) -> Aws:
         connection = connection_of(args)
         stack = args.stack or connection.stack or DEFAULT_STACK
-        return cls(profile=args.profile, region=args.region, stack=stack, connection=connection)
+        return cls(profile=args.profile, region=getattr(args, "region", None), stack=stack, connection=connection)
 
     @property
     def endpoint_url(self) -> str | None:
@@ -148,14 +176,14 @@ class Aws:
             response = self.client("cloudformation").describe_stacks(StackName=self.stack)
         except ClientError as error:
             if _is_missing_stack(error):
-                raise CliError(
+                raise StackMissing(
                     f"--stack: no stack {self.stack!r} in {self.region_name}; deploy it with `sam deploy`, "
                     "or name yours with --stack (and --region)"
                 ) from None
             raise
         stacks = response.get("Stacks") or []
         if not stacks:
-            raise CliError(f"--stack: no stack {self.stack!r} in {self.region_name}")
+            raise StackMissing(f"--stack: no stack {self.stack!r} in {self.region_name}")
         outputs = {item["OutputKey"]: item["OutputValue"] for item in stacks[0].get("Outputs") or []}
         missing = [key for key in OUTPUT_KEYS if not outputs.get(key)]
         if missing:
@@ -173,12 +201,61 @@ class Aws:
             ledger_table=outputs["LedgerTableName"],
             policy_parameter=outputs["PolicyParameterName"],
             state_table=outputs.get("StateTableName") or None,
+            policy_store=_policy_store(outputs),
+            guarded_regions=tuple(
+                region.strip() for region in (outputs.get("GuardedRegions") or "").split(",") if region.strip()
+            ),
+            organization_id=outputs.get("OrganizationId") or None,
         )
+
+    @classmethod
+    def central(cls, args: argparse.Namespace, region: str | None) -> Aws:
+        """For a command whose ``--region`` also names where sessions or grants are (organization mode).
+
+        The stack is read in ``region`` (the one ``--region`` names) as always. When it is not there but the default
+        region (``AWS_REGION``, ``AWS_DEFAULT_REGION``, the profile's) holds the organization's central stack, that
+        one is used: the organization's ledger and grants are in the central stack, in the home region only.
+        """
+        home = cls.from_args(args)
+        if region is None:
+            return home
+        aws = cls(profile=args.profile, region=region, stack=home.stack, connection=home.connection)
+        try:
+            aws.outputs  # noqa: B018  # read now: is the stack in --region?
+        except StackMissing:
+            home = cls(profile=args.profile, region=None, stack=aws.stack, connection=aws.connection)
+            try:
+                central = home.region_name != aws.region_name and home.outputs.organization_id is not None
+            except CliError:
+                central = False
+            if not central:
+                raise
+            return home
+        return aws
+        try:
+            aws.outputs  # noqa: B018  # read here to know whether the stack is in --region
+        except StackMissing as missing:
+            home = cls(profile=args.profile, region=None, stack=aws.stack, connection=aws.connection)
+            try:
+                if home.region_name == aws.region_name or home.outputs.organization_id is None:
+                    raise missing from None
+            except (StackMissing, CliError):
+                raise missing from None
+            return home
+        return aws
 
     @cached_property
     def caller(self) -> Caller:
         identity = self.client("sts").get_caller_identity()
         return Caller(arn=str(identity["Arn"]), account=str(identity["Account"]))
+
+
+def _policy_store(outputs: Mapping[str, str]) -> AppConfigStore | None:
+    keys = ("PolicyApplicationId", "PolicyEnvironmentId", "PolicyProfileId", "PolicyDeploymentStrategyId")
+    if not all(outputs.get(key) for key in keys):
+        return None
+    application, environment, profile, strategy = (outputs[key] for key in keys)
+    return AppConfigStore(application, environment, profile, strategy)
 
 
 def _is_missing_stack(error: Any) -> bool:

@@ -10,12 +10,21 @@ from typing import TYPE_CHECKING, Any
 from warden_cli.aws import connection_of
 from warden_cli.clock import now
 from warden_cli.errors import EXIT_DENIED, EXIT_OK, CliError
-from warden_cli.inputs import parse_tags, parse_time, read_json, read_text
+from warden_cli.inputs import parse_account, parse_region, parse_tags, parse_time, read_json, read_text
 from warden_cli.output import iso_or_none, print_json, relative, short_time
 
 if TYPE_CHECKING:
     from warden.events import SessionApiCall
-    from warden.policy import Decision, Grant, OpenSession, Policy, Principal, SessionLogging, SessionType
+    from warden.policy import (
+        Decision,
+        Grant,
+        OpenSession,
+        Policy,
+        Principal,
+        SessionLogging,
+        SessionRequest,
+        SessionType,
+    )
 
 # The sessions --open-sessions assumes started this long before the explained one: older, so they hold its limits.
 _OPEN_BEFORE = timedelta(seconds=1)
@@ -73,6 +82,20 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--at", metavar="ISO", help="when to decide (default: the event's time, else now)")
     parser.add_argument("--started", metavar="ISO", help="when the session started (default: --at)")
     parser.add_argument(
+        "--account",
+        metavar="ID",
+        help="organization mode: the account the session runs in (default: the event's, else the principal's)",
+    )
+    parser.add_argument(
+        "--region", metavar="R", help="organization mode: the region the session runs in (default: the event's)"
+    )
+    parser.add_argument(
+        "--ou",
+        metavar="PATH",
+        help="organization mode: the account's OU path from the root, e.g. Production/Web (explain does not look it "
+        "up; without it, rules naming ou: paths allow nothing and deny it)",
+    )
+    parser.add_argument(
         "--open-sessions",
         type=_count,
         metavar="N",
@@ -103,6 +126,8 @@ class _Session:
     session_type: SessionType | None
     host: str | None
     account: str | None
+    region: str | None
+    account_path: str | None
     logging: SessionLogging | None
     reason: str | None
     started: datetime
@@ -129,6 +154,8 @@ def explain_command(args: argparse.Namespace) -> int:
         host=session.host,
         account=session.account,
         logging=session.logging,
+        region=session.region,
+        account_path=session.account_path,
     )
     decision = decide(policy, request, grants, session.at, _assumed_open(session, args.open_sessions or 0))
     # In monitor mode nothing ends at the deadline, so no one is warned of it.
@@ -139,6 +166,10 @@ def explain_command(args: argparse.Namespace) -> int:
         data["warnings"] = [{"before": time.label, "at": iso(time.at)} for time in warnings]
         if args.open_sessions is not None:
             data["open_sessions"] = args.open_sessions
+        places = _places(policy, request)
+        if places is not None or _place_flags(args):
+            data["where"] = {"account": _account_of(request), "ou": session.account_path, "region": session.region}
+            data["places"] = [place.to_json() for place in places or ()]
         print_json(data)
     else:
         judges_types = any(rule.session_types is not None or rule.hosts is not None for rule in policy.rules)
@@ -157,7 +188,107 @@ def explain_command(args: argparse.Namespace) -> int:
             warnings=warned,
         )
         _print_limits_note(decision, session, args.open_sessions)
+        _print_places(_places(policy, request), request)
     return EXIT_OK if decision.allowed else EXIT_DENIED
+
+
+def _place_flags(args: argparse.Namespace) -> bool:
+    return args.account is not None or args.region is not None or args.ou is not None
+
+
+def _account_of(request: SessionRequest) -> str | None:
+    return request.account if request.account is not None else request.principal.account
+
+
+@dataclass(frozen=True)
+class _Place:
+    """A rule naming accounts or regions that matches the session in everything else: do its places hold?"""
+
+    rule: str
+    effect: str
+    accounts: tuple[str, ...] | None
+    regions: tuple[str, ...] | None
+    fails_on: tuple[str, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "rule": self.rule,
+            "effect": self.effect,
+            "accounts": list(self.accounts) if self.accounts is not None else None,
+            "regions": list(self.regions) if self.regions is not None else None,
+            "holds": not self.fails_on,
+            "fails_on": list(self.fails_on),
+        }
+
+
+def _places(policy: Policy, request: SessionRequest) -> list[_Place] | None:
+    """The rules naming accounts or regions that match the session on everything else; ``None``: the policy has none."""
+    from warden.policy import PlaceMatcher, aws_document_session_type, normalise_document
+
+    compiled = policy.compiled
+    if not compiled.names_places:
+        return None
+    document = normalise_document(request.document)
+    deny, allow = compiled.applicable(
+        request.principal,
+        request.target,
+        request.tags,
+        document,
+        account=request.account,
+        session_type=request.session_type or aws_document_session_type(document),
+        host=request.host,
+        placed=False,
+    )
+    account = _account_of(request)
+    found: list[_Place] = []
+    for compiled_rule in (*deny, *allow):
+        rule = compiled_rule.rule
+        if rule.accounts is None and rule.regions is None:
+            continue
+        matcher = PlaceMatcher(rule.accounts, rule.regions, fail_closed=rule.effect == "deny")
+        fails = (
+            *(("accounts",) if not matcher.account_holds(account, request.account_path) else ()),
+            *(("regions",) if not matcher.region_holds(request.region) else ()),
+        )
+        found.append(_Place(rule.name, rule.effect, rule.accounts, rule.regions, fails))
+    order = {rule.name: position for position, rule in enumerate(policy.rules)}
+    return sorted(found, key=lambda place: order[place.rule])
+
+
+def _names_ou(accounts: tuple[str, ...] | None) -> bool:
+    return any(entry.startswith("ou:") for entry in accounts or ())
+
+
+def _print_places(places: list[_Place] | None, request: SessionRequest) -> None:
+    if places is None:
+        return
+    account = _account_of(request) or "unknown"
+    ou = request.account_path if request.account_path is not None else "unknown"
+    ou = f"OU path {ou}" if ou else "directly under the root"
+    print(f"where: account {account} ({ou}), region {request.region or 'unknown'}")
+    for place in places:
+        named = "; ".join(
+            f"{field} {', '.join(values)}"
+            for field, values in (("accounts", place.accounts), ("regions", place.regions))
+            if values is not None
+        )
+        misses = " and ".join(f"not in its {field}" for field in place.fails_on)
+        verdict = "applies here" if not place.fails_on else f"does not apply here ({misses})"
+        print(f"  - rule {place.rule} ({place.effect}) names {named}: {verdict}")
+    unknown = [
+        what
+        for what, missing in (
+            ("--account", _account_of(request) is None and any(place.accounts for place in places)),
+            ("--ou", request.account_path is None and any(_names_ou(place.accounts) for place in places)),
+            ("--region", request.region is None and any(place.regions for place in places)),
+        )
+        if missing
+    ]
+    if unknown:
+        print(
+            "note: where the session runs is partly unknown: rules naming accounts, OU paths or regions allow nothing "
+            f"and deny it where they cannot tell; pass {', '.join(unknown)}"
+        )
 
 
 def _assumed_open(session: _Session, count: int) -> list[OpenSession]:
@@ -242,6 +373,10 @@ def _session(args: argparse.Namespace) -> _Session:
     else:
         logging = stated_logging(args.logging) if args.logging else None
 
+    account = parse_account(args.account) if args.account is not None else (call.account if call else None)
+    region = parse_region(args.region) if args.region is not None else (call.region if call else None)
+    account_path = _ou_flag(args.ou) if args.ou is not None else None
+
     # The event gives its own time: explaining an event decides it as it was when CloudTrail recorded it.
     if args.at:
         at = parse_time(args.at, option="--at")
@@ -257,13 +392,25 @@ def _session(args: argparse.Namespace) -> _Session:
         document=document,
         session_type=session_type,
         host=host,
-        account=call.account if call is not None else None,
+        account=account,
+        region=region,
+        account_path=account_path,
         logging=logging,
         reason=args.reason if args.reason is not None else (call.reason if call is not None else None),
         started=started,
         at=at,
         event_time=call.event_time if call is not None else None,
     )
+
+
+def _ou_flag(value: str) -> str:
+    from warden.policy import ou_path_problem
+
+    path = value.strip().removeprefix("ou:")
+    problem = ou_path_problem(path)
+    if problem is not None:
+        raise CliError(f"--ou: {value!r}: {problem}")
+    return path
 
 
 def _load_event(path: str) -> SessionApiCall:

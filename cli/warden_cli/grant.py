@@ -11,10 +11,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from warden_cli.aws import Aws, aws_errors
+from warden_cli.aws import Aws, aws_errors, connection_of
 from warden_cli.clock import now
 from warden_cli.errors import EXIT_DENIED, EXIT_OK, CliError
-from warden_cli.inputs import parse_span, parse_time
+from warden_cli.inputs import parse_account, parse_span, parse_time
 from warden_cli.options import add_aws_options
 from warden_cli.output import grant_json, grant_targets, iso_or_none, print_json, print_table, short_time, time_zone
 from warden_cli.stored_policy import policy_in_force
@@ -48,6 +48,26 @@ def register(subparsers: Any) -> None:
     which.add_argument(
         "--tag", action="extend", nargs="+", metavar="K=V", help="target tags (every key must match; value globs)"
     )
+    create.add_argument(
+        "--account",
+        dest="accounts",
+        action="extend",
+        nargs="+",
+        metavar="A",
+        help="organization mode: only in these accounts (12-digit ids, ou:PATH, ou:PATH/*), repeatable "
+        "(default: every account)",
+    )
+    create.add_argument(
+        "--region",
+        dest="regions",
+        action="extend",
+        nargs="+",
+        metavar="R",
+        help="organization mode: only in these regions (names or globs such as eu-*), repeatable (default: every "
+        "region). The stack is read in the one region named, else (or when it is not there) in AWS_REGION, "
+        "AWS_DEFAULT_REGION or the profile's region. With a single-account stack, --region is only the stack's "
+        "region, as for every command",
+    )
     create.add_argument("--for", dest="duration", required=True, metavar="DURATION", help="how long: 30m, 2h, 1d")
     create.add_argument("--starts", metavar="ISO", help="when it starts, with an offset (default: now)")
     create.add_argument("--reason", required=True, metavar="R", help="why (a ticket, an incident)")
@@ -56,14 +76,24 @@ def register(subparsers: Any) -> None:
     )
     create.add_argument("--tz", metavar="ZONE", help="say the grant's times in this IANA time zone (default: UTC)")
     create.add_argument("--json", action="store_true", help="print the stored grant as JSON")
-    add_aws_options(create)
+    add_aws_options(create, region=False)
     create.set_defaults(handler=create_command)
 
     listing = commands.add_parser("list", help="the grants, oldest first")
     listing.add_argument("--active", action="store_true", help="only grants in force now")
+    listing.add_argument(
+        "--account",
+        metavar="A",
+        help="only grants that may apply in this account: those naming it or no accounts, and those naming OUs "
+        "(OU paths are not looked up)",
+    )
     listing.add_argument("--tz", metavar="ZONE", help="show the times in this IANA time zone (default: UTC)")
     listing.add_argument("--json", action="store_true", help="print a JSON list (what explain --grants reads)")
-    add_aws_options(listing)
+    add_aws_options(
+        listing,
+        region_help="; also lists only the grants that apply in that region (those naming no regions apply in all; "
+        "organization mode: the central stack is read in the default region when it is not in this one)",
+    )
     listing.set_defaults(handler=list_command)
 
     revoke = commands.add_parser(
@@ -91,6 +121,7 @@ def create_command(args: argparse.Namespace) -> int:
 
     principal = _principal_pattern(args.principal)
     targets = _targets(args.target, args.tag)
+    places = _places(args.accounts, args.regions)
     duration = parse_span(args.duration, option="--for")
     starts = parse_time(args.starts, option="--starts") if args.starts else None
     zone = time_zone(args.tz)
@@ -99,9 +130,20 @@ def create_command(args: argparse.Namespace) -> int:
         raise CliError("--reason: must not be empty (say why: a ticket, an incident)")
     _check_breadth(principal, targets, confirmed=args.yes)
 
-    aws = Aws.from_args(args)
-    with aws_errors(aws.endpoint_url):
+    # One region named (not a glob) may be where the stack is, as --region always said; else the default region.
+    regions = places.get("regions", [])
+    stack_region = regions[0] if len(regions) == 1 and "*" not in regions[0] and "?" not in regions[0] else None
+    with aws_errors(connection_of(args).endpoint_url):
+        aws = Aws.central(args, stack_region)
         outputs = aws.outputs
+        if regions and outputs.organization_id is None:
+            places.pop("regions")
+            if regions != [aws.region_name]:
+                # A single-account warden knows no other region: a grant limited to one would never allow anything.
+                raise CliError(
+                    f"--region: {', '.join(regions)}: a grant names regions in organization mode only; stack "
+                    f"{outputs.stack!r} guards one account in {aws.region_name}"
+                )
         moment = now(aws.endpoint_url).replace(microsecond=0)
         starts_at = starts or moment
         expires_at = starts_at + duration
@@ -120,6 +162,7 @@ def create_command(args: argparse.Namespace) -> int:
             reason=reason,
             created_by=caller.arn,
             created_at=moment,
+            **places,
         )
         store = DynamoGrantStore(aws.client("dynamodb"), outputs.grants_table)
         try:
@@ -180,6 +223,26 @@ def _targets(ids: Sequence[str] | None, tags: Sequence[str] | None) -> dict[str,
         if tag_value not in values:
             values.append(tag_value)
     return {"tags": {key: values[0] if len(values) == 1 else values for key, values in by_key.items()}}
+
+
+def _places(accounts: Sequence[str] | None, regions: Sequence[str] | None) -> dict[str, list[str]]:
+    """The grant's ``accounts`` and ``regions`` from --account and --region (none given: everywhere)."""
+    from warden.policy import account_entry_problem, region_entry_problem
+
+    places: dict[str, list[str]] = {}
+    for option, field, values, problem_of in (
+        ("--account", "accounts", accounts, account_entry_problem),
+        ("--region", "regions", regions, region_entry_problem),
+    ):
+        if not values:
+            continue
+        cleaned = list(dict.fromkeys(value.strip() for value in values))
+        for value in cleaned:
+            problem = problem_of(value)
+            if problem is not None:
+                raise CliError(f"{option}: {problem}")
+        places[field] = cleaned
+    return places
 
 
 def _check_breadth(principal: str, targets: dict[str, Any], *, confirmed: bool) -> None:
@@ -267,13 +330,14 @@ def list_command(args: argparse.Namespace) -> int:
     from warden.adapters.grants import DynamoGrantStore
 
     zone = time_zone(args.tz)
-    aws = Aws.from_args(args)
-    with aws_errors(aws.endpoint_url):
+    with aws_errors(connection_of(args).endpoint_url):
+        aws = Aws.central(args, args.region)
         outputs = aws.outputs
         moment = now(aws.endpoint_url)
         grants = DynamoGrantStore(aws.client("dynamodb"), outputs.grants_table).all()
     if args.active:
         grants = [grant for grant in grants if grant.active_at(moment)]
+    grants = _in_place(grants, args.account, args.region)
     if args.json:
         # The state now, as the table says it ("scheduled" reads back into explain --grants as a stored "active").
         print_json([{**grant_json(grant), "state": state_at(grant, moment)} for grant in grants])
@@ -298,6 +362,30 @@ def list_command(args: argparse.Namespace) -> int:
         widths={"PRINCIPAL": 40, "TARGETS": 40, "REASON": 50},
     )
     return EXIT_OK
+
+
+def _in_place(grants: list[Grant], account: str | None, region: str | None) -> list[Grant]:
+    """The grants that may apply in ``account`` and ``region`` (either ``None``: not filtered on it).
+
+    An account's OU path is not looked up: a grant naming OUs may apply to any account, so it is kept unless it also
+    names accounts by id only.
+    """
+    from warden.policy import PlaceMatcher
+
+    if account is None and region is None:
+        return grants
+    wanted = parse_account(account) if account is not None else None
+    where = region.strip() if region is not None else None
+    kept = []
+    for grant in grants:
+        # Fail open for a listing: an unknown OU path may be any of the grant's OUs.
+        matcher = PlaceMatcher(grant.accounts, grant.regions, fail_closed=True)
+        if wanted is not None and not matcher.account_holds(wanted, None):
+            continue
+        if where is not None and not matcher.region_holds(where):
+            continue
+        kept.append(grant)
+    return kept
 
 
 def state_at(grant: Grant, moment: datetime) -> str:

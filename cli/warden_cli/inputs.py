@@ -68,3 +68,24 @@ def parse_span(text: str, *, option: str) -> timedelta:
         return parse_duration(text)
     except ValueError as error:
         raise CliError(f"{option}: {error}") from None
+
+
+def parse_account(text: str, *, option: str = "--account") -> str:
+    """One account id (12 digits), as a flag names the account a session runs in."""
+    account = text.strip()
+    if len(account) != 12 or not account.isdigit():
+        raise CliError(f"{option}: {text!r} is not an account id: an account id has exactly 12 digits")
+    return account
+
+
+def parse_region(text: str, *, option: str = "--region") -> str:
+    """One region name (no glob), as a flag names the region a session runs in."""
+    from warden.policy import region_entry_problem
+
+    region = text.strip()
+    problem = region_entry_problem(region)
+    if problem is None and ("*" in region or "?" in region):
+        problem = f"{region!r} is a glob: name one region"
+    if problem is not None:
+        raise CliError(f"{option}: {problem}")
+    return region

@@ -148,6 +148,8 @@ def grant_json(grant: Grant) -> dict[str, Any]:
         "state": grant.state,
         "revoked_at": iso_or_none(grant.revoked_at),
         "revoked_by": grant.revoked_by,
+        "accounts": list(grant.accounts) if grant.accounts is not None else None,
+        "regions": list(grant.regions) if grant.regions is not None else None,
     }
     return {key: value for key, value in data.items() if value is not None}
 

@@ -6,15 +6,16 @@ import argparse
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from warden_cli.aws import Aws, aws_errors
+from warden_cli.aws import Aws, aws_errors, connection_of
 from warden_cli.clock import now
-from warden_cli.errors import EXIT_OK
-from warden_cli.inputs import parse_span
+from warden_cli.errors import EXIT_OK, CliError
+from warden_cli.inputs import parse_account, parse_span
 from warden_cli.options import add_aws_options
 from warden_cli.output import iso_or_none, print_csv, print_json, print_table, short_time, terminal_width, time_zone
 
 if TYPE_CHECKING:
     from warden.records import LedgerEntry
+    from warden_cli.aws import StackOutputs
 
 DEFAULT_SINCE = "7d"
 MAX_DAYS = 400  # the ledger's retention: older rows are gone anyway
@@ -44,33 +45,50 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--tz", metavar="ZONE", help="show the table's times in this IANA time zone, e.g. Europe/Berlin (default: UTC)"
     )
+    parser.add_argument(
+        "--account",
+        metavar="A",
+        help="organization mode: only sessions in this account (rows that name none are the stack's own account's)",
+    )
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print a JSON array of ledger rows")
     output.add_argument("--csv", action="store_true", help="print CSV with a header")
-    add_aws_options(parser)
+    add_aws_options(
+        parser,
+        region_help="; also lists only the sessions in that region (organization mode: the central stack is read in "
+        "the default region when it is not in this one)",
+    )
     parser.set_defaults(handler=sessions_command)
 
 
 def sessions_command(args: argparse.Namespace) -> int:
-    from warden.adapters.ledger import DAY_INDEX, DynamoLedger
+    from warden.adapters.ledger import DAY_INDEX, OPEN_INDEX, DynamoLedger
 
     zone = time_zone(args.tz)
+    account = parse_account(args.account) if args.account is not None else None
+    region = args.region.strip() if args.region is not None else None
     window = parse_span(args.since or DEFAULT_SINCE, option="--since")
     window = min(window, timedelta(days=MAX_DAYS))
-    aws = Aws.from_args(args)
-    with aws_errors(aws.endpoint_url):
+    with aws_errors(connection_of(args).endpoint_url):
+        aws = Aws.central(args, args.region)
         outputs = aws.outputs
         ledger = DynamoLedger(aws.client("dynamodb"), outputs.ledger_table)
         moment = now(aws.endpoint_url)
         cutoff = moment - window
         if args.active:
             entries = ledger.open_entries()
+            if account is not None or region is not None:
+                # Organization-mode rows are indexed as open per account and region: read those asked for too.
+                for label in _open_labels(outputs, account, region):
+                    entries.extend(ledger.query_index(OPEN_INDEX, "open", label))
             if args.since:
                 entries = [entry for entry in entries if entry.started_at is None or entry.started_at >= cutoff]
         else:
             entries = []
             for day in days_between(cutoff, moment):
                 entries.extend(ledger.query_index(DAY_INDEX, "day", day, since=cutoff))
+    if account is not None or region is not None:
+        entries = [entry for entry in entries if _in_place(entry, outputs, account, region)]
     entries = newest_first(entries)
 
     if args.json:
@@ -87,6 +105,27 @@ def sessions_command(args: argparse.Namespace) -> int:
             max_width=terminal_width(),
         )
     return EXIT_OK
+
+
+def _open_labels(outputs: StackOutputs, account: str | None, region: str | None) -> list[str]:
+    """The open-sessions index values (``ACCOUNT/REGION``) of the accounts and regions asked for.
+
+    Without --account, the stack's own account; without --region, every region the stack guards.
+    """
+    from warden.scope import Scope
+
+    regions = [region] if region is not None else list(dict.fromkeys((outputs.region, *outputs.guarded_regions)))
+    try:
+        return [Scope(account or outputs.account, name, org=True).label for name in regions]
+    except ValueError as error:
+        raise CliError(f"--account/--region: {error}") from None
+
+
+def _in_place(entry: LedgerEntry, outputs: StackOutputs, account: str | None, region: str | None) -> bool:
+    """Whether the row is of that account and region; a row naming none is the stack's own account and region's."""
+    row_account = entry.account or outputs.account
+    row_region = entry.region or outputs.region
+    return (account is None or row_account == account) and (region is None or row_region == region)
 
 
 def days_between(start: datetime, end: datetime) -> list[str]:

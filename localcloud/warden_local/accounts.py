@@ -190,8 +190,8 @@ class LocalOrganization:
     organization_id = organization.ORGANIZATION_ID
     management_account = organization.MANAGEMENT_ACCOUNT
     central_account = organization.CENTRAL_ACCOUNT
-    regions = organization.REGIONS
     home_region = organization.HOME_REGION
+    regions: tuple[str, ...] = organization.REGIONS  # add_region adds to this cloud's own
 
     def __init__(self, clients: Clients, scopes: Scopes, central_credentials: Credentials) -> None:
         self._clients = clients
@@ -209,26 +209,40 @@ class LocalOrganization:
         organization.create_organization()
         for account in organization.accounts():
             self.prepare_account(account.id)
+        # Trusted access for StackSets, and the central account their delegated administrator (reads included).
+        organizations_ext.delegate_stacksets(
+            organizations_ext.management_backend(self.management_account), self.central_account
+        )
 
     def create_account(self, name: str, ou_path: str) -> str:
-        """Organizations CreateAccount from the management account, then MoveAccount into the OU at ``ou_path``, as
-        an administrator does on AWS (a StackSet deploying automatically to that OU deploys there by itself); the
-        new account has its trails, default buses and administrator like the others. Returns its id."""
-        management = self.account(self.management_account).client("organizations")
-        account_id = organizations_ext.create_account(management, name, ou_path)
+        """A new account, as the management account's administrator makes one on AWS: Organizations CreateAccount,
+        then MoveAccount into the OU at ``ou_path`` (``""``: the root); the account id. It has its trail, default
+        bus and administrator (:meth:`prepare_account`) before it joins the OU, and a StackSet with automatic
+        deployment on that OU deploys its stack instances to it by itself. ``LookupError`` for an unknown OU."""
+        organizations = self.account(self.management_account).client("organizations")
+        account_id = organizations_ext.request_account(organizations, name)
         self.prepare_account(account_id)
+        organizations_ext.move_into(organizations, account_id, ou_path)
         return account_id
 
-    def prepare_account(self, account_id: str) -> None:
+    def prepare_account(self, account_id: str, *, regions: tuple[str, ...] | None = None) -> None:
         """What an account has from the start in every region: a trail logging management events (one per region,
         so StopLogging in one region stops that region only), the default bus, and its administrator."""
         from moto.events.models import events_backends
 
-        for region in self.regions:
+        for region in regions or self.regions:
             create_account_trail(account_id, region, multi_region=False)
             if "default" not in events_backends[account_id][region].event_buses:  # moto makes it with the backend
                 raise RuntimeError(f"moto made no default bus for {account_id}/{region}")
         self._admin(account_id)
+
+    def add_region(self, region: str) -> None:
+        """Guard one more region: every account gets its trail and default bus there (for benchmarks)."""
+        if region in self.regions:
+            return
+        self.regions = (*self.regions, region)
+        for account in organization.accounts():
+            self.prepare_account(account.id, regions=(region,))
 
     def accounts(self) -> list[OrgAccount]:
         """Every account of the organization, management included."""

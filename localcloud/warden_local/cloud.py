@@ -13,7 +13,7 @@ from typing import Any
 from warden.errors import WardenError
 from warden.policy import parse_duration
 
-from . import fastpaths, inventory, moto_ext, out_of_band
+from . import appconfig_http, fastpaths, inventory, moto_ext, out_of_band, sqs_triggers
 from .accounts import AccountRegion, LocalOrganization, Scopes
 from .clients import Clients
 from .clock import EmulatedClock
@@ -128,6 +128,13 @@ class LocalCloud(PeopleMethods, Observations):
             on_role_session=self.authorizer.register,
         )
         self._router: EventRouter | None = None
+        self._sqs_triggers = sqs_triggers.SqsTriggers(
+            account_id=ACCOUNT_ID,
+            region=region,
+            dispatcher=self._dispatcher,
+            invoke=self._runtime.invoke_sync,
+            retry_delay=self.fidelity.retry_delays[0] if self.fidelity.retry_delays else 0.0,
+        )
         self._scopes = Scopes(
             home_account=ACCOUNT_ID,
             home_region=region,
@@ -173,6 +180,8 @@ class LocalCloud(PeopleMethods, Observations):
         moto_ext.install()
         fastpaths.install()
         moto_ext.activate(self)
+        sqs_triggers.activate(self._sqs_triggers)
+        appconfig_http.bind(self._runtime)
         try:
             from moto.moto_api._internal.models import moto_api_backend
 
@@ -225,6 +234,7 @@ class LocalCloud(PeopleMethods, Observations):
         self._started = False
         self._stopped = True
         moto_ext.deactivate(self)
+        sqs_triggers.deactivate(self._sqs_triggers)
 
     @property
     def endpoint(self) -> str:

@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from . import sns_ext, stacksets_api
+from . import appconfig, sns_ext, stacksets_api
 from .cfn_models import EMULATED_TYPES, install_cloudformation_models
 
 __all__ = ["EMULATED_TYPES", "Hooks", "activate", "deactivate", "install", "original_send_to_targets"]
@@ -123,6 +123,7 @@ def install() -> None:
         setattr(events_models.EventsBackend, "put_events", put_events)  # noqa: B010
         setattr(ssm_models.SimpleSystemManagerBackend, "_validate_resource_type_and_id", validate_resource)  # noqa: B010
         install_cloudformation_models(lambda: _ACTIVE.hooks)
+        appconfig.install_cloudformation_models()
         sns_ext.install(lambda: _ACTIVE.hooks)
         stacksets_api.install(_now_epoch)
         _installed = True

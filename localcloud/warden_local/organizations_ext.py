@@ -23,8 +23,10 @@ __all__ = [
     "delegate_stacksets",
     "install",
     "management_backend",
+    "move_into",
     "on_membership_change",
     "ou_subtree",
+    "request_account",
 ]
 
 STACKSETS_PRINCIPAL = "member.org.stacksets.cloudformation.amazonaws.com"
@@ -161,20 +163,18 @@ def _changed(backend: Any, account_id: str) -> None:
 
 
 def create_account(organizations: Any, name: str, ou_path: str, *, email: str | None = None) -> str:
-    """What an administrator does on AWS: Organizations CreateAccount (the account lands in the root), wait for
-    the request to succeed, MoveAccount into the OU at ``ou_path`` (``Production/Web``; ``""`` keeps the root).
+    """What an administrator does on AWS: :func:`request_account`, then :func:`move_into` the OU at ``ou_path``.
 
-    ``organizations`` is a client of the management account. Returns the new account id; raises ``LookupError``
-    naming the OU path when it does not exist, ``RuntimeError`` when the request fails.
+    ``organizations`` is a client of the management account. Returns the new account id.
     """
-    root = organizations.list_roots()["Roots"][0]["Id"]
-    parent = root
-    for part in [p for p in ou_path.split("/") if p]:
-        children = organizations.list_organizational_units_for_parent(ParentId=parent)["OrganizationalUnits"]
-        match = next((ou["Id"] for ou in children if ou["Name"] == part), None)
-        if match is None:
-            raise LookupError(f"no OU {part!r} (path {ou_path!r}) in the organization")
-        parent = match
+    account_id = request_account(organizations, name, email=email)
+    move_into(organizations, account_id, ou_path)
+    return account_id
+
+
+def request_account(organizations: Any, name: str, *, email: str | None = None) -> str:
+    """Organizations CreateAccount (the account lands in the root) and DescribeCreateAccountStatus until it has
+    succeeded; the account id. ``RuntimeError`` naming the account when the request fails."""
     request = organizations.create_account(Email=email or f"{name}@example.com", AccountName=name)
     status = request["CreateAccountStatus"]
     for _ in range(50):
@@ -186,10 +186,22 @@ def create_account(organizations: Any, name: str, ou_path: str, *, email: str | 
         ]
     if status["State"] != "SUCCEEDED":
         raise RuntimeError(f"CreateAccount {name!r} {status['State']}: {status.get('FailureReason', 'no reason')}")
-    account_id = str(status["AccountId"])
+    return str(status["AccountId"])
+
+
+def move_into(organizations: Any, account_id: str, ou_path: str) -> None:
+    """MoveAccount from the root into the OU at ``ou_path`` (``Production/Web``; ``""`` keeps it in the root);
+    ``LookupError`` naming the OU path when it does not exist."""
+    root = organizations.list_roots()["Roots"][0]["Id"]
+    parent = root
+    for part in [p for p in ou_path.split("/") if p]:
+        children = organizations.list_organizational_units_for_parent(ParentId=parent)["OrganizationalUnits"]
+        match = next((ou["Id"] for ou in children if ou["Name"] == part), None)
+        if match is None:
+            raise LookupError(f"no OU {part!r} (path {ou_path!r}) in the organization")
+        parent = match
     if parent != root:
         organizations.move_account(AccountId=account_id, SourceParentId=root, DestinationParentId=parent)
-    return account_id
 
 
 def install() -> None:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from . import control_plane, sts_ext
+from . import appconfig_http, control_plane, sts_ext
 from .accounts import AccountRegion
 from .cloudtrail import RequestInfo
 from .control_plane import ControlCall
@@ -72,6 +72,29 @@ class Backend(Protocol):
         ...
 
 
+class _AppConfigScope:
+    """The running cloud as the AppConfig endpoint needs it, for the account and region a request acts in."""
+
+    def __init__(self, backend: Backend, scope: AccountRegion) -> None:
+        self._backend = backend
+        self._scope = scope
+
+    @property
+    def authorizer(self) -> Authorizer:
+        return self._backend.authorizer
+
+    def now(self) -> datetime:
+        return self._backend.now()
+
+    def trails_deliver(self) -> bool:
+        return self._scope.trails_deliver()
+
+    def record_control_call(
+        self, call: ControlCall, request: RequestInfo, status: int, body: bytes, *, recorded: bool
+    ) -> None:
+        self._scope.trail.control_call(call, request, status, body, recorded=recorded)
+
+
 class WardenApp:
     """WSGI middleware in front of moto's dispatcher."""
 
@@ -88,6 +111,17 @@ class WardenApp:
         action = target.rpartition(".")[2] if target else query_action(environ)
         service = signing_service(environ.get("HTTP_AUTHORIZATION"))
         request = request_info(environ)
+        if service == "appconfig":  # AppConfig and AppConfig Data (REST; both sign as appconfig)
+            scope = backend.scope(request)
+            return appconfig_http.serve(
+                _AppConfigScope(backend, scope),
+                self._moto,
+                environ,
+                start_response,
+                request,
+                scope.arns.account,
+                scope.arns.region,
+            )
         denied = self._authorize(environ, service, action, target, request)
         if denied is not None:
             return self._deny(environ, start_response, denied, service, action, target, request)

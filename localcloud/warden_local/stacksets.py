@@ -133,6 +133,7 @@ class ServiceManagedStackSet:
     tags: dict[str, str] = field(default_factory=dict)
     auto_deployment: bool = False
     retain_on_removal: bool = False
+    managed_execution: bool = False
     # OU id -> the regions the StackSet deploys to for it (what automatic deployment follows).
     targets: dict[str, list[str]] = field(default_factory=dict)
     instances: dict[tuple[str, str], StackInstanceRecord] = field(default_factory=dict)
@@ -285,6 +286,7 @@ class StackSets:
         description: str | None,
         tags: dict[str, str],
         auto_deployment: dict[str, Any] | None,
+        managed_execution: dict[str, Any] | None = None,
     ) -> ServiceManagedStackSet:
         with self.lock:
             check_template(parse_template(template), parameters, capabilities)
@@ -304,6 +306,7 @@ class StackSets:
                 tags=dict(tags),
                 auto_deployment=enabled,
                 retain_on_removal=retain,
+                managed_execution=_true((managed_execution or {}).get("Active")),
             )
             sets[stack_set.stack_set_id] = stack_set
             return stack_set
@@ -319,6 +322,7 @@ class StackSets:
         description: str | None,
         tags: dict[str, str] | None,
         auto_deployment: dict[str, Any] | None,
+        managed_execution: dict[str, Any] | None,
         ou_ids: list[str] | None,
         regions: list[str] | None,
         operation_id: str | None,
@@ -344,6 +348,8 @@ class StackSets:
                 stack_set.description = description
             if tags is not None:
                 stack_set.tags = dict(tags)
+            if managed_execution is not None and "Active" in managed_execution:
+                stack_set.managed_execution = _true(managed_execution["Active"])
             stack_set.auto_deployment, stack_set.retain_on_removal = _auto_deployment(
                 auto_deployment, (stack_set.auto_deployment, stack_set.retain_on_removal)
             )
@@ -651,7 +657,7 @@ class StackSets:
             },
             "PermissionModel": "SERVICE_MANAGED",
             "OrganizationalUnitIds": list(stack_set.targets),
-            "ManagedExecution": {"Active": False},
+            "ManagedExecution": {"Active": stack_set.managed_execution},
             "Regions": stack_set.regions,
         }
 
@@ -668,7 +674,7 @@ class StackSets:
             },
             "PermissionModel": "SERVICE_MANAGED",
             "DriftStatus": "NOT_CHECKED",
-            "ManagedExecution": {"Active": False},
+            "ManagedExecution": {"Active": stack_set.managed_execution},
         }
 
     @staticmethod
@@ -721,7 +727,7 @@ def _for_instance(stack_set: ServiceManagedStackSet, record: StackInstanceRecord
     """The template with its conditions decided for this account and region (false-condition resources and
     outputs gone, ``Fn::If`` and ``AWS::NoValue`` resolved), as the local cloud's own stack does it: moto would
     list a skipped resource as an empty entry and keep ``AWS::NoValue`` as a null."""
-    from .stack import TemplateError, _drop_false_conditions, _parameter_defaults
+    from .stack import TemplateError, _parameter_defaults, apply_conditions
 
     template = parse_template(stack_set.template)
     if not template.get("Conditions"):
@@ -736,7 +742,7 @@ def _for_instance(stack_set: ServiceManagedStackSet, record: StackInstanceRecord
         **parameters,
     }
     try:
-        _drop_false_conditions(template, values)
+        apply_conditions(template, values)
     except TemplateError:
         # A condition the local cloud cannot decide beforehand: moto decides it itself.
         return stack_set.template

@@ -200,6 +200,7 @@ class _Call:
             description=self._param("Description"),
             tags={str(t["Key"]): str(t["Value"]) for t in self._param("Tags", [])},
             auto_deployment=auto,
+            managed_execution=self._param("ManagedExecution"),
         )
         return self._result({"StackSetId": stack_set.stack_set_id})
 
@@ -222,6 +223,7 @@ class _Call:
             description=self._param("Description"),
             tags=None if tags is None else {str(t["Key"]): str(t["Value"]) for t in tags},
             auto_deployment=self._param("AutoDeployment"),
+            managed_execution=self._param("ManagedExecution"),
             ou_ids=ou_ids,
             regions=regions,
             operation_id=self._param("OperationId"),

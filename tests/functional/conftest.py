@@ -105,3 +105,23 @@ def monitor_stack() -> Iterator[Stack]:
         start_at=TUESDAY_MORNING, policy=POLICY.format(mode="monitor"), fidelity=functional_fidelity()
     ) as cloud:
         yield Stack(cloud)
+
+
+@pytest.fixture
+def org_stack() -> Iterator[Any]:
+    """The central stack of the emulated organization (no member stacks yet), on a Tuesday morning."""
+    from tests.functional.org_stack import ORG_POLICY, OrgStack
+    from tests.functional.org_stack import TUESDAY_MORNING as ORG_MORNING
+
+    with LocalCloud(
+        start_at=ORG_MORNING, policy=ORG_POLICY, organization=True, fidelity=functional_fidelity()
+    ) as cloud:
+        yield OrgStack(cloud)
+
+
+@pytest.fixture
+def org(org_stack: Any) -> Any:
+    """The organization with the member StackSet deployed by `warden org deploy` to Production and Development."""
+    result = org_stack.deploy_members()
+    assert result.code == 0, result.text
+    return org_stack

@@ -484,7 +484,7 @@ def test_put_events_on_the_central_bus_is_admitted_for_the_organization_only(org
     assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
 
 
-def test_a_new_account_gets_its_trails_and_administrator() -> None:
+def test_a_new_account_and_a_new_region_get_their_trails() -> None:
     with LocalCloud(template=None, start_at=START, organization=True) as cloud:
         # WHEN the management account creates an account in Development
         account_id = org(cloud).create_account("dev-two", "Development")
@@ -495,6 +495,11 @@ def test_a_new_account_gets_its_trails_and_administrator() -> None:
         view = org(cloud).account(account_id)
         assert view.trails_deliver("us-east-1") and view.trails_deliver("eu-west-1")
         assert view.client("sts").get_caller_identity()["Account"] == account_id
+
+        # AND a region added later is guarded in every account, the new one included
+        org(cloud).add_region("eu-central-1")
+        assert org(cloud).regions == ("us-east-1", "eu-west-1", "eu-central-1")
+        assert view.trails_deliver("eu-central-1") and org(cloud).account(PROD_WEB).trails_deliver("eu-central-1")
 
 
 def test_the_central_stack_deploys_in_organization_mode() -> None:

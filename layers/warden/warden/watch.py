@@ -17,6 +17,7 @@ from warden.observability import count, logger, metrics
 from warden.ports import Clock
 from warden.records import Alert
 from warden.tamper import (
+    POLICY_STORE_PUSH,
     ControlCall,
     Finding,
     Owned,
@@ -51,6 +52,10 @@ class WatchReads(Protocol):
 
     def parameter_value(self, name: str, version: int) -> str | None:
         """The value of one version of a parameter (None when it does not exist)."""
+        ...
+
+    def hosted_version(self, application: str, profile: str, version: int) -> str | None:
+        """The content of one hosted AppConfig version of the policy (None when it does not exist)."""
         ...
 
 
@@ -128,11 +133,21 @@ class TamperWatch:
             if call.short_name == "PutParameter":
                 return self._canary_back(call, event)
             return self._tamper(Finding(call, name, meaning_of(call, kind, name, self.owned)))
-        if call.deployed_by_cloudformation and kind in ("rule", "function", "table", "policy", "warning document"):
+        if call.deployed_by_cloudformation and kind in (
+            "rule",
+            "function",
+            "table",
+            "policy",
+            "warning document",
+            "policy store",
+        ):
             # Only the stack that owns a resource changes it through CloudFormation: the warden's own deploy.
             count("TamperDeploy")
             return {"outcome": "deploy", "event_id": call.event_id}
         if kind == "policy" and call.short_name == "PutParameter" and self._is_push(call):
+            count("PolicyPushSeen")
+            return {"outcome": "policy push", "event_id": call.event_id}
+        if kind == "policy store" and call.short_name in POLICY_STORE_PUSH and self._is_store_push(call):
             count("PolicyPushSeen")
             return {"outcome": "policy push", "event_id": call.event_id}
         details: tuple[str, ...] = ()
@@ -188,7 +203,26 @@ class TamperWatch:
         version = call.response.get("version")
         if not isinstance(version, int) or isinstance(version, bool):
             return False
-        value = self.reads.parameter_value(self.owned.policy_parameter, version)
+        return self._announced(call, version, self.reads.parameter_value(self.owned.policy_parameter, version))
+
+    def _is_store_push(self, call: ControlCall) -> bool:
+        """The hosted version created, or deployed, holds exactly the text `warden policy push` announced, and the
+        call came right after it (the version is read back from AppConfig: the event never carries the content)."""
+        raw = call.response.get("versionNumber") if call.short_name == "CreateHostedConfigurationVersion" else None
+        if raw is None:
+            raw = call.request.get("configurationVersion")
+        profile = call.text("configurationProfileId")
+        if isinstance(raw, bool) or not str(raw or "").isdigit() or not profile or profile != self.owned.policy_profile:
+            return False
+        version = int(str(raw))
+        try:
+            content = self.reads.hosted_version(str(self.owned.policy_application), profile, version)
+        except AwsCallFailed:
+            logger.exception("could not read the policy version back from AppConfig")
+            return False
+        return self._announced(call, version, content)
+
+    def _announced(self, call: ControlCall, version: int, value: str | None) -> bool:
         if value is None:
             return False
         record = self.records.policy_push(hashlib.sha256(value.encode("utf-8")).hexdigest())

@@ -281,7 +281,10 @@ def build_tamper_watch() -> TamperWatch:
     return TamperWatch(
         clock=clock,
         owned=owned_resources(settings),
-        reads=SsmWatchReads(aws.lazy_client(session, "ssm")),
+        reads=SsmWatchReads(
+            aws.lazy_client(session, "ssm"),
+            aws.client(session, "appconfig") if settings.policy_in_appconfig else None,
+        ),
         records=state,
         notifier=notifier,
         context=context,
@@ -432,6 +435,8 @@ def owned_resources(settings: Settings) -> Owned:
         region=settings.region,
         account=_account(settings),
         consequences={name: then for name, (_, then) in [*rules.items(), *functions.items()]},
+        policy_application=settings.policy_application,
+        policy_profile=settings.policy_profile,
     )
 
 

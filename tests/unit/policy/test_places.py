@@ -146,11 +146,11 @@ def test_a_denial_names_the_account_ou_path_and_region_it_matched_on() -> None:
     )
     decision = _decide(subject, account=PROD_WEB, path="Production/Web", region="eu-west-1")
     assert decision.reasons == (
-        "denied by rule no-prod-europe (account 222222222222 (OU path Production/Web); region eu-west-1)",
+        "denied by rule no-prod-europe (account 222222222222 in OU Production/Web; region eu-west-1)",
     )
     unknown = _decide(subject, account=PROD_WEB, path=None, region=None)
     assert unknown.reasons == (
-        "denied by rule no-prod-europe (account 222222222222 (OU path unknown); region unknown)",
+        "denied by rule no-prod-europe (account 222222222222 in an unknown OU; region unknown)",
     )
 
 

@@ -225,6 +225,8 @@ def grant_item(grant: Grant) -> dict[str, Any]:
             "revoked_at": iso(grant.revoked_at) if grant.revoked_at else None,
             "revoked_by": grant.revoked_by,
             "purge_at": int((grant.expires_at + _PURGE_AFTER).timestamp()),
+            "accounts": list(grant.accounts) if grant.accounts is not None else None,
+            "regions": list(grant.regions) if grant.regions is not None else None,
         }
     )
 

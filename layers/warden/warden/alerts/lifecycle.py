@@ -149,14 +149,20 @@ def _policy_alert(
 
 
 def grant_scope(grant: Grant) -> str:
-    """``i-0abc, i-0def`` or ``Environment=prod`` (tags joined with commas)."""
+    """``i-0abc, i-0def`` or ``Environment=prod`` (tags joined with commas), then the accounts and regions it names:
+    ``Environment=prod; accounts 222222222222; regions eu-west-1``."""
     parts: list[str] = []
     if grant.targets.ids:
         parts.extend(grant.targets.ids)
     for key, value in (grant.targets.tags or {}).items():
         values = [value] if isinstance(value, str) else list(value)
         parts.append(f"{key}={'|'.join(values)}")
-    return ", ".join(parts) or "every target"
+    places = [
+        f"{field} {', '.join(entries)}"
+        for field, entries in (("accounts", grant.accounts), ("regions", grant.regions))
+        if entries is not None
+    ]
+    return "; ".join([", ".join(parts) or "every target", *places])
 
 
 def _grant_steps(kind: GrantAlertKind, context: AlertContext, grant: Grant) -> tuple[tuple[str, str], ...]:

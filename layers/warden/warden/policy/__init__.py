@@ -19,6 +19,7 @@ from warden.policy.identities import principal_from_arn, principal_from_identity
 from warden.policy.issues import issues_from_validation_error
 from warden.policy.loader import MAX_POLICY_BYTES, load_policy
 from warden.policy.models import Policy, Rule
+from warden.policy.places import PlaceMatcher, account_entry_problem, ou_path_problem, region_entry_problem
 from warden.policy.principals import (
     IDENTITY_CENTER_PATH,
     Principal,
@@ -76,6 +77,7 @@ __all__ = [
     "LimitScope",
     "LoggingState",
     "OpenSession",
+    "PlaceMatcher",
     "Policy",
     "PolicyError",
     "PolicyIssue",
@@ -89,6 +91,7 @@ __all__ = [
     "Transcript",
     "WeeklyEntry",
     "Window",
+    "account_entry_problem",
     "aws_document_logging",
     "aws_document_session_type",
     "canonical_host",
@@ -101,12 +104,14 @@ __all__ = [
     "logging_warnings",
     "normalise_document",
     "not_saved_logging",
+    "ou_path_problem",
     "parse_duration",
     "pattern_warnings",
     "port_logging",
     "preferences_logging",
     "principal_from_arn",
     "principal_from_identity",
+    "region_entry_problem",
     "session_host",
     "session_target_from_content",
     "session_type_from_content",

@@ -304,7 +304,9 @@ def _denied(
 def _in_ou(accounts: Sequence[str], path: str | None) -> str:
     if not any(entry.startswith("ou:") for entry in accounts):
         return ""
-    return f" (OU path {path or 'unknown'})" if path != "" else " (directly under the root)"
+    if path is None:
+        return " in an unknown OU"
+    return f" in OU {path}" if path else " directly under the root"
 
 
 def _by_default(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Literal, Self
 
 from pydantic import BeforeValidator, Field, PrivateAttr, StrictBool, model_validator
 
@@ -106,7 +106,9 @@ class Rule(FrozenModel):
     accounts: AccountList | None = None
     regions: RegionList | None = None
 
-    _principals: PrincipalMatcher = PrivateAttr()
+    # Compiled on first use: decide() reads the policy's index, and compiling each rule's own regexes up front
+    # would double the time a policy of hundreds of rules takes to load.
+    _principals: PrincipalMatcher | None = PrivateAttr(default=None)
     _documents: DocumentMatcher | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
@@ -148,18 +150,19 @@ class Rule(FrozenModel):
             raise PolicyError(issues)
         return self
 
-    def model_post_init(self, context: Any, /) -> None:
-        """Compile the principal patterns and documents once."""
-        self._principals = PrincipalMatcher(self.principals)
-        self._documents = DocumentMatcher(self.documents) if self.documents is not None else None
-
     def matches_principal(self, principal: Principal) -> bool:
         """Tell whether one of the rule's principal patterns matches."""
+        if self._principals is None:
+            self._principals = PrincipalMatcher(self.principals)
         return self._principals(principal)
 
     def matches_document(self, document: str, account: str | None = None) -> bool:
         """Tell whether the rule covers a session's document (name or ARN) in ``account``."""
-        return self._documents is None or self._documents(document, account)
+        if self.documents is None:
+            return True
+        if self._documents is None:
+            self._documents = DocumentMatcher(self.documents)
+        return self._documents(document, account)
 
     def to_document(self) -> dict[str, object]:
         """Return the rule as plain, JSON-ready data with the document's keys."""

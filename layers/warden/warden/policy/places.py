@@ -27,6 +27,7 @@ __all__ = [
     "RegionIndex",
     "RegionList",
     "account_entry_problem",
+    "ou_path_problem",
     "region_entry_problem",
 ]
 
@@ -49,17 +50,24 @@ def account_entry_problem(entry: str) -> str | None:
                 "(quote an id that begins with 0)"
             )
         return f"{entry!r} is not an account id (12 digits) or an OU path (ou:Production, ou:Production/*)"
-    path = entry[len(OU_PREFIX) :]
-    names = path.removesuffix(SUBTREE)
+    names = entry[len(OU_PREFIX) :].removesuffix(SUBTREE)
     if not names:
         return f"{entry!r} names no OU: write ou:NAME/NAME (e.g. ou:Production/Web), or ou:NAME/* for a subtree"
-    for name in names.split("/"):
+    problem = ou_path_problem(names)
+    return f"{entry!r}: {problem}" if problem is not None else None
+
+
+def ou_path_problem(path: str) -> str | None:
+    """Say what is wrong with an OU path (``Production/Web``: OU names from the root down), or ``None``."""
+    if not path:
+        return "an empty OU path: OU names from the root down, separated by '/' (e.g. Production/Web)"
+    for name in path.split("/"):
         if not name.strip():
-            return f"{entry!r} has an empty OU name: an OU path is OU names separated by single '/'"
+            return "an empty OU name: an OU path is OU names separated by single '/'"
         if name != name.strip():
-            return f"{entry!r}: the OU name {name!r} begins or ends with a space"
+            return f"the OU name {name!r} begins or ends with a space"
         if "*" in name or "?" in name:
-            return f"{entry!r}: an OU path takes no globs except a trailing /* (that OU and every OU below it)"
+            return "an OU path takes no globs except a trailing /* (that OU and every OU below it)"
     return None
 
 

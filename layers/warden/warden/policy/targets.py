@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field, PrivateAttr
 
@@ -62,20 +62,19 @@ class Targets(FrozenModel):
     tags: Annotated[Mapping[NonEmptyStr, TagGlobs], Field(min_length=1)] | None = None
     ids: Annotated[tuple[NonEmptyStr, ...], Field(min_length=1)] | None = None
 
-    _matcher: TargetMatcher = PrivateAttr()
-
-    def model_post_init(self, context: Any, /) -> None:
-        """Compile the globs once."""
-        self._matcher = TargetMatcher(self)
+    # Compiled on first use: a rule's targets are matched through the policy's index, a grant's through this.
+    _matcher: TargetMatcher | None = PrivateAttr(default=None)
 
     @property
     def matcher(self) -> TargetMatcher:
         """The compiled matcher (faster to call repeatedly than :meth:`matches`)."""
+        if self._matcher is None:
+            self._matcher = TargetMatcher(self)
         return self._matcher
 
     def matches(self, target: str, tags: Mapping[str, str]) -> bool:
         """Tell whether a target (its id and its current tags) satisfies every constraint."""
-        return self._matcher(target, tags)
+        return self.matcher(target, tags)
 
     @property
     def is_empty(self) -> bool:

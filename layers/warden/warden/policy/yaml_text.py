@@ -14,7 +14,9 @@ from warden.policy.issues import join_path
 
 __all__ = ["MAX_POLICY_DEPTH", "line_of", "nesting_too_deep", "parse_text", "too_deep_issue"]
 
-_MAX_NODES = 20_000
+# Values reached again through aliases. The text bounds every other value (a policy is at most 1 MiB); aliases
+# share nodes, so a few lines can expand to millions of values ("billion laughs"): those are bounded here.
+_MAX_ALIASED_VALUES = 20_000
 # Nesting levels (block indentation, "- " items, "[", "{") that any document may have. A real policy
 # needs about 7; PyYAML's composer and ``json`` recurse once per level and a few thousand levels
 # raise RecursionError, so the text is scanned before either parser sees it.
@@ -61,6 +63,18 @@ def _construct_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> obje
 
 _PolicyLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
+if getattr(yaml, "__with_libyaml__", False):
+
+    class _FastPolicyLoader(yaml.CSafeLoader):
+        """The same loader on libyaml's C parser: a document of hundreds of rules (64 KB and more) composes about
+        ten times faster than with the pure-Python parser, with the same scalars, marks and errors."""
+
+    _FastPolicyLoader.yaml_implicit_resolvers = _PolicyLoader.yaml_implicit_resolvers
+    _FastPolicyLoader.yaml_constructors = _PolicyLoader.yaml_constructors
+    _LOADER: type[yaml.SafeLoader | yaml.CSafeLoader] = _FastPolicyLoader
+else:  # pragma: no cover - PyYAML's wheels ship libyaml
+    _LOADER = _PolicyLoader
+
 
 def _index_lines(root: yaml.Node) -> tuple[dict[str, int], list[PolicyIssue]]:
     """Map every field path to its source line and find duplicate keys.
@@ -70,13 +84,17 @@ def _index_lines(root: yaml.Node) -> tuple[dict[str, int], list[PolicyIssue]]:
     lines: dict[str, int] = {"": root.start_mark.line + 1}
     issues: list[PolicyIssue] = []
     stack: list[tuple[yaml.Node, str, int]] = [(root, "", 1)]
-    visited = 0
+    seen_nodes: set[int] = set()
+    aliased = 0
     while stack:
         node, path, depth = stack.pop()
-        visited += 1
-        # Aliases share nodes, so a small document can expand enormously ("billion laughs").
-        if visited > _MAX_NODES:
-            raise PolicyError([PolicyIssue("", None, f"document too large (more than {_MAX_NODES} values)", 1)])
+        if id(node) in seen_nodes:
+            aliased += 1
+            if aliased > _MAX_ALIASED_VALUES:
+                message = f"document too large (its aliases repeat more than {_MAX_ALIASED_VALUES} values)"
+                raise PolicyError([PolicyIssue("", None, message, 1)])
+        else:
+            seen_nodes.add(id(node))
         # Aliases also nest without nesting the text (each anchor holding the previous one).
         if depth > MAX_POLICY_DEPTH:
             raise PolicyError([too_deep_issue(node.start_mark.line + 1)])
@@ -207,7 +225,17 @@ def _parse_json(text: str) -> tuple[object, list[PolicyIssue]]:
 
 
 def _compose(text: str) -> tuple[object, dict[str, int], list[PolicyIssue]]:
-    loader = _PolicyLoader(text)
+    try:
+        return _compose_with(_LOADER, text)
+    except UnicodeEncodeError:
+        # libyaml reads UTF-8, which a lone surrogate is not: the pure-Python parser reports it with its line.
+        return _compose_with(_PolicyLoader, text)
+
+
+def _compose_with(
+    loader_class: type[yaml.SafeLoader | yaml.CSafeLoader], text: str
+) -> tuple[object, dict[str, int], list[PolicyIssue]]:
+    loader = loader_class(text)
     try:
         node = loader.get_single_node()
         if node is None:
