@@ -9,7 +9,7 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
@@ -37,6 +37,7 @@ from warden.fanout import (
     FanOutIncomplete,
     SweepOrder,
     SweepWorker,
+    refusal,
     scopes_to_sweep,
 )
 from warden.policy import load_policy
@@ -428,3 +429,84 @@ def test_the_handler_returns_only_the_failed_record_in_batch_item_failures(monke
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-3"}]}
     assert org.members[first].sessions.terminate_calls == [org.members[first].session_id]
     assert len(org.dead_letters.kept) == 1
+
+
+@pytest.mark.parametrize(
+    ("account", "why"),
+    [
+        ("999999999999", "not an ACTIVE account of the organization"),
+        ("555555555555", "not an ACTIVE account of the organization"),
+        (MANAGEMENT, "management account"),
+    ],
+)
+def test_an_order_for_an_account_the_warden_does_not_sweep_is_dead_lettered(account: str, why: str) -> None:
+    # GIVEN a worker that checks each order's account against the organization
+    org = Org()
+    worker = SweepWorker(
+        sweeper_of=org._sweeper_of,
+        coverage_of=lambda scope: org.coverage[scope],
+        dead_letters=org.dead_letters,
+        regions=REGIONS,
+        refuses=lambda named: refusal(
+            named, directory=FakeOrganization(ORG), central=CENTRAL, management=lambda: MANAGEMENT
+        ),
+    )
+
+    # WHEN an order names an account outside the organization, a suspended one, or the management account
+    outcome = worker.handle(_order(Scope(account, "eu-west-1", org=True)), owner="order-x")
+
+    # THEN nothing is swept or assumed there; the order is kept in the DLQ saying why
+    assert outcome["outcome"] == "dead-lettered"
+    assert why in org.dead_letters.kept[0][1]
+    assert all(coverage.unreachable_seen == [] for coverage in org.coverage.values())
+
+
+def _sweeper_handler() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("sweeper_handler", ROOT / "functions/sweeper/handler.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _Settings:
+    org = True
+
+
+class _OrgWide:
+    def __init__(self, fail: bool) -> None:
+        self.fail = fail
+        self.owners: list[str] = []
+
+    def sweep_org(self, owner: str) -> Any:
+        self.owners.append(owner)
+        if self.fail:
+            raise RuntimeError("the grants table is throttled")
+        from warden.outcomes import SweepReport
+
+        return SweepReport(grants_expired=1)
+
+
+@pytest.mark.parametrize("org_wide_fails", [False, True])
+def test_in_organization_mode_the_schedule_sends_the_orders_even_when_its_own_part_fails(
+    monkeypatch: pytest.MonkeyPatch, org_wide_fails: bool
+) -> None:
+    # GIVEN organization mode, an org-wide part that may fail, and the sweep queue
+    handler = _sweeper_handler()
+    org_wide, queue = _OrgWide(org_wide_fails), FakeQueue()
+    monkeypatch.setattr(handler, "build_settings", _Settings)
+    built = SimpleNamespace(sweeper=org_wide)
+    monkeypatch.setattr(handler, "build_warden", lambda: built)
+    monkeypatch.setattr(handler, "build_dispatcher", lambda: dispatcher(queue))
+
+    # WHEN the schedule fires
+    if org_wide_fails:
+        with pytest.raises(RuntimeError, match="throttled"):
+            handler.lambda_handler({"id": "schedule-1"}, _Context())
+    else:
+        result = handler.lambda_handler({"id": "schedule-1"}, _Context())
+        assert (result["grants_expired"], result["orders_sent"]) == (1, 8)
+
+    # THEN the org-wide part ran under the schedule's lease owner, and every scope got its order regardless
+    assert org_wide.owners == ["schedule-1"]
+    assert len(queue.delivered) == 8

@@ -520,3 +520,28 @@ def test_the_member_template_passes_cfn_lint() -> None:
 
     result = subprocess.run([str(lint), str(ROOT / "org" / "member.yaml")], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_sweep_worker_takes_one_order_at_a_time_reports_failed_items_and_dead_letters_after_three_tries() -> None:
+    resources = CENTRAL["Resources"]
+    worker = resources["SweepWorkerFunction"]
+    assert worker["Condition"] == "OrgMode"
+    [source] = worker["Properties"]["Events"].values()
+    assert source["Type"] == "SQS"
+    properties = source["Properties"]
+    assert properties["Queue"] == {"Fn::GetAtt": ["SweepQueue", "Arn"]}
+    assert (properties["BatchSize"], properties["FunctionResponseTypes"]) == (1, ["ReportBatchItemFailures"])
+    assert properties["ScalingConfig"]["MaximumConcurrency"] >= 2
+    queue = resources["SweepQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] > worker["Properties"]["Timeout"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["SweepDeadLetterQueue", "Arn"]}
+    alarm = resources["SweepDeadLetterQueueAlarm"]["Properties"]
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["SweepDeadLetterQueue", "QueueName"]}}
+    ]
+    # The worker's terminations are the sweeper role's, which the session-end rules ignore; the member role trusts it.
+    assert worker["Properties"]["Role"] == {"Fn::GetAtt": ["SweeperRole", "Arn"]}
+    # Only the sweeper sends orders; the sweeper knows the queue.
+    sweeper_env = resources["SweeperFunction"]["Properties"]["Environment"]["Variables"]
+    assert sweeper_env["WARDEN_SWEEP_QUEUE_URL"] == {"Fn::If": ["OrgMode", {"Ref": "SweepQueue"}, ""]}
+    assert CENTRAL["Outputs"]["SweepQueueUrl"]["Value"] == {"Ref": "SweepQueue"}

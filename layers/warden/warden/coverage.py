@@ -86,10 +86,9 @@ class Coverage:
         return f"not-covered#{self.scope.label}#{int(waiting_since)}"
 
     def blind_alert(self, state: Mapping[str, Any], since: datetime, now: datetime) -> Alert:
-        seen, actions = self._causes(state, since)
-        return account_not_covered_alert(
-            self.context, where=self._where(), since=since, now=now, seen=seen, actions=actions
-        )
+        where = self._where()
+        seen, actions = self._causes(state, since, where)
+        return account_not_covered_alert(self.context, where=where, since=since, now=now, seen=seen, actions=actions)
 
     # ------------------------------------------------------------ ScopedCanary (the tamper watch's side)
     @property
@@ -118,12 +117,13 @@ class Coverage:
             ou_path=account.ou_path if account else None,
         )
 
-    def _causes(self, state: Mapping[str, Any], since: datetime) -> tuple[list[str], list[str]]:
+    def _causes(self, state: Mapping[str, Any], since: datetime, where: Where) -> tuple[list[str], list[str]]:
         region = self.scope.region
+        ou = where.ou_path or "OU"
         redeploy = (
-            f"deploy or repair the member stack there: `warden org deploy --ou OU --regions {region}` with the "
-            f"account's OU (the StackSet {self.stack}-members deploys it to every account of its OUs), then check "
-            "the stack instance's status and drift in CloudFormation StackSets"
+            f"deploy or repair the member stack there: `warden org deploy --ou {ou} --regions {region}` (the "
+            f"StackSet {self.stack}-members deploys it to every account of its OUs), then check the stack "
+            "instance's status and drift in CloudFormation StackSets"
         )
         unreachable = state.get("unreachable")
         if unreachable:

@@ -168,6 +168,18 @@ class Dispatcher:
         return [(order, why.get(entry, "refused")) for entry, order in pending.items()]
 
 
+def refusal(account: str, *, directory: Organization, central: str, management: Callable[[], str | None]) -> str | None:
+    """Why a sweep order's account is not swept; None when it is (the central account, or an ACTIVE member)."""
+    if account == central:
+        return None
+    found = directory.account(account)
+    if found is None or found.status != ACTIVE:
+        return f"account {account} is not an ACTIVE account of the organization"
+    if account == management():
+        return f"account {account} is the organization's management account (never swept)"
+    return None
+
+
 def _minute(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%MZ")
 
@@ -201,12 +213,17 @@ class SweepWorker:
     coverage_of: Callable[[Scope], Unreachable]
     dead_letters: DeadLetters
     regions: tuple[str, ...]
+    # Why an account is not swept (not ACTIVE in the organization, the management account), None when it is.
+    refuses: Callable[[str], str | None] = lambda account: None
 
     def handle(self, body: object, owner: str) -> dict[str, object]:
         try:
             order = SweepOrder.parse(body)
             if order.region not in self.regions:
                 raise MalformedOrder(f"region {order.region} is not guarded (guarded: {', '.join(self.regions)})")
+            refused = self.refuses(order.account)
+            if refused:
+                raise MalformedOrder(refused)
         except MalformedOrder as error:
             count("SweepOrderMalformed")
             logger.error("malformed sweep order; kept in the dead-letter queue", extra={"problem": str(error)})

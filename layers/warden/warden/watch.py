@@ -254,6 +254,9 @@ class TamperWatch:
 
     def _canary_back(self, call: ControlCall, event: object) -> dict[str, Any]:
         reads, records, scoped = self.reads, self.records, None
+        if self.scoped is not None and call.deployed_by_cloudformation:
+            # The member stack (or this one) creating or updating its canary parameter: no canary of the warden's.
+            return {"outcome": "deploy", "event_id": call.event_id}
         if self.scoped is not None:
             # Organization mode: every canary is an account's and region's, read and noted in that scope.
             scoped = self.scoped(event) if isinstance(event, Mapping) else None

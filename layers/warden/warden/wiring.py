@@ -366,18 +366,22 @@ def build_dispatcher() -> Dispatcher:
 def build_sweep_worker() -> SweepWorker:
     """Organization mode, the sweep worker: one scope swept per order; unreadable orders to the sweep DLQ."""
     from warden.adapters import aws
-    from warden.adapters.sweep_queue import SqsDeadLetters
-    from warden.fanout import SweepWorker
+    from warden.adapters.sweep_queue import ManagementAccount, SqsDeadLetters
+    from warden.fanout import SweepWorker, refusal
 
     shared = _aws()
     settings = shared.settings
     if not settings.sweep_dead_letter_url:
         raise SettingsError("WARDEN_SWEEP_DLQ_URL is not set (where the sweep worker keeps unreadable orders)")
+    central, management = _account(settings) or "", ManagementAccount(aws.client(shared.session, "organizations"))
     return SweepWorker(
         sweeper_of=lambda scope: build_warden(scope).sweeper,
         coverage_of=build_coverage,
         dead_letters=SqsDeadLetters(aws.client(shared.session, "sqs"), settings.sweep_dead_letter_url),
         regions=settings.guarded_regions or (settings.region,),
+        refuses=lambda account: refusal(
+            account, directory=build_organization(), central=central, management=management
+        ),
     )
 
 
