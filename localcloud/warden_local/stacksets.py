@@ -743,7 +743,6 @@ def _for_instance(stack_set: ServiceManagedStackSet, record: StackInstanceRecord
         "AWS::URLSuffix": "amazonaws.com",
         **parameters,
     }
-    template = _short_conditions(template)
     try:
         apply_conditions(template, values)
     except TemplateError:
@@ -756,18 +755,6 @@ def _for_instance(stack_set: ServiceManagedStackSet, record: StackInstanceRecord
                 entry.pop("Condition", None)
     template.pop("Conditions", None)
     return json.dumps(template)
-
-
-def _short_conditions(node: Any) -> Any:
-    """moto's YAML loader writes ``!Condition X`` as ``{"Fn::Condition": X}``; CloudFormation's JSON form (and the
-    stack module's) is ``{"Condition": X}``."""
-    if isinstance(node, dict):
-        return {
-            ("Condition" if key == "Fn::Condition" else key): _short_conditions(value) for key, value in node.items()
-        }
-    if isinstance(node, list):
-        return [_short_conditions(item) for item in node]
-    return node
 
 
 def _update(stack: Any, template: str, parameters: dict[str, str]) -> None:

@@ -648,6 +648,10 @@ def test_warden_org_deploy_puts_the_member_stack_in_every_account_of_the_ous_and
             assert rule["State"] == "ENABLED"
     # AND the management account has none
     assert all(account != org.management_account for account, _ in listed)
+    # AND the relay in the central account's other region has what the member template gives a relay, nothing else
+    relay = org.account(org.central_account).client("cloudformation", region="eu-west-1")
+    summaries = relay.list_stack_resources(StackName=f"{org_cloud.stack_name}-relay")["StackResourceSummaries"]
+    assert sorted(s["LogicalResourceId"] for s in summaries) == ["CanaryParameter", "ForwardRole", "ForwardRule"]
 
     # WHEN an administrator creates an account in Production/Web
     new = org.create_account("prod-api", "Production/Web")
@@ -662,3 +666,31 @@ def test_warden_org_deploy_puts_the_member_stack_in_every_account_of_the_ous_and
         .startswith(f"arn:aws:iam::{new}:role/")
     )
     assert {a.id: a.ou_path for a in org.accounts()}[new] == "Production/Web"
+
+
+def test_a_stack_from_yaml_decides_a_negated_condition_and_lists_only_the_resources_it_has(org: Org) -> None:
+    template = """
+Parameters:
+  Flag: {Type: String, Default: "yes"}
+Conditions:
+  IsOn: !Equals [!Ref Flag, "yes"]
+  IsOff: !Not [!Condition IsOn]
+Resources:
+  WhenOn:
+    Type: AWS::SSM::Parameter
+    Condition: IsOn
+    Properties: {Name: /when-on, Type: String, Value: "1"}
+  WhenOff:
+    Type: AWS::SSM::Parameter
+    Condition: IsOff
+    Properties: {Name: /when-off, Type: String, Value: "1"}
+"""
+    cfn = org.client("cloudformation", org.accounts["dev"])
+
+    cfn.create_stack(StackName="plain", TemplateBody=template)
+
+    summaries = cfn.list_stack_resources(StackName="plain")["StackResourceSummaries"]
+    assert [s["LogicalResourceId"] for s in summaries] == ["WhenOn"]
+    cfn.create_stack(StackName="negated", TemplateBody=template.replace('"yes"}', '"no"}'))
+    summaries = cfn.list_stack_resources(StackName="negated")["StackResourceSummaries"]
+    assert [s["LogicalResourceId"] for s in summaries] == ["WhenOff"]
