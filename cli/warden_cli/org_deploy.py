@@ -187,7 +187,7 @@ def deploy(
 ) -> Report:
     """Create or update the StackSet, add the OUs' instances, deploy the relays, wait; what each account got."""
     stack_regions, notes = plan_regions(org, regions)
-    ou_ids = resolve_ous(clients.organizations(), ous)
+    ou_ids = resolve_ous(clients.organizations(), ous, account=org.central_account)
     report = Report(stack_set=f"{org.stack}-members", ous=ou_ids, regions=stack_regions, notes=notes)
     for note in notes:
         waiting.progress(note)
@@ -238,7 +238,7 @@ def plan_regions(org: OrgOutputs, requested: Sequence[str]) -> tuple[list[str], 
     return regions, notes
 
 
-def resolve_ous(organizations: Any, specs: Iterable[str]) -> list[str]:
+def resolve_ous(organizations: Any, specs: Iterable[str], *, account: str) -> list[str]:
     """OU ids for ``ou-...``/``r-...`` ids and OU paths (names from the root down, joined by ``/``)."""
     resolved: list[str] = []
     root: str | None = None
@@ -250,7 +250,7 @@ def resolve_ous(organizations: Any, specs: Iterable[str]) -> list[str]:
         names = [name for name in text.strip("/").split("/") if name]
         if not names:
             raise CliError(f"--ou: {spec!r} is neither an OU id (ou-...) nor an OU path (Production/Web)")
-        with _organizations_errors():
+        with _organizations_errors(account):
             if root is None:
                 roots = organizations.list_roots().get("Roots") or []
                 if not roots:
@@ -512,7 +512,7 @@ def _stack_set_errors(name: str, org: OrgOutputs) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _organizations_errors() -> Iterator[None]:
+def _organizations_errors(account: str) -> Iterator[None]:
     from botocore.exceptions import ClientError
 
     try:
@@ -523,8 +523,8 @@ def _organizations_errors() -> Iterator[None]:
             raise CliError("--ou: this account is not in an organization (AWS Organizations)") from None
         if code in ("AccessDeniedException", "AccessDenied"):
             raise CliError(
-                "cannot read the organization's OUs (Organizations refused: AccessDenied): run this in the delegated "
-                "administrator account, or pass OU ids (ou-...) instead of paths",
+                f"cannot read the organization's OUs (Organizations refused: {code}): the account {account} must be a "
+                f"delegated administrator; {REGISTER.format(account=account)} (or pass OU ids, ou-..., not paths)",
                 code=EXIT_DENIED,
             ) from None
         if code == "ParentNotFoundException":

@@ -20,6 +20,7 @@ from .cloudtrail import RequestInfo
 from .identity import DEFAULT_USER, Credentials, IdentityResolver
 from .organization import OrgAccount
 from .people import People
+from .resource_policy import trust_refusal
 from .resources import Arns
 from .session_model import Session, UnknownSessionError
 from .sessions import SessionApi
@@ -101,6 +102,14 @@ class Scopes:
                 scope = self._scopes[(account_id, region)] = self._make(account_id, region)
             return scope
 
+    def assume_role_refusal(self, access_key_id: str | None, role_arn: str) -> str | None:
+        """Across accounts STS checks the role exists and its trust policy admits the caller (moto checks neither);
+        with one account, moto answers as it always has."""
+        if not self.multi:
+            return None
+        caller = self.identities.resolve(access_key_id)
+        return trust_refusal(caller, role_arn, organization.organization_of(caller.account_id))
+
     def of(self, request: RequestInfo) -> AccountRegion:
         """Where a request acts: its key's account and its signed region (across accounts), else the home scope."""
         if not self.multi:
@@ -181,8 +190,8 @@ class LocalOrganization:
     organization_id = organization.ORGANIZATION_ID
     management_account = organization.MANAGEMENT_ACCOUNT
     central_account = organization.CENTRAL_ACCOUNT
-    regions = organization.REGIONS
     home_region = organization.HOME_REGION
+    regions: tuple[str, ...] = organization.REGIONS  # add_region adds to this cloud's own
 
     def __init__(self, clients: Clients, scopes: Scopes, central_credentials: Credentials) -> None:
         self._clients = clients
@@ -195,6 +204,8 @@ class LocalOrganization:
 
     def build(self) -> None:
         """Create the organization and, in every account and region, the logging trail and the default bus."""
+        # No trusted access and no delegated administrator yet: the README's prerequisites do that, as on AWS
+        # (organizations_ext.delegate_stacksets does it in one go).
         organization.create_organization()
         for account in organization.accounts():
             self.prepare_account(account.id)
@@ -214,16 +225,33 @@ class LocalOrganization:
         organizations_ext.move_into(organizations, account_id, ou_path)
         return account_id
 
-    def prepare_account(self, account_id: str) -> None:
+    def create_account(self, name: str, ou_path: str) -> str:
+        """Organizations CreateAccount from the management account, then MoveAccount into the OU at ``ou_path``, as
+        an administrator does on AWS (a StackSet deploying automatically to that OU deploys there by itself); the
+        new account has its trails, default buses and administrator like the others. Returns its id."""
+        management = self.account(self.management_account).client("organizations")
+        account_id = organizations_ext.create_account(management, name, ou_path)
+        self.prepare_account(account_id)
+        return account_id
+
+    def prepare_account(self, account_id: str, *, regions: tuple[str, ...] | None = None) -> None:
         """What an account has from the start in every region: a trail logging management events (one per region,
         so StopLogging in one region stops that region only), the default bus, and its administrator."""
         from moto.events.models import events_backends
 
-        for region in self.regions:
+        for region in regions or self.regions:
             create_account_trail(account_id, region, multi_region=False)
             if "default" not in events_backends[account_id][region].event_buses:  # moto makes it with the backend
                 raise RuntimeError(f"moto made no default bus for {account_id}/{region}")
         self._admin(account_id)
+
+    def add_region(self, region: str) -> None:
+        """Guard one more region: every account gets its trail and default bus there (for benchmarks)."""
+        if region in self.regions:
+            return
+        self.regions = (*self.regions, region)
+        for account in organization.accounts():
+            self.prepare_account(account.id, regions=(region,))
 
     def accounts(self) -> list[OrgAccount]:
         """Every account of the organization, management included."""

@@ -316,7 +316,8 @@ class LocalCloud(PeopleMethods, Observations):
         assert self._template is not None
         parameters = {"AlertEmail": self._alert_email}
         if self.org is not None:
-            parameters |= {"OrganizationId": self.org.organization_id, "GuardedRegions": ",".join(self.org.regions)}
+            extra = [region for region in self.org.regions if region != self.region]  # the home region always is
+            parameters |= {"OrganizationId": self.org.organization_id, "GuardedRegions": ",".join(extra)}
         try:
             deploy_as_sam(
                 self._template,
@@ -337,9 +338,16 @@ class LocalCloud(PeopleMethods, Observations):
     def scope(self, request: RequestInfo) -> AccountRegion:
         return self._scopes.of(request)
 
+    def assume_role_refusal(self, access_key_id: str | None, role_arn: str) -> str | None:
+        return self._scopes.assume_role_refusal(access_key_id, role_arn)
+
     def route_rule(self, rule: Any, event: dict[str, Any]) -> None:
         if self._router is not None:
             self._router.from_moto(rule, event)
+
+    def put_on_other_bus(self, sender: str, region: str, entry: dict[str, Any]) -> dict[str, Any]:
+        assert self._router is not None
+        return self._router.put_entry(sender, region, entry)
 
     def now_epoch(self) -> float:
         return self.clock.now().timestamp()

@@ -23,6 +23,8 @@ class Hooks(Protocol):
 
     def route_rule(self, rule: Any, event: dict[str, Any]) -> None: ...
 
+    def put_on_other_bus(self, sender: str, region: str, entry: dict[str, Any]) -> dict[str, Any]: ...
+
     def now_epoch(self) -> float: ...
 
     def record_unemulated(self, logical_id: str, resource_type: str, properties: dict[str, Any]) -> None: ...
@@ -97,6 +99,8 @@ def install() -> None:
                 now = hooks.now_epoch()
                 # An entry without Time is stamped by EventBridge on receipt: with the emulated clock here.
                 events = [event if event.get("Time") else {**event, "Time": now} for event in events]
+                if len(events) <= 10 and any(_other_bus(self, event) for event in events):
+                    return _put_events_across(self, hooks, events, original_put_events)
             return original_put_events(self, events)
 
         def validate_resource(self: Any, resource_type: str, resource_id: str) -> str:
@@ -127,6 +131,26 @@ def install() -> None:
 def _now_epoch() -> float | None:
     hooks = _ACTIVE.hooks
     return None if hooks is None else hooks.now_epoch()
+
+
+def _other_bus(backend: Any, entry: dict[str, Any]) -> bool:
+    """Whether a PutEvents entry names, by ARN, a bus of another account than the caller's (moto would look the
+    name up in the caller's own account)."""
+    name = str(entry.get("EventBusName") or "")
+    return name.startswith("arn:") and name.count(":") >= 5 and name.split(":")[4] != backend.account_id
+
+
+def _put_events_across(backend: Any, hooks: Hooks, events: list[dict[str, Any]], original: Any) -> list[dict[str, Any]]:
+    """PutEvents with entries for other accounts' buses: those go through the local cloud (the bus's policy
+    decides), the others through moto; the answers keep the entries' order."""
+    results: list[dict[str, Any]] = [{} for _ in events]
+    own = [index for index, event in enumerate(events) if not _other_bus(backend, event)]
+    for index, result in zip(own, original(backend, [events[index] for index in own]) if own else [], strict=True):
+        results[index] = result
+    for index, event in enumerate(events):
+        if index not in own:
+            results[index] = hooks.put_on_other_bus(backend.account_id, backend.region_name, event)
+    return results
 
 
 def _install_send_command() -> None:

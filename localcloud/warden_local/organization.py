@@ -92,7 +92,7 @@ def ou_id_of(ou_path: str) -> str:
     """The id of the OU at ``ou_path`` (names from the root down joined by ``/``); LookupError if none."""
     parent = ROOT_ID
     for name in ou_path.split("/"):
-        ou = next((ou for ou in _backend().ou if ou.parent_id == parent and ou.name == name), None)
+        ou = next((ou for ou in management_backend().ou if ou.parent_id == parent and ou.name == name), None)
         if ou is None:
             raise LookupError(f"no OU {ou_path!r} in organization {ORGANIZATION_ID}")
         parent = ou.id
@@ -102,7 +102,7 @@ def ou_id_of(ou_path: str) -> str:
 def ou_path_of(parent_id: str) -> str:
     """The OU path of the OU (or root) ``parent_id``."""
     names: list[str] = []
-    units = {ou.id: ou for ou in _backend().ou}
+    units = {ou.id: ou for ou in management_backend().ou}
     current = units.get(parent_id)
     while current is not None and current.id != ROOT_ID:
         names.append(str(current.name))
@@ -116,7 +116,7 @@ def accounts() -> list[OrgAccount]:
         OrgAccount(
             id=str(account.id), name=str(account.name), ou_path=ou_path_of(account.parent_id), status=account.status
         )
-        for account in _backend().accounts
+        for account in management_backend().accounts
     ]
 
 
@@ -134,7 +134,8 @@ def organization_of(account_id: str) -> str | None:
     return str(backend.org.id) if account is not None and account.status == "ACTIVE" else None
 
 
-def _backend() -> Any:
+def management_backend() -> Any:
+    """moto's Organizations backend of the management account (where the organization lives)."""
     from moto.organizations.models import organizations_backends
 
     return organizations_backends[MANAGEMENT_ACCOUNT]["aws"]

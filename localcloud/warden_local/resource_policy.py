@@ -5,8 +5,8 @@ An explicit ``Deny`` that applies wins; else an ``Allow`` that applies admits; e
 applies when its ``Principal``, ``Action``, ``Resource`` and every ``Condition`` match. Conditions understood:
 the string and ARN operators (``StringEquals``, ``StringLike``, ``ArnEquals``, ``ArnLike``, their ``Not`` and
 ``IfExists`` forms, ``StringEqualsIgnoreCase``) on ``aws:PrincipalOrgID``, ``aws:PrincipalAccount``,
-``aws:PrincipalArn`` and ``aws:SourceAccount``. Anything else fails closed: an ``Allow`` with a condition the
-local cloud cannot evaluate never admits, a ``Deny`` with one always applies.
+``aws:PrincipalArn``, ``aws:SourceAccount`` and ``aws:SourceArn``. Anything else fails closed: an ``Allow`` with
+a condition the local cloud cannot evaluate never admits, a ``Deny`` with one always applies.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from .iam import glob_match
+from .identity import Caller
 
 _STRING_OPERATORS = {
     "StringEquals": (False, False),  # (like, ignore case)
@@ -35,6 +36,7 @@ class Principal:
     account: str
     arn: str | None = None
     org_id: str | None = None  # the organization the account is an ACTIVE member of, if any
+    aliases: tuple[str, ...] = ()  # other ARNs a policy may name it by (an assumed role's session ARN)
 
     def context(self) -> dict[str, str]:
         values = {"aws:principalaccount": self.account, "aws:sourceaccount": self.account}
@@ -78,16 +80,27 @@ def admits(document: Any, principal: Principal, action: str, resource: str | Non
     return allowed
 
 
-def trusts_service(document: Any, service: str, action: str = "sts:AssumeRole") -> bool:
-    """Whether a trust policy lets AWS service ``service`` (``events.amazonaws.com``) assume the role."""
+def trusts_service(
+    document: Any, service: str, *, source_account: str, source_arn: str, action: str = "sts:AssumeRole"
+) -> bool:
+    """Whether a trust policy lets AWS service ``service`` (``events.amazonaws.com``) assume the role on behalf of
+    ``source_arn`` (a rule) of ``source_account`` (conditions on ``aws:SourceAccount`` / ``aws:SourceArn`` hold)."""
+    context = {"aws:sourceaccount": source_account, "aws:sourcearn": source_arn}
+    allowed = False
     for statement in statements_of(document):
-        if statement.get("Effect") != "Allow" or statement.get("Condition"):
-            continue
+        effect = statement.get("Effect")
         principal = statement.get("Principal")
         services = principal.get("Service") if isinstance(principal, dict) else None
-        if service in _listed(services) and _strings_match(statement, "Action", action, case=False):
-            return True
-    return False
+        if effect not in ("Allow", "Deny") or service not in _listed(services):
+            continue
+        if not _strings_match(statement, "Action", action, case=False):
+            continue
+        if not _conditions_hold(statement.get("Condition"), context, deny=effect == "Deny"):
+            continue
+        if effect == "Deny":
+            return False
+        allowed = True
+    return allowed
 
 
 def _listed(value: Any) -> list[str]:
@@ -117,7 +130,7 @@ def _principal_matches(statement: dict[str, Any], principal: Principal) -> bool:
     for entry in _listed(named.get("AWS")):
         if entry in ("*", principal.account, f"arn:aws:iam::{principal.account}:root"):
             return True
-        if principal.arn is not None and entry == principal.arn:
+        if entry == principal.arn or entry in principal.aliases:
             return True
     return False
 
@@ -149,6 +162,7 @@ def _condition(operator: str, key: str, expected: Iterable[str], context: dict[s
         "aws:principalaccount",
         "aws:principalarn",
         "aws:sourceaccount",
+        "aws:sourcearn",
     }:
         return None
     like, ignore_case = _STRING_OPERATORS[positive]
@@ -163,3 +177,23 @@ def _condition(operator: str, key: str, expected: Iterable[str], context: dict[s
     else:
         matched = value in expected
     return not matched if negated else matched
+
+
+def trust_refusal(caller: Caller, role_arn: str, org_id: str | None) -> str | None:
+    """Why STS refuses ``caller`` AssumeRole into ``role_arn`` (no such role, or its trust policy does not admit
+    the caller), or None. ``org_id``: the caller's organization, for ``aws:PrincipalOrgID``."""
+    from moto.iam.models import iam_backends
+
+    refused = f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+    account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""
+    try:
+        role = iam_backends[account]["aws"].get_role_by_arn(arn=role_arn)
+    except Exception:
+        return refused
+    principal = Principal(
+        account=caller.account_id,
+        arn=caller.role_arn if caller.kind == "AssumedRole" else caller.arn,
+        org_id=org_id,
+        aliases=(caller.arn,),
+    )
+    return None if admits(role.assume_role_policy_document, principal, "sts:AssumeRole") else refused

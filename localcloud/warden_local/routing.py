@@ -10,7 +10,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from warden.timefmt import cloudtrail_time, parse_instant
@@ -94,6 +94,46 @@ class EventRouter:
             f"deliver {event.get('detail-type')}{f' {name}' if name else ''} on bus {bus_name} ({where[0]}/{where[1]})",
             lambda: self._put_on_bus(event, bus_name, copies=copies, where=where),
         )
+
+    def put_entry(self, sender: str, region: str, entry: dict[str, Any]) -> dict[str, Any]:
+        """A PutEvents entry from account ``sender`` (in ``region``) naming another account's bus by ARN: put on it
+        when the bus's policy admits the sender (else the call fails with AccessDeniedException, as on AWS)."""
+        from moto.core.exceptions import JsonRESTError
+
+        arn = str(entry["EventBusName"])
+        parts = arn.split(":")
+        bus_name = parts[5].split("/", 1)[-1] if len(parts) > 5 else ""
+        bus = _bus(parts[4], parts[3], bus_name) if parts[3] == region else None
+        if bus is None:
+            return {"ErrorCode": "ResourceNotFoundException", "ErrorMessage": f"Event bus {arn} does not exist."}
+        if not admits(bus.policy, Principal(account=sender, org_id=self._org_of(sender)), "events:PutEvents", arn):
+            raise JsonRESTError(
+                "AccessDeniedException",
+                f"User: arn:aws:iam::{sender}:root is not authorized to perform: events:PutEvents on resource: {arn} "
+                "because no resource-based policy allows the events:PutEvents action",
+            )
+        missing = next((key for key in ("Source", "DetailType", "Detail") if not entry.get(key)), None)
+        if missing is not None:
+            return {"ErrorCode": "InvalidArgument", "ErrorMessage": f"Parameter {missing} is not valid."}
+        try:
+            detail = json.loads(str(entry["Detail"]))
+        except ValueError:
+            return {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
+        moment = entry.get("Time")
+        when = datetime.fromtimestamp(float(moment), UTC) if isinstance(moment, (int, float)) else self._clock.now()
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": entry["DetailType"],
+            "source": entry["Source"],
+            "account": sender,
+            "time": cloudtrail_time(when),
+            "region": region,
+            "resources": list(entry.get("Resources") or []),
+            "detail": detail,
+        }
+        self.publish(event, bus_name, account=parts[4], region=region)
+        return {"EventId": event["id"]}
 
     def from_moto(self, rule: Any, moto_event: dict[str, Any]) -> None:
         """A rule matched by moto's own PutEvents: deliver its targets asynchronously, like EventBridge."""
@@ -244,7 +284,7 @@ class EventRouter:
                 "bus of another account or region",
                 False,
             )
-        problem = _role_problem(role_arn, source_account, arn)
+        problem = _role_problem(role_arn, source_account, arn, str(rule.arn))
         if problem is not None:
             return "NO_PERMISSIONS", problem, False
         if where[0] != source_account:
@@ -321,7 +361,7 @@ def _bus(account: str, region: str, name: str) -> Any:
         return None
 
 
-def _role_problem(role_arn: str, account: str, bus_arn: str) -> str | None:
+def _role_problem(role_arn: str, account: str, bus_arn: str, rule_arn: str) -> str | None:
     """Why EventBridge cannot use role ``role_arn`` (of the rule's ``account``) to put events on ``bus_arn``."""
     from moto.iam.models import iam_backends
 
@@ -329,7 +369,8 @@ def _role_problem(role_arn: str, account: str, bus_arn: str) -> str | None:
         role = iam_backends[account]["aws"].get_role_by_arn(arn=role_arn)
     except Exception:
         return f"role {role_arn} does not exist in account {account}: EventBridge cannot assume it"
-    if not trusts_service(role.assume_role_policy_document, "events.amazonaws.com"):
+    trust = role.assume_role_policy_document
+    if not trusts_service(trust, "events.amazonaws.com", source_account=account, source_arn=rule_arn):
         return f"role {role_arn} does not trust events.amazonaws.com: EventBridge cannot assume it"
     if evaluate(role_statements(account, role_arn), "events:PutEvents", bus_arn) != ALLOWED:
         return f"role {role_arn} is not allowed events:PutEvents on {bus_arn}"
@@ -340,8 +381,6 @@ def _normalise_moto_event(moto_event: dict[str, Any]) -> dict[str, Any]:
     event = {key: value for key, value in moto_event.items() if key != "ingestion-time"}
     moment = event.get("time")
     if isinstance(moment, (int, float)):
-        from datetime import UTC
-
         event["time"] = cloudtrail_time(datetime.fromtimestamp(float(moment), UTC))
     elif isinstance(moment, datetime):
         event["time"] = cloudtrail_time(moment)

@@ -62,6 +62,10 @@ class Backend(Protocol):
         """The account and region a request acts in: their sessions, CloudTrail recorder, trails and ARNs."""
         ...
 
+    def assume_role_refusal(self, access_key_id: str | None, role_arn: str) -> str | None:
+        """Why STS refuses this AssumeRole (the role's trust policy), or None to let moto answer it."""
+        ...
+
     def control(self, method: str, route: str, body: dict[str, Any]) -> dict[str, Any]:
         """Answer ``/_warden/<route>``: ValueError or TypeError is a bad request, LookupError an unknown thing,
         TimeoutError a cloud that did not settle in time."""
@@ -93,8 +97,12 @@ class WardenApp:
                 return self._fault(environ, start_response, fault, service, action, target, request)
         if target.startswith("AmazonSSM.") and action in HANDLED_ACTIONS:
             return self._session_api(environ, start_response, str(action), request)
-        if service == "sts" and action == "AssumeRole" and backend.authorizer.is_checked(request.access_key_id):
-            return self._function_assumes_role(environ, start_response, request)
+        if service == "sts" and action == "AssumeRole":
+            refused = backend.assume_role_refusal(request.access_key_id, str(query_params(environ).get("RoleArn", "")))
+            if refused is not None:
+                return xml_error(start_response, request.request_id, "AccessDenied", refused, 403, ec2=False)
+            if backend.authorizer.is_checked(request.access_key_id):
+                return self._function_assumes_role(environ, start_response, request)
         if service == "sts" and action in sts_ext.HANDLED:
             caller = backend.identities.resolve(request.access_key_id)
             if sts_ext.handles(action, caller):

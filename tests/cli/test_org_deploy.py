@@ -448,7 +448,9 @@ def test_organizations_refusing_the_ou_lookup_says_where_to_run_it(
     code, _, err = warden(capsys, "--ou", "Production")
 
     assert code == 1
-    assert "run this in the delegated administrator account, or pass OU ids (ou-...)" in err
+    assert "the account 123456789012 must be a delegated administrator" in err
+    assert "aws organizations register-delegated-administrator --account-id 123456789012" in err
+    assert "or pass OU ids" in err
     # OU ids need no lookup at all.
     assert warden(capsys, "--ou", "ou-wrdn-production")[0] == 0
 

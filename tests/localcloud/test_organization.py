@@ -80,16 +80,23 @@ def org_policy(bus_arn: str, org_id: str = ORG_ID) -> dict[str, Any]:
     }
 
 
-def forward(view: AccountView, region: str, bus_arn: str, *, with_role: bool = True, rule: str = "forward") -> None:
+def forward(
+    view: AccountView,
+    region: str,
+    bus_arn: str,
+    *,
+    with_role: bool = True,
+    rule: str = "forward",
+    trust_condition: dict[str, Any] | None = None,
+) -> None:
     """A rule on the account's default bus sending session calls to ``bus_arn`` (with a role that may)."""
     target: dict[str, Any] = {"Id": "central", "Arn": bus_arn}
     if with_role:
         iam = view.client("iam")
-        trust = {
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sts:AssumeRole"}
-            ]
-        }
+        statement = {"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        if trust_condition:
+            statement["Condition"] = trust_condition
+        trust = {"Version": "2012-10-17", "Statement": [statement]}
         role_name = f"{rule}-{region}"
         role_arn = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
         allow = {
@@ -209,6 +216,27 @@ def test_without_the_bus_policy_or_the_role_the_forwarding_fails(org_cloud: Loca
     assert failed.rule_arn == f"arn:aws:events:eu-west-1:{PROD_WEB}:rule/forward"
     assert (failed.target_arn, failed.error_code) == (bus, "NO_PERMISSIONS")
     assert ("RoleArn" if missing == "role" else "resource-based policy") in failed.error_message
+
+
+@pytest.mark.parametrize(("source_account", "delivered"), [(PROD_WEB, True), (PROD_DATA, False)])
+def test_the_forward_roles_trust_conditions_are_evaluated_for_the_rule(
+    org_cloud: LocalCloud, source_account: str, delivered: bool
+) -> None:
+    # GIVEN a forward role that EventBridge may assume only for rules of one account
+    bus = central_bus(org_cloud, "eu-west-1", policy=None)
+    org(org_cloud).account(CENTRAL).client("events", region="eu-west-1").put_permission(
+        EventBusName="warden-central", Policy=json.dumps(org_policy(bus))
+    )
+    central = Tap(org(org_cloud).account(CENTRAL), "eu-west-1", SESSION_CALLS, bus="warden-central")
+    member = org(org_cloud).account(PROD_WEB)
+    forward(member, "eu-west-1", bus, trust_condition={"StringEquals": {"aws:SourceAccount": source_account}})
+
+    # WHEN a session starts in prod-web
+    start_session(member, "eu-west-1")
+
+    # THEN the event crosses only when the condition holds for prod-web's rule
+    assert len(central.events(org_cloud)) == (1 if delivered else 0)
+    assert [failure.error_code for failure in org_cloud.failed_deliveries] == ([] if delivered else ["NO_PERMISSIONS"])
 
 
 def test_an_account_outside_the_organization_is_refused_by_the_org_policy(org_cloud: LocalCloud) -> None:
@@ -341,3 +369,150 @@ def _credentials(keys: dict[str, Any]) -> Any:
     from warden_local import Credentials
 
     return Credentials(keys["AccessKeyId"], keys["SecretAccessKey"], keys["SessionToken"])
+
+
+def member_role_trust(org_id: str = ORG_ID) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": org_id}},
+            }
+        ],
+    }
+
+
+def test_assume_role_needs_the_role_and_its_trust_policy(org_cloud: LocalCloud) -> None:
+    # GIVEN a role in prod-web trusting the organization only
+    web = org(org_cloud).account(PROD_WEB)
+    arn = web.client("iam").create_role(RoleName="org-only", AssumeRolePolicyDocument=json.dumps(member_role_trust()))[
+        "Role"
+    ]["Arn"]
+    outsider = org(org_cloud).outsider()
+
+    # WHEN the central account, an outside account, and the central account for a role that does not exist ask STS
+    inside = org_cloud.client("sts").assume_role(RoleArn=arn, RoleSessionName="probe")
+    sts_outside = outsider.client("sts")
+    with pytest.raises(sts_outside.exceptions.ClientError) as outside:
+        sts_outside.assume_role(RoleArn=arn, RoleSessionName="probe")
+    with pytest.raises(sts_outside.exceptions.ClientError) as missing:
+        org_cloud.client("sts").assume_role(RoleArn=f"arn:aws:iam::{PROD_DATA}:role/org-only", RoleSessionName="probe")
+
+    # THEN only the organization's principal gets keys, as on AWS
+    assert inside["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{PROD_WEB}:assumed-role/org-only/probe"
+    assert outside.value.response["Error"]["Code"] == "AccessDenied"
+    assert "999999999999" in outside.value.response["Error"]["Message"]
+    assert missing.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_a_functions_member_role_session_is_authorized_by_the_member_roles_policies(org_cloud: LocalCloud) -> None:
+    # GIVEN a central function role allowed to assume a member role that may only describe sessions
+    iam = org_cloud.client("iam")
+    lambda_trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com", "AWS": f"arn:aws:iam::{CENTRAL}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    function_role = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps(lambda_trust))["Role"][
+        "Arn"
+    ]
+    member_arn = f"arn:aws:iam::{PROD_WEB}:role/session-warden-member"
+    assume = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": member_arn}],
+    }
+    iam.put_role_policy(RoleName="fn-role", PolicyName="assume", PolicyDocument=json.dumps(assume))
+    web = org(org_cloud).account(PROD_WEB)
+    web.client("iam").create_role(
+        RoleName="session-warden-member", AssumeRolePolicyDocument=json.dumps(member_role_trust())
+    )
+    describe = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "ssm:DescribeSessions", "Resource": "*"}],
+    }
+    web.client("iam").put_role_policy(
+        RoleName="session-warden-member", PolicyName="d", PolicyDocument=json.dumps(describe)
+    )
+    function_keys = _credentials(
+        org_cloud.client("sts").assume_role(RoleArn=function_role, RoleSessionName="fn")["Credentials"]
+    )
+    org_cloud.authorizer.register(function_keys.access_key_id, function_role, "fn")
+
+    # WHEN the function assumes the member role and calls SSM in prod-web with it
+    sts = org_cloud.client("sts", credentials=function_keys)
+    member_keys = _credentials(sts.assume_role(RoleArn=member_arn, RoleSessionName="session-warden")["Credentials"])
+    ssm = web.client("ssm", credentials=member_keys)
+    listed = ssm.describe_sessions(State="Active")["Sessions"]
+    with pytest.raises(ssm.exceptions.ClientError) as denied:
+        ssm.terminate_session(SessionId="alice-0123456789abcdefg")
+
+    # THEN what the member role allows passes, the rest is denied, named as that member role's session
+    assert listed == []
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    [denial] = org_cloud.iam_denials
+    assert denial.caller_arn == f"arn:aws:sts::{PROD_WEB}:assumed-role/session-warden-member/session-warden"
+    assert (denial.action, denial.resource) == (
+        "ssm:TerminateSession",
+        f"arn:aws:ssm:us-east-1:{PROD_WEB}:session/alice-0123456789abcdefg",
+    )
+
+
+def test_put_events_on_the_central_bus_is_admitted_for_the_organization_only(org_cloud: LocalCloud) -> None:
+    # GIVEN the central bus admitting the organization, with a tap
+    bus = central_bus(org_cloud, "us-east-1", policy=None)
+    org_cloud.client("events").put_permission(EventBusName="warden-central", Policy=json.dumps(org_policy(bus)))
+    central = Tap(org(org_cloud).account(CENTRAL), "us-east-1", {"source": ["test"]}, bus="warden-central")
+    entry = {"Source": "test", "DetailType": "probe", "Detail": "{}", "EventBusName": bus}
+
+    # WHEN a member and an outside account put an event on it directly
+    put = org(org_cloud).account(PROD_DATA).client("events").put_events(Entries=[entry])
+    outsider = org(org_cloud).outsider().client("events")
+    with pytest.raises(outsider.exceptions.ClientError) as refused:
+        outsider.put_events(Entries=[entry])
+
+    # THEN the member's event arrives naming its account; the outsider's call is refused
+    assert put["FailedEntryCount"] == 0
+    assert [event["account"] for event in central.events(org_cloud)] == [PROD_DATA]
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def test_a_new_account_and_a_new_region_get_their_trails() -> None:
+    with LocalCloud(template=None, start_at=START, organization=True) as cloud:
+        # WHEN the management account creates an account in Development
+        account_id = org(cloud).create_account("dev-two", "Development")
+
+        # THEN it is listed in its OU, and its trails deliver in every region
+        listed = {account.id: account.ou_path for account in org(cloud).accounts()}
+        assert listed[account_id] == "Development"
+        view = org(cloud).account(account_id)
+        assert view.trails_deliver("us-east-1") and view.trails_deliver("eu-west-1")
+        assert view.client("sts").get_caller_identity()["Account"] == account_id
+
+        # AND a region added later is guarded in every account, the new one included
+        org(cloud).add_region("eu-central-1")
+        assert org(cloud).regions == ("us-east-1", "eu-west-1", "eu-central-1")
+        assert view.trails_deliver("eu-central-1") and org(cloud).account(PROD_WEB).trails_deliver("eu-central-1")
+
+
+def test_the_central_stack_deploys_in_organization_mode() -> None:
+    # GIVEN the repository's template deployed into the organization's central account
+    with LocalCloud(start_at=START, organization=True) as cloud:
+        outputs = cloud.stack_outputs()
+
+        # THEN the central bus admits the organization only, and carries the organization's rules
+        events = cloud.client("events")
+        policy = json.loads(events.describe_event_bus(Name=outputs["CentralEventBusName"])["Policy"])
+        [statement] = policy["Statement"]
+        assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": ORG_ID}}
+        assert outputs["OrganizationId"] == ORG_ID
+        rules = events.list_rules(EventBusName=outputs["CentralEventBusName"])["Rules"]
+        assert len(rules) >= 5
+        assert cloud.unemulated_resources == []

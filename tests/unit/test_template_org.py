@@ -101,8 +101,8 @@ class Resolver:
                 return self.ref(argument)
             if function == "Fn::GetAtt":
                 logical, attribute = argument
-                assert attribute == "Arn", attribute
-                return self.arn(logical)
+                assert attribute in ("Arn", "Name"), attribute
+                return self.arn(logical) if attribute == "Arn" else self.physical(logical)
             if function == "Fn::Sub":
                 return re.sub(r"\$\{([^}]+)\}", lambda m: self._sub(m.group(1)), argument)
             if function == "Fn::Join":
@@ -295,7 +295,7 @@ def test_each_central_bus_rule_copies_its_default_bus_rule_pattern_target_retrie
     ]
     original = CENTRAL["Resources"][function]["Properties"]["Events"][event]["Properties"]
     properties = rule["Properties"]
-    assert properties["EventBusName"] == {"Ref": "CentralEventBus"}
+    assert properties["EventBusName"] == {"Fn::GetAtt": ["CentralEventBus", "Name"]}
     assert properties["State"] == "ENABLED"
     [target] = properties["Targets"]
     assert target["Arn"] == {"Fn::GetAtt": [function, "Arn"]}
