@@ -209,10 +209,6 @@ class LocalOrganization:
         organization.create_organization()
         for account in organization.accounts():
             self.prepare_account(account.id)
-        # Trusted access for StackSets, and the central account their delegated administrator (reads included).
-        organizations_ext.delegate_stacksets(
-            organizations_ext.management_backend(self.management_account), self.central_account
-        )
 
     def create_account(self, name: str, ou_path: str) -> str:
         """A new account, as the management account's administrator makes one on AWS: Organizations CreateAccount,
@@ -223,15 +219,6 @@ class LocalOrganization:
         account_id = organizations_ext.request_account(organizations, name)
         self.prepare_account(account_id)
         organizations_ext.move_into(organizations, account_id, ou_path)
-        return account_id
-
-    def create_account(self, name: str, ou_path: str) -> str:
-        """Organizations CreateAccount from the management account, then MoveAccount into the OU at ``ou_path``, as
-        an administrator does on AWS (a StackSet deploying automatically to that OU deploys there by itself); the
-        new account has its trails, default buses and administrator like the others. Returns its id."""
-        management = self.account(self.management_account).client("organizations")
-        account_id = organizations_ext.create_account(management, name, ou_path)
-        self.prepare_account(account_id)
         return account_id
 
     def prepare_account(self, account_id: str, *, regions: tuple[str, ...] | None = None) -> None:

@@ -356,7 +356,6 @@ def install_cloudformation_models(active_hooks: Callable[[], Any]) -> None:
         return found
 
     parsing.resource_class_from_type = resource_class_from_type
-    _event_bus_ref_is_its_name()
     _condition_short_form()
     _skipped_resources_not_listed()
     # moto caches its type map on first use; our subclasses must be in it.
@@ -373,15 +372,6 @@ def install_cloudformation_models(active_hooks: Callable[[], Any]) -> None:
         CloudWatchDashboard,
     ):
         assert parsing.get_model_map()[model.cloudformation_type()] is model
-
-
-def _event_bus_ref_is_its_name() -> None:
-    """``Ref`` of an AWS::Events::EventBus is its name; moto's bus has no physical id, so moto handed the bus object
-    itself to a rule's ``EventBusName: !Ref Bus`` and failed creating the rule."""
-    from moto.events.models import EventBus
-
-    if "physical_resource_id" not in vars(EventBus):
-        setattr(EventBus, "physical_resource_id", property(lambda self: self.name))  # noqa: B010
 
 
 def _condition_short_form() -> None:

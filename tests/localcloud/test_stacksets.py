@@ -616,6 +616,10 @@ def test_warden_org_deploy_puts_the_member_stack_in_every_account_of_the_ous_and
 
     org = org_cloud.org
     assert org is not None
+    # GIVEN the prerequisites the README names, done in the management account
+    management = org.account(org.management_account).client("organizations")
+    management.enable_aws_service_access(ServicePrincipal=STACKSETS_PRINCIPAL)
+    management.register_delegated_administrator(AccountId=org.central_account, ServicePrincipal=STACKSETS_PRINCIPAL)
     connection = Connection(
         endpoint_url=org_cloud.endpoint,
         region="us-east-1",
