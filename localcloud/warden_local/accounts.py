@@ -209,10 +209,6 @@ class LocalOrganization:
         organization.create_organization()
         for account in organization.accounts():
             self.prepare_account(account.id)
-        # Trusted access for StackSets, and the central account their delegated administrator (reads included).
-        organizations_ext.delegate_stacksets(
-            organizations_ext.management_backend(self.management_account), self.central_account
-        )
 
     def create_account(self, name: str, ou_path: str) -> str:
         """A new account, as the management account's administrator makes one on AWS: Organizations CreateAccount,

@@ -356,6 +356,8 @@ def install_cloudformation_models(active_hooks: Callable[[], Any]) -> None:
         return found
 
     parsing.resource_class_from_type = resource_class_from_type
+    _condition_short_form()
+    _skipped_resources_not_listed()
     # moto caches its type map on first use; our subclasses must be in it.
     parsing.get_model_list.cache_clear()
     parsing.get_model_map.cache_clear()
@@ -370,6 +372,41 @@ def install_cloudformation_models(active_hooks: Callable[[], Any]) -> None:
         CloudWatchDashboard,
     ):
         assert parsing.get_model_map()[model.cloudformation_type()] is model
+
+
+def _condition_short_form() -> None:
+    """YAML ``!Condition X`` is ``{"Condition": X}`` in CloudFormation; moto's loader wrote ``{"Fn::Condition": X}``,
+    which its condition evaluator does not know, so ``!Not [!Condition X]`` was always false."""
+    from moto.cloudformation import models, responses, utils
+
+    original = utils.yaml_tag_constructor
+    if getattr(original, "warden_local", False):
+        return
+
+    def yaml_tag_constructor(loader: Any, tag: Any, node: Any) -> Any:
+        if tag == "!Condition":
+            return {"Condition": loader.construct_scalar(node)}
+        return original(loader, tag, node)
+
+    setattr(yaml_tag_constructor, "warden_local", True)  # noqa: B010
+    for module in (utils, models, responses):
+        setattr(module, "yaml_tag_constructor", yaml_tag_constructor)  # noqa: B010
+
+
+def _skipped_resources_not_listed() -> None:
+    """A resource whose Condition is false does not exist; moto listed it as an empty entry in
+    DescribeStackResources and ListStackResources (stacks created by CreateStack, the relay stacks for instance)."""
+    from moto.cloudformation.models import Stack
+
+    if getattr(vars(Stack)["stack_resources"].fget, "warden_local", False):
+        return
+
+    def stack_resources(self: Any) -> list[Any]:
+        return [resource for resource in self.resource_map.values() if resource is not None]
+
+    resources = property(stack_resources)
+    setattr(resources.fget, "warden_local", True)  # noqa: B010
+    setattr(Stack, "stack_resources", resources)  # noqa: B010
 
 
 def _metric_data_queries(metrics: list[dict[str, Any]] | None) -> list[Any] | None:

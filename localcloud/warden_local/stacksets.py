@@ -592,7 +592,9 @@ class StackSets:
             else:
                 if existing is not None:
                     backend.delete_stack(existing.stack_id)
-                stack = backend.create_stack(name=stack_set.stack_name, template=template, parameters=parameters)
+                stack = backend.create_stack(name=stack_set.stack_name, template=template, parameters=dict(parameters))
+            # The values given, to tell a later update that changes nothing (moto may turn a list value into a list).
+            stack.parameters = dict(parameters)
             record.stack_id = stack.stack_id
             if stack.status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
                 raise RuntimeError(f"the stack is {stack.status}")
@@ -746,6 +748,12 @@ def _for_instance(stack_set: ServiceManagedStackSet, record: StackInstanceRecord
     except TemplateError:
         # A condition the local cloud cannot decide beforehand: moto decides it itself.
         return stack_set.template
+    # What is left is there: moto need not (and, for a Condition inside Fn::Not, cannot) decide it again.
+    for section in ("Resources", "Outputs"):
+        for entry in (template.get(section) or {}).values():
+            if isinstance(entry, dict):
+                entry.pop("Condition", None)
+    template.pop("Conditions", None)
     return json.dumps(template)
 
 
@@ -810,7 +818,14 @@ def _auto_deployment(value: dict[str, Any] | None, previous: tuple[bool, bool]) 
 
 def _preferences(preferences: dict[str, Any]) -> dict[str, Any]:
     shape: dict[str, Any] = {"RegionConcurrencyType": preferences.get("RegionConcurrencyType", "SEQUENTIAL")}
-    for key in ("RegionOrder", "FailureToleranceCount", "FailureTolerancePercentage", "MaxConcurrentCount"):
+    for key in (
+        "RegionOrder",
+        "FailureToleranceCount",
+        "FailureTolerancePercentage",
+        "MaxConcurrentCount",
+        "MaxConcurrentPercentage",
+        "ConcurrencyMode",
+    ):
         if key in preferences:
             shape[key] = preferences[key]
     return shape

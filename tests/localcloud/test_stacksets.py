@@ -596,3 +596,105 @@ def test_an_account_removed_from_the_organization_loses_its_instances_and_a_clos
     for region in REGIONS:
         assert member_stack(org, org.accounts["prod-data"], region) is None
         assert member_stack(org, org.accounts["prod-web"], region) is not None
+
+
+# -- the member template and `warden org deploy`, on the emulated organization -------------------------------
+
+
+@pytest.fixture
+def org_cloud() -> Iterator[LocalCloud]:
+    """The central stack in organization mode, in the emulated organization of the contract."""
+    with LocalCloud(start_at=START, organization=True) as cloud:
+        yield cloud
+
+
+def test_warden_org_deploy_puts_the_member_stack_in_every_account_of_the_ous_and_a_new_account_gets_it(
+    org_cloud: LocalCloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from warden_cli.aws import Connection
+    from warden_cli.main import main
+
+    org = org_cloud.org
+    assert org is not None
+    # GIVEN the prerequisites the README names, done in the management account
+    management = org.account(org.management_account).client("organizations")
+    management.enable_aws_service_access(ServicePrincipal=STACKSETS_PRINCIPAL)
+    management.register_delegated_administrator(AccountId=org.central_account, ServicePrincipal=STACKSETS_PRINCIPAL)
+    connection = Connection(
+        endpoint_url=org_cloud.endpoint,
+        region="us-east-1",
+        access_key_id="testing",
+        secret_access_key="testing",
+        stack=org_cloud.stack_name,
+    )
+
+    # WHEN the operator runs `warden org deploy` in the central account, as the README says for AWS
+    code = main(["org", "deploy", "--ou", "Production", "Development"], connection=connection)
+
+    # THEN every member account of those OUs has the member stack in both regions, none failed
+    out = capsys.readouterr().out
+    assert code == 0, out
+    members = {"222222222222", "333333333333", "444444444444"}
+    cfn = org.account(org.central_account).client("cloudformation")
+    name = f"{org_cloud.stack_name}-members"
+    listed = {
+        (s["Account"], s["Region"]): s
+        for s in cfn.list_stack_instances(StackSetName=name, CallAs="DELEGATED_ADMIN")["Summaries"]
+    }
+    assert set(listed) == {(account, region) for account in members for region in org.regions}
+    assert {s["Status"] for s in listed.values()} == {"CURRENT"}
+    for account in members:
+        view = org.account(account)
+        role = view.client("iam").get_role(RoleName="session-warden-member")["Role"]
+        assert role["Arn"] == f"arn:aws:iam::{account}:role/session-warden-member"
+        for region in org.regions:
+            rule = view.client("events", region=region).describe_rule(Name=f"{org_cloud.stack_name}-forward")
+            assert rule["State"] == "ENABLED"
+    # AND the management account has none
+    assert all(account != org.management_account for account, _ in listed)
+    # AND the relay in the central account's other region has what the member template gives a relay, nothing else
+    relay = org.account(org.central_account).client("cloudformation", region="eu-west-1")
+    summaries = relay.list_stack_resources(StackName=f"{org_cloud.stack_name}-relay")["StackResourceSummaries"]
+    assert sorted(s["LogicalResourceId"] for s in summaries) == ["CanaryParameter", "ForwardRole", "ForwardRule"]
+
+    # WHEN an administrator creates an account in Production/Web
+    new = org.create_account("prod-api", "Production/Web")
+
+    # THEN it has the member stack in both regions with no further call
+    mine = cfn.list_stack_instances(StackSetName=name, CallAs="DELEGATED_ADMIN", StackInstanceAccount=new)
+    assert {(s["Region"], s["Status"]) for s in mine["Summaries"]} == {(region, "CURRENT") for region in org.regions}
+    assert (
+        org.account(new)
+        .client("iam")
+        .get_role(RoleName="session-warden-member")["Role"]["Arn"]
+        .startswith(f"arn:aws:iam::{new}:role/")
+    )
+    assert {a.id: a.ou_path for a in org.accounts()}[new] == "Production/Web"
+
+
+def test_a_stack_from_yaml_decides_a_negated_condition_and_lists_only_the_resources_it_has(org: Org) -> None:
+    template = """
+Parameters:
+  Flag: {Type: String, Default: "yes"}
+Conditions:
+  IsOn: !Equals [!Ref Flag, "yes"]
+  IsOff: !Not [!Condition IsOn]
+Resources:
+  WhenOn:
+    Type: AWS::SSM::Parameter
+    Condition: IsOn
+    Properties: {Name: /when-on, Type: String, Value: "1"}
+  WhenOff:
+    Type: AWS::SSM::Parameter
+    Condition: IsOff
+    Properties: {Name: /when-off, Type: String, Value: "1"}
+"""
+    cfn = org.client("cloudformation", org.accounts["dev"])
+
+    cfn.create_stack(StackName="plain", TemplateBody=template)
+
+    summaries = cfn.list_stack_resources(StackName="plain")["StackResourceSummaries"]
+    assert [s["LogicalResourceId"] for s in summaries] == ["WhenOn"]
+    cfn.create_stack(StackName="negated", TemplateBody=template.replace('"yes"}', '"no"}'))
+    summaries = cfn.list_stack_resources(StackName="negated")["StackResourceSummaries"]
+    assert [s["LogicalResourceId"] for s in summaries] == ["WhenOff"]
