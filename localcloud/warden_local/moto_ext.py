@@ -117,6 +117,7 @@ def install() -> None:
             self.id = generate_access_key_id_from_account_id(account_id, prefix="AIDA", total_length=21)
 
         _install_send_command()
+        _list_only_created_resources()
         setattr(iam_models.User, "__init__", user_init)  # noqa: B010
         _complete_dynamodb_tables()
         setattr(events_models.Rule, "send_to_targets", send_to_targets)  # noqa: B010 - patching moto's class
@@ -198,6 +199,19 @@ def _install_send_command() -> None:
     setattr(ssm_models.SimpleSystemManagerBackend, "send_command", send_command)  # noqa: B010
     setattr(ssm_models.Command, "response_object", command_object)  # noqa: B010
     setattr(ssm_responses.SimpleSystemManagerResponse, "send_command", send_response)  # noqa: B010
+
+
+def _list_only_created_resources() -> None:
+    """A resource whose Condition is false is not part of the stack: AWS never lists it. moto lists it as an entry
+    with no logical id, type or physical id (organization mode's resources in a single-account stack)."""
+    from moto.cloudformation.models import Stack
+
+    original = Stack.stack_resources
+
+    def stack_resources(self: Any) -> Any:
+        return [resource for resource in original.fget(self) if resource is not None]  # type: ignore[attr-defined]
+
+    setattr(Stack, "stack_resources", property(stack_resources))  # noqa: B010
 
 
 def _complete_dynamodb_tables() -> None:
