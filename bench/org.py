@@ -19,6 +19,7 @@ from typing import Any
 import botocore.session
 
 from bench.aws import _describe
+from warden_cli.demo_org_stage import org_prerequisites
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 ACCOUNTS = 50  # accounts swept: the central account and ACCOUNTS - 1 members (the management account is never swept)
@@ -112,6 +113,19 @@ def _warden(cloud: Any, argv: list[str]) -> tuple[int, str]:
         code = main(argv, connection=connection)
         cloud.settle(timeout=600)
     return code, out.getvalue()
+
+
+def _push_policy(cloud: Any) -> None:
+    """`warden policy push`: in organization mode the policy is in AppConfig, validated before it is deployed."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "policy.yaml"
+        path.write_text(POLICY, encoding="utf-8")
+        code, output = _warden(cloud, ["policy", "push", str(path)])
+    if code != 0:
+        raise RuntimeError(f"warden policy push failed ({code}): {output[-2000:]}")
 
 
 def _grow(cloud: Any, accounts: int) -> list[str]:
@@ -209,11 +223,13 @@ def org_sweep(accounts: int = ACCOUNTS, sessions: int = SESSIONS_PER_SCOPE) -> l
     setup = time.perf_counter()
     counter = ScopedCounter()
     fidelity = Fidelity(workers=WORKERS)
-    with LocalCloud(start_at=START, policy=POLICY, organization=True, fidelity=fidelity) as cloud:
+    with LocalCloud(start_at=START, organization=True, fidelity=fidelity) as cloud:
         if "SweepQueueUrl" not in cloud.stack_outputs():
             return [("organization sweep", "not measured: the stack has no SweepQueueUrl (no fan-out)", "-")]
+        _push_policy(cloud)
         regions = tuple(cloud.org.regions)
         swept = _grow(cloud, accounts)
+        org_prerequisites(cloud.org)
         code, output = _warden(cloud, ["org", "deploy", "--ou", "Production", "Development", "--regions", *regions])
         if code != 0:
             raise RuntimeError(f"warden org deploy failed ({code}): {output[-2000:]}")
@@ -271,7 +287,9 @@ def org_event_path(samples: int = E2E_SESSIONS) -> list[tuple[str, str, str]]:
     """StartSession by a user of member 222222222222 in eu-west-1 -> gone from that account's DescribeSessions."""
     from warden_local import LocalCloud
 
-    with LocalCloud(start_at=START, policy=POLICY, organization=True) as cloud:
+    with LocalCloud(start_at=START, organization=True) as cloud:
+        _push_policy(cloud)
+        org_prerequisites(cloud.org)
         code, output = _warden(
             cloud, ["org", "deploy", "--ou", "Production", "Development", "--regions", *cloud.org.regions]
         )

@@ -140,6 +140,11 @@ class OrgStage(Stage):
 
     def org_deploy(self) -> None:
         """``warden org deploy --ou Production Development --regions us-east-1 eu-west-1`` by the security team."""
+        org_prerequisites(self.org)
+        self.timeline.text(
+            f"{INDENT}(once, in the management account, as the README says: StackSets trusted access, and the "
+            f"central account {CENTRAL} their delegated administrator)"
+        )
         argv = ["org", "deploy", "--ou", *OUS, "--regions", *REGIONS]
         code, _ = self.run_warden(argv, "deploys the member stack to the OUs")
         self.expect(code == 0, f"`warden {shlex.join(argv)}` to succeed (exit {code})")
@@ -328,3 +333,16 @@ class OrgStage(Stage):
             {"session_id": tracked.session_id, "outcome": tracked.outcome, "cause": tracked.cause},
             at=at,
         )
+
+
+STACKSETS_PRINCIPAL = "member.org.stacksets.cloudformation.amazonaws.com"
+
+
+def org_prerequisites(org: Any) -> None:
+    """The README's prerequisites, once, in the management account: trusted access for StackSets
+    (``aws cloudformation activate-organizations-access``) and the central account their delegated administrator."""
+    management = org.account(org.management_account)
+    management.client("cloudformation").activate_organizations_access()
+    management.client("organizations").register_delegated_administrator(
+        AccountId=org.central_account, ServicePrincipal=STACKSETS_PRINCIPAL
+    )

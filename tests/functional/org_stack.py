@@ -95,6 +95,7 @@ class OrgStack:
         self.inbox = Inbox(cloud)
         self._dynamodb = cloud.client("dynamodb")
         self._ssm: dict[tuple[str, str, str], Any] = {}
+        self._prerequisites_done = False
 
     # -- the operator's `warden` ---------------------------------------------------------------------------------
 
@@ -117,7 +118,13 @@ class OrgStack:
         return Result(completed.returncode, completed.stdout, completed.stderr)
 
     def deploy_members(self, *ous: str, regions: tuple[str, ...] = REGIONS) -> Result:
-        """`warden org deploy --ou OUS --regions REGIONS` (default: Production and Development, both regions)."""
+        """`warden org deploy --ou OUS --regions REGIONS` (default: Production and Development, both regions), after
+        the README's prerequisites in the management account (once)."""
+        if not self._prerequisites_done:
+            from warden_cli.demo_org_stage import org_prerequisites
+
+            org_prerequisites(self.org)
+            self._prerequisites_done = True
         return self.warden("org", "deploy", "--ou", *(ous or ("Production", "Development")), "--regions", *regions)
 
     def org_status(self) -> tuple[int, list[dict[str, Any]]]:
