@@ -65,15 +65,15 @@ class OrgStatus:
         output = stage.org_status(expected=self.expected, why=self.why)
         for account, region in self.not_covered:
             stage.expect(
-                any(account in line and region in line and "not" in line for line in output),
+                any(line.startswith(account) and region in line and " no: " in line for line in output),
                 f"`warden org status` to show {stage.where(account, region)} not covered",
             )
         if self.covered_new:
             new = run.grants.get("new-account") or "?"
             stage.expect(any(new in line for line in output), f"`warden org status` to list the new account {new}")
             stage.expect(
-                not any(new in line and "not covered" in line for line in output),
-                f"`warden org status` to show the new account {new} covered",
+                sum(1 for line in output if line.startswith(new) and " yes " in line) == len(REGIONS),
+                f"`warden org status` to show the new account {new} covered in {', '.join(REGIONS)}",
             )
 
 

@@ -130,9 +130,7 @@ class OrgStack:
     def org_status(self) -> tuple[int, list[dict[str, Any]]]:
         result = self.warden("org", "status", "--json")
         assert result.code in (0, 1), result.text
-        document = result.json
-        rows = document["accounts"] if isinstance(document, dict) and "accounts" in document else document
-        return result.code, list(rows)
+        return result.code, list(result.json["scopes"])
 
     # -- people and instances in member accounts ----------------------------------------------------------------
 
@@ -235,10 +233,7 @@ class OrgStack:
 
 def covered(row: dict[str, Any]) -> bool:
     """Whether a `warden org status --json` row says the account-region is covered."""
-    value = row.get("covered")
-    if isinstance(value, dict):
-        value = value.get("covered", value.get("ok"))
-    return value is True or value == "yes"
+    return row.get("covered") is True
 
 
 def status_row(rows: list[dict[str, Any]], account: str, region: str) -> dict[str, Any]:
