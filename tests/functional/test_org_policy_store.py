@@ -48,6 +48,8 @@ def test_a_policy_of_300_rules_pushed_to_appconfig_decides_sessions_and_a_refuse
     assert "version 1, deployment 1" in pushed.stdout
     shown = run_warden("policy", "show", "--json", env=cli_env(cloud))
     assert shown.code == 0 and shown.json["version"] == "1" and len(shown.json["policy"]["rules"]) == RULES
+    status = run_warden("status", "--json", env=cli_env(cloud))
+    assert status.json["policy"]["in_force_version"] == "1" and status.json["policy"]["in_force_source"] == "appconfig"
     # AND sessions are decided by it: dev-250 on team 250's host stays, on team 251's host it is ended
     own = cloud.add_instance({"Team": "team-250"})
     other = cloud.add_instance({"Team": "team-251"})
@@ -112,3 +114,6 @@ def test_deleting_the_profile_alerts_policy_missing_and_the_last_valid_policy_st
     # (the inbox holds this module's earlier mails too)
     [deleted] = [m for m in mails if m.kind == "enforcer-tampered" and "DeleteConfigurationProfile" in m.body]
     assert "last valid policy" in deleted.body
+    # AND every call the functions made on the way was allowed by their roles (AppConfig reads included)
+    assert cloud.iam_denials == []
+    assert not [call for call in cloud.authorizer.unchecked if call[1] == "appconfig"]
