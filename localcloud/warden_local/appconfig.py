@@ -263,13 +263,12 @@ class AppConfigApi:
         hosted = profile.config_versions[int(version)]
         content = hosted.content if isinstance(hosted.content, bytes) else str(hosted.content).encode()
         now = self.now()
+        self._none_in_progress(env, now)
+        # Outside the lock: the validator is a Lambda function, and a handler running meanwhile (the tamper watch
+        # reading a version back) may call AppConfig; holding the lock here would deadlock the two.
+        self._validate(profile, version, content)
         with _LOCK:
-            history = self.extra.deployments.setdefault((env.application_id, env.id), [])
-            if any(d.state(now) in ("DEPLOYING", "BAKING") for d in history):
-                raise AppConfigError(
-                    "ConflictException", "A deployment is already in progress in this environment", 409
-                )
-            self._validate(profile, version, content)
+            history = self._none_in_progress(env, now)
             deployment = Deployment(
                 number=len(history) + 1,
                 application_id=env.application_id,
@@ -284,6 +283,16 @@ class AppConfigApi:
             )
             history.append(deployment)
         return deployment
+
+    def _none_in_progress(self, env: Any, now: Any) -> list[Deployment]:
+        """The environment's deployments; ConflictException while one is still deploying or baking."""
+        with _LOCK:
+            history = self.extra.deployments.setdefault((env.application_id, env.id), [])
+            if any(d.state(now) in ("DEPLOYING", "BAKING") for d in history):
+                raise AppConfigError(
+                    "ConflictException", "A deployment is already in progress in this environment", 409
+                )
+            return history
 
     def _validate(self, profile: Any, version: str, content: bytes) -> None:
         for validator in profile.validators or []:
