@@ -26,6 +26,7 @@ ACCOUNTS = 50  # accounts swept: the central account and ACCOUNTS - 1 members (t
 SESSIONS_PER_SCOPE = 20
 E2E_SESSIONS = 50
 WORKERS = 8  # concurrent SQS pollers / deliveries in the local cloud
+THIRD_REGION = "us-west-2"  # the emulated organization guards two regions; the benchmark adds a third
 POLICY = """\
 version: 1
 default: deny
@@ -223,7 +224,11 @@ def org_sweep(accounts: int = ACCOUNTS, sessions: int = SESSIONS_PER_SCOPE) -> l
     setup = time.perf_counter()
     counter = ScopedCounter()
     fidelity = Fidelity(workers=WORKERS)
-    with LocalCloud(start_at=START, organization=True, fidelity=fidelity) as cloud:
+    extra = f"eu-west-1,{THIRD_REGION}"
+    with LocalCloud(
+        start_at=START, organization=True, fidelity=fidelity, parameters={"GuardedRegions": extra}
+    ) as cloud:
+        cloud.org.add_region(THIRD_REGION)
         if "SweepQueueUrl" not in cloud.stack_outputs():
             return [("organization sweep", "not measured: the stack has no SweepQueueUrl (no fan-out)", "-")]
         _push_policy(cloud)
