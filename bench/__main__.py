@@ -8,21 +8,31 @@ import platform
 import sys
 import time
 import warnings
+from collections.abc import Callable
 
-from bench import aws, decision, imports
+from bench import aws, decision, imports, org
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="skip the 10,000-session sweep")
+    parser.add_argument("--quick", action="store_true", help="skip the 10,000-session sweep; 10 accounts in org mode")
+    parser.add_argument("--org-only", action="store_true", help="only the organization figures")
     args = parser.parse_args()
     if args.quick:
         aws.SWEEP_SIZES = (100, 1000)
+        org.ACCOUNTS = 10
     logging.disable(logging.WARNING)
     warnings.simplefilter("ignore")
     began = time.perf_counter()
     rows: list[tuple[str, str, str]] = []
-    for section in (decision.run, imports.run, aws.calls_per_start, aws.end_to_end, aws.sweep_cost):
+    sections: tuple[Callable[[], list[tuple[str, str, str]]], ...] = (
+        decision.run,
+        imports.run,
+        aws.calls_per_start,
+        aws.end_to_end,
+        aws.sweep_cost,
+    )
+    for section in (() if args.org_only else sections) + (org.org_sweep, org.org_event_path):
         rows.extend(section())
         print(f"  ... {section.__module__.split('.')[-1]}.{section.__name__} done", file=sys.stderr, flush=True)
     widths = [max(len(row[column]) for row in [*rows, ("measure", "result", "meets target")]) for column in range(3)]

@@ -20,7 +20,16 @@ from warden.policy import (
     not_saved_logging,
     port_logging,
 )
-from warden.records import WARDEN_ACTOR, Alert, AlertMarker, LedgerEntry, LiveSession, StoredPolicy, TargetInfo
+from warden.records import (
+    WARDEN_ACTOR,
+    Alert,
+    AlertMarker,
+    LedgerEntry,
+    LiveSession,
+    OrgAccount,
+    StoredPolicy,
+    TargetInfo,
+)
 
 
 def aws_failure(operation: str, code: str, message: str) -> AwsCallFailed:
@@ -439,3 +448,84 @@ class FakeNotices:
 
     def result(self, command_id: str, target: str) -> tuple[str, str] | None:
         return self.answers.get(command_id)
+
+
+class FakeOrganization:
+    """The emulated organization's accounts (as Organizations lists them); ``lookups`` counts path reads."""
+
+    def __init__(self, accounts: Iterable[OrgAccount] | None = None) -> None:
+        self.listed = {
+            account.id: account
+            for account in accounts
+            or (
+                OrgAccount(id="111111111111", name="management", status="ACTIVE", ou_path=""),
+                OrgAccount(id="123456789012", name="security", status="ACTIVE", ou_path="Security"),
+                OrgAccount(id="222222222222", name="prod-web", status="ACTIVE", ou_path="Production/Web"),
+                OrgAccount(id="333333333333", name="prod-data", status="ACTIVE", ou_path="Production"),
+                OrgAccount(id="444444444444", name="dev", status="ACTIVE", ou_path="Development"),
+            )
+        }
+        self.lookups = 0
+
+    def accounts(self) -> list[OrgAccount]:
+        return list(self.listed.values())
+
+    def account(self, account_id: str) -> OrgAccount | None:
+        return self.listed.get(account_id)
+
+    def path_of(self, account_id: str) -> str | None:
+        self.lookups += 1
+        found = self.listed.get(account_id)
+        return found.ou_path if found else None
+
+
+class FakeCanaryState:
+    """The StateTable canary item (pk ``canary``, sk ``state``) with the adapter's conditions; counts the calls."""
+
+    def __init__(self) -> None:
+        self.item: dict[str, Any] = {}
+        self.reads = 0
+        self.claims = 0
+
+    def canary(self) -> Mapping[str, Any] | None:
+        self.reads += 1
+        return dict(self.item) if self.item else None
+
+    def claim_canary_send(self, nonce: str, now: float, every_seconds: float) -> bool:
+        self.claims += 1
+        if "sent_at" in self.item and self.item["sent_at"] > now - every_seconds:
+            return False
+        self.item.update(nonce=nonce, sent_at=now)
+        self.item.setdefault("waiting_since", now)
+        self.item.pop("send_error", None)
+        self.item.pop("unreachable", None)
+        return True
+
+    def canary_send_failed(self, nonce: str, problem: str) -> None:
+        if self.item.get("nonce") == nonce:
+            self.item["send_error"] = problem
+
+    def canary_seen(self, nonce: str, now: float) -> Mapping[str, Any] | None:
+        if self.item.get("nonce") != nonce or "waiting_since" not in self.item:
+            return None
+        old = dict(self.item)
+        self.item["seen_at"] = now
+        self.item.pop("waiting_since", None)
+        self.item.pop("blind_since", None)
+        return old
+
+    def mark_unreachable(self, now: float, problem: str) -> None:
+        self.item.setdefault("waiting_since", now)
+        self.item["unreachable"] = problem
+
+    def mark_blind(self, waiting_since: float, now: float) -> bool:
+        if self.item.get("waiting_since") != waiting_since or "blind_since" in self.item:
+            return False
+        self.item["blind_since"] = now
+        return True
+
+    def record_tamper(self, sk: str, item: Mapping[str, Any]) -> bool:
+        return True
+
+    def policy_push(self, digest: str) -> Mapping[str, Any] | None:
+        return None

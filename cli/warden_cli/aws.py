@@ -63,6 +63,7 @@ class StackOutputs:
     ledger_table: str
     policy_parameter: str
     state_table: str | None = None  # older stacks lack it: `warden policy push` then records no push
+    policy_store: AppConfigStore | None = None  # organization mode: the policy lives in AWS AppConfig
     # Organization mode: the regions the stack guards besides its own (output GuardedRegions; none otherwise).
     guarded_regions: tuple[str, ...] = ()
     organization_id: str | None = None  # output OrganizationId: set in organization mode only
@@ -76,6 +77,20 @@ class StackOutputs:
 
 class StackMissing(CliError):
     """No Session Warden stack of that name in the region asked."""
+
+
+@dataclass(frozen=True)
+class AppConfigStore:
+    """The organization's policy in AppConfig (the stack's Policy* outputs in organization mode)."""
+
+    application: str
+    environment: str
+    profile: str
+    strategy: str
+
+    @property
+    def label(self) -> str:
+        return f"AppConfig application {self.application}, environment {self.environment}, profile {self.profile}"
 
 
 @dataclass(frozen=True)
@@ -185,6 +200,7 @@ class Aws:
             ledger_table=outputs["LedgerTableName"],
             policy_parameter=outputs["PolicyParameterName"],
             state_table=outputs.get("StateTableName") or None,
+            policy_store=_policy_store(outputs),
             guarded_regions=tuple(
                 region.strip() for region in (outputs.get("GuardedRegions") or "").split(",") if region.strip()
             ),
@@ -231,6 +247,14 @@ class Aws:
     def caller(self) -> Caller:
         identity = self.client("sts").get_caller_identity()
         return Caller(arn=str(identity["Arn"]), account=str(identity["Account"]))
+
+
+def _policy_store(outputs: Mapping[str, str]) -> AppConfigStore | None:
+    keys = ("PolicyApplicationId", "PolicyEnvironmentId", "PolicyProfileId", "PolicyDeploymentStrategyId")
+    if not all(outputs.get(key) for key in keys):
+        return None
+    application, environment, profile, strategy = (outputs[key] for key in keys)
+    return AppConfigStore(application, environment, profile, strategy)
 
 
 def _is_missing_stack(error: Any) -> bool:

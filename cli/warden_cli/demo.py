@@ -27,10 +27,19 @@ def register(subparsers: Any) -> None:
         "and every alert as the e-mail the security team receives. Exits 1 if the day did not go as scripted.",
     )
     parser.add_argument("--json", action="store_true", help="print the timeline as JSON lines, one object per event")
+    parser.add_argument(
+        "--org",
+        action="store_true",
+        help="the organization instead: three member accounts in two regions guarded by one central warden",
+    )
     parser.set_defaults(handler=demo_command)
 
 
 def demo_command(args: argparse.Namespace) -> int:
+    if getattr(args, "org", False):
+        from warden_cli.demo_org import org_demo_command
+
+        return org_demo_command(args)
     from warden_cli.demo_cast import ALERT_EMAIL, DAY_STARTS, berlin, demo_policy
     from warden_cli.demo_script import perform
     from warden_cli.demo_stage import Stage

@@ -17,7 +17,7 @@ from warden_cli.errors import EXIT_DENIED, EXIT_OK, CliError
 from warden_cli.inputs import parse_account, parse_span, parse_time
 from warden_cli.options import add_aws_options
 from warden_cli.output import grant_json, grant_targets, iso_or_none, print_json, print_table, short_time, time_zone
-from warden_cli.stored_policy import policy_in_force
+from warden_cli.stored_policy import stack_policy_in_force
 
 if TYPE_CHECKING:
     from warden.policy import Grant
@@ -152,7 +152,7 @@ def create_command(args: argparse.Namespace) -> int:
                 f"--starts/--for: the grant would end at {iso_or_none(expires_at)}, which is already past "
                 f"(now is {iso_or_none(moment)})"
             )
-        _check_policy_limits(aws, outputs.policy_parameter, duration, args.duration, principal, targets, reason)
+        _check_policy_limits(aws, duration, args.duration, principal, targets, reason)
         caller = aws.caller
         grant = _build_grant(
             principal=principal,
@@ -258,7 +258,6 @@ def _check_breadth(principal: str, targets: dict[str, Any], *, confirmed: bool) 
 
 def _check_policy_limits(
     aws: Aws,
-    parameter: str,
     duration: timedelta,
     text: str,
     principal: str,
@@ -268,11 +267,11 @@ def _check_policy_limits(
     """The policy in force's ``grants`` settings: ``max_duration``, ``require_reason`` and ``forbid``."""
     from warden.policy import Targets, format_duration
 
-    in_force = policy_in_force(aws.client("ssm"), parameter)
+    in_force = stack_policy_in_force(aws)
     if in_force is None or in_force.policy is None or in_force.policy.grants is None:
         return
     settings = in_force.policy.grants
-    source = f"({parameter}, version {in_force.version})"
+    source = f"({in_force.parameter}, version {in_force.version})"
     cap = settings.max_duration
     if cap is not None and duration > cap:
         raise CliError(f"--for {text}: longer than the policy's grants.max_duration of {format_duration(cap)} {source}")

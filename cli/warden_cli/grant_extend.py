@@ -13,7 +13,7 @@ from warden_cli.grant import _grant_id, _publish
 from warden_cli.inputs import parse_span
 from warden_cli.options import add_aws_options
 from warden_cli.output import grant_json, iso_or_none, print_json, short_time
-from warden_cli.stored_policy import policy_in_force
+from warden_cli.stored_policy import stack_policy_in_force
 
 if TYPE_CHECKING:
     from warden.adapters.grants import GrantExtension
@@ -63,7 +63,7 @@ def extend_command(args: argparse.Namespace) -> int:
             raise CliError(f"no grant {grant_id} in {outputs.grants_table}", code=EXIT_DENIED)
         _refuse_ended(current, moment)
         until = current.expires_at + more
-        _check_cap(aws, outputs.policy_parameter, current, until, args.duration)
+        _check_cap(aws, current, until, args.duration)
         caller = aws.caller
         try:
             extended, history = store.extend(current, until=until, by=caller.arn, reason=reason, now=moment)
@@ -111,9 +111,9 @@ def _refuse_ended(grant: Grant, moment: datetime) -> None:
         )
 
 
-def _check_cap(aws: Aws, parameter: str, grant: Grant, until: datetime, text: str) -> None:
+def _check_cap(aws: Aws, grant: Grant, until: datetime, text: str) -> None:
     """Refuse an expiry past ``grants.max_duration`` counted from the grant's start, and say how much is left."""
-    in_force = policy_in_force(aws.client("ssm"), parameter)
+    in_force = stack_policy_in_force(aws)
     if in_force is None or in_force.policy is None or in_force.policy.grants is None:
         return
     cap = in_force.policy.grants.max_duration
@@ -124,7 +124,7 @@ def _check_cap(aws: Aws, parameter: str, grant: Grant, until: datetime, text: st
     raise CliError(
         f"--for {text}: the grant would last {_duration(until - grant.starts_at)} from its start "
         f"({short_time(grant.starts_at)}), past the policy's grants.max_duration of {_duration(cap)} "
-        f"({parameter}, version {in_force.version}); {room}",
+        f"({in_force.parameter}, version {in_force.version}); {room}",
         code=EXIT_DENIED,
     )
 

@@ -51,6 +51,12 @@ def register(subparsers: Any) -> None:
     up.add_argument("--policy", metavar="FILE", help="policy to put in force (default: policies/example.yaml)")
     up.add_argument("--at", metavar="ISO", help="where the clock starts, e.g. 2026-11-24T08:00:00Z (default: now)")
     up.add_argument("-v", "--verbose", action="store_true", help="print a line on stderr for each handler run")
+    up.add_argument(
+        "--org",
+        action="store_true",
+        help="emulate an AWS Organization: a management, a central and three member accounts in OUs, in us-east-1 "
+        "and eu-west-1; the stack deploys in organization mode in the central account",
+    )
     up.set_defaults(handler=up_command)
 
     advance = commands.add_parser(
@@ -93,7 +99,7 @@ def up_command(args: argparse.Namespace) -> int:
 
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    cloud = LocalCloud(port=args.port, start_at=start_at, frozen=False, policy=policy)
+    cloud = LocalCloud(port=args.port, start_at=start_at, frozen=False, policy=policy, organization=args.org)
     try:
         try:
             cloud.start()
@@ -108,6 +114,13 @@ def up_command(args: argparse.Namespace) -> int:
             f"AWS_DEFAULT_REGION={cloud.region}",
             flush=True,
         )
+        if cloud.org is not None:
+            accounts = ", ".join(f"{a.id} {a.name} ({a.ou_path or 'root'})" for a in cloud.org.accounts())
+            print(
+                f"organization {cloud.org.organization_id}, regions {', '.join(cloud.org.regions)}: {accounts}",
+                file=sys.stderr,
+                flush=True,
+            )
         print(
             f"stack {cloud.stack_name} created in {cloud.start_seconds or 0:.1f}s; clock {_iso(cloud.clock.now())} "
             "(ticking); Ctrl-C stops",
@@ -168,6 +181,8 @@ def _up_in_background(args: argparse.Namespace) -> int:
             command += [option, value]
     if args.verbose:
         command.append("--verbose")
+    if args.org:
+        command.append("--org")
     handle, log = tempfile.mkstemp(prefix="warden-local-", suffix=".log")
     with os.fdopen(handle, "w") as output:
         process = subprocess.Popen(

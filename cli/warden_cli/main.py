@@ -13,7 +13,7 @@ from warden_cli.aws import Connection
 from warden_cli.errors import ERROR_PREFIX, EXIT_BAD_INPUT, EXIT_BROKEN_PIPE, EXIT_DENIED, EXIT_OK, CliError, exit_with
 
 # Each module exposes `register(subparsers)`; heavy imports (boto3, moto) stay inside the commands.
-COMMAND_MODULES = ("policy", "explain", "grant", "sessions", "status", "local", "demo", "completion")
+COMMAND_MODULES = ("policy", "explain", "grant", "sessions", "status", "local", "demo", "completion", "org")
 DEBUG_VARIABLE = "WARDEN_DEBUG"  # set to 1 for a traceback instead of the one-line report of an unexpected error
 
 

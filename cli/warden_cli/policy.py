@@ -91,13 +91,17 @@ def push_command(args: argparse.Namespace) -> int:
     if policy is None:
         _print_issues(args.file, issues)
         raise CliError(f"{args.file}: {plural(len(issues), 'problem')}, nothing was pushed")
+    aws = Aws.from_args(args)
+    with aws_errors(aws.endpoint_url):
+        store = aws.outputs.policy_store
+    if store is not None:
+        return _push_to_appconfig(args, aws, text, policy)
     size = len(text.encode("utf-8"))
     if size > MAX_PARAMETER_BYTES:
         raise CliError(
             f"{args.file}: {size} bytes, more than the {MAX_PARAMETER_BYTES} a Parameter Store parameter holds; "
             "shorten it (comments count too)"
         )
-    aws = Aws.from_args(args)
     with aws_errors(aws.endpoint_url):
         parameter = aws.outputs.policy_parameter
         push = _announce_push(aws, text)
@@ -115,6 +119,23 @@ def push_command(args: argparse.Namespace) -> int:
             print("in force for the next event; the sweeper re-checks open sessions against it within a minute")
         else:
             print("in force within a minute (the functions cache it); the sweeper then re-checks open sessions")
+    return EXIT_OK
+
+
+def _push_to_appconfig(args: argparse.Namespace, aws: Aws, text: str, policy: Policy) -> int:
+    """Organization mode: a hosted AppConfig version, deployed once the stack's validator accepts it."""
+    from warden_cli import policy_appconfig
+
+    store = aws.outputs.policy_store
+    assert store is not None
+    with aws_errors(aws.endpoint_url):
+        version, deployment = policy_appconfig.push(aws, store, args.file, text, _announce_push(aws, text))
+    if args.json:
+        print_json({"store": store.label, "version": version, "deployment": deployment, "policy": policy.to_document()})
+    else:
+        where = f"{store.label} (version {version}, deployment {deployment})"
+        print(f"pushed {args.file} to {where}: {policy_summary(policy)}")
+        print("in force within a minute (the functions poll AppConfig); the sweeper then re-checks open sessions")
     return EXIT_OK
 
 
@@ -137,9 +158,42 @@ def _announce_push(aws: Aws, text: str) -> Callable[[int], None] | None:
     return lambda version: state.policy_pushed(digest, version)
 
 
+def _show_appconfig(args: argparse.Namespace, aws: Aws) -> int:
+    """Organization mode: the deployed version (what the functions enforce)."""
+    from warden_cli import policy_appconfig
+
+    store = aws.outputs.policy_store
+    assert store is not None
+    with aws_errors(aws.endpoint_url):
+        found = policy_appconfig.deployed(aws, store)
+    if found is None:
+        raise CliError(
+            f"{store.label}: nothing deployed; push a policy with `warden policy push FILE`", code=EXIT_DENIED
+        )
+    if args.json:
+        print_json(
+            {
+                "store": store.label,
+                "version": found.version,
+                "deployment": found.deployment,
+                "valid": found.policy is not None,
+                "policy": found.policy.to_document() if found.policy else None,
+            }
+        )
+    else:
+        sys.stdout.write(found.text if found.text.endswith("\n") else found.text + "\n")
+    where = f"{store.label} (version {found.version}, deployment {found.deployment})"
+    if found.policy is None:
+        raise CliError(f"{where} is deployed but invalid ({found.issues[0] if found.issues else 'unreadable'})")
+    print(f"{where}: valid — {policy_summary(found.policy)}", file=sys.stderr)
+    return EXIT_OK
+
+
 def show_command(args: argparse.Namespace) -> int:
     aws = Aws.from_args(args)
     with aws_errors(aws.endpoint_url):
+        if aws.outputs.policy_store is not None:
+            return _show_appconfig(args, aws)
         parameter = aws.outputs.policy_parameter
         ssm = aws.client("ssm")
         stored = read_stored_policy(ssm, parameter)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from warden.adapters.trails import management_events
 from warden_cli.aws import Aws
 from warden_cli.output import plural
 from warden_cli.status_report import Report, Stack, clean, client_error
@@ -72,27 +73,6 @@ def trails(report: Report, aws: Aws) -> None:
             "--s3-bucket-name BUCKET && aws cloudtrail start-logging --name management-events"
         )
     report.problem(f"{consequence}; {'; or '.join(fixes)}")
-
-
-def management_events(selectors: dict[str, Any]) -> bool:
-    """Whether a trail's event selectors (basic or advanced) record management write calls."""
-    for selector in selectors.get("EventSelectors") or []:
-        if selector.get("IncludeManagementEvents", True) and selector.get("ReadWriteType", "All") in (
-            "All",
-            "WriteOnly",
-        ):
-            return True
-    for selector in selectors.get("AdvancedEventSelectors") or []:
-        fields_ = selector.get("FieldSelectors") or []
-        category = [item for item in fields_ if item.get("Field") == "eventCategory"]
-        if not any("Management" in (item.get("Equals") or []) for item in category):
-            continue
-        read_only = [item for item in fields_ if item.get("Field") == "readOnly"]
-        if any("true" in (item.get("Equals") or []) for item in read_only):
-            continue  # read-only calls only: StartSession and every tamper call are writes
-        return True
-    # A trail that was never given selectors logs all management events.
-    return not selectors.get("EventSelectors") and not selectors.get("AdvancedEventSelectors")
 
 
 def subscriptions(report: Report, aws: Aws, topic: str) -> None:

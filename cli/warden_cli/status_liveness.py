@@ -58,6 +58,9 @@ def stack_fields(report: Report, stack: Stack) -> None:
 
 
 def policy(report: Report, aws: Aws, stack: Stack, parameter: str) -> None:
+    if aws.outputs.policy_store is not None:
+        _appconfig_policy(report, aws, stack)
+        return
     ssm = aws.client("ssm")
     stored = read_stored_policy(ssm, parameter)
     data: dict[str, Any] = {"parameter": parameter, "stored_version": None, "stored_valid": None, "stored_issues": []}
@@ -188,3 +191,34 @@ def canary(report: Report, aws: Aws, stack: Stack) -> None:
             f"the canary was last seen {relative(seen_at, report.moment)} (more than 10 minutes): events may not "
             f"reach the warden; one of {BLIND_CAUSES} is broken (README: event path blind)"
         )
+
+
+def _appconfig_policy(report: Report, aws: Aws, stack: Stack) -> None:
+    """Organization mode: the version deployed in AppConfig (the validator refused any invalid one before it)."""
+    from botocore.exceptions import ClientError
+
+    from warden_cli.policy_appconfig import deployed
+
+    store = aws.outputs.policy_store
+    assert store is not None
+    data: dict[str, Any] = {"store": store.label, "in_force_version": None, "summary": None}
+    report.fields["policy"] = data
+    try:
+        found = deployed(aws, store)
+    except ClientError as error:
+        kept = kept_copy(aws, stack)
+        data.update(in_force_source="state table copy" if kept else None, summary=kept)
+        keeps = f"the functions keep the copy in the state table ({kept})" if kept else "no valid policy exists"
+        report.line("policy", f"cannot read {store.label}")
+        report.problem(
+            f"the deployed policy cannot be read ({clean(str(error))}): {keeps}; find out who changed it (CloudTrail "
+            "DeleteConfigurationProfile), deploy the stack again and push the policy with `warden policy push FILE`"
+        )
+        return
+    if found is None or found.policy is None:
+        report.line("policy", f"nothing valid deployed in {store.label}")
+        report.problem(f"no valid policy is deployed in {store.label}: push one with `warden policy push FILE`")
+        return
+    summary = policy_summary(found.policy)
+    data.update(in_force_version=found.version, in_force_source="appconfig", summary=summary)
+    report.line("policy", f"version {found.version} deployed in AppConfig in force ({summary}); valid")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from warden.policy import Policy
+    from warden_cli.aws import Aws
 
 
 @dataclass(frozen=True)
@@ -60,3 +61,17 @@ def policy_in_force(ssm: Any, parameter: str) -> StoredPolicy | None:
     if stored is None or stored.valid:
         return stored
     return last_valid_policy(ssm, parameter)
+
+
+def stack_policy_in_force(aws: Aws) -> StoredPolicy | None:
+    """The policy the stack's functions enforce: in organization mode the version deployed in AppConfig (when it
+    validates; else None: the functions then keep one the CLI cannot see), else the parameter's as above."""
+    store = aws.outputs.policy_store
+    if store is None:
+        return policy_in_force(aws.client("ssm"), aws.outputs.policy_parameter)
+    from warden_cli.policy_appconfig import deployed
+
+    found = deployed(aws, store)
+    if found is None or found.policy is None:
+        return None
+    return StoredPolicy(store.label, int(found.version), found.text, found.policy)

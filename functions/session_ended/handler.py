@@ -6,9 +6,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from warden.event_scope import scope_of
 from warden.handling import SESSION_ID_PATH, parse_event
 from warden.observability import logger, metrics, tracer
-from warden.wiring import build_warden
+from warden.wiring import build_organization, build_settings, build_warden
 
 
 @logger.inject_lambda_context(correlation_id_path=SESSION_ID_PATH)
@@ -16,4 +17,5 @@ from warden.wiring import build_warden
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     call = parse_event(event, expected=("TerminateSession",))
-    return build_warden().events.on_session_ended(call).to_dict()
+    scope = scope_of(event, build_settings(), build_organization())
+    return build_warden(scope).events.on_session_ended(call).to_dict()

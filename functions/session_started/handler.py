@@ -6,9 +6,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from warden.event_scope import scope_of
 from warden.handling import SESSION_ID_PATH, parse_event
 from warden.observability import logger, metrics, tracer
-from warden.wiring import build_idempotency, build_warden
+from warden.wiring import build_idempotency, build_organization, build_settings, build_warden
 
 
 @logger.inject_lambda_context(correlation_id_path=SESSION_ID_PATH)
@@ -18,4 +19,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     call = parse_event(event, expected=("StartSession", "ResumeSession"))
     # Lets Idempotency expire this invocation's in-progress record if it times out (Powertools' own pattern).
     build_idempotency().register_lambda_context(context)
-    return build_warden().events.on_session_started(call).to_dict()
+    # Organization mode: decided in the account and region the event came from (single account: its own).
+    scope = scope_of(event, build_settings(), build_organization())
+    return build_warden(scope).events.on_session_started(call).to_dict()

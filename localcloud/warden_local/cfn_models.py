@@ -1,8 +1,9 @@
-"""CloudFormation resource types moto lacks (subscriptions, queue and topic policies, event invoke configs,
+"""CloudFormation resource types moto lacks (subscriptions, queue, topic and event bus policies, event invoke configs,
 alarms, dashboards), and a placeholder that records every type neither moto nor the local cloud emulates."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import uuid
@@ -18,6 +19,7 @@ EMULATED_TYPES = (
     "AWS::SNS::Subscription",
     "AWS::SNS::TopicPolicy",
     "AWS::SQS::QueuePolicy",
+    "AWS::Events::EventBusPolicy",
     "AWS::Lambda::EventInvokeConfig",
     "AWS::CloudWatch::Alarm",
     "AWS::CloudWatch::Dashboard",
@@ -28,6 +30,11 @@ def install_cloudformation_models(active_hooks: Callable[[], Any]) -> None:
     """Register the resource types above with moto's CloudFormation (once per process)."""
     from moto.cloudformation import parsing
     from moto.core.common_models import CloudFormationModel
+    from moto.events.models import EventBus
+
+    # Ref of an AWS::Events::EventBus is its name; moto has no physical id for it and hands the object over instead.
+    if not hasattr(EventBus, "physical_resource_id"):
+        setattr(EventBus, "physical_resource_id", property(lambda self: self.name))  # noqa: B010
 
     def queue_name(url_or_arn: str) -> str:
         return url_or_arn.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
@@ -148,6 +155,38 @@ def install_cloudformation_models(active_hooks: Callable[[], Any]) -> None:
                     self.set_policy(account_id, region_name, queue, "")
                 except Exception:  # noqa: S112 - the queue went first
                     continue
+
+    class EventBusPolicy(_LocalModel, CloudFormationModel):
+        """One statement of an event bus's resource policy (``StatementId`` + ``Statement``), as PutPermission."""
+
+        CFN_TYPE = "AWS::Events::EventBusPolicy"
+
+        def __init__(self, bus: str, statement_id: str) -> None:
+            self.bus = bus
+            self.statement_id = statement_id
+            self.physical_id = f"{bus}|{statement_id}"
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> EventBusPolicy:
+            from moto.events.models import events_backends
+
+            properties = cloudformation_json["Properties"]
+            bus = str(properties.get("EventBusName") or "default")
+            statement_id = str(properties["StatementId"])
+            if "Statement" not in properties:
+                raise ValueError(f"{resource_name}: only the Statement form of AWS::Events::EventBusPolicy is emulated")
+            statement = {"Sid": statement_id, **properties["Statement"]}
+            policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+            events_backends[account_id][region_name].put_permission(bus, "", "", statement_id, {}, policy)
+            return cls(bus, statement_id)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            from moto.events.models import events_backends
+
+            with contextlib.suppress(Exception):  # the bus went first
+                events_backends[account_id][region_name].remove_permission(self.bus, self.statement_id, False)
 
     class LambdaEventInvokeConfig(_LocalModel, CloudFormationModel):
         CFN_TYPE = "AWS::Lambda::EventInvokeConfig"
@@ -317,6 +356,8 @@ def install_cloudformation_models(active_hooks: Callable[[], Any]) -> None:
         return found
 
     parsing.resource_class_from_type = resource_class_from_type
+    _condition_short_form()
+    _skipped_resources_not_listed()
     # moto caches its type map on first use; our subclasses must be in it.
     parsing.get_model_list.cache_clear()
     parsing.get_model_map.cache_clear()
@@ -325,11 +366,47 @@ def install_cloudformation_models(active_hooks: Callable[[], Any]) -> None:
         SnsSubscription,
         SnsTopicPolicy,
         SqsQueuePolicy,
+        EventBusPolicy,
         LambdaEventInvokeConfig,
         CloudWatchAlarm,
         CloudWatchDashboard,
     ):
         assert parsing.get_model_map()[model.cloudformation_type()] is model
+
+
+def _condition_short_form() -> None:
+    """YAML ``!Condition X`` is ``{"Condition": X}`` in CloudFormation; moto's loader wrote ``{"Fn::Condition": X}``,
+    which its condition evaluator does not know, so ``!Not [!Condition X]`` was always false."""
+    from moto.cloudformation import models, responses, utils
+
+    original = utils.yaml_tag_constructor
+    if getattr(original, "warden_local", False):
+        return
+
+    def yaml_tag_constructor(loader: Any, tag: Any, node: Any) -> Any:
+        if tag == "!Condition":
+            return {"Condition": loader.construct_scalar(node)}
+        return original(loader, tag, node)
+
+    setattr(yaml_tag_constructor, "warden_local", True)  # noqa: B010
+    for module in (utils, models, responses):
+        setattr(module, "yaml_tag_constructor", yaml_tag_constructor)  # noqa: B010
+
+
+def _skipped_resources_not_listed() -> None:
+    """A resource whose Condition is false does not exist; moto listed it as an empty entry in
+    DescribeStackResources and ListStackResources (stacks created by CreateStack, the relay stacks for instance)."""
+    from moto.cloudformation.models import Stack
+
+    if getattr(vars(Stack)["stack_resources"].fget, "warden_local", False):
+        return
+
+    def stack_resources(self: Any) -> list[Any]:
+        return [resource for resource in self.resource_map.values() if resource is not None]
+
+    resources = property(stack_resources)
+    setattr(resources.fget, "warden_local", True)  # noqa: B010
+    setattr(Stack, "stack_resources", resources)  # noqa: B010
 
 
 def _metric_data_queries(metrics: list[dict[str, Any]] | None) -> list[Any] | None:

@@ -15,17 +15,18 @@ class Clients:
     def __init__(self, endpoint: Callable[[], str], region: str) -> None:
         self._endpoint = endpoint
         self._region = region
-        self._cache: dict[tuple[str, str], Any] = {}
+        self._cache: dict[tuple[str, str, str], Any] = {}
 
-    def client(self, service: str, *, credentials: Credentials, config: Any = None) -> Any:
-        key = (service, credentials.access_key_id)
+    def client(self, service: str, *, credentials: Credentials, config: Any = None, region: str | None = None) -> Any:
+        region = region or self._region
+        key = (service, credentials.access_key_id, region)
         if config is None and key in self._cache:
             return self._cache[key]
         with _BOTO_LOCK:
             client = _boto_session().client(
                 service,
                 endpoint_url=self._endpoint(),
-                region_name=self._region,
+                region_name=region,
                 config=config,
                 **credentials.client_kwargs(),
             )

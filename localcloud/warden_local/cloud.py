@@ -8,34 +8,30 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from warden.errors import WardenError
 from warden.policy import parse_duration
 
-from . import control_plane, fastpaths, inventory, moto_ext, out_of_band
+from . import appconfig_http, fastpaths, inventory, moto_ext, out_of_band, sqs_triggers
+from .accounts import AccountRegion, LocalOrganization, Scopes
 from .clients import Clients
 from .clock import EmulatedClock
 from .cloudtrail import RequestInfo
 from .control import ControlApi
-from .control_plane import ControlCall
 from .dispatch import Dispatcher
 from .faults import Faults
 from .fidelity import Fidelity
-from .iam import Authorizer, Decision
+from .iam import Authorizer
 from .identity import Credentials, IdentityResolver
-from .invocations import FunctionCode, Invocation
-from .people import People, local_session
-from .resources import Arns
-from .routing import EventRouter, FailedDelivery
+from .observations import Observations
+from .organization import organization_of
+from .people import People, PeopleMethods
+from .routing import EventRouter
 from .runtime import LambdaRuntime
 from .scheduler import Scheduler
 from .session_model import UnknownSessionError
-from .sessions import SessionApi
-from .trail_recorder import TrailRecorder, create_account_trail
-
-if TYPE_CHECKING:
-    import boto3
+from .trail_recorder import create_account_trail
 
 logger = logging.getLogger("warden_local")
 
@@ -51,7 +47,7 @@ class LocalCloudError(WardenError):
     """The local cloud could not start, deploy, or do what was asked (the message says why)."""
 
 
-class LocalCloud:
+class LocalCloud(PeopleMethods, Observations):
     """The AWS stand-in every functional test, the demo and ``warden local up`` run against.
 
     moto serves the AWS APIs on ``127.0.0.1`` (a free port by default), extended with the Session Manager session
@@ -78,6 +74,12 @@ class LocalCloud:
         Stack name, AWS region, and the ``AlertEmail`` parameter.
     fidelity : Fidelity, optional
         Timing and concurrency (see :mod:`warden_local.fidelity`); default ``Fidelity()``, quick and in order.
+    organization : bool
+        Emulate an AWS Organization (``cloud.org``, see :mod:`warden_local.accounts`): several accounts in two
+        regions, each request acting in its signer's account and its signed region. Everything else keeps acting
+        on the central account in the home region; the stack gets ``OrganizationId`` and ``GuardedRegions``.
+    parameters : dict, optional
+        Further stack parameters (those the template declares), over the ones above.
     """
 
     def __init__(
@@ -93,12 +95,17 @@ class LocalCloud:
         region: str = "us-east-1",
         alert_email: str = "security@example.com",
         fidelity: Fidelity | None = None,
+        organization: bool = False,
+        parameters: dict[str, str] | None = None,
     ) -> None:
+        if organization and region != LocalOrganization.home_region:
+            raise LocalCloudError(f"the emulated organization's home region is {LocalOrganization.home_region}")
         self._port = port
         self._template: Path | None = DEFAULT_TEMPLATE if template is _USE_DEFAULT_TEMPLATE else template
         self._deploy = deploy and self._template is not None
         self._policy = policy
         self._alert_email = alert_email
+        self._parameters = dict(parameters or {})
         self.stack_name = stack_name
         self.region = region
         self.account_id = ACCOUNT_ID
@@ -106,9 +113,8 @@ class LocalCloud:
         self.clock = EmulatedClock(start_at, frozen=frozen)
         self.faults = Faults()
         self._tag = f"c{next(_instances)}"
-        self.identities = IdentityResolver(ACCOUNT_ID, self.clock.now)
+        self.identities = IdentityResolver(ACCOUNT_ID, self.clock.now, any_account=organization)
         self.authorizer = Authorizer(ACCOUNT_ID, enforce=self.fidelity.enforce_iam)
-        self.arns = Arns(ACCOUNT_ID, region)
         self._dispatcher = Dispatcher(f"warden-local-{self._tag}", workers=self.fidelity.workers)
         self._runtime = LambdaRuntime(
             account_id=ACCOUNT_ID,
@@ -122,29 +128,33 @@ class LocalCloud:
             on_role_session=self.authorizer.register,
         )
         self._router: EventRouter | None = None
-        self.sessions = SessionApi(
+        self._sqs_triggers = sqs_triggers.SqsTriggers(
             account_id=ACCOUNT_ID,
             region=region,
-            clock=self.clock,
-            identities=self.identities,
-            emit=self._emit,
-            terminating_seconds=self.fidelity.terminating_seconds,
+            dispatcher=self._dispatcher,
+            invoke=self._runtime.invoke_sync,
+            retry_delay=self.fidelity.retry_delays[0] if self.fidelity.retry_delays else 0.0,
         )
-        self._people = People(account_id=ACCOUNT_ID, client=self.client, identities=self.identities, now=self.clock.now)
-        self._control = ControlApi(self)
-        self._trail = TrailRecorder(
-            account_id=ACCOUNT_ID,
-            region=region,
+        self._scopes = Scopes(
+            home_account=ACCOUNT_ID,
+            home_region=region,
             clock=self.clock,
             identities=self.identities,
             emit=self._emit,
             deliver=self._deliver,
+            terminating_seconds=self.fidelity.terminating_seconds,
+            multi=organization,
         )
+        home = self._scopes.home
+        self.sessions, self.arns, self._trail = home.sessions, home.arns, home.trail
+        self._people = People(account_id=ACCOUNT_ID, client=self.client, identities=self.identities, now=self.clock.now)
+        self._control = ControlApi(self)
         self._scheduler = Scheduler(
             clock=self.clock, account_id=ACCOUNT_ID, region=region, fire=self._fire_schedule, settle=self.settle
         )
         self._server: Any = None
         self._clients = Clients(lambda: self.endpoint, region)
+        self.org = LocalOrganization(self._clients, self._scopes, TEST_CREDENTIALS) if organization else None
         self._unemulated: list[tuple[str, str]] = []
         self._started = False
         self._stopped = False
@@ -170,6 +180,8 @@ class LocalCloud:
         moto_ext.install()
         fastpaths.install()
         moto_ext.activate(self)
+        sqs_triggers.activate(self._sqs_triggers)
+        appconfig_http.bind(self._runtime)
         try:
             from moto.moto_api._internal.models import moto_api_backend
 
@@ -185,13 +197,17 @@ class LocalCloud:
                 clock=self.clock,
                 faults=self.faults,
                 original_send=moto_ext.original_send_to_targets(),
+                org_of=organization_of,
             )
             self.faults.bind_release(self._release)
             self._server = ServerThread(WardenApp(self, moto_application()), self._port)
             self._server.start()
             self._dispatcher.start()
             self._started = True
-            create_account_trail(ACCOUNT_ID, self.region)
+            if self.org is not None:
+                self.org.build()
+            else:
+                create_account_trail(ACCOUNT_ID, self.region)
             if self._deploy:
                 self._deploy_stack()
             if self._policy is not None:
@@ -218,6 +234,7 @@ class LocalCloud:
         self._started = False
         self._stopped = True
         moto_ext.deactivate(self)
+        sqs_triggers.deactivate(self._sqs_triggers)
 
     @property
     def endpoint(self) -> str:
@@ -258,69 +275,11 @@ class LocalCloud:
         except UnknownSessionError:
             raise LocalCloudError(f"no session {session_id} in the local cloud") from None
 
-    @property
-    def invocations(self) -> list[Invocation]:
-        """Every handler run so far (retries included), oldest first."""
-        return self._runtime.invocations
-
-    @property
-    def failed_deliveries(self) -> list[FailedDelivery]:
-        """Events EventBridge could not hand to a target (no permission, no function, throttled)."""
-        assert self._router is not None
-        return self._router.failed_deliveries
-
-    @property
-    def iam_decisions(self) -> list[Decision]:
-        """Every call a function's role made, with the IAM outcome (see :mod:`warden_local.iam`)."""
-        return self.authorizer.decisions
-
-    @property
-    def iam_denials(self) -> list[Decision]:
-        """The calls of a function's role that its policies do not allow (denied when IAM is enforced)."""
-        return self.authorizer.denials
-
-    @property
-    def unemulated_resources(self) -> list[tuple[str, str]]:
-        """(logical id, type) of template resources neither moto nor the local cloud creates."""
-        return list(self._unemulated)
-
-    @property
-    def functions(self) -> dict[str, FunctionCode]:
-        """Function name -> the local code that runs when it is invoked."""
-        return self._runtime.registered()
-
     # -- AWS access ----------------------------------------------------------------------------------
 
     def client(self, service: str, *, credentials: Credentials | None = None, config: Any = None) -> Any:
         """A boto3 client for this cloud (test credentials unless others are given)."""
         return self._clients.client(service, credentials=credentials or TEST_CREDENTIALS, config=config)
-
-    def user_credentials(self, user_name: str) -> Credentials:
-        """Create IAM user ``user_name`` (if needed) and a fresh access key; its calls are that IAMUser's."""
-        return self._people.user(user_name)
-
-    def role_credentials(self, role_name: str, session_name: str, *, path: str = "/") -> Credentials:
-        """Create role ``role_name`` (if needed) and assume it; its calls are ``assumed-role/ROLE/SESSION``."""
-        return self._people.role(role_name, session_name, path=path)
-
-    def federated_credentials(self, issuer: str, name: str) -> Credentials:
-        """GetFederationToken(Name=name) called by IAM user ``issuer``: calls are ``federated-user/NAME``."""
-        return self._people.federated(issuer, name)
-
-    def web_identity_credentials(self, role_name: str, subject: str, *, session_name: str | None = None) -> Credentials:
-        """AssumeRoleWithWebIdentity for an OIDC ``subject``: calls are ``assumed-role/ROLE/SESSION`` with the
-        provider in ``webIdFederationData``; the caller picks the session name."""
-        return self._people.web_identity(role_name, subject, session_name=session_name)
-
-    def sso_user(self, user_name: str, *, permission_set: str) -> boto3.session.Session:
-        """A boto3 session of IAM Identity Center user ``user_name`` signed in with ``permission_set``: the role
-        ``AWSReservedSSO_<set>_<id>`` under ``/aws-reserved/sso.amazonaws.com/``, the session named by AWS."""
-        credentials = self.sso_credentials(user_name, permission_set=permission_set)
-        return local_session(credentials, endpoint=self.endpoint, region=self.region)
-
-    def sso_credentials(self, user_name: str, *, permission_set: str) -> Credentials:
-        """The keys of :meth:`sso_user` (for a shell: ``warden local sso``)."""
-        return self._people.sso(user_name, permission_set)
 
     def add_instance(self, tags: dict[str, str], instance_id: str | None = None) -> str:
         """Run an EC2 instance (state ``running``) with ``tags``; return its id."""
@@ -359,45 +318,46 @@ class LocalCloud:
 
     def trails_deliver(self) -> bool:
         """Whether a trail is logging this region's write management events (so CloudTrail events reach EventBridge)."""
-        return control_plane.trails_deliver(self.region, ACCOUNT_ID)
+        return self._scopes.home.trails_deliver()
 
     def _deploy_stack(self) -> None:
-        from .stack import TemplateError, deploy
+        from .stack import TemplateError, deploy_as_sam
 
         assert self._template is not None
+        parameters = {"AlertEmail": self._alert_email}
+        if self.org is not None:
+            extra = [region for region in self.org.regions if region != self.region]  # the home region always is
+            parameters |= {"OrganizationId": self.org.organization_id, "GuardedRegions": ",".join(extra)}
         try:
-            deploy(
+            deploy_as_sam(
                 self._template,
                 stack_name=self.stack_name,
                 region=self.region,
-                account_id=ACCOUNT_ID,
-                parameters={"AlertEmail": self._alert_email},
+                parameters=parameters | self._parameters,
                 cloudformation=self.client("cloudformation"),
                 register=self._runtime.register,
+                deployed_at=self.clock.now(),
+                unemulated=self._unemulated,
+                record_calls=lambda resources: self._trail.stack_calls(resources, TEST_CREDENTIALS.access_key_id),
             )
         except TemplateError as error:
             raise LocalCloudError(str(error)) from error.__cause__
-        topic = self.stack_outputs().get("AlertsTopicArn")
-        out_of_band.as_deployed_at(ACCOUNT_ID, self.region, self.stack_name, self.clock.now(), topic)
-        if self._unemulated:
-            logger.warning(
-                "resources the local cloud does not emulate (created as placeholders): %s",
-                ", ".join(f"{logical} ({kind})" for logical, kind in self._unemulated),
-            )
-        resources = self.client("cloudformation").list_stack_resources(StackName=self.stack_name)
-        self._trail.stack_calls(resources.get("StackResourceSummaries", []), TEST_CREDENTIALS.access_key_id)
-
-    def record_control_call(
-        self, call: ControlCall, request: RequestInfo, status: int, body: bytes, *, recorded: bool
-    ) -> None:
-        """Emit CloudTrail's record of a watched control-plane call, failed ones too (with their error)."""
-        self._trail.control_call(call, request, status, body, recorded=recorded)
 
     # -- for moto_ext.Hooks and server.Backend ------------------------------------------------------
+
+    def scope(self, request: RequestInfo) -> AccountRegion:
+        return self._scopes.of(request)
+
+    def assume_role_refusal(self, access_key_id: str | None, role_arn: str) -> str | None:
+        return self._scopes.assume_role_refusal(access_key_id, role_arn)
 
     def route_rule(self, rule: Any, event: dict[str, Any]) -> None:
         if self._router is not None:
             self._router.from_moto(rule, event)
+
+    def put_on_other_bus(self, sender: str, region: str, entry: dict[str, Any]) -> dict[str, Any]:
+        assert self._router is not None
+        return self._router.put_entry(sender, region, entry)
 
     def now_epoch(self) -> float:
         return self.clock.now().timestamp()
@@ -414,17 +374,19 @@ class LocalCloud:
     # -- CloudTrail --------------------------------------------------------------------------------------
 
     def _emit(self, event: dict[str, Any]) -> None:
-        # No trail logging management events: CloudTrail hands EventBridge nothing, as on AWS.
-        if not self.trails_deliver():
+        # No trail logging management events in the event's account and region: EventBridge gets nothing, as on AWS.
+        if not self._scopes.get(str(event["account"]), str(event["region"])).trails_deliver():
             return
         self._deliver(event)
 
     def _deliver(self, event: dict[str, Any]) -> None:
+        # CloudTrail puts an account's events on that account's default bus in the region of the call.
         name = str(event.get("detail", {}).get("eventName", ""))
         if self.faults.intercept_event(name, event):
             return
         assert self._router is not None
-        self._router.publish(event, copies=2 if self.faults.take_duplicate(name) else 1)
+        copies = 2 if self.faults.take_duplicate(name) else 1
+        self._router.publish(event, copies=copies, account=str(event["account"]), region=str(event["region"]))
 
     def _release(self, events: list[Any]) -> None:
         assert self._router is not None

@@ -23,6 +23,7 @@ class RequestInfo:
     access_key_id: str | None
     source_ip: str
     user_agent: str
+    region: str | None = None  # the SigV4 credential scope's region: where the call acts
 
 
 def api_call_event(

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from warden.timefmt import iso_z
 
+from .accounts import LocalOrganization
 from .clock import EmulatedClock
 from .faults import Faults
 from .identity import Credentials
@@ -26,6 +27,7 @@ class Controlled(Protocol):
     sessions: SessionApi
     region: str
     stack_name: str
+    org: LocalOrganization | None
 
     @property
     def endpoint(self) -> str: ...
@@ -80,9 +82,16 @@ class ControlApi:
         return {"now": iso_z(self._cloud.clock.now()), "fired": fired}
 
     def _identity(self, body: dict[str, Any]) -> dict[str, Any]:
-        kind, name = body.get("kind"), body.get("name")
+        kind, name, account = body.get("kind"), body.get("name"), body.get("account")
         if not isinstance(name, str) or not name:
             raise ValueError('expected {"kind": "user" | "sso", "name": "...", "permission_set": "..."}')
+        if account is not None:
+            # A user of an account of the emulated organization (`warden local up --org`).
+            if self._cloud.org is None:
+                raise ValueError("an account was named, but the local cloud emulates no organization (--org)")
+            if kind != "user":
+                raise ValueError('only {"kind": "user"} may name an account')
+            return self._cloud.org.account(str(account)).user_credentials(name).env()
         if kind == "user":
             credentials = self._cloud.user_credentials(name)
         elif kind == "sso":

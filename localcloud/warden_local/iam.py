@@ -135,6 +135,12 @@ def role_statements(account_id: str, role_arn: str) -> list[Statement]:
     return statements
 
 
+def account_of_arn(arn: str, default: str) -> str:
+    """The account id of an IAM or STS ARN (``arn:aws:iam::ACCOUNT:...``), else ``default``."""
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 5 and parts[4].isdigit() else default
+
+
 @dataclass(frozen=True)
 class Decision:
     """One evaluated request: who, what, on which resource, and the outcome."""
@@ -169,12 +175,20 @@ class Authorizer:
         self._unchecked: list[tuple[str, str]] = []
         self._lock = threading.Lock()
 
-    def register(self, access_key_id: str, role_arn: str, function_name: str) -> None:
-        """``access_key_id`` belongs to the role Lambda assumed for ``function_name``."""
+    def register(self, access_key_id: str, role_arn: str, function_name: str, session_name: str | None = None) -> None:
+        """``access_key_id`` belongs to the role Lambda assumed for ``function_name`` (or to a role that function
+        assumed in turn, as ``session_name``: a member account's role); its calls are checked against that role's
+        policies, in the role's own account."""
         role_name = role_arn.rsplit("/", 1)[-1]
-        caller = f"arn:aws:sts::{self._account_id}:assumed-role/{role_name}/{function_name[:64]}"
+        session = session_name or function_name[:64]
+        caller = f"arn:aws:sts::{account_of_arn(role_arn, self._account_id)}:assumed-role/{role_name}/{session}"
         with self._lock:
             self._principals[access_key_id] = (role_arn, caller, function_name)
+
+    def function_of(self, access_key_id: str | None) -> str | None:
+        """The function whose calls this key signs (its role's, or a role it assumed), or None."""
+        principal = self._principals.get(access_key_id or "")
+        return principal[2] if principal is not None else None
 
     def is_checked(self, access_key_id: str | None) -> bool:
         """Whether calls signed with this key are a function role's, so checked."""
@@ -194,7 +208,7 @@ class Authorizer:
             with self._lock:
                 self._unchecked.append((function_name, service))
             return None
-        statements = role_statements(self._account_id, role_arn)
+        statements = role_statements(account_of_arn(role_arn, self._account_id), role_arn)
         denied: Decision | None = None
         for action, resource in required:
             decision = Decision(function_name, caller, action, resource, evaluate(statements, action, resource))

@@ -110,8 +110,11 @@ class IdentityResolver:
     role session (or when the local cloud assumed it) for ``sessionContext.attributes.creationDate``.
     """
 
-    def __init__(self, account_id: str, now: Callable[[], datetime]) -> None:
+    def __init__(self, account_id: str, now: Callable[[], datetime], *, any_account: bool = False) -> None:
         self._account_id = account_id
+        # Across accounts (an organization): a key acts in the account moto issued it in (an IAM user's, or the
+        # assumed role's); keys moto never issued stay in ``account_id``.
+        self._any_account = any_account
         self._now = now
         self._created: dict[str, datetime] = {}
         self._federated: dict[str, Caller] = {}
@@ -120,12 +123,13 @@ class IdentityResolver:
 
     def note_federated_user(self, access_key_id: str, name: str, issuer: Caller) -> Caller:
         """Keys from GetFederationToken: their calls are ``federated-user/NAME``, issued by an IAM user."""
+        account_id = issuer.account_id
         caller = Caller(
             kind="FederatedUser",
             name=name,
-            arn=f"arn:aws:sts::{self._account_id}:federated-user/{name}",
-            principal_id=f"{self._account_id}:{name}",
-            account_id=self._account_id,
+            arn=f"arn:aws:sts::{account_id}:federated-user/{name}",
+            principal_id=f"{account_id}:{name}",
+            account_id=account_id,
             access_key_id=access_key_id,
             role_name=issuer.name,
             role_arn=issuer.arn,
@@ -156,17 +160,18 @@ class IdentityResolver:
             federated = self._federated.get(key)
         if federated is not None:
             return federated
-        assumed = sts_backends[self._account_id]["aws"].get_assumed_role_from_access_key(key)
+        account_id = self.account_of(key)
+        assumed = sts_backends[account_id]["aws"].get_assumed_role_from_access_key(key)
         if assumed is not None:
-            return self._assumed_role(assumed, key)
-        user = iam_backends[self._account_id]["aws"].get_user_from_access_key_id(key)
+            return self._assumed_role(assumed, key, account_id)
+        user = iam_backends[account_id]["aws"].get_user_from_access_key_id(key)
         if user is not None:
             return Caller(
                 kind="IAMUser",
                 name=user.name,
                 arn=user.arn,
                 principal_id=user.id,
-                account_id=self._account_id,
+                account_id=account_id,
                 access_key_id=key,
             )
         # Keys moto never issued (the usual "testing" ones): a fixed IAM user, so sessions still have an owner.
@@ -179,18 +184,33 @@ class IdentityResolver:
             access_key_id=key,
         )
 
-    def _assumed_role(self, assumed: Any, key: str) -> Caller:
+    def account_of(self, access_key_id: str) -> str:
+        """The account a key acts in: where moto issued it (across accounts only), else the resolver's own."""
+        if not self._any_account:
+            return self._account_id
+        with self._lock:
+            federated = self._federated.get(access_key_id)
+        if federated is not None:
+            return federated.account_id
+        from moto.iam.models import iam_backends
+
+        for account_id, backend in list(iam_backends.items()):
+            if access_key_id in backend["aws"].access_keys:
+                return str(account_id)
+        return self._account_id
+
+    def _assumed_role(self, assumed: Any, key: str, account_id: str) -> Caller:
         from moto.iam.models import iam_backends
 
         role_name = str(assumed.role_arn).split("/")[-1]
         role_arn = str(assumed.role_arn)
         try:
-            role = iam_backends[self._account_id]["aws"].get_role_by_arn(arn=role_arn)
+            role = iam_backends[account_id]["aws"].get_role_by_arn(arn=role_arn)
         except Exception:
             role = None
         if role is None:
             try:
-                role = iam_backends[self._account_id]["aws"].get_role(role_name)
+                role = iam_backends[account_id]["aws"].get_role(role_name)
             except Exception:
                 role = None
         role_id = role.id if role is not None else stable_id("AROA", role_arn)
@@ -201,9 +221,9 @@ class IdentityResolver:
         return Caller(
             kind="AssumedRole",
             name=assumed.session_name,
-            arn=f"arn:aws:sts::{self._account_id}:assumed-role/{role_name}/{assumed.session_name}",
+            arn=f"arn:aws:sts::{account_id}:assumed-role/{role_name}/{assumed.session_name}",
             principal_id=f"{role_id}:{assumed.session_name}",
-            account_id=self._account_id,
+            account_id=account_id,
             access_key_id=key,
             role_name=role_name,
             role_arn=role_arn,

@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from . import sns_ext
+from . import appconfig, sns_ext, stacksets_api
 from .cfn_models import EMULATED_TYPES, install_cloudformation_models
 
 __all__ = ["EMULATED_TYPES", "Hooks", "activate", "deactivate", "install", "original_send_to_targets"]
@@ -22,6 +22,8 @@ class Hooks(Protocol):
     """What the running local cloud lends the patched moto code."""
 
     def route_rule(self, rule: Any, event: dict[str, Any]) -> None: ...
+
+    def put_on_other_bus(self, sender: str, region: str, entry: dict[str, Any]) -> dict[str, Any]: ...
 
     def now_epoch(self) -> float: ...
 
@@ -97,6 +99,8 @@ def install() -> None:
                 now = hooks.now_epoch()
                 # An entry without Time is stamped by EventBridge on receipt: with the emulated clock here.
                 events = [event if event.get("Time") else {**event, "Time": now} for event in events]
+                if len(events) <= 10 and any(_other_bus(self, event) for event in events):
+                    return _put_events_across(self, hooks, events, original_put_events)
             return original_put_events(self, events)
 
         def validate_resource(self: Any, resource_type: str, resource_id: str) -> str:
@@ -113,14 +117,42 @@ def install() -> None:
             self.id = generate_access_key_id_from_account_id(account_id, prefix="AIDA", total_length=21)
 
         _install_send_command()
+        _list_only_created_resources()
         setattr(iam_models.User, "__init__", user_init)  # noqa: B010
         _complete_dynamodb_tables()
         setattr(events_models.Rule, "send_to_targets", send_to_targets)  # noqa: B010 - patching moto's class
         setattr(events_models.EventsBackend, "put_events", put_events)  # noqa: B010
         setattr(ssm_models.SimpleSystemManagerBackend, "_validate_resource_type_and_id", validate_resource)  # noqa: B010
         install_cloudformation_models(lambda: _ACTIVE.hooks)
+        appconfig.install_cloudformation_models()
         sns_ext.install(lambda: _ACTIVE.hooks)
+        stacksets_api.install(_now_epoch)
         _installed = True
+
+
+def _now_epoch() -> float | None:
+    hooks = _ACTIVE.hooks
+    return None if hooks is None else hooks.now_epoch()
+
+
+def _other_bus(backend: Any, entry: dict[str, Any]) -> bool:
+    """Whether a PutEvents entry names, by ARN, a bus of another account than the caller's (moto would look the
+    name up in the caller's own account)."""
+    name = str(entry.get("EventBusName") or "")
+    return name.startswith("arn:") and name.count(":") >= 5 and name.split(":")[4] != backend.account_id
+
+
+def _put_events_across(backend: Any, hooks: Hooks, events: list[dict[str, Any]], original: Any) -> list[dict[str, Any]]:
+    """PutEvents with entries for other accounts' buses: those go through the local cloud (the bus's policy
+    decides), the others through moto; the answers keep the entries' order."""
+    results: list[dict[str, Any]] = [{} for _ in events]
+    own = [index for index, event in enumerate(events) if not _other_bus(backend, event)]
+    for index, result in zip(own, original(backend, [events[index] for index in own]) if own else [], strict=True):
+        results[index] = result
+    for index, event in enumerate(events):
+        if index not in own:
+            results[index] = hooks.put_on_other_bus(backend.account_id, backend.region_name, event)
+    return results
 
 
 def _install_send_command() -> None:
@@ -167,6 +199,19 @@ def _install_send_command() -> None:
     setattr(ssm_models.SimpleSystemManagerBackend, "send_command", send_command)  # noqa: B010
     setattr(ssm_models.Command, "response_object", command_object)  # noqa: B010
     setattr(ssm_responses.SimpleSystemManagerResponse, "send_command", send_response)  # noqa: B010
+
+
+def _list_only_created_resources() -> None:
+    """A resource whose Condition is false is not part of the stack: AWS never lists it. moto lists it as an entry
+    with no logical id, type or physical id (organization mode's resources in a single-account stack)."""
+    from moto.cloudformation.models import Stack
+
+    original = Stack.stack_resources
+
+    def stack_resources(self: Any) -> Any:
+        return [resource for resource in original.fget(self) if resource is not None]  # type: ignore[attr-defined]
+
+    setattr(Stack, "stack_resources", property(stack_resources))  # noqa: B010
 
 
 def _complete_dynamodb_tables() -> None:

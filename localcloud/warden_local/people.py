@@ -123,3 +123,41 @@ def _unsigned_jwt(claims: dict[str, str]) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
     return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
+
+
+class PeopleMethods:
+    """The ways a person gets keys for the central account (mixed into the local cloud's facade)."""
+
+    _people: People
+    region: str
+
+    @property
+    def endpoint(self) -> str:
+        raise NotImplementedError
+
+    def user_credentials(self, user_name: str) -> Credentials:
+        """Create IAM user ``user_name`` (if needed) and a fresh access key; its calls are that IAMUser's."""
+        return self._people.user(user_name)
+
+    def role_credentials(self, role_name: str, session_name: str, *, path: str = "/") -> Credentials:
+        """Create role ``role_name`` (if needed) and assume it; its calls are ``assumed-role/ROLE/SESSION``."""
+        return self._people.role(role_name, session_name, path=path)
+
+    def federated_credentials(self, issuer: str, name: str) -> Credentials:
+        """GetFederationToken(Name=name) called by IAM user ``issuer``: calls are ``federated-user/NAME``."""
+        return self._people.federated(issuer, name)
+
+    def web_identity_credentials(self, role_name: str, subject: str, *, session_name: str | None = None) -> Credentials:
+        """AssumeRoleWithWebIdentity for an OIDC ``subject``: calls are ``assumed-role/ROLE/SESSION`` with the
+        provider in ``webIdFederationData``; the caller picks the session name."""
+        return self._people.web_identity(role_name, subject, session_name=session_name)
+
+    def sso_user(self, user_name: str, *, permission_set: str) -> boto3.session.Session:
+        """A boto3 session of IAM Identity Center user ``user_name`` signed in with ``permission_set``: the role
+        ``AWSReservedSSO_<set>_<id>`` under ``/aws-reserved/sso.amazonaws.com/``, the session named by AWS."""
+        credentials = self.sso_credentials(user_name, permission_set=permission_set)
+        return local_session(credentials, endpoint=self.endpoint, region=self.region)
+
+    def sso_credentials(self, user_name: str, *, permission_set: str) -> Credentials:
+        """The keys of :meth:`sso_user` (for a shell: ``warden local sso``)."""
+        return self._people.sso(user_name, permission_set)

@@ -72,10 +72,18 @@ class Arns:
             return f"arn:aws:iam::{self.account}:user/{name}"
 
 
+_SQS_BATCH = {
+    "SendMessageBatch": "SendMessage",
+    "DeleteMessageBatch": "DeleteMessage",
+    "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
+}
+
+
 def required(service: str, operation: str, params: dict[str, Any], arns: Arns) -> list[tuple[str, str]]:
     """(IAM action, resource ARN) pairs the request needs; empty for calls no policy can deny."""
     prefix = _PREFIX.get(service, service)
-    action = f"{prefix}:{operation}"
+    # IAM has no SQS batch actions: SendMessageBatch needs sqs:SendMessage, and so on.
+    action = f"{prefix}:{_SQS_BATCH.get(operation, operation) if prefix == 'sqs' else operation}"
     if action in _ALWAYS_ALLOWED:
         return []
     if prefix == "dynamodb":

@@ -14,6 +14,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from types import ModuleType
 from typing import Any
 
@@ -110,6 +111,25 @@ class LambdaRuntime:
                 delay=delay,
             )
 
+    def invoke_sync(self, function_name: str, payload: Any) -> Any:
+        """A synchronous invocation (``RequestResponse``, as AppConfig runs a validator): the handler's result, or
+        what it raised (a FunctionError when it cannot run); recorded with the other invocations."""
+        function = self._function(function_name)
+        started_at, started, buffer = self._clock.now(), time.perf_counter(), io.StringIO()
+        wall_started: list[float] = []
+        result: Any = None
+        error: BaseException | None = None
+        try:
+            result = self._call_handler(function, payload, str(uuid.uuid4()), buffer, None, wall_started)
+        except Exception as caught:
+            error = caught
+        self._record(
+            function, str(uuid.uuid4()), 1, payload, (started_at, started, buffer), result, error, wall_started
+        )
+        if error is not None:
+            raise error
+        return result
+
     def _function(self, function_name: str) -> Any:
         from moto.awslambda.models import lambda_backends
 
@@ -132,6 +152,34 @@ class LambdaRuntime:
         except BaseException as caught:
             error = caught
             buffer.write(f"[ERROR] {type(caught).__name__}: {caught}\n{traceback.format_exc()}")
+        record = self._record(
+            function, request_id, attempt, payload, (started_at, started, buffer), result, error, wall_started
+        )
+        if error is None:
+            self._destinations.success(function, self._invoke_config(function), payload, result, request_id, attempt)
+            return
+        max_retries = self._invoke_config(function).get("MaximumRetryAttempts", DEFAULT_MAX_RETRIES)
+        if attempt <= max_retries:
+            # Lambda retries an async event after about a minute, then two, while other events go first; here the
+            # delays are wall seconds (``retry_delays``), scaled down so that tests need not wait minutes.
+            delays = self._retry_delays or (0.0,)
+            delay = delays[min(attempt - 1, len(delays) - 1)]
+            self.invoke_async(function.function_name, payload, attempt=attempt + 1, request_id=request_id, delay=delay)
+            return
+        self._destinations.failure(function, self._invoke_config(function), payload, record, attempt)
+
+    def _record(
+        self,
+        function: Any,
+        request_id: str,
+        attempt: int,
+        payload: Any,
+        began: tuple[datetime, float, io.StringIO],
+        result: Any,
+        error: BaseException | None,
+        wall_started: list[float],
+    ) -> Invocation:
+        started_at, started, buffer = began
         record = Invocation(
             function_name=function.function_name,
             request_id=request_id,
@@ -152,18 +200,7 @@ class LambdaRuntime:
         )
         with self._records_lock:
             self._records.append(record)
-        if error is None:
-            self._destinations.success(function, self._invoke_config(function), payload, result, request_id, attempt)
-            return
-        max_retries = self._invoke_config(function).get("MaximumRetryAttempts", DEFAULT_MAX_RETRIES)
-        if attempt <= max_retries:
-            # Lambda retries an async event after about a minute, then two, while other events go first; here the
-            # delays are wall seconds (``retry_delays``), scaled down so that tests need not wait minutes.
-            delays = self._retry_delays or (0.0,)
-            delay = delays[min(attempt - 1, len(delays) - 1)]
-            self.invoke_async(function.function_name, payload, attempt=attempt + 1, request_id=request_id, delay=delay)
-            return
-        self._destinations.failure(function, self._invoke_config(function), payload, record, attempt)
+        return record
 
     def _call_handler(
         self,

@@ -14,15 +14,16 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from . import control_plane, sts_ext
+from . import appconfig_http, control_plane, sts_ext
+from .accounts import AccountRegion
 from .cloudtrail import RequestInfo
 from .control_plane import ControlCall
 from .faults import ApiFault, Faults
-from .iam import Authorizer, Decision
+from .iam import Authorizer, Decision, account_of_arn
 from .identity import IdentityResolver
-from .resources import Arns, required
+from .resources import required
 from .session_model import SsmApiError
-from .sessions import HANDLED_ACTIONS, SessionApi
+from .sessions import HANDLED_ACTIONS
 from .wsgi import (
     StartResponse,
     WsgiApp,
@@ -50,33 +51,48 @@ class Backend(Protocol):
     def faults(self) -> Faults: ...
 
     @property
-    def sessions(self) -> SessionApi: ...
-
-    @property
     def authorizer(self) -> Authorizer: ...
 
     @property
     def identities(self) -> IdentityResolver: ...
 
-    @property
-    def arns(self) -> Arns: ...
-
     def now(self) -> datetime: ...
 
-    def trails_deliver(self) -> bool:
-        """Whether a logging trail records management events now (else CloudTrail delivers no API call event)."""
+    def scope(self, request: RequestInfo) -> AccountRegion:
+        """The account and region a request acts in: their sessions, CloudTrail recorder, trails and ARNs."""
         ...
 
-    def record_control_call(
-        self, call: ControlCall, request: RequestInfo, status: int, body: bytes, *, recorded: bool
-    ) -> None:
-        """CloudTrail's record of a watched control-plane call (``recorded``: a trail was logging it)."""
+    def assume_role_refusal(self, access_key_id: str | None, role_arn: str) -> str | None:
+        """Why STS refuses this AssumeRole (the role's trust policy), or None to let moto answer it."""
         ...
 
     def control(self, method: str, route: str, body: dict[str, Any]) -> dict[str, Any]:
         """Answer ``/_warden/<route>``: ValueError or TypeError is a bad request, LookupError an unknown thing,
         TimeoutError a cloud that did not settle in time."""
         ...
+
+
+class _AppConfigScope:
+    """The running cloud as the AppConfig endpoint needs it, for the account and region a request acts in."""
+
+    def __init__(self, backend: Backend, scope: AccountRegion) -> None:
+        self._backend = backend
+        self._scope = scope
+
+    @property
+    def authorizer(self) -> Authorizer:
+        return self._backend.authorizer
+
+    def now(self) -> datetime:
+        return self._backend.now()
+
+    def trails_deliver(self) -> bool:
+        return self._scope.trails_deliver()
+
+    def record_control_call(
+        self, call: ControlCall, request: RequestInfo, status: int, body: bytes, *, recorded: bool
+    ) -> None:
+        self._scope.trail.control_call(call, request, status, body, recorded=recorded)
 
 
 class WardenApp:
@@ -95,6 +111,17 @@ class WardenApp:
         action = target.rpartition(".")[2] if target else query_action(environ)
         service = signing_service(environ.get("HTTP_AUTHORIZATION"))
         request = request_info(environ)
+        if service == "appconfig":  # AppConfig and AppConfig Data (REST; both sign as appconfig)
+            scope = backend.scope(request)
+            return appconfig_http.serve(
+                _AppConfigScope(backend, scope),
+                self._moto,
+                environ,
+                start_response,
+                request,
+                scope.arns.account,
+                scope.arns.region,
+            )
         denied = self._authorize(environ, service, action, target, request)
         if denied is not None:
             return self._deny(environ, start_response, denied, service, action, target, request)
@@ -104,6 +131,12 @@ class WardenApp:
                 return self._fault(environ, start_response, fault, service, action, target, request)
         if target.startswith("AmazonSSM.") and action in HANDLED_ACTIONS:
             return self._session_api(environ, start_response, str(action), request)
+        if service == "sts" and action == "AssumeRole":
+            refused = backend.assume_role_refusal(request.access_key_id, str(query_params(environ).get("RoleArn", "")))
+            if refused is not None:
+                return xml_error(start_response, request.request_id, "AccessDenied", refused, 403, ec2=False)
+            if backend.authorizer.is_checked(request.access_key_id):
+                return self._function_assumes_role(environ, start_response, request)
         if service == "sts" and action in sts_ext.HANDLED:
             caller = backend.identities.resolve(request.access_key_id)
             if sts_ext.handles(action, caller):
@@ -120,9 +153,16 @@ class WardenApp:
     def _recorded(
         self, environ: dict[str, Any], start_response: StartResponse, call: ControlCall, request: RequestInfo
     ) -> Iterable[bytes]:
-        backend = self._backend
+        scope = self._backend.scope(request)
         # The call that stops the last trail is still recorded by it: decide before the call takes effect.
-        before = backend.trails_deliver() if call.action in control_plane.TRAIL_CHANGES else None
+        before = scope.trails_deliver() if call.action in control_plane.TRAIL_CHANGES else None
+        status, body = self._moto_answer(environ, start_response)
+        recorded = before if before is not None else scope.trails_deliver()
+        scope.trail.control_call(call, request, status, body, recorded=recorded)
+        return [body]
+
+    def _moto_answer(self, environ: dict[str, Any], start_response: StartResponse) -> tuple[int, bytes]:
+        """moto's answer to the request, passed on to the client, with its HTTP status for the caller to act on."""
         captured: dict[str, Any] = {}
 
         def keep(status: str, headers: Any, *rest: Any) -> Any:
@@ -131,12 +171,9 @@ class WardenApp:
 
         body = b"".join(self._moto(environ, keep))
         try:
-            status = int(str(captured.get("status", "500")).split(" ", 1)[0])
+            return int(str(captured.get("status", "500")).split(" ", 1)[0]), body
         except ValueError:
-            status = 500
-        recorded = before if before is not None else backend.trails_deliver()
-        backend.record_control_call(call, request, status, body, recorded=recorded)
-        return [body]
+            return 500, body
 
     # -- IAM for the functions' roles ------------------------------------------------------------------
 
@@ -149,7 +186,8 @@ class WardenApp:
         if not service or not action:
             return authorizer.check(request.access_key_id, None, service or "unknown")
         params = json_params(environ) if target else query_params(environ)
-        return authorizer.check(request.access_key_id, required(service, action, params, self._backend.arns), service)
+        arns = self._backend.scope(request).arns
+        return authorizer.check(request.access_key_id, required(service, action, params, arns), service)
 
     def _deny(
         self,
@@ -163,7 +201,8 @@ class WardenApp:
     ) -> Iterable[bytes]:
         message = denied.message()
         if target.startswith("AmazonSSM.") and action:
-            self._backend.sessions.record_failure(action, json_params(environ), request, "AccessDenied", message)
+            sessions = self._backend.scope(request).sessions
+            sessions.record_failure(action, json_params(environ), request, "AccessDenied", message)
         if target:
             if service == "dynamodb":
                 code = "com.amazonaws.dynamodb.v20120810#AccessDeniedException"
@@ -190,7 +229,7 @@ class WardenApp:
             params = json.loads(read_body(environ) or b"{}")
             if not isinstance(params, dict):
                 raise SsmApiError("SerializationException", "Start of structure or map found where not expected.")
-            response = self._backend.sessions.handle(action, params, request)
+            response = self._backend.scope(request).sessions.handle(action, params, request)
         except json.JSONDecodeError:
             return json_error(start_response, request.request_id, "SerializationException", "Malformed JSON", 400)
         except SsmApiError as error:
@@ -214,16 +253,25 @@ class WardenApp:
 
     def _web_identity(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         params = query_params(environ)
-        captured: dict[str, Any] = {}
-
-        def keep(status: str, headers: Any, *rest: Any) -> Any:
-            captured["status"] = status
-            return start_response(status, headers, *rest)
-
-        body = b"".join(self._moto(environ, keep))
-        if str(captured.get("status", "")).startswith("200"):
+        status, body = self._moto_answer(environ, start_response)
+        if status == 200:
             backend = self._backend
-            sts_ext.note_web_identity(params, body, backend.identities, backend.arns.account)
+            account = account_of_arn(str(params.get("RoleArn", "")), backend.identities.account_of(""))
+            sts_ext.note_web_identity(params, body, backend.identities, account)
+        return [body]
+
+    def _function_assumes_role(
+        self, environ: dict[str, Any], start_response: StartResponse, request: RequestInfo
+    ) -> Iterable[bytes]:
+        """A function's role assumes another role (a member account's): the new keys' calls are checked against
+        that role's policies, in its account, as the same function's."""
+        params = query_params(environ)
+        status, body = self._moto_answer(environ, start_response)
+        key = sts_ext.issued_key(body) if status == 200 else None
+        authorizer = self._backend.authorizer
+        function = authorizer.function_of(request.access_key_id)
+        if key is not None and function is not None:
+            authorizer.register(key, str(params.get("RoleArn", "")), function, str(params.get("RoleSessionName", "")))
         return [body]
 
     def _fault(
@@ -238,7 +286,8 @@ class WardenApp:
     ) -> Iterable[bytes]:
         if target.startswith("AmazonSSM.") and action:
             # A throttled StartSession is still an API call CloudTrail records (with its errorCode).
-            self._backend.sessions.record_failure(action, json_params(environ), request, fault.code, fault.message)
+            sessions = self._backend.scope(request).sessions
+            sessions.record_failure(action, json_params(environ), request, fault.code, fault.message)
         if target or "json" in environ.get("CONTENT_TYPE", ""):
             return json_error(start_response, request.request_id, fault.code, fault.message, fault.status)
         return xml_error(

@@ -95,6 +95,11 @@ class SessionApi:
             session.catch_up(now)
         return sessions
 
+    def find(self, session_id: str) -> Session | None:
+        """The session with that id in this account and region, or None."""
+        with self._lock:
+            return self._sessions().get(session_id)
+
     def managed_nodes(self) -> dict[str, ManagedNode]:
         return managed_nodes_of(self._backend())
 

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .invocations import FunctionCode
+from .organization import CENTRAL_ACCOUNT
+
+logger = logging.getLogger("warden_local")
 
 ARTIFACT_BUCKET = "warden-local-artifacts"
 # The AWS managed policies SAM may look up by name (Policies: [AWSLambdaExecute]); a static map keeps it offline.
@@ -50,7 +55,7 @@ class _CfnLoader(yaml.SafeLoader):
 
 
 def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    name = tag_suffix if tag_suffix in ("Ref", "Condition") else f"Fn::{tag_suffix}"
     value: Any
     if isinstance(node, yaml.ScalarNode):
         value = loader.construct_scalar(node)
@@ -139,6 +144,8 @@ def package(
     except Exception as error:
         raise TemplateError(f"{template_path}: SAM transform failed: {error}") from None
 
+    apply_conditions(translated, values)
+
     layer_dirs: dict[str, Path] = {}
     functions: dict[str, FunctionCode] = {}
     resources = translated["Resources"]
@@ -179,6 +186,103 @@ def _transform(template: dict[str, Any], values: dict[str, Any], region: str) ->
         # The translator counts what it did; unpublished counts make it log a warning when collected.
         metrics.publish()
     return undo_mark_unicode_str_in_template(translated)  # type: ignore[no-any-return]
+
+
+def _parameter_defaults(template: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: declared["Default"]
+        for name, declared in template.get("Parameters", {}).items()
+        if isinstance(declared, dict) and "Default" in declared
+    }
+
+
+def evaluate_conditions(template: dict[str, Any], values: dict[str, Any]) -> dict[str, bool]:
+    """Each of the template's Conditions, true or false, for these parameter (and pseudo-parameter) values.
+
+    Parameters not in ``values`` take their default. Raises :class:`TemplateError` for what it cannot evaluate.
+    """
+    values = {**_parameter_defaults(template), **values}
+    conditions = template.get("Conditions", {})
+    lists = {
+        name for name, declared in template.get("Parameters", {}).items() if "List" in str(declared.get("Type", ""))
+    }
+    evaluated: dict[str, bool] = {}
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, (str, int, float, bool)):
+            return str(node) if not isinstance(node, bool) else node
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        if isinstance(node, dict) and len(node) == 1:
+            [(function, argument)] = node.items()
+            if function == "Ref" and argument in values:
+                value = values[argument]
+                if argument in lists:
+                    return [] if value in ("", []) else (value.split(",") if isinstance(value, str) else list(value))
+                return str(value)
+            if function == "Fn::Join":
+                separator, items = argument
+                resolved = resolve(items)
+                parts = resolved if isinstance(resolved, list) else [resolved]
+                return str(separator).join(str(part) for part in parts)
+            if function == "Fn::Equals":
+                left, right = (resolve(item) for item in argument)
+                return left == right
+            if function == "Fn::Not":
+                return not truth(argument[0])
+            if function == "Fn::And":
+                return all(truth(item) for item in argument)
+            if function == "Fn::Or":
+                return any(truth(item) for item in argument)
+            if function in ("Condition", "Fn::Condition"):  # moto's YAML reader writes !Condition as the latter
+                return condition(argument)
+        raise TemplateError(f"condition uses what the local cloud cannot evaluate: {json.dumps(node)[:200]}")
+
+    def truth(node: Any) -> bool:
+        result = resolve(node)
+        if not isinstance(result, bool):
+            raise TemplateError(f"condition is not true or false: {json.dumps(node)[:200]}")
+        return result
+
+    def condition(name: Any) -> bool:
+        if name not in conditions:
+            raise TemplateError(f"unknown condition {name!r}")
+        if name not in evaluated:
+            evaluated[name] = truth(conditions[name])
+        return evaluated[name]
+
+    return {name: condition(name) for name in conditions}
+
+
+def apply_conditions(template: dict[str, Any], values: dict[str, Any]) -> None:
+    """Remove the resources and outputs whose Condition is false, take each ``Fn::If``'s branch and drop
+    ``AWS::NoValue``, in place, as CloudFormation does.
+
+    moto evaluates conditions itself but then lists a skipped resource as an empty entry in DescribeStackResources,
+    and keeps ``AWS::NoValue`` as a null list item (a policy statement ``null``); on AWS neither is there.
+    """
+    conditions = evaluate_conditions(template, values)
+    no_value = {"Ref": "AWS::NoValue"}
+
+    def choose(node: Any) -> Any:
+        if isinstance(node, dict):
+            if len(node) == 1 and "Fn::If" in node:
+                name, when_true, when_false = node["Fn::If"]
+                if name not in conditions:
+                    raise TemplateError(f"Fn::If names an unknown condition {name!r}")
+                return choose(when_true if conditions[name] else when_false)
+            chosen = {key: choose(value) for key, value in node.items()}
+            return {key: value for key, value in chosen.items() if value != no_value}
+        if isinstance(node, list):
+            return [item for item in (choose(value) for value in node) if item != no_value]
+        return node
+
+    for section in ("Resources", "Outputs"):
+        entries = template.get(section, {})
+        for logical_id in [key for key, entry in entries.items() if isinstance(entry, dict) and "Condition" in entry]:
+            if not conditions[entries[logical_id]["Condition"]]:
+                del entries[logical_id]
+        template[section] = choose(entries)
 
 
 def _zip_directory(directory: Path) -> bytes:
@@ -242,3 +346,46 @@ def deploy(
         name = physical.get(logical_id)
         if name:
             register(name, code)
+
+
+def deploy_as_sam(
+    template: Path,
+    *,
+    stack_name: str,
+    region: str,
+    parameters: dict[str, str],
+    cloudformation: Any,
+    register: Callable[[str, FunctionCode], None],
+    deployed_at: datetime,
+    unemulated: list[tuple[str, str]],
+    record_calls: Callable[[list[dict[str, Any]]], None],
+) -> None:
+    """:func:`deploy` into the central account, then what AWS would show afterwards: the stack created at
+    ``deployed_at``, its alert subscription confirmed, and CloudTrail's records of CloudFormation's watched calls
+    (``record_calls`` gets the stack's resource summaries)."""
+    from . import out_of_band
+
+    account_id = CENTRAL_ACCOUNT
+    deploy(
+        template,
+        stack_name=stack_name,
+        region=region,
+        account_id=account_id,
+        parameters=parameters,
+        cloudformation=cloudformation,
+        register=register,
+    )
+    outputs = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0].get("Outputs", [])
+    topic = next((item["OutputValue"] for item in outputs if item["OutputKey"] == "AlertsTopicArn"), None)
+    out_of_band.as_deployed_at(account_id, region, stack_name, deployed_at, topic)
+    if unemulated:
+        logger.warning(
+            "resources the local cloud does not emulate (created as placeholders): %s",
+            ", ".join(f"{logical} ({kind})" for logical, kind in unemulated),
+        )
+    resources = cloudformation.list_stack_resources(StackName=stack_name)
+    record_calls(resources.get("StackResourceSummaries", []))
+
+
+# The name the StackSets emulation (stacksets.py) imports.
+_drop_false_conditions = apply_conditions

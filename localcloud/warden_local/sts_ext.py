@@ -78,19 +78,25 @@ def answer(
     return _response(action, result, request_id)
 
 
+def issued_key(response_body: bytes) -> str | None:
+    """The AccessKeyId of an STS answer that issued credentials."""
+    match = _ACCESS_KEY.search(response_body.decode("utf-8", "replace"))
+    return match.group(1) if match else None
+
+
 def note_web_identity(params: dict[str, Any], response_body: bytes, identities: IdentityResolver, account: str) -> None:
     """After moto answered AssumeRoleWithWebIdentity: remember which provider vouched for the new keys."""
-    match = _ACCESS_KEY.search(response_body.decode("utf-8", "replace"))
-    if match is None:
+    key = issued_key(response_body)
+    if key is None:
         return
     claims = _claims(str(params.get("WebIdentityToken", "")))
     issuer = str(params.get("ProviderId") or claims.get("iss") or "unknown").removeprefix("https://")
     if issuer in _PLAIN_PROVIDERS:
         attributes = {f"{issuer}:{key}": str(claims[key]) for key in ("aud", "sub") if key in claims}
-        identities.note_web_identity(match.group(1), issuer, attributes)
+        identities.note_web_identity(key, issuer, attributes)
     else:
         # An OpenID Connect provider registered in IAM is named by its ARN.
-        identities.note_web_identity(match.group(1), f"arn:aws:iam::{account}:oidc-provider/{issuer}", {})
+        identities.note_web_identity(key, f"arn:aws:iam::{account}:oidc-provider/{issuer}", {})
 
 
 def _claims(token: str) -> dict[str, Any]:

@@ -21,16 +21,18 @@ _CLOUDFORMATION = "cloudformation.amazonaws.com"
 Emit = Callable[[dict[str, Any]], None]
 
 
-def create_account_trail(account_id: str, region: str) -> None:
+def create_account_trail(account_id: str, region: str, *, multi_region: bool = True) -> None:
     """The account's logging trail and its bucket, straight into the backends: the account had its trail long before
-    the stack (no CloudTrail event)."""
+    the stack (no CloudTrail event). ``multi_region=False``: a trail of ``region`` only."""
     from moto.cloudtrail.models import cloudtrail_backends
     from moto.s3.models import s3_backends
 
     bucket = f"aws-cloudtrail-logs-{account_id}-local"
-    s3_backends[account_id]["aws"].create_bucket(bucket, region)
+    s3 = s3_backends[account_id]["aws"]
+    if bucket not in s3.buckets:
+        s3.create_bucket(bucket, region)
     trail = cloudtrail_backends[account_id][region].create_trail(
-        ACCOUNT_TRAIL, bucket, "", "", True, True, True, False, "", "", "", []
+        ACCOUNT_TRAIL, bucket, "", "", True, multi_region, True, False, "", "", "", []
     )
     trail.start_logging()
 

@@ -23,15 +23,26 @@ def request_info(environ: dict[str, Any]) -> RequestInfo:
         access_key_id=access_key_from_authorization(environ.get("HTTP_AUTHORIZATION")),
         source_ip=str(environ.get("REMOTE_ADDR") or "127.0.0.1"),
         user_agent=str(environ.get("HTTP_USER_AGENT") or ""),
+        region=signing_region(environ.get("HTTP_AUTHORIZATION")),
     )
 
 
-def signing_service(authorization: str | None) -> str | None:
+def _credential_scope(authorization: str | None) -> list[str]:
     # Credential=AKID/20261124/us-east-1/ssm/aws4_request
     if not authorization or "Credential=" not in authorization:
-        return None
-    scope = authorization.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+        return []
+    return authorization.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+
+
+def signing_service(authorization: str | None) -> str | None:
+    scope = _credential_scope(authorization)
     return str(scope[3]).lower() if len(scope) >= 5 else None
+
+
+def signing_region(authorization: str | None) -> str | None:
+    """The region of a SigV4 credential scope: the region the request acts in."""
+    scope = _credential_scope(authorization)
+    return str(scope[2]) if len(scope) >= 5 and scope[2] else None
 
 
 def json_params(environ: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -105,3 +106,27 @@ def monitor_stack() -> Iterator[Stack]:
         start_at=TUESDAY_MORNING, policy=POLICY.format(mode="monitor"), fidelity=functional_fidelity()
     ) as cloud:
         yield Stack(cloud)
+
+
+@pytest.fixture
+def org_stack(tmp_path: Path) -> Iterator[Any]:
+    """The central stack of the emulated organization (no member stacks yet), on a Tuesday morning, its policy
+    pushed to AppConfig as the security team does it (`warden policy push`)."""
+    from tests.functional.org_stack import ORG_POLICY, OrgStack
+    from tests.functional.org_stack import TUESDAY_MORNING as ORG_MORNING
+
+    with LocalCloud(start_at=ORG_MORNING, organization=True, fidelity=functional_fidelity()) as cloud:
+        stack = OrgStack(cloud)
+        policy = tmp_path / "organization-policy.yaml"
+        policy.write_text(ORG_POLICY, encoding="utf-8")
+        pushed = stack.warden("policy", "push", str(policy))
+        assert pushed.code == 0, pushed.text
+        yield stack
+
+
+@pytest.fixture
+def org(org_stack: Any) -> Any:
+    """The organization with the member StackSet deployed by `warden org deploy` to Production and Development."""
+    result = org_stack.deploy_members()
+    assert result.code == 0, result.text
+    return org_stack

@@ -157,3 +157,51 @@ def test_bad_input_to_local_up_is_refused_before_anything_starts(
     assert "--policy: cannot read" in capsys.readouterr().err
     assert main(["local", "advance", "soon"]) == 2
     assert "DURATION: invalid duration 'soon'" in capsys.readouterr().err
+
+
+def test_local_up_org_serves_the_organization_and_its_members_users() -> None:
+    import json
+    import urllib.request
+
+    import boto3
+
+    # GIVEN `warden local up --org`
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "warden_cli.main", "local", "up", "--port", "0", "--org"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**env, "PYTHONUNBUFFERED": "1"},
+        cwd=REPO,
+    )
+    try:
+        ready, _export = first_lines(process, 2, timeout=120)
+        endpoint = ready.removeprefix("ready ")
+
+        # WHEN a user of prod-web is asked for through the control API, and the organization through Organizations
+        request = urllib.request.Request(
+            f"{endpoint}/_warden/identity",
+            data=json.dumps({"kind": "user", "name": "dora", "account": "222222222222"}).encode(),
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            keys = json.loads(answer.read())
+        session = boto3.session.Session(
+            aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"],
+            region_name="eu-west-1",
+        )
+        caller = session.client("sts", endpoint_url=endpoint).get_caller_identity()
+        described = session.client("organizations", endpoint_url=endpoint).describe_organization()
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(15)
+
+        # THEN the user acts in prod-web, inside organization o-warden0001, and the cloud stops cleanly
+        assert caller["Arn"] == "arn:aws:iam::222222222222:user/dora"
+        assert described["Organization"]["Id"] == "o-warden0001"
+        assert code == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)

@@ -176,3 +176,14 @@ def test_a_sam_policy_template_is_enforced_as_the_translator_expands_it(enforced
     assert greetings == ["hello", "resumed"]
     resumed = [d for d in enforced.iam_decisions if "ResumeRecorder" in d.function_name]
     assert [(d.action, d.allowed) for d in resumed] == [("sqs:SendMessage", True)]
+
+
+def test_sqs_batch_calls_need_the_single_message_actions_as_on_aws() -> None:
+    url = "https://sqs.us-east-1.amazonaws.com/123456789012/sweep"
+    for operation, action in (
+        ("SendMessageBatch", "sqs:SendMessage"),
+        ("DeleteMessageBatch", "sqs:DeleteMessage"),
+        ("ChangeMessageVisibilityBatch", "sqs:ChangeMessageVisibility"),
+    ):
+        [(needed, _)] = required("sqs", operation, {"QueueUrl": url}, ARNS)
+        assert needed == action

@@ -211,3 +211,20 @@ def test_an_invalid_version_in_a_cold_container_with_no_copy_is_a_policy_error_n
         world.source.current()
     assert isinstance(raised.value.__cause__, PolicyError)
     assert world.rejected and world.rejected[0][1].startswith("none: no valid policy exists")
+
+
+def test_a_store_that_cannot_be_read_is_asked_again_after_the_interval_not_on_every_read() -> None:
+    world = World(max_age=60)
+    world.data.deployed = GOOD
+    world.rule_names()
+    world.data.deleted = True
+    world.clock.advance(minutes=2)
+    sessions = world.data.sessions
+    for _ in range(5):
+        assert world.rule_names() == ["ops"]
+    # one new session tried (the token was used up by the failed poll), then nothing until the interval has passed
+    assert world.data.sessions - sessions <= 1
+    world.data.deleted = False
+    world.clock.advance(seconds=61)
+    assert world.rule_names() == ["ops"]
+    assert world.data.sessions - sessions >= 1

@@ -3,11 +3,9 @@ one blind alert when no canary came back in time."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
-from tests.fakes import FakeAlerts, FakeClock, FakeOnce
+from tests.fakes import FakeAlerts, FakeCanaryState, FakeClock, FakeOnce
 from warden.alerts import AlertContext
 from warden.notifier import Notifier
 from warden.watch import Canary
@@ -15,53 +13,6 @@ from warden.watch import Canary
 CONTEXT = AlertContext(stack="session-warden", region="eu-central-1", account="123456789012")
 PARAMETER = "/session-warden/session-warden/canary"
 MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-
-class FakeCanaryState:
-    """The StateTable canary item (pk ``canary``, sk ``state``) with the adapter's conditions; counts the calls."""
-
-    def __init__(self) -> None:
-        self.item: dict[str, Any] = {}
-        self.reads = 0
-        self.claims = 0
-
-    def canary(self) -> Mapping[str, Any] | None:
-        self.reads += 1
-        return dict(self.item) if self.item else None
-
-    def claim_canary_send(self, nonce: str, now: float, every_seconds: float) -> bool:
-        self.claims += 1
-        if "sent_at" in self.item and self.item["sent_at"] > now - every_seconds:
-            return False
-        self.item.update(nonce=nonce, sent_at=now)
-        self.item.setdefault("waiting_since", now)
-        self.item.pop("send_error", None)
-        return True
-
-    def canary_send_failed(self, nonce: str, problem: str) -> None:
-        if self.item.get("nonce") == nonce:
-            self.item["send_error"] = problem
-
-    def canary_seen(self, nonce: str, now: float) -> Mapping[str, Any] | None:
-        if self.item.get("nonce") != nonce or "waiting_since" not in self.item:
-            return None
-        old = dict(self.item)
-        self.item["seen_at"] = now
-        self.item.pop("waiting_since", None)
-        self.item.pop("blind_since", None)
-        return old
-
-    def mark_blind(self, waiting_since: float, now: float) -> bool:
-        if self.item.get("waiting_since") != waiting_since or "blind_since" in self.item:
-            return False
-        self.item["blind_since"] = now
-        return True
-
-    def record_tamper(self, sk: str, item: Mapping[str, Any]) -> bool:
-        return True
-
-    def policy_push(self, digest: str) -> Mapping[str, Any] | None:
-        return None
 
 
 class FakeWriter:

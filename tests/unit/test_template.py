@@ -28,6 +28,9 @@ RESOURCES = TEMPLATE["Resources"]
 # Functions AppConfig invokes synchronously (organization mode's policy validator): a failure is the refusal that
 # `warden policy push` prints, never an event lost in the background, so no DLQ, no alarm, no dashboard line.
 SYNCHRONOUS = frozenset({"PolicyValidatorFunction"})
+# Organization mode's sweep worker: its event source is the sweep queue, whose redrive is its dead-letter queue;
+# its alarms are its own (a one-account dashboard and alarm cannot name a function that stack does not have).
+ORG_QUEUE_WORKERS = frozenset({"SweepWorkerFunction"})
 
 
 def test_default_policy_parameter_is_the_example_policy() -> None:
@@ -40,7 +43,11 @@ def test_outputs_the_cli_relies_on_exist() -> None:
 
 
 def test_every_function_has_a_dead_letter_queue_for_its_rule_and_its_async_invocations() -> None:
-    functions = {name: r for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"}
+    functions = {
+        name: r
+        for name, r in RESOURCES.items()
+        if r["Type"] == "AWS::Serverless::Function" and name not in ORG_QUEUE_WORKERS
+    }
     for name in SYNCHRONOUS:
         assert "Events" not in functions.pop(name)["Properties"], name
     assert set(functions) == {
@@ -93,8 +100,18 @@ def test_session_end_rules_ignore_exactly_the_roles_that_terminate_sessions() ->
 
 
 def test_event_delivery_dead_letters_come_only_from_the_wardens_own_rules() -> None:
-    [statement] = RESOURCES["EventDeliveryDLQPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    # The second statement exists in organization mode only: the same rules on the central bus.
+    [statement, org] = RESOURCES["EventDeliveryDLQPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     sources = [arn["Sub"] for arn in statement["Condition"]["ArnEquals"]["aws:SourceArn"]]
+    condition, org_statement, otherwise = org["If"]
+    assert (condition, otherwise) == ("OrgMode", {"Ref": "AWS::NoValue"})
+    org_rules = [r["Properties"] for r in RESOURCES.values() if r["Type"] == "AWS::Events::Rule"]
+    dead_letters = [target["DeadLetterConfig"]["Arn"] for rule in org_rules for target in rule["Targets"]]
+    assert dead_letters == [{"GetAtt": "EventDeliveryDLQ.Arn"}] * len(org_rules)
+    assert sorted(arn["Sub"] for arn in org_statement["Condition"]["ArnEquals"]["aws:SourceArn"]) == sorted(
+        f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/${{AWS::StackName}}-central/{r['Name']['Sub']}"
+        for r in org_rules
+    )
     names = []
     for function in ("SessionStartedFunction", "SessionEndedFunction", "SweeperFunction", "TamperWatchFunction"):
         for event in RESOURCES[function]["Properties"]["Events"].values():
@@ -157,7 +174,7 @@ def test_the_stack_says_which_warden_version_it_is() -> None:
 def test_the_dashboard_shows_errors_and_throttles_of_every_function() -> None:
     body = RESOURCES["OperationsDashboard"]["Properties"]["DashboardBody"]["Sub"]
     functions = [name for name, resource in RESOURCES.items() if resource["Type"] == "AWS::Serverless::Function"]
-    for name in set(functions) - SYNCHRONOUS:
+    for name in set(functions) - SYNCHRONOUS - ORG_QUEUE_WORKERS:
         for metric in ("Errors", "Throttles"):
             assert f'["AWS/Lambda", "{metric}", "FunctionName", "${{{name}}}"' in body, f"{name} {metric}"
 
@@ -255,6 +272,6 @@ def test_the_throttles_alarm_counts_every_function() -> None:
         metric["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"] for metric in metrics if "MetricStat" in metric
     }
     functions = {name for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"}
-    assert counted == functions - SYNCHRONOUS
+    assert counted == functions - SYNCHRONOUS - ORG_QUEUE_WORKERS
     [total] = [metric for metric in metrics if metric.get("ReturnData")]
     assert set(total["Expression"].replace(" ", "").split("+")) == {m["Id"] for m in metrics if "MetricStat" in m}

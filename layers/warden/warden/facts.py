@@ -93,8 +93,12 @@ def live_request(
     documents: SessionDocuments,
     account: str | None,
     host: str | None,
+    region: str | None = None,
+    account_path: str | None = None,
 ) -> SessionRequest:
-    """The decision input of an open session from DescribeSessions (never from the ledger)."""
+    """The decision input of an open session from DescribeSessions (never from the ledger).
+
+    *region* and *account_path* (the account's OU path, organization mode) say where the session runs."""
     document = session.document or "SSM-SessionManagerRunShell"
     return SessionRequest(
         principal=principal,
@@ -108,6 +112,8 @@ def live_request(
         account=account,
         session_id=session.session_id,
         logging=documents.session_logging(document),
+        region=region,
+        account_path=account_path,
     )
 
 

@@ -50,16 +50,17 @@ def parse_event(event: Mapping[str, Any], *, expected: tuple[str, ...]) -> Sessi
         require_eventbridge_envelope(event)
         call = parse_session_event(event)
     except EventError as error:
-        _reject(event, str(error))
+        reject_event(event, str(error))
         raise RejectedEvent(str(error)) from error
     if call.event_name not in expected:
         problem = f"{call.event_name} sent to a function for {', '.join(expected)}"
-        _reject(event, problem)
+        reject_event(event, problem)
         raise RejectedEvent(problem)
     return call
 
 
-def _reject(event: object, problem: str) -> None:
+def reject_event(event: object, problem: str) -> None:
+    """Count ``EventRejected`` and log why (the caller raises :class:`RejectedEvent`, so the event goes to the DLQ)."""
     count("EventRejected")
     logger.error("event rejected", extra={"problem": problem, "event_id": _event_id(event)})
 

@@ -19,6 +19,7 @@ from warden.ports import (
     Ledger,
     Liveness,
     OnceStore,
+    Organization,
     Outbox,
     PolicySource,
     SessionDocuments,
@@ -75,6 +76,8 @@ def assemble(
     notices: SessionNotices | None = None,
     warning_records: WarningRecords | None = None,
     canary: Canary | None = None,
+    organization: Organization | None = None,
+    warden_callers: frozenset[str] = frozenset(),
 ) -> Warden:
     """Wire the service to its ports (AWS adapters in Lambda, fakes in tests, the local cloud in between).
 
@@ -99,6 +102,12 @@ def assemble(
         ledger); None sends none.
     canary
         The sweeper's canary through the event path (None: no canary).
+    organization
+        Organization mode: where the OU path of the scope's account comes from (for ``ou:`` rules); None in
+        single-account mode.
+    warden_callers
+        The ARNs the warden's own calls show in the scope's account (the member role's ``session-warden``
+        session): their TerminateSession events are not acted on.
     """
     notifier = Notifier(alerts, once, outbox)
     enforcer = Enforcer(
@@ -121,13 +130,20 @@ def assemble(
         documents=documents,
         roles=roles,
     )
-    events = SessionEvents(**shared)
+    events = SessionEvents(**shared, organization=organization, warden_callers=warden_callers)
     warnings = (
         ExpiryWarnings(notices, warning_records, once, notifier, context)
         if notices is not None and warning_records is not None
         else None
     )
     sweeper = Sweeper(
-        **shared, once=once, notifier=notifier, context=context, liveness=liveness, warnings=warnings, canary=canary
+        **shared,
+        once=once,
+        notifier=notifier,
+        context=context,
+        liveness=liveness,
+        warnings=warnings,
+        canary=canary,
+        organization=organization,
     )
     return Warden(events=events, sweeper=sweeper, enforcer=enforcer)

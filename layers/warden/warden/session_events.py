@@ -32,17 +32,23 @@ from warden.ports import (
     GrantStore,
     IssuerRoles,
     Ledger,
+    Organization,
     PolicySource,
     SessionDocuments,
     Sessions,
     TargetTags,
 )
-from warden.records import LedgerEntry, LiveSession
+from warden.records import WARDEN_ACTOR, LedgerEntry, LiveSession
 
 
 @dataclass
 class SessionEvents:
-    """Handles one CloudTrail session event at a time; denials go to the shared :class:`Enforcer`."""
+    """Handles one CloudTrail session event at a time; denials go to the shared :class:`Enforcer`.
+
+    In organization mode *organization* gives the OU path of the account a session runs in (for rules naming
+    ``ou:`` paths), and *warden_callers* are the ARNs the warden's own calls show in this account
+    (``assumed-role/<member role>/session-warden``): their TerminateSession events are the warden's, never acted on.
+    """
 
     clock: Clock
     tags: TargetTags
@@ -53,6 +59,8 @@ class SessionEvents:
     enforcer: Enforcer
     documents: SessionDocuments
     roles: IssuerRoles
+    organization: Organization | None = None
+    warden_callers: frozenset[str] = frozenset()
 
     def on_session_started(self, call: SessionApiCall) -> Outcome:
         """Decide a StartSession / ResumeSession; terminate and alert when it breaks the policy."""
@@ -85,6 +93,8 @@ class SessionEvents:
             account=call.account,
             session_id=session_id,
             logging=self.documents.session_logging(call.document),
+            region=call.region,
+            account_path=self._account_path(call.account),
         )
         # The first verified record of a session wins: another event naming a session the ledger already recorded
         # from its StartSession (a forged one, handed to the function directly) rewrites nothing. It is still
@@ -141,6 +151,8 @@ class SessionEvents:
             documents=self.documents,
             account=call.account,
             host=recorded_host(row),
+            region=call.region,
+            account_path=self._account_path(call.account),
         )
         policy = self.policies.current()
         decision = self._decide(policy, request, now)
@@ -215,6 +227,11 @@ class SessionEvents:
         if call.failed:
             count("TerminateSessionFailed")
             return Outcome(call.session_id, decision="none", action=f"ignored failed call: {call.error_code}")
+        if call.principal.arn in self.warden_callers:
+            # The warden's own TerminateSession in a member account (its rule cannot tell the member role apart):
+            # the enforcer that made the call records the end; acting on it again would only race that record.
+            count("OwnTerminationIgnored")
+            return Outcome(call.session_id, decision="none", action=f"ignored: ended by {WARDEN_ACTOR}")
         session_id = _require_session_id(call)
         ended_at = self._confirm_ended(call, session_id)
         entry = self.ledger.get(session_id)
@@ -268,6 +285,13 @@ class SessionEvents:
         )
         count("StartSessionFailed")
         return Outcome(None, decision="none", action=f"recorded failed call: {call.error_code}")
+
+    def _account_path(self, account: str | None) -> str | None:
+        """The OU path of *account* (organization mode); None in single-account mode. Raises AwsCallFailed when
+        Organizations cannot say (the event is retried): an unknown path could let an ``ou:`` deny rule miss."""
+        if self.organization is None or account is None:
+            return None
+        return self.organization.path_of(account)
 
     def _decide(self, policy: Policy, request: SessionRequest, now: datetime) -> Decision:
         """Decide without grants first: a deny rule, or an allow rule with no end, is final without a grants read.

@@ -43,6 +43,7 @@ class Settings:
     guarded_regions: tuple[str, ...] = ()
     member_role_name: str = DEFAULT_MEMBER_ROLE
     sweep_queue_url: str | None = None  # the sweeper's queue of per-account-region sweeps (organization mode)
+    sweep_dead_letter_url: str | None = None  # the sweep worker: where an unreadable sweep order is kept
     endpoint_url: str | None = None  # AWS_ENDPOINT_URL (the local cloud); unset on AWS: regional endpoints
     # Organization mode: the policy lives in AWS AppConfig (all three set), else in the policy parameter.
     policy_application: str | None = None
@@ -92,6 +93,7 @@ class Settings:
             guarded_regions=_guarded_regions(env, region),
             member_role_name=_member_role(env),
             sweep_queue_url=env.get("WARDEN_SWEEP_QUEUE_URL") or None,
+            sweep_dead_letter_url=env.get("WARDEN_SWEEP_DLQ_URL") or None,
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             policy_application=env.get("WARDEN_POLICY_APPLICATION") or None,
             policy_environment=env.get("WARDEN_POLICY_ENVIRONMENT") or None,

@@ -36,6 +36,7 @@ from warden.ports import (
     Ledger,
     Liveness,
     OnceStore,
+    Organization,
     PolicySource,
     SessionDocuments,
     Sessions,
@@ -82,15 +83,33 @@ class Sweeper:
     liveness: Liveness | None = None
     warnings: ExpiryWarnings | None = None
     canary: Canary | None = None
+    # Organization mode: the OU path of the scope's account (``context.account``), read once per sweep.
+    organization: Organization | None = None
 
     def sweep(self, owner: str) -> SweepReport:
         """Re-decide every open session; expire grants; adopt missed sessions; close rows of ended ones.
 
-        Sends the alerts the outbox keeps first. A session whose target's tags cannot be read is left for the
-        next sweep (alerted once when that lasts :data:`UNJUDGED_ALERT_AFTER`); every other one is judged.
-        A sweep that settled everything records a heartbeat. Raises :class:`SweepIncomplete` once every
-        session was looked at, when some could not be settled.
+        Single-account mode: the organization-wide part (:meth:`sweep_org`) and the per-scope part
+        (:meth:`sweep_scope`) in one sweep, under one lease. Sends the alerts the outbox keeps once every session
+        is judged. A session whose target's tags cannot be read is left for the next sweep (alerted once when that
+        lasts :data:`UNJUDGED_ALERT_AFTER`); every other one is judged. A sweep that settled everything records a
+        heartbeat. Raises :class:`SweepIncomplete` once every session was looked at, when some could not be
+        settled.
         """
+        return self._leased(owner, org_wide=True, scoped=True)
+
+    def sweep_org(self, owner: str) -> SweepReport:
+        """Organization mode, the scheduled sweep's own part: expire grants, send the kept alerts, read the policy
+        (so that a rejected or missing one is alerted even when no scope is swept). Sessions are swept per scope
+        by the sweep workers (:meth:`sweep_scope`)."""
+        return self._leased(owner, org_wide=True, scoped=False)
+
+    def sweep_scope(self, owner: str) -> SweepReport:
+        """Organization mode, one account and region: its sessions, adoption, closing rows, warnings, canary and
+        heartbeat, under that scope's own lease (the storage of a scoped warden keys lease and heartbeat by it)."""
+        return self._leased(owner, org_wide=False, scoped=True)
+
+    def _leased(self, owner: str, *, org_wide: bool, scoped: bool) -> SweepReport:
         report = SweepReport()
         if not self._take_lease(owner):
             count("SweepSkipped")
@@ -99,47 +118,16 @@ class Sweeper:
         failures: list[str] = []
         try:
             now = self.clock.now()
-            self.roles.forget()  # issuer role paths are resolved afresh each sweep, then once per role
-            self.documents.forget_preferences()  # so are logging settings (preferences change while sessions run)
-            report.grants_expired = self._expire_grants(now, failures)
-            live = self.sessions.active()
-            report.active = len(live)
-            open_rows = {entry.session_id: entry for entry in self.ledger.open_entries()}
-            policy = self.policies.current()
-            grants = self.grants.active(now)
-            infos, unreadable = self.tags.lookup_each({session.target for session in live})
-            marked = self.liveness.unjudged() if self.liveness else {}
-            open_sessions: list[OpenSession] = []
-            if policy.compiled.limited:
-                # What the limits count is what AWS lists now. Newest first: among sessions over a limit, the
-                # newest go first and the oldest stay (each counts only the sessions older than itself).
-                open_sessions = [open_session(s, infos[s.target].tags if s.target in infos else {}) for s in live]
-                live = sorted(live, key=lambda s: (s.started_at.timestamp(), s.session_id), reverse=True)
-            ended: list[str] = []  # ended by this sweep; their leaving the Active list is watched at the end
-            for session in live:
-                if session.target in unreadable:
-                    self._unjudged(session, unreadable[session.target], now, report, failures)
-                    continue
-                # A bulkhead: one session's failure of whatever kind (a termination that keeps failing, a
-                # throttled ledger write, a record the warden cannot read) must not stop the enforcement of
-                # the others. Note it, go on, and fail the sweep at the end.
-                try:
-                    row = open_rows.get(session.session_id)
-                    if self._resweep(session, row, infos, policy, grants, now, report, open_sessions):
-                        ended.append(session.session_id)
-                except Exception as error:  # reported below, and raised once all are done
-                    count("SweepSessionFailed")
-                    logger.exception("could not re-check a session", extra={"session_id": session.session_id})
-                    failures.append(f"{session.session_id}: {describe(error)}")
-            self._watch_endings(ended)
-            self._clear_judged(marked, {s.session_id for s in live if s.target in unreadable}, failures)
-            live_ids = {session.session_id for session in live}
-            report.ended_without_event = self._close_unlisted(
-                [row for session_id, row in open_rows.items() if session_id not in live_ids], now
-            )
-            # Kept alerts go out once every session is judged: a backlog must never delay enforcement.
-            self._flush_outbox(failures)
-            if self.canary is not None:
+            if org_wide:
+                report.grants_expired = self._expire_grants(now, failures)
+            if scoped:
+                self._sweep_sessions(now, report, failures)
+            else:
+                self.policies.current()  # a rejected or missing policy is alerted by reading it
+            if org_wide:
+                # Kept alerts go out once every session is judged: a backlog must never delay enforcement.
+                self._flush_outbox(failures)
+            if scoped and self.canary is not None:
                 self.canary.run()  # never raises for AWS: a blind path is alerted, it does not fail the sweep
         finally:
             self.once.release(SWEEP_LEASE, owner)
@@ -149,6 +137,57 @@ class Sweeper:
             raise SweepIncomplete(f"{len(failures)} session(s) not settled this sweep; first: {failures[0]}")
         self._heartbeat()
         return report
+
+    def _sweep_sessions(self, now: datetime, report: SweepReport, failures: list[str]) -> None:
+        """Judge every session AWS lists now, adopt the ones the event path missed, close rows of ended ones."""
+        self.roles.forget()  # issuer role paths are resolved afresh each sweep, then once per role
+        self.documents.forget_preferences()  # so are logging settings (preferences change while sessions run)
+        account_path = self._account_path()
+        live = self.sessions.active()
+        report.active = len(live)
+        open_rows = {entry.session_id: entry for entry in self.ledger.open_entries()}
+        policy = self.policies.current()
+        grants = self.grants.active(now)
+        infos, unreadable = self.tags.lookup_each({session.target for session in live})
+        marked = self.liveness.unjudged() if self.liveness else {}
+        open_sessions: list[OpenSession] = []
+        if policy.compiled.limited:
+            # What the limits count is what AWS lists now. Newest first: among sessions over a limit, the
+            # newest go first and the oldest stay (each counts only the sessions older than itself).
+            open_sessions = [open_session(s, infos[s.target].tags if s.target in infos else {}) for s in live]
+            live = sorted(live, key=lambda s: (s.started_at.timestamp(), s.session_id), reverse=True)
+        ended: list[str] = []  # ended by this sweep; their leaving the Active list is watched at the end
+        for session in live:
+            if session.target in unreadable:
+                self._unjudged(session, unreadable[session.target], now, report, failures)
+                continue
+            # A bulkhead: one session's failure of whatever kind (a termination that keeps failing, a
+            # throttled ledger write, a record the warden cannot read) must not stop the enforcement of
+            # the others. Note it, go on, and fail the sweep at the end.
+            try:
+                row = open_rows.get(session.session_id)
+                if self._resweep(session, row, infos, policy, grants, now, report, open_sessions, account_path):
+                    ended.append(session.session_id)
+            except Exception as error:  # reported below, and raised once all are done
+                count("SweepSessionFailed")
+                logger.exception("could not re-check a session", extra={"session_id": session.session_id})
+                failures.append(f"{session.session_id}: {describe(error)}")
+        self._watch_endings(ended)
+        self._clear_judged(marked, {s.session_id for s in live if s.target in unreadable}, failures)
+        live_ids = {session.session_id for session in live}
+        report.ended_without_event = self._close_unlisted(
+            [row for session_id, row in open_rows.items() if session_id not in live_ids], now
+        )
+
+    def _account_path(self) -> str | None:
+        """The OU path of the account swept (organization mode), None in single-account mode.
+
+        Raises AwsCallFailed when Organizations cannot say: the sweep fails (the alarm fires) rather than judge every
+        session without it, where an ``ou:`` allow rule would end sessions it allows and an ``ou:`` deny would miss.
+        """
+        if self.organization is None or self.context.account is None:
+            return None
+        return self.organization.path_of(self.context.account)
 
     def _take_lease(self, owner: str) -> bool:
         """The sweep lease; one whose stored expiry no sweep can have written is taken over and alerted."""
@@ -239,6 +278,7 @@ class Sweeper:
         now: datetime,
         report: SweepReport,
         open_sessions: list[OpenSession],
+        account_path: str | None = None,
     ) -> bool:
         """Re-decide one session; True when this sweep ended it (its ending may still be under way)."""
         if row is None and now - session.started_at < ADOPTION_GRACE:
@@ -264,6 +304,8 @@ class Sweeper:
             documents=self.documents,
             account=self.context.account,
             host=recorded_host(row),
+            region=self.context.region,
+            account_path=account_path,
         )
         decision = decide(policy, request, grants, now, open_sessions)
         if unresolved is not None and (decision.allowed or not (recorded or denies_everyone(policy, decision))):

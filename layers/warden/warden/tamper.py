@@ -13,7 +13,20 @@ from warden.policy import principal_from_identity
 RUN_SHELL = "SSM-SessionManagerRunShell"
 CLOUDFORMATION = "cloudformation.amazonaws.com"
 _DETAIL_TYPE = "AWS API Call via CloudTrail"
-_SOURCES = frozenset({"aws.events", "aws.cloudtrail", "aws.ssm", "aws.lambda", "aws.dynamodb"})
+_SOURCES = frozenset({"aws.events", "aws.cloudtrail", "aws.ssm", "aws.lambda", "aws.dynamodb", "aws.appconfig"})
+# The AppConfig calls that change the organization's policy (on the warden's own application).
+POLICY_STORE_CHANGES = frozenset(
+    {
+        "CreateHostedConfigurationVersion",
+        "DeleteHostedConfigurationVersion",
+        "UpdateConfigurationProfile",
+        "DeleteConfigurationProfile",
+        "StartDeployment",
+        "StopDeployment",
+    }
+)
+# Of those, the two `warden policy push` makes (a hosted version, then its deployment).
+POLICY_STORE_PUSH = frozenset({"CreateHostedConfigurationVersion", "StartDeployment"})
 
 
 class NotAControlCall(ValueError):
@@ -118,6 +131,8 @@ class Owned:
     region: str = ""
     account: str | None = None
     consequences: Mapping[str, str] = field(default_factory=dict)  # rule/function name -> what losing it does
+    policy_application: str | None = None  # organization mode: the AppConfig application of the policy
+    policy_profile: str | None = None
 
     def function_of(self, value: str | None) -> str | None:
         """The watched function a request names (name, full or partial ARN, with or without a qualifier)."""
@@ -176,6 +191,11 @@ def resource_of(call: ControlCall, owned: Owned) -> tuple[str, str] | None:
         if parameter is None:
             return None
         return ("policy" if parameter == owned.policy_parameter else "canary"), parameter
+    if source == "appconfig.amazonaws.com" and name in POLICY_STORE_CHANGES:
+        application = call.text("applicationId")
+        if application and owned.policy_application and application == owned.policy_application:
+            return "policy store", application
+        return None
     if source == "lambda.amazonaws.com":
         function = owned.function_of(call.text("functionName"))
         return ("function", function) if function else None
@@ -248,6 +268,8 @@ def meaning_of(call: ControlCall, kind: str, name: str, owned: Owned) -> str:
             "the policy was written outside `warden policy push`: whoever wrote it now decides who may open sessions "
             "(the warden enforces any document that parses)"
         )
+    if kind == "policy store":
+        return _policy_store_meaning(call)
     if kind == "canary":
         return "the canary parameter is deleted: the sweeper re-creates it, the event path is tested again after that"
     if kind == "function":
@@ -275,6 +297,27 @@ def meaning_of(call: ControlCall, kind: str, name: str, owned: Owned) -> str:
         return f"EventBridge may no longer invoke the {what}: {then}"
     what = owned.tables.get(name, f"table {name}")
     return f"the {what} table {name} is deleted: the functions that use it fail, and what it held is gone"
+
+
+def _policy_store_meaning(call: ControlCall) -> str:
+    verb = call.short_name
+    keeps = "the warden keeps enforcing its last valid policy and alerts policy missing"
+    if verb == "DeleteConfigurationProfile":
+        return f"the organization's policy profile in AppConfig is deleted: {keeps} until the stack is deployed again"
+    if verb == "UpdateConfigurationProfile":
+        return (
+            "the policy profile in AppConfig was changed (its validators or retrieval role): a version that does not "
+            "validate may now be deployed (the functions still refuse it and keep the last valid policy)"
+        )
+    if verb == "StopDeployment":
+        return "a policy deployment was stopped and rolled back: the policy in force may not be the one pushed"
+    if verb == "DeleteHostedConfigurationVersion":
+        version = call.text("versionNumber") or str(call.request.get("versionNumber", "a version"))
+        return f"policy version {version} was deleted from AppConfig: the history of what was enforced is shorter"
+    return (
+        "the policy was changed outside `warden policy push` (a version created or deployed in AppConfig): whoever "
+        "did it now decides who may open sessions in every account of the organization"
+    )
 
 
 def _targets(request: Mapping[str, Any]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -18,6 +18,7 @@ from warden.ports import Clock
 from warden.preferences import preference_changes, preferences_of
 from warden.records import Alert
 from warden.tamper import (
+    POLICY_STORE_PUSH,
     ControlCall,
     Finding,
     Owned,
@@ -52,6 +53,10 @@ class WatchReads(Protocol):
         """The value of one version of a parameter (None when it does not exist)."""
         ...
 
+    def hosted_version(self, application: str, profile: str, version: int) -> str | None:
+        """The content of one hosted AppConfig version of the policy (None when it does not exist)."""
+        ...
+
 
 class WatchRecords(Protocol):
     """The StateTable items of the watch and the canary (see contract: pk ``tamper``, ``canary``, ``policy-push``)."""
@@ -71,6 +76,30 @@ class WatchRecords(Protocol):
     def mark_blind(self, waiting_since: float, now: float) -> bool: ...
 
 
+class BlindReport(Protocol):
+    """Organization mode: what an account and region whose canary is not back is alerted as (account not covered)."""
+
+    def blind_key(self, waiting_since: float) -> str:
+        """The once-key of the alert of the outage that began at *waiting_since*."""
+        ...
+
+    def blind_alert(self, state: Mapping[str, Any], since: datetime, now: datetime) -> Alert: ...
+
+
+class ScopedCanary(Protocol):
+    """Organization mode: the canary of the account and region an event came from (its reads, records, alert)."""
+
+    @property
+    def reads(self) -> WatchReads: ...
+
+    @property
+    def records(self) -> WatchRecords: ...
+
+    def restored_key(self, blind_since: float) -> str: ...
+
+    def restored_alert(self, since: datetime, seen_at: datetime, round_trip_ms: int) -> Alert: ...
+
+
 class CanaryWriter(Protocol):
     def put(self, name: str, value: str) -> int:
         """Write the canary parameter; its new version."""
@@ -87,6 +116,8 @@ class TamperWatch:
     records: WatchRecords
     notifier: Notifier
     context: AlertContext
+    # Organization mode: the canary of the event's account and region (None: not one the warden covers).
+    scoped: Callable[[Mapping[str, Any]], ScopedCanary | None] | None = None
 
     def handle(self, event: object) -> dict[str, Any]:
         call = parse_control_event(event)
@@ -99,13 +130,23 @@ class TamperWatch:
         kind, name = found
         if kind == "canary":
             if call.short_name == "PutParameter":
-                return self._canary_back(call)
+                return self._canary_back(call, event)
             return self._tamper(Finding(call, name, meaning_of(call, kind, name, self.owned)))
-        if call.deployed_by_cloudformation and kind in ("rule", "function", "table", "policy", "warning document"):
+        if call.deployed_by_cloudformation and kind in (
+            "rule",
+            "function",
+            "table",
+            "policy",
+            "warning document",
+            "policy store",
+        ):
             # Only the stack that owns a resource changes it through CloudFormation: the warden's own deploy.
             count("TamperDeploy")
             return {"outcome": "deploy", "event_id": call.event_id}
         if kind == "policy" and call.short_name == "PutParameter" and self._is_push(call):
+            count("PolicyPushSeen")
+            return {"outcome": "policy push", "event_id": call.event_id}
+        if kind == "policy store" and call.short_name in POLICY_STORE_PUSH and self._is_store_push(call):
             count("PolicyPushSeen")
             return {"outcome": "policy push", "event_id": call.event_id}
         details: tuple[str, ...] = ()
@@ -161,7 +202,26 @@ class TamperWatch:
         version = call.response.get("version")
         if not isinstance(version, int) or isinstance(version, bool):
             return False
-        value = self.reads.parameter_value(self.owned.policy_parameter, version)
+        return self._announced(call, version, self.reads.parameter_value(self.owned.policy_parameter, version))
+
+    def _is_store_push(self, call: ControlCall) -> bool:
+        """The hosted version created, or deployed, holds exactly the text `warden policy push` announced, and the
+        call came right after it (the version is read back from AppConfig: the event never carries the content)."""
+        raw = call.response.get("versionNumber") if call.short_name == "CreateHostedConfigurationVersion" else None
+        if raw is None:
+            raw = call.request.get("configurationVersion")
+        profile = call.text("configurationProfileId")
+        if isinstance(raw, bool) or not str(raw or "").isdigit() or not profile or profile != self.owned.policy_profile:
+            return False
+        version = int(str(raw))
+        try:
+            content = self.reads.hosted_version(str(self.owned.policy_application), profile, version)
+        except AwsCallFailed:
+            logger.exception("could not read the policy version back from AppConfig")
+            return False
+        return self._announced(call, version, content)
+
+    def _announced(self, call: ControlCall, version: int, value: str | None) -> bool:
         if value is None:
             return False
         record = self.records.policy_push(hashlib.sha256(value.encode("utf-8")).hexdigest())
@@ -191,16 +251,29 @@ class TamperWatch:
 
     # -- the canary coming back ---------------------------------------------------------------------------
 
-    def _canary_back(self, call: ControlCall) -> dict[str, Any]:
+    def _canary_back(self, call: ControlCall, event: object) -> dict[str, Any]:
+        reads, records, scoped = self.reads, self.records, None
+        if self.scoped is not None and call.deployed_by_cloudformation:
+            # The member stack (or this one) creating or updating its canary parameter: no canary of the warden's.
+            return {"outcome": "deploy", "event_id": call.event_id}
+        if self.scoped is not None:
+            # Organization mode: every canary is an account's and region's, read and noted in that scope.
+            scoped = self.scoped(event) if isinstance(event, Mapping) else None
+            if scoped is None:
+                return {
+                    "outcome": "ignored",
+                    "why": "a canary write from an account or region the warden does not cover",
+                }
+            reads, records = scoped.reads, scoped.records
         version = call.response.get("version")
         name = self.owned.canary_parameter
         if not isinstance(version, int) or name is None:
             return {"outcome": "ignored", "why": "a canary write without a version"}
-        value = self.reads.parameter_value(name, version)
+        value = reads.parameter_value(name, version)
         if not value:
             return {"outcome": "ignored", "why": "the canary version is gone"}
         now = self.clock.now()
-        old = self.records.canary_seen(value, now.timestamp())
+        old = records.canary_seen(value, now.timestamp())
         if old is None:
             return {"outcome": "ignored", "why": "not the canary sent last"}
         sent_at = float(old.get("sent_at", now.timestamp()))
@@ -209,13 +282,21 @@ class TamperWatch:
         blind_since = old.get("blind_since")
         if blind_since is not None:
             since = datetime.fromtimestamp(float(blind_since), tz=now.tzinfo)
-            self.notifier.send_once(
-                f"canary-restored#{int(float(blind_since))}",
-                lambda: canary_restored_alert(
-                    self.context, blind_since=since, seen_at=now, round_trip_ms=round_trip_ms
-                ),
-                ttl_seconds=_ALERT_TTL_SECONDS,
-            )
+            if scoped is not None:
+                restored = scoped
+                self.notifier.send_once(
+                    restored.restored_key(float(blind_since)),
+                    lambda: restored.restored_alert(since, now, round_trip_ms),
+                    ttl_seconds=_ALERT_TTL_SECONDS,
+                )
+            else:
+                self.notifier.send_once(
+                    f"canary-restored#{int(float(blind_since))}",
+                    lambda: canary_restored_alert(
+                        self.context, blind_since=since, seen_at=now, round_trip_ms=round_trip_ms
+                    ),
+                    ttl_seconds=_ALERT_TTL_SECONDS,
+                )
         return {"outcome": "canary", "round_trip_ms": round_trip_ms}
 
 
@@ -229,6 +310,8 @@ class Canary:
     records: WatchRecords
     notifier: Notifier
     context: AlertContext
+    # Organization mode: a scope whose canary is not back is an `account-not-covered` alert (None: event path blind).
+    report: BlindReport | None = None
 
     def run(self) -> None:
         """One sweep's share: send a canary when one is due, and alert when the path went blind. Never raises for
@@ -270,8 +353,17 @@ class Canary:
             return
         if not self.records.mark_blind(waiting_since, now.timestamp()):
             return  # seen meanwhile, or another sweep marked it
-        count("EventPathBlind")
         since = datetime.fromtimestamp(waiting_since, tz=now.tzinfo)
+        if self.report is not None:
+            count("AccountNotCovered")
+            report = self.report
+            self.notifier.send_once(
+                report.blind_key(waiting_since),
+                lambda: report.blind_alert(state, since, now),
+                ttl_seconds=_ALERT_TTL_SECONDS,
+            )
+            return
+        count("EventPathBlind")
         problem = state.get("send_error")
         self.notifier.send_once(
             f"canary-blind#{int(waiting_since)}",

@@ -71,14 +71,19 @@ class AppConfigPolicySource:
         self._token: str | None = None
         self._text: str | None = None  # the deployed document as last received
         self._next_poll: datetime | None = None
+        self._failure: Exception | None = None  # the last read's failure, told again until the next poll
 
     def current(self) -> Policy:
         now = self._clock.now()
-        if self._text is not None and self._next_poll is not None and now < self._next_poll:
-            return self._keeper.accept(self._text)
+        if self._next_poll is not None and now < self._next_poll:
+            if self._text is not None:
+                return self._keeper.accept(self._text)
+            return self._keeper.missing(self._failure or NothingDeployed(self._nothing()))
         try:
             text = self._poll(now)
         except (AwsCallFailed, NothingDeployed) as error:
+            # Asked again after the interval, not on every read (each StartConfigurationSession is a priced call).
+            self._next_poll, self._failure = now + self._interval, error
             return self._keeper.missing(error)
         return self._keeper.accept(text)
 
@@ -100,12 +105,14 @@ class AppConfigPolicySource:
         if content:
             self._text = bytes(content).decode("utf-8", "replace")
         if self._text is None:
-            self._next_poll = None  # nothing to serve from memory: ask again on the next read
-            raise NothingDeployed(
-                f"no configuration is deployed to environment {self._identifiers['EnvironmentIdentifier']} for "
-                f"profile {self._identifiers['ConfigurationProfileIdentifier']}"
-            )
+            raise NothingDeployed(self._nothing())
         return self._text
+
+    def _nothing(self) -> str:
+        return (
+            f"no configuration is deployed to environment {self._identifiers['EnvironmentIdentifier']} for "
+            f"profile {self._identifiers['ConfigurationProfileIdentifier']}"
+        )
 
     def _latest(self) -> Any:
         if self._token is None:

@@ -207,7 +207,8 @@ class DynamoState:
     def claim_canary_send(self, nonce: str, now: float, every_seconds: float) -> bool:
         """Take the next canary send (a conditional write: two overlapping sweeps send one)."""
         return self._conditional_update(
-            "SET nonce = :nonce, sent_at = :now, waiting_since = if_not_exists(waiting_since, :now) REMOVE send_error",
+            "SET nonce = :nonce, sent_at = :now, waiting_since = if_not_exists(waiting_since, :now) "
+            "REMOVE send_error, unreachable",
             "attribute_not_exists(sent_at) OR sent_at <= :due",
             {":nonce": nonce, ":now": _decimal(now), ":due": _decimal(now - every_seconds)},
         )
@@ -237,6 +238,15 @@ class DynamoState:
             "SET round_trip_ms = :ms", "nonce = :nonce", {":nonce": nonce, ":ms": max(0, int((now - sent_at) * 1000))}
         )
         return old
+
+    def mark_unreachable(self, now: float, problem: str) -> None:
+        """Organization mode: the scope's member role could not be assumed (no canary could be sent); the outage
+        starts now unless it already has."""
+        self._conditional_update(
+            "SET waiting_since = if_not_exists(waiting_since, :now), unreachable = :problem",
+            "attribute_not_exists(unreachable) OR attribute_exists(unreachable)",
+            {":now": _decimal(now), ":problem": problem[:1000]},
+        )
 
     def mark_blind(self, waiting_since: float, now: float) -> bool:
         return self._conditional_update(

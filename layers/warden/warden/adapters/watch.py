@@ -1,8 +1,9 @@
-"""What the tamper watch and the canary read and write in SSM: document and parameter versions, the canary."""
+"""What the tamper watch and the canary read and write: SSM document and parameter versions, the canary, and (in
+organization mode) the hosted AppConfig versions of the policy."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from warden.adapters.aws import aws_call
 from warden.errors import AwsCallFailed
@@ -14,10 +15,28 @@ _MISSING = frozenset({"InvalidDocument", "InvalidDocumentVersion", "ParameterNot
 
 
 class SsmWatchReads:
-    """GetDocument and GetParameter of one exact version (``name:version``)."""
+    """GetDocument and GetParameter of one exact version (``name:version``); GetHostedConfigurationVersion when an
+    AppConfig client is given (organization mode)."""
 
-    def __init__(self, ssm: SSMClient) -> None:
+    def __init__(self, ssm: SSMClient, appconfig: Any = None) -> None:
         self._ssm = ssm
+        self._appconfig = appconfig
+
+    def hosted_version(self, application: str, profile: str, version: int) -> str | None:
+        if self._appconfig is None:
+            return None
+        try:
+            with aws_call("GetHostedConfigurationVersion"):
+                response = self._appconfig.get_hosted_configuration_version(
+                    ApplicationId=application, ConfigurationProfileId=profile, VersionNumber=version
+                )
+        except AwsCallFailed as error:
+            if error.code == "ResourceNotFoundException":
+                return None
+            raise
+        content = response.get("Content")
+        raw = content.read() if hasattr(content, "read") else content
+        return bytes(raw).decode("utf-8", "replace") if raw else None
 
     def document_content(self, name: str, version: str) -> str | None:
         try:
