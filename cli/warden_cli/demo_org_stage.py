@@ -23,7 +23,8 @@ from warden_cli.demo_org_cast import (
     MemberInstance,
     org_policy,
 )
-from warden_cli.demo_stage import Stage, _listed, cause_of, start_verdict
+from warden_cli.demo_stage import Stage, _listed
+from warden_cli.demo_verdicts import cause_of, start_verdict
 from warden_cli.output import iso_or_none
 from warden_cli.timeline import INDENT, local_time
 
@@ -136,7 +137,7 @@ class OrgStage(Stage):
             {"command": ["warden", "policy", "push", "org-demo.yaml"], "exit_code": code, "output": output},
         )
         self.expect(code == 0, f"`warden policy push org-demo.yaml` to succeed (exit {code})")
-        self._drain()
+        self.drain()
 
     def org_deploy(self) -> None:
         """``warden org deploy --ou Production Development --regions us-east-1 eu-west-1`` by the security team."""
@@ -169,7 +170,7 @@ class OrgStage(Stage):
             {"command": ["warden", *argv], "exit_code": code, "output": output},
             at=at,
         )
-        self._drain()
+        self.drain()
         return code, output
 
     def member_stacks(self, account: str, region: str) -> list[str]:
@@ -206,7 +207,7 @@ class OrgStage(Stage):
             at=at,
         )
         self.expect(deleted is not None, f"a forwarding rule in {self.where(account, region)} to delete")
-        self._drain()
+        self.drain()
 
     def create_account(self, name: str, ou: str) -> str:
         """The organization's administrators create an account in an OU (Organizations CreateAccount)."""
@@ -226,7 +227,7 @@ class OrgStage(Stage):
             at=at,
         )
         self.expect(enrolled == list(REGIONS), f"the member stack in {name} in {', '.join(REGIONS)} (in {enrolled})")
-        self._drain()
+        self.drain()
         return account
 
     # -- sessions in member accounts ----------------------------------------------------------------------------
@@ -268,7 +269,7 @@ class OrgStage(Stage):
             },
             at=at,
         )
-        self._drain()
+        self.drain()
         return tracked
 
     def row(self, tracked: Tracked) -> LedgerEntry | None:
@@ -309,7 +310,7 @@ class OrgStage(Stage):
             if tracked.session_id not in active[(instance.account, instance.region)]:
                 self._ended_in(tracked)
                 happened = True
-        return self._drain() or happened
+        return self.drain() or happened
 
     def _ended_in(self, tracked: Tracked) -> None:
         row = self.row(tracked)
