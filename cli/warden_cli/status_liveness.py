@@ -146,8 +146,17 @@ def heartbeat(report: Report, aws: Aws, stack: Stack) -> None:
         )
 
 
+def canary_partition(stack: Stack) -> str:
+    """Where this stack's own canary is kept: ``canary``; in organization mode the central account's home-region
+    scope's (``canary#<account>/<region>``), which its sweep worker writes like every other scope's."""
+    topic = stack.outputs.get("AlertsTopicArn", "").split(":")
+    if not stack.outputs.get("OrganizationId") or len(topic) < 5 or not topic[4]:
+        return "canary"
+    return f"canary#{topic[4]}/{stack.region}"
+
+
 def canary(report: Report, aws: Aws, stack: Stack) -> None:
-    item = state_item(aws, stack, "canary", "state")
+    item = state_item(aws, stack, canary_partition(stack), "state")
     if item is None:
         report.fields["canary"] = None
         report.line("canary", "no canary yet")

@@ -249,3 +249,14 @@ def test_a_stack_not_in_organization_mode_exits_2(org: Org, capsys: pytest.Captu
     code, _, err = status(capsys, "--stack", "no-such-stack")
     assert code == 2
     assert "no-such-stack" in err
+
+
+def test_warden_status_reads_the_central_home_scopes_canary_in_organization_mode() -> None:
+    from warden_cli.status_liveness import canary_partition
+    from warden_cli.status_report import Stack
+
+    topic = "arn:aws:sns:us-east-1:123456789012:alerts"
+    one = Stack(STACK, HOME, {"AlertsTopicArn": topic}, "CREATE_COMPLETE", None, {})
+    org = Stack(STACK, HOME, {"AlertsTopicArn": topic, "OrganizationId": "o-warden0001"}, "CREATE_COMPLETE", None, {})
+    assert canary_partition(one) == "canary"  # one account: exactly as before
+    assert canary_partition(org) == "canary#123456789012/us-east-1"  # what the central scope's sweep worker writes
