@@ -75,6 +75,8 @@ def register(subparsers: Any) -> None:
         "end-session", help="end a session the way `exit` or an idle timeout does: no API call, no event"
     )
     end.add_argument("session_id", metavar="ID", help="the session id")
+    end.add_argument("--account", metavar="ID", help="the account of the session (`local up --org`; default: central)")
+    end.add_argument("--region", metavar="REGION", help="the region of the session (with --account; default: home)")
     end.set_defaults(handler=end_session_command)
 
     from warden_cli import local_try
@@ -324,7 +326,12 @@ def clock_command(args: argparse.Namespace) -> int:
 
 
 def end_session_command(args: argparse.Namespace) -> int:
-    result = control(args, "POST", "end-session", {"session_id": args.session_id})
+    if args.region and not args.account:
+        raise CliError("--region needs --account: the central account's sessions are in the home region")
+    body = {"session_id": args.session_id}
+    if args.account:
+        body |= {"account": args.account, "region": args.region or "us-east-1"}
+    result = control(args, "POST", "end-session", body)
     print(f"ended {result['session_id']} at {result['end']}")
     return EXIT_OK
 

@@ -56,6 +56,8 @@ class ControlApi:
             return {"ok": True, "endpoint": cloud.endpoint, "region": cloud.region, "stack": cloud.stack_name}
         if (method, route) == ("POST", "advance"):
             return self._advance(body.get("duration"))
+        if (method, route) == ("POST", "end-session") and body.get("account") is not None:
+            return self._end_member_session(body)
         if (method, route) == ("POST", "end-session"):
             return self._end_session(body.get("session_id"))
         if (method, route) == ("POST", "session-status"):
@@ -110,6 +112,17 @@ class ControlApi:
             session = self._cloud.sessions.end_session(session_id)
         except KeyError:
             raise LookupError(f"no session {session_id} in the local cloud") from None
+        return {"session_id": session.session_id, "status": session.status, "end": _end(session.end, self._cloud)}
+
+    def _end_member_session(self, body: dict[str, Any]) -> dict[str, Any]:
+        session_id, account, region = body.get("session_id"), str(body.get("account")), body.get("region")
+        if not isinstance(session_id, str) or not session_id or not isinstance(region, str) or not region:
+            raise ValueError('expected {"session_id": "...", "account": "...", "region": "..."}')
+        if self._cloud.org is None:
+            raise ValueError("an account was named, but the local cloud emulates no organization (--org)")
+        view = self._cloud.org.account(account)
+        view.end_session(session_id, region=region)
+        session = view.session(session_id, region=region)
         return {"session_id": session.session_id, "status": session.status, "end": _end(session.end, self._cloud)}
 
     def _session_status(self, session_id: Any, status: Any) -> dict[str, Any]:

@@ -516,3 +516,30 @@ def test_the_central_stack_deploys_in_organization_mode() -> None:
         rules = events.list_rules(EventBusName=outputs["CentralEventBusName"])["Rules"]
         assert len(rules) >= 5
         assert cloud.unemulated_resources == []
+
+
+def test_the_control_api_ends_a_member_session_and_gives_a_members_user(org_cloud: LocalCloud) -> None:
+    # GIVEN a session of prod-web in eu-west-1
+    member = org(org_cloud).account(PROD_WEB)
+    session_id = start_session(member, "eu-west-1")
+
+    # WHEN `warden local end-session --account --region` and `identity` with an account reach the control API
+    ended = org_cloud.control(
+        "POST", "end-session", {"session_id": session_id, "account": PROD_WEB, "region": "eu-west-1"}
+    )
+    keys = org_cloud.control("POST", "identity", {"kind": "user", "name": "erin", "account": PROD_DATA})
+
+    # THEN the member's session ended (no API call), and the user is prod-data's
+    assert (ended["session_id"], ended["status"]) == (session_id, "Terminated")
+    assert member.session(session_id, region="eu-west-1").status == "Terminated"
+    with pytest.raises(LookupError, match=session_id):
+        org_cloud.control("POST", "end-session", {"session_id": session_id, "account": PROD_WEB, "region": "us-east-1"})
+    assert keys["AWS_ACCESS_KEY_ID"] != "testing"
+    caller = org_cloud.client("sts", credentials=_credentials_of(keys)).get_caller_identity()
+    assert caller["Arn"] == f"arn:aws:iam::{PROD_DATA}:user/erin"
+
+
+def _credentials_of(env: dict[str, str]) -> Any:
+    from warden_local import Credentials
+
+    return Credentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"])
