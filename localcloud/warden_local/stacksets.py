@@ -11,10 +11,14 @@ whatever happened. Here:
 - Each stack instance is a real stack ``StackSet-<name>-<uuid>`` in moto's CloudFormation backend of the target
   account and region, so its resources (rules, roles, parameters) exist in THAT account; it is visible there
   through DescribeStacks, as on AWS.
+- Its conditions are decided for that account and region first (a false-condition resource is absent, not an
+  empty entry); UpdateStackSet replaces each instance's resources with the new template's (see ``_update``).
+- A stack that fails leaves the instance OUTDATED, DetailedStatus FAILED, with the reason (and the stack
+  ROLLBACK_COMPLETE); a delete that fails leaves it INOPERABLE. The operation FAILED beyond its failure tolerance.
 - Targets are every ACTIVE account in the OUs named and in every OU below them, never the management account.
 - Automatic deployment: an account created in, or moved into, a target OU gets an instance in every region the
-  StackSet deploys to that OU; one moved out or closed loses its instances (its stacks too unless
-  RetainStacksOnAccountRemoval).
+  StackSet deploys to that OU; one moved out or removed from the organization loses its instances (its stacks too
+  unless RetainStacksOnAccountRemoval); a closed (suspended) account keeps them and operations skip it.
 - Operations complete synchronously, inside the call that starts them: CreationTimestamp and EndTimestamp are the
   emulated clock's instant of the call, and DescribeStackSetOperation already reports SUCCEEDED or FAILED (with
   the failed-instance count) when the call returns. The emulated clock is frozen in tests, so an operation that

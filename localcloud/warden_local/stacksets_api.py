@@ -67,13 +67,16 @@ def install(now_epoch: Callable[[], float | None]) -> None:
                 and self._get_param("CallAs") != "DELEGATED_ADMIN"
             ):
                 return originals["create_stack_set"](self)
-            return _Call(self, stack_sets).create_stack_set()
+            with stack_sets.lock:
+                return _Call(self, stack_sets).create_stack_set()
 
         def by_name(name: str) -> Callable[[Any], Any]:
             def action(self: Any) -> Any:
                 if not _reaches_service_managed(self, stack_sets):
                     return originals[name](self)
-                return getattr(_Call(self, stack_sets), name)()
+                # One at a time: moto's server is threaded, and automatic deployment runs in Organizations' calls.
+                with stack_sets.lock:
+                    return getattr(_Call(self, stack_sets), name)()
 
             return action
 
@@ -90,7 +93,8 @@ def install(now_epoch: Callable[[], float | None]) -> None:
                     return ActionResult({"Summaries": own})
                 org = OrganizationMembership(backend)
             status = self._get_param("Status")
-            mine = [stack_sets.summary(s) for s in stack_sets.all_sets(org, self.region)]
+            with stack_sets.lock:
+                mine = [stack_sets.summary(s) for s in stack_sets.all_sets(org, self.region)]
             return ActionResult({"Summaries": own + [s for s in mine if status is None or s["Status"] == status]})
 
         setattr(CloudFormationResponse, "create_stack_set", create_stack_set)  # noqa: B010
