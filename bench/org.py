@@ -217,8 +217,10 @@ def _seed(cloud: Any, accounts: list[str], regions: tuple[str, ...], sessions: i
         dynamodb.batch_write_item(RequestItems={table: rows[start : start + 25]})
 
 
-def org_sweep(accounts: int = ACCOUNTS, sessions: int = SESSIONS_PER_SCOPE) -> list[tuple[str, str, str]]:
+def org_sweep(accounts: int | None = None, sessions: int = SESSIONS_PER_SCOPE) -> list[tuple[str, str, str]]:
     from warden_local import Fidelity, LocalCloud
+
+    accounts = ACCOUNTS if accounts is None else accounts  # read now: --quick changes it
 
     rows: list[tuple[str, str, str]] = []
     setup = time.perf_counter()
