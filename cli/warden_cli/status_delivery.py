@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from warden.adapters.trails import management_events
 from warden_cli.aws import Aws
 from warden_cli.output import plural
 from warden_cli.status_report import Report, Stack, clean, client_error
@@ -38,6 +37,8 @@ def trails(report: Report, aws: Aws) -> None:
         try:
             # By ARN: a multi-region trail of another home region (a shadow trail) is read only that way.
             entry["logging"] = bool(cloudtrail.get_trail_status(Name=arn).get("IsLogging"))
+            from warden.adapters.trails import management_events
+
             entry["management_events"] = management_events(cloudtrail.get_event_selectors(TrailName=arn))
         except ClientError as error:  # an organization's trail may not let a member account read it
             entry["error"] = client_error(error)

@@ -13,7 +13,7 @@ from typing import Any
 from warden.errors import WardenError
 from warden.policy import parse_duration
 
-from . import appconfig_http, fastpaths, inventory, moto_ext, out_of_band, sqs_triggers
+from . import appconfig_http, fastpaths, inventory, moto_ext, organizations_ext, out_of_band, sqs_triggers
 from .accounts import AccountRegion, LocalOrganization, Scopes
 from .clients import Clients
 from .clock import EmulatedClock
@@ -189,6 +189,7 @@ class LocalCloud(PeopleMethods, Observations):
 
             # Whatever an earlier cloud of this process left behind goes.
             moto_api_backend.reset()
+            organizations_ext.forget_organizations()
             self._router = EventRouter(
                 account_id=ACCOUNT_ID,
                 region=self.region,
@@ -235,6 +236,7 @@ class LocalCloud(PeopleMethods, Observations):
         self._stopped = True
         moto_ext.deactivate(self)
         sqs_triggers.deactivate(self._sqs_triggers)
+        organizations_ext.forget_organizations()
 
     @property
     def endpoint(self) -> str:

@@ -204,6 +204,14 @@ def move_into(organizations: Any, account_id: str, ou_path: str) -> None:
         organizations.move_account(AccountId=account_id, SourceParentId=root, DestinationParentId=parent)
 
 
+def forget_organizations() -> None:
+    """Forget which accounts belong to an organization: moto keeps that beside its backends, and a backend reset
+    leaves it, so a later organization in the same process (``mock_aws`` in another test) would be refused."""
+    from moto.organizations.models import organizations_backends
+
+    organizations_backends.master_accounts.clear()
+
+
 def install() -> None:
     """Patch moto's Organizations (idempotent)."""
     global _installed

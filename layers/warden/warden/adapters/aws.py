@@ -39,14 +39,20 @@ def new_session(
     secret_access_key: str | None = None,
     session_token: str | None = None,
 ) -> boto3.session.Session:
-    """A boto3 session that shares the process's parsed service models (see :func:`new_botocore_session`)."""
+    """A boto3 session that shares the process's parsed service models (see :func:`new_botocore_session`).
+
+    Raises ``botocore.exceptions.ProfileNotFound`` at once for an unknown *profile*, as boto3's own does.
+    """
+    core = new_botocore_session()
+    if profile is not None:
+        core.set_config_variable("profile", profile)
+        core.get_scoped_config()  # ProfileNotFound now, not at the first call
     return boto3.session.Session(
         aws_access_key_id=access_key_id,
         aws_secret_access_key=secret_access_key,
         aws_session_token=session_token,
-        profile_name=profile,
         region_name=region,
-        botocore_session=new_botocore_session(),
+        botocore_session=core,
     )
 
 
