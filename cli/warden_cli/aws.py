@@ -231,17 +231,6 @@ class Aws:
                 raise
             return home
         return aws
-        try:
-            aws.outputs  # noqa: B018  # read here to know whether the stack is in --region
-        except StackMissing as missing:
-            home = cls(profile=args.profile, region=None, stack=aws.stack, connection=aws.connection)
-            try:
-                if home.region_name == aws.region_name or home.outputs.organization_id is None:
-                    raise missing from None
-            except (StackMissing, CliError):
-                raise missing from None
-            return home
-        return aws
 
     @cached_property
     def caller(self) -> Caller:

@@ -166,6 +166,6 @@ class Coverage:
         actions += [
             redeploy,
             f"check the rule {self.stack}-forward on the default bus of account {self.scope.account} in {region} "
-            "is enabled and targets the central bus of the same region",
+            "is enabled and targets the central bus (in the central stack's home region)",
         ]
         return seen, actions
