@@ -405,6 +405,27 @@ def owned_resources(settings: Settings) -> Owned:
         f"{stack}-tamper-watch": ("tamper-watch rule", "changes to the warden go unreported (the canary still runs)"),
         f"{stack}-canary": ("canary rule", "the event path is no longer tested: event path blind within 10 minutes"),
     }
+    if settings.org:
+        members = "for every member account"
+        rules |= {
+            f"{stack}-org-session-started": (f"central session-start rule ({members})", late),
+            f"{stack}-org-session-ended-by-user": (f"central session-end rule, users ({members})", ended),
+            f"{stack}-org-session-ended-by-role": (f"central session-end rule, roles ({members})", ended),
+            f"{stack}-org-tamper-watch": (
+                f"central tamper-watch rule ({members})",
+                "changes in member accounts go unreported (their canaries still run)",
+            ),
+            f"{stack}-org-canary": (
+                f"central canary rule ({members})",
+                "no member's canary comes back: every member account is reported not covered within 10 minutes",
+            ),
+            f"{stack}-forward": (
+                "member forward rule",
+                "that account's session calls and tamper events no longer reach the central warden: its sessions "
+                "are judged by the sweeper only, up to 3 minutes late, and its canary stops (account not covered "
+                "within 10 minutes)",
+            ),
+        }
     roles = {
         "session-start": ("session-start function", late),
         "session-end": ("session-end function", ended),
