@@ -262,6 +262,14 @@ class LocalCloud(PeopleMethods, Observations):
         ``SettleTimeout`` otherwise."""
         self._dispatcher.settle(timeout)
 
+    def redeliver(self, source: str, detail_type: str, detail: dict[str, Any]) -> None:
+        """EventBridge delivering an ``aws.*`` event on the default bus again, as only AWS can (PutEvents refuses
+        those sources): at-least-once delivery, or a recorded payload replayed, in this account and region."""
+        assert self._router is not None
+        self._router.publish(
+            out_of_band.aws_event(source, detail_type, detail, self.account_id, self.region, self.now())
+        )
+
     def end_session(self, session_id: str) -> None:
         """End a session like ``exit`` or an idle timeout does: History/Terminated, no API call, no event."""
         try:

@@ -96,6 +96,8 @@ def install() -> None:
         def put_events(self: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             hooks = _ACTIVE.hooks
             if hooks is not None:
+                if any(_reserved_source(event) for event in events):
+                    return _refusing_reserved_sources(self, events, put_events)
                 now = hooks.now_epoch()
                 # An entry without Time is stamped by EventBridge on receipt: with the emulated clock here.
                 events = [event if event.get("Time") else {**event, "Time": now} for event in events]
@@ -140,6 +142,19 @@ def _other_bus(backend: Any, entry: dict[str, Any]) -> bool:
     name up in the caller's own account)."""
     name = str(entry.get("EventBusName") or "")
     return name.startswith("arn:") and name.count(":") >= 5 and name.split(":")[4] != backend.account_id
+
+
+def _reserved_source(event: dict[str, Any]) -> bool:
+    return str(event.get("Source") or "").startswith("aws.")
+
+
+def _refusing_reserved_sources(backend: Any, events: list[dict[str, Any]], put: Any) -> list[dict[str, Any]]:
+    """PutEvents as AWS answers an entry whose Source starts with ``aws.`` (reserved for AWS services): that entry
+    fails with NotAuthorizedForSourceException and goes nowhere; the others are put; the answers keep the order."""
+    refused = {"ErrorCode": "NotAuthorizedForSourceException", "ErrorMessage": "Not authorized for the source."}
+    allowed = [event for event in events if not _reserved_source(event)]
+    answers = iter(put(backend, allowed) if allowed else [])
+    return [dict(refused) if _reserved_source(event) else next(answers) for event in events]
 
 
 def _put_events_across(backend: Any, hooks: Hooks, events: list[dict[str, Any]], original: Any) -> list[dict[str, Any]]:

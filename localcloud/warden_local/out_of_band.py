@@ -5,6 +5,7 @@ time, its alert e-mail subscription confirmed by the security team following the
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from . import sns_ext
 
@@ -39,3 +40,24 @@ def as_deployed_at(account_id: str, region: str, stack_name: str, when: datetime
             stack.creation_time = when.astimezone(UTC).replace(tzinfo=None)  # moto's are naive UTC
     if alerts_topic:
         sns_ext.confirm(account_id, region, alerts_topic)
+
+
+def aws_event(
+    source: str, detail_type: str, detail: dict[str, Any], account: str, region: str, at: datetime
+) -> dict[str, Any]:
+    """The envelope EventBridge gives an event of ``source`` in ``account`` and ``region`` received ``at``."""
+    import uuid
+
+    from warden.timefmt import cloudtrail_time
+
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": source,
+        "account": account,
+        "time": cloudtrail_time(at),
+        "region": region,
+        "resources": [],
+        "detail": detail,
+    }

@@ -96,9 +96,7 @@ def test_the_same_event_delivered_twice_terminates_and_alerts_once(stack: Stack)
     session = stack.start(stack.person("bob"), prod)
     [event] = starts.events()
     # WHEN EventBridge delivers the same CloudTrail event again
-    stack.cloud.client("events").put_events(
-        Entries=[{"Source": event["source"], "DetailType": event["detail-type"], "Detail": json.dumps(event["detail"])}]
-    )
+    stack.cloud.redeliver(event["source"], event["detail-type"], event["detail"])
     stack.cloud.settle()
     # THEN the session was terminated once, and one alert went out
     assert [e["detail"]["requestParameters"]["sessionId"] for e in terminations.events()] == [session]
@@ -217,9 +215,7 @@ def test_invalid_policy_stored_behind_the_wardens_back_keeps_the_last_valid_one_
 @pytest.mark.parametrize("payload", sorted(EVENTS.rglob("*.json")), ids=lambda path: path.name)
 def test_every_recorded_payload_passes_through_the_handlers_without_a_crash(stack: Stack, payload: Path) -> None:
     event = json.loads(payload.read_text())
-    stack.cloud.client("events").put_events(
-        Entries=[{"Source": event["source"], "DetailType": event["detail-type"], "Detail": json.dumps(event["detail"])}]
-    )
+    stack.cloud.redeliver(event["source"], event["detail-type"], event["detail"])
     stack.cloud.settle(timeout=60)
     runs = [i for i in stack.cloud.invocations if i.event_id == event["detail"].get("eventID")]
     for run in runs:

@@ -6,7 +6,6 @@ Each forged event is the real one the local cloud recorded, edited as an attacke
 from __future__ import annotations
 
 import copy
-import json
 import uuid
 from typing import Any
 
@@ -35,11 +34,7 @@ def forge(stack: Stack, event: dict[str, Any], **detail: Any) -> str:
     forged = copy.deepcopy(event)
     forged["detail"].update(detail)
     forged["detail"]["eventID"] = str(uuid.uuid4())
-    stack.cloud.client("events").put_events(
-        Entries=[
-            {"Source": forged["source"], "DetailType": forged["detail-type"], "Detail": json.dumps(forged["detail"])}
-        ]
-    )
+    stack.cloud.redeliver(forged["source"], forged["detail-type"], forged["detail"])
     stack.cloud.settle(timeout=60)
     return str(forged["detail"]["eventID"])
 

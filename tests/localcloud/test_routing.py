@@ -192,3 +192,38 @@ def test_an_sqs_target_receives_events_asynchronously_after_the_call_returns(bar
 
     [event] = drain(bare_cloud, queue_url)
     assert event["detail"]["eventName"] == "StartSession"
+
+
+def test_put_events_refuses_a_source_reserved_for_aws_and_puts_the_other_entries(bare_cloud: LocalCloud) -> None:
+    # GIVEN a rule that sends every event of aws.ssm and of shop to a queue
+    sqs = bare_cloud.client("sqs")
+    queue_url = sqs.create_queue(QueueName="seen")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = bare_cloud.client("events")
+    events.put_rule(Name="both", EventPattern=json.dumps({"source": ["aws.ssm", "shop"]}))
+    events.put_targets(Rule="both", Targets=[{"Id": "q", "Arn": arn}])
+
+    # WHEN anyone puts a hand-made aws.ssm event beside an ordinary one
+    forged = {"Source": "aws.ssm", "DetailType": "AWS API Call via CloudTrail", "Detail": json.dumps({"x": 1})}
+    answer = events.put_events(Entries=[forged, {"Source": "shop", "DetailType": "Order", "Detail": "{}"}])
+
+    # THEN EventBridge refuses the aws.ssm entry, as AWS does, and delivers only the other
+    assert answer["FailedEntryCount"] == 1
+    assert answer["Entries"][0]["ErrorCode"] == "NotAuthorizedForSourceException"
+    assert "EventId" in answer["Entries"][1]
+    assert [event["source"] for event in drain(bare_cloud, queue_url)] == ["shop"]
+
+
+def test_redeliver_puts_an_aws_event_on_the_default_bus_as_only_aws_can(bare_cloud: LocalCloud) -> None:
+    sqs = bare_cloud.client("sqs")
+    queue_url = sqs.create_queue(QueueName="again")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = bare_cloud.client("events")
+    events.put_rule(Name="ssm", EventPattern=json.dumps({"source": ["aws.ssm"]}))
+    events.put_targets(Rule="ssm", Targets=[{"Id": "q", "Arn": arn}])
+
+    bare_cloud.redeliver("aws.ssm", "AWS API Call via CloudTrail", {"eventName": "StartSession"})
+
+    [event] = drain(bare_cloud, queue_url)
+    assert (event["source"], event["account"], event["region"]) == ("aws.ssm", bare_cloud.account_id, bare_cloud.region)
+    assert event["detail"] == {"eventName": "StartSession"}
