@@ -64,7 +64,7 @@ class StackOutputs:
     policy_parameter: str
     state_table: str | None = None  # older stacks lack it: `warden policy push` then records no push
     policy_store: AppConfigStore | None = None  # organization mode: the policy lives in AWS AppConfig
-    # Organization mode: the regions the stack guards besides its own (output GuardedRegions; none otherwise).
+    # Organization mode: the regions the stack guards besides its own (output GuardedRegionList; none otherwise).
     guarded_regions: tuple[str, ...] = ()
     organization_id: str | None = None  # output OrganizationId: set in organization mode only
 
@@ -202,7 +202,7 @@ class Aws:
             state_table=outputs.get("StateTableName") or None,
             policy_store=_policy_store(outputs),
             guarded_regions=tuple(
-                region.strip() for region in (outputs.get("GuardedRegions") or "").split(",") if region.strip()
+                region.strip() for region in (outputs.get("GuardedRegionList") or "").split(",") if region.strip()
             ),
             organization_id=outputs.get("OrganizationId") or None,
         )

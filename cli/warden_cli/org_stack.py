@@ -13,7 +13,7 @@ ORG_OUTPUT_KEYS = (
     "CentralEventBusName",
     "CentralEventBusArn",
     "OrganizationId",
-    "GuardedRegions",
+    "GuardedRegionList",
     "MemberRoleName",
     "CentralRoleArns",
 )
@@ -59,7 +59,7 @@ def org_outputs_of(stack: str, outputs: Mapping[str, str]) -> OrgOutputs:
         bus_name=outputs["CentralEventBusName"],
         bus_arn=arn,
         organization_id=outputs["OrganizationId"],
-        guarded_regions=_unique(outputs["GuardedRegions"].split(",")),
+        guarded_regions=_unique(outputs["GuardedRegionList"].split(",")),
         member_role_name=outputs["MemberRoleName"],
         central_role_arns=_unique(outputs["CentralRoleArns"].split(",")),
     )

@@ -44,7 +44,7 @@ OUTPUTS = {
     "CentralEventBusName": f"{STACK}-central",
     "CentralEventBusArn": f"arn:aws:events:{HOME}:{CENTRAL}:event-bus/{STACK}-central",
     "OrganizationId": "o-warden0001",
-    "GuardedRegions": f"{HOME},{OTHER}",
+    "GuardedRegionList": f"{HOME},{OTHER}",
     "MemberRoleName": "session-warden-member",
     "CentralRoleArns": ROLES,
 }
@@ -350,7 +350,7 @@ def test_a_failed_stack_instance_is_named_with_its_reason_and_exits_1(
 def test_a_stack_not_in_organization_mode_exits_2_naming_the_missing_output(
     fake: FakeClients, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for key in ("CentralEventBusName", "CentralEventBusArn", "OrganizationId", "GuardedRegions"):
+    for key in ("CentralEventBusName", "CentralEventBusArn", "OrganizationId", "GuardedRegionList"):
         del fake.home.outputs[key]
     del fake.home.outputs["MemberRoleName"], fake.home.outputs["CentralRoleArns"]
 

@@ -127,7 +127,7 @@ def org(monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
             "CentralEventBusName": f"{STACK}-central",
             "CentralEventBusArn": f"arn:aws:events:{HOME}:{central}:event-bus/{STACK}-central",
             "OrganizationId": organizations.describe_organization()["Organization"]["Id"],
-            "GuardedRegions": f"{HOME},{OTHER}",
+            "GuardedRegionList": f"{HOME},{OTHER}",
             "MemberRoleName": "session-warden-member",
             "CentralRoleArns": f"arn:aws:iam::{central}:role/{STACK}-warden-sweep",
         }

@@ -277,7 +277,7 @@ def test_in_org_mode_every_function_knows_the_organization_its_regions_and_the_m
     assert variables["WARDEN_MEMBER_ROLE_NAME"] == "session-warden-member"
     alone = Resolver(CENTRAL, {**CENTRAL_VALUES, "GuardedRegions": []})
     assert alone.resolve(CENTRAL["Globals"]["Function"]["Environment"]["Variables"])["WARDEN_GUARDED_REGIONS"] == HOME
-    assert central_outputs()["GuardedRegions"] == variables["WARDEN_GUARDED_REGIONS"]
+    assert central_outputs()["GuardedRegionList"] == variables["WARDEN_GUARDED_REGIONS"]
 
 
 def test_only_accounts_of_the_organization_may_put_events_on_the_central_bus() -> None:
