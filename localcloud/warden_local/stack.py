@@ -387,5 +387,5 @@ def deploy_as_sam(
     record_calls(resources.get("StackResourceSummaries", []))
 
 
-# The name the StackSets emulation (stacksets.py) imports.
+# The name the StackSets emulation (stacksets_deploy.py) imports.
 _drop_false_conditions = apply_conditions

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from . import stacksets_model
 from .organizations_ext import STACKSETS_PRINCIPAL, OrganizationMembership, management_backend, on_membership_change
 from .organizations_ext import install as install_organizations
 from .stacksets import StackSets
@@ -94,7 +95,7 @@ def install(now_epoch: Callable[[], float | None]) -> None:
                 org = OrganizationMembership(backend)
             status = self._get_param("Status")
             with stack_sets.lock:
-                mine = [stack_sets.summary(s) for s in stack_sets.all_sets(org, self.region)]
+                mine = [stacksets_model.summary(s) for s in stack_sets.all_sets(org, self.region)]
             return ActionResult({"Summaries": own + [s for s in mine if status is None or s["Status"] == status]})
 
         setattr(CloudFormationResponse, "create_stack_set", create_stack_set)  # noqa: B010
@@ -237,7 +238,7 @@ class _Call:
 
     def describe_stack_set(self) -> Any:
         _, stack_set = self._stack_set()
-        return self._result({"StackSet": self._s.describe(stack_set)})
+        return self._result({"StackSet": stacksets_model.describe(stack_set)})
 
     def delete_stack_set(self) -> Any:
         from moto.core.responses import EmptyResult
@@ -306,29 +307,29 @@ class _Call:
                 continue
             if "LAST_OPERATION_ID" in filters and record.last_operation_id != filters["LAST_OPERATION_ID"]:
                 continue
-            summaries.append(self._s.instance(stack_set, record, full=False))
+            summaries.append(stacksets_model.instance(stack_set, record, full=False))
         return self._result(_page(summaries, self._param("MaxResults"), self._param("NextToken")))
 
     def describe_stack_instance(self) -> Any:
-        from .stacksets import StackInstanceNotFound
-
         _, stack_set = self._stack_set()
         key = (str(self._param("StackInstanceAccount")), str(self._param("StackInstanceRegion")))
         record = stack_set.instances.get(key)
         if record is None:
-            raise StackInstanceNotFound(
+            raise stacksets_model.StackInstanceNotFound(
                 f"Stack instance in account {key[0]} and region {key[1]} of StackSet {stack_set.name} not found"
             )
-        return self._result({"StackInstance": self._s.instance(stack_set, record, full=True)})
+        return self._result({"StackInstance": stacksets_model.instance(stack_set, record, full=True)})
 
     def describe_stack_set_operation(self) -> Any:
         _, stack_set = self._stack_set()
         operation = stack_set.operation(str(self._param("OperationId")))
-        return self._result({"StackSetOperation": self._s.operation_shape(stack_set, operation, full=True)})
+        return self._result({"StackSetOperation": stacksets_model.operation_shape(stack_set, operation, full=True)})
 
     def list_stack_set_operations(self) -> Any:
         _, stack_set = self._stack_set()
-        summaries = [self._s.operation_shape(stack_set, op, full=False) for op in reversed(stack_set.operations)]
+        summaries = [
+            stacksets_model.operation_shape(stack_set, op, full=False) for op in reversed(stack_set.operations)
+        ]
         return self._result(_page(summaries, self._param("MaxResults"), self._param("NextToken")))
 
     def list_stack_set_operation_results(self) -> Any:
