@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from warden_cli.aws import Aws, aws_errors
 from warden_cli.clock import now
 from warden_cli.errors import EXIT_DENIED, EXIT_OK, CliError
-from warden_cli.grant import _grant_id, _publish
+from warden_cli.grant_common import _grant_id, _publish
 from warden_cli.inputs import parse_span
 from warden_cli.options import add_aws_options
 from warden_cli.output import grant_json, iso_or_none, print_json, short_time

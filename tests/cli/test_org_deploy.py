@@ -4,6 +4,7 @@ organization of the contract: Production/Web, Production, Development; the manag
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,8 @@ from botocore.exceptions import ClientError
 from warden_cli import org_deploy
 from warden_cli.aws import Aws, Connection
 from warden_cli.main import main
-from warden_cli.org_deploy import Waiting, deploy
+from warden_cli.org_deploy import deploy
+from warden_cli.org_deploy_stackset import Waiting
 from warden_cli.org_stack import member_parameters, org_outputs_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -380,7 +382,7 @@ def test_a_changed_central_stack_updates_the_stack_set_and_waits_before_adding_i
     assert warden(capsys, "--ou", "Development")[0] == 0
     fake.home.outputs["CentralRoleArns"] = ROLES + f",arn:aws:iam::{CENTRAL}:role/{STACK}-warden-worker"
     fake.home.polls = 2  # each operation runs a while: adding instances during the update would be refused
-    monkeypatch.setattr(org_deploy.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
 
     code, out, err = warden(capsys, "--ou", "Production")
 
