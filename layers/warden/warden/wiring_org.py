@@ -1,0 +1,116 @@
+"""The composition root, organization mode: sessions in member accounts, the organization's directory, the coverage
+of one account and region (and of the account and region a canary event came from), and the sweeper's dispatcher.
+
+The sweep worker is built in warden.wiring, beside the per-scope warden it sweeps with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
+
+from warden.scope import Scope
+from warden.settings import SettingsError
+from warden.wiring_shared import build_settings, shared_aws, shared_central, topic_account
+
+if TYPE_CHECKING:
+    from warden.adapters.member import MemberSessions
+    from warden.adapters.organization import OrgDirectory
+    from warden.coverage import Coverage
+    from warden.fanout import Dispatcher
+
+
+@cache
+def build_members() -> MemberSessions:
+    """Sessions in the organization's accounts (organization mode): the member role, assumed and renewed."""
+    from warden.adapters.member import MemberSessions
+
+    shared = shared_aws()
+    settings = shared.settings
+    return MemberSessions(
+        shared.session,
+        settings.member_role_name,
+        shared_central().clock,
+        central_account=topic_account(settings),
+        endpoint_url=settings.endpoint_url,
+    )
+
+
+@cache
+def build_organization() -> OrgDirectory:
+    """The organization's accounts and OU paths (AWS Organizations, read by the central account, cached)."""
+    from warden.adapters import aws
+    from warden.adapters.organization import OrgDirectory
+
+    return OrgDirectory(aws.LazyClient(shared_aws().session, "organizations", None), shared_central().clock)
+
+
+def scoped_canary(event: Mapping[str, Any]) -> Coverage | None:
+    """The coverage of the account and region a canary event came from; None when the warden does not cover it."""
+    from warden.errors import RejectedEvent
+    from warden.event_scope import scope_of
+
+    try:
+        scope = scope_of(event, build_settings(), build_organization())
+    except RejectedEvent:
+        return None
+    return None if scope is None else build_coverage(scope)
+
+
+@lru_cache(maxsize=512)
+def build_coverage(scope: Scope) -> Coverage:
+    """Organization mode: the coverage of one account and region (its canary item, alerts, member-role reads)."""
+    from warden.adapters import aws
+    from warden.adapters.once import DynamoOnceStore
+    from warden.adapters.state import DynamoState
+    from warden.adapters.trails import TrailStatus
+    from warden.adapters.watch import SsmWatchReads
+    from warden.alerts.text import AlertContext
+    from warden.coverage import Coverage
+    from warden.notifier import Notifier
+
+    shared, central, members = shared_aws(), shared_central(), build_members()
+    settings, dynamodb, clock = shared.settings, shared.dynamodb, central.clock
+    state = DynamoState(dynamodb, settings.state_table, clock, scope=scope)
+    once = DynamoOnceStore(dynamodb, settings.idempotency_table, clock, scope=scope)
+    return Coverage(
+        scope=scope,
+        stack=settings.stack_name,
+        role_arn=members.role_arn(scope.account, scope.region),
+        clock=clock,
+        directory=build_organization(),
+        records=state,
+        notifier=Notifier(central.alerts, once, state),
+        context=AlertContext(stack=settings.stack_name, region=scope.region, account=scope.account),
+        parameter=settings.canary_parameter or f"/session-warden/{settings.stack_name}/canary",
+        trails=lambda: TrailStatus(aws.client(members.session(scope), "cloudtrail"), scope.region),
+        member_reads=lambda: SsmWatchReads(aws.client(members.session(scope), "ssm")),
+    )
+
+
+@cache
+def build_dispatcher() -> Dispatcher:
+    """Organization mode, the scheduled sweeper: sweep orders for every account and region to the sweep queue."""
+    import time
+
+    from warden.adapters import aws
+    from warden.adapters.sweep_queue import ManagementAccount, SqsSweepQueue
+    from warden.fanout import Dispatcher
+
+    shared = shared_aws()
+    settings = shared.settings
+    if not settings.sweep_queue_url:
+        raise SettingsError("organization mode: WARDEN_SWEEP_QUEUE_URL is not set (the sweeper's queue of sweeps)")
+    central = topic_account(settings)
+    if central is None:
+        raise SettingsError("WARDEN_ALERTS_TOPIC_ARN names no account: the central account is unknown")
+    return Dispatcher(
+        clock=shared_central().clock,
+        directory=build_organization(),
+        queue=SqsSweepQueue(aws.client(shared.session, "sqs"), settings.sweep_queue_url),
+        central_account=central,
+        regions=settings.guarded_regions or (settings.region,),
+        management_account=ManagementAccount(aws.client(shared.session, "organizations")),
+        sleep=time.sleep,
+    )
