@@ -94,7 +94,7 @@ class EventRouter:
         where = (account or self._account_id, region or self._region)
         self._dispatcher.submit(
             f"deliver {event.get('detail-type')}{f' {name}' if name else ''} on bus {bus_name} ({where[0]}/{where[1]})",
-            lambda: self._put_onbus(event, bus_name, copies=copies, where=where),
+            lambda: self._put_on_bus(event, bus_name, copies=copies, where=where),
         )
 
     def put_entry(self, sender: str, region: str, entry: dict[str, Any]) -> dict[str, Any]:
@@ -136,7 +136,7 @@ class EventRouter:
 
     # -- delivery (dispatcher thread) ------------------------------------------------------------------------
 
-    def _put_onbus(
+    def _put_on_bus(
         self, event: dict[str, Any], bus_name: str, *, copies: int = 1, where: tuple[str, str] | None = None
     ) -> None:
         account, region = where or (self._account_id, self._region)
@@ -211,7 +211,7 @@ class EventRouter:
                 return refused
             event = payload if isinstance(payload, dict) else json.loads(body)
             # EventBridge keeps the event's account and region: the receiving bus sees where it came from.
-            self._put_onbus(event, bus_name, where=(account, region))
+            self._put_on_bus(event, bus_name, where=(account, region))
             return None
         return self._moto_delivery(rule, target, payload)
 
