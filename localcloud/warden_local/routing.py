@@ -1,4 +1,7 @@
-"""EventBridge delivery: every event on a bus goes to the targets of each enabled rule whose pattern matches."""
+"""EventBridge delivery: every event on a bus goes to the targets of each enabled rule whose pattern matches, to SQS,
+SNS, Lambda (the real handlers), other buses and moto's own targets, with the target's input transformation, its
+retry policy and its dead-letter queue. Forwarding to another account's or region's bus, and the permission checks it
+needs, are in :mod:`warden_local.bus_forwarding`."""
 
 from __future__ import annotations
 
@@ -15,11 +18,10 @@ from typing import Any
 
 from warden.timefmt import cloudtrail_time, parse_instant
 
+from .bus_forwarding import bus, bus_refuses, forward_entry, rule_where
 from .clock import EmulatedClock
 from .dispatch import Dispatcher
 from .faults import Faults
-from .iam import ALLOWED, evaluate, role_statements
-from .resource_policy import Principal, admits, trusts_service
 from .runtime import LambdaRuntime
 
 logger = logging.getLogger("warden_local")
@@ -96,44 +98,17 @@ class EventRouter:
         )
 
     def put_entry(self, sender: str, region: str, entry: dict[str, Any]) -> dict[str, Any]:
-        """A PutEvents entry from account ``sender`` (in ``region``) naming another account's bus by ARN: put on it
-        when the bus's policy admits the sender (else the call fails with AccessDeniedException, as on AWS)."""
-        from moto.core.exceptions import JsonRESTError
-
-        arn = str(entry["EventBusName"])
-        parts = arn.split(":")
-        bus_name = parts[5].split("/", 1)[-1] if len(parts) > 5 else ""
-        bus = _bus(parts[4], parts[3], bus_name) if parts[3] == region else None
-        if bus is None:
-            return {"ErrorCode": "ResourceNotFoundException", "ErrorMessage": f"Event bus {arn} does not exist."}
-        if not admits(bus.policy, Principal(account=sender, org_id=self._org_of(sender)), "events:PutEvents", arn):
-            raise JsonRESTError(
-                "AccessDeniedException",
-                f"User: arn:aws:iam::{sender}:root is not authorized to perform: events:PutEvents on resource: {arn} "
-                "because no resource-based policy allows the events:PutEvents action",
-            )
-        missing = next((key for key in ("Source", "DetailType", "Detail") if not entry.get(key)), None)
-        if missing is not None:
-            return {"ErrorCode": "InvalidArgument", "ErrorMessage": f"Parameter {missing} is not valid."}
-        try:
-            detail = json.loads(str(entry["Detail"]))
-        except ValueError:
-            return {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
-        moment = entry.get("Time")
-        when = datetime.fromtimestamp(float(moment), UTC) if isinstance(moment, (int, float)) else self._clock.now()
-        event = {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": entry["DetailType"],
-            "source": entry["Source"],
-            "account": sender,
-            "time": cloudtrail_time(when),
-            "region": region,
-            "resources": list(entry.get("Resources") or []),
-            "detail": detail,
-        }
-        self.publish(event, bus_name, account=parts[4], region=region)
-        return {"EventId": event["id"]}
+        """A PutEvents entry naming another account's bus by ARN: :func:`warden_local.bus_forwarding.forward_entry`."""
+        return forward_entry(
+            sender,
+            region,
+            entry,
+            org_of=self._org_of,
+            now=self._clock.now,
+            publish=lambda event, bus_name, account, where: self.publish(
+                event, bus_name, account=account, region=where
+            ),
+        )
 
     def from_moto(self, rule: Any, moto_event: dict[str, Any]) -> None:
         """A rule matched by moto's own PutEvents: deliver its targets asynchronously, like EventBridge."""
@@ -165,11 +140,11 @@ class EventRouter:
         self, event: dict[str, Any], bus_name: str, *, copies: int = 1, where: tuple[str, str] | None = None
     ) -> None:
         account, region = where or (self._account_id, self._region)
-        bus = _bus(account, region, bus_name)
-        if bus is None:
+        found = bus(account, region, bus_name)
+        if found is None:
             logger.warning("event for unknown bus %s of %s/%s dropped", bus_name, account, region)
             return
-        for rule in list(bus.rules.values()):
+        for rule in list(found.rules.values()):
             self._deliver_to_rule(rule, event, copies=copies)
 
     def _deliver_to_rule(self, rule: Any, event: dict[str, Any], *, copies: int = 1) -> None:
@@ -231,7 +206,7 @@ class EventRouter:
             return None
         if service == "events" and len(parts) > 5 and parts[5].startswith("event-bus/"):
             region, account, bus_name = parts[3], parts[4], parts[5].split("/", 1)[1]
-            refused = self._bus_refuses(rule, target, arn, (account, region), bus_name)
+            refused = bus_refuses(rule, target, arn, (account, region), bus_name, self._org_of)
             if refused is not None:
                 return refused
             event = payload if isinstance(payload, dict) else json.loads(body)
@@ -248,7 +223,7 @@ class EventRouter:
             return fault.code, fault.message, True
         parts = arn.split(":")
         name = parts[6]
-        if (parts[4], parts[3]) != (self._account_id, self._region) or (parts[4], parts[3]) != _where(rule):
+        if (parts[4], parts[3]) != (self._account_id, self._region) or (parts[4], parts[3]) != rule_where(rule):
             # Lambda targets are functions of the rule's own account and region, and only the stack's functions run.
             return "RESOURCE_NOT_FOUND", f"Function not found: {arn}", False
         try:
@@ -259,43 +234,6 @@ class EventRouter:
             # Without a resource policy for events.amazonaws.com, EventBridge cannot invoke the function at all.
             return "NO_PERMISSIONS", f"EventBridge is not allowed to invoke {arn} for rule {rule.arn}", False
         self._runtime.invoke_async(function.function_name, payload, copies=copies)
-        return None
-
-    def _bus_refuses(
-        self, rule: Any, target: dict[str, Any], arn: str, where: tuple[str, str], bus_name: str
-    ) -> tuple[str, str, bool] | None:
-        """Why EventBridge cannot put the event on bus ``arn`` for this rule, or None when it can.
-
-        Another account's or region's bus needs the target's (or rule's) RoleArn: a role of the rule's account that
-        EventBridge may assume and that may ``events:PutEvents`` on the bus; another account's bus must also admit
-        that role by its resource policy (``aws:PrincipalOrgID`` evaluated against the organization).
-        """
-        bus = _bus(where[0], where[1], bus_name)
-        if bus is None:
-            return "RESOURCE_NOT_FOUND", f"Event bus {arn} does not exist.", False
-        source_account, source_region = _where(rule)
-        if where == (source_account, source_region):
-            return None
-        role_arn = str(target.get("RoleArn") or rule.role_arn or "")
-        if not role_arn:
-            return (
-                "NO_PERMISSIONS",
-                f"rule {rule.arn} has no RoleArn for target {arn}: EventBridge needs a role to put events on an event "
-                "bus of another account or region",
-                False,
-            )
-        problem = _role_problem(role_arn, source_account, arn, str(rule.arn))
-        if problem is not None:
-            return "NO_PERMISSIONS", problem, False
-        if where[0] != source_account:
-            principal = Principal(account=source_account, arn=role_arn, org_id=self._org_of(source_account))
-            if not admits(bus.policy, principal, "events:PutEvents", arn):
-                return (
-                    "NO_PERMISSIONS",
-                    f"User: {role_arn} is not authorized to perform: events:PutEvents on resource: {arn} because no "
-                    "resource-based policy allows the events:PutEvents action",
-                    False,
-                )
         return None
 
     def _moto_delivery(self, rule: Any, target: dict[str, Any], payload: Any) -> tuple[str, str, bool] | None:
@@ -345,36 +283,6 @@ class EventRouter:
             )
         except Exception:
             logger.exception("could not write to dead-letter queue %s", dlq)
-
-
-def _where(rule: Any) -> tuple[str, str]:
-    """(account, region) of a moto rule."""
-    return str(rule.account_id), str(rule.region_name)
-
-
-def _bus(account: str, region: str, name: str) -> Any:
-    from moto.events.models import events_backends
-
-    try:
-        return events_backends[account][region].event_buses.get(name)
-    except KeyError:  # not a region moto knows
-        return None
-
-
-def _role_problem(role_arn: str, account: str, bus_arn: str, rule_arn: str) -> str | None:
-    """Why EventBridge cannot use role ``role_arn`` (of the rule's ``account``) to put events on ``bus_arn``."""
-    from moto.iam.models import iam_backends
-
-    try:
-        role = iam_backends[account]["aws"].get_role_by_arn(arn=role_arn)
-    except Exception:
-        return f"role {role_arn} does not exist in account {account}: EventBridge cannot assume it"
-    trust = role.assume_role_policy_document
-    if not trusts_service(trust, "events.amazonaws.com", source_account=account, source_arn=rule_arn):
-        return f"role {role_arn} does not trust events.amazonaws.com: EventBridge cannot assume it"
-    if evaluate(role_statements(account, role_arn), "events:PutEvents", bus_arn) != ALLOWED:
-        return f"role {role_arn} is not allowed events:PutEvents on {bus_arn}"
-    return None
 
 
 def _normalise_moto_event(moto_event: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,112 @@
+"""The CloudFormation types of AppConfig the warden's templates use (application, environment, configuration profile,
+deployment strategy), registered with moto's CloudFormation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .appconfig_control import AppConfigControlPlane
+from .appconfig_model import backend
+
+CFN_TYPES = (
+    "AWS::AppConfig::Application",
+    "AWS::AppConfig::Environment",
+    "AWS::AppConfig::ConfigurationProfile",
+    "AWS::AppConfig::DeploymentStrategy",
+)
+
+
+def install_cloudformation_models() -> None:
+    """Register the AppConfig resource types with moto's CloudFormation (once per process)."""
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+
+    class _Model:
+        CFN_TYPE = ""
+        physical_id = ""
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.physical_id
+
+        @classmethod
+        def cloudformation_name_type(cls) -> str:
+            return "Name"
+
+        @classmethod
+        def cloudformation_type(cls) -> str:
+            return cls.CFN_TYPE
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return False
+
+        def __init__(self, physical_id: str, *owner: str) -> None:
+            self.physical_id = physical_id
+            self.owner = owner
+
+    class Application(_Model, CloudFormationModel):
+        CFN_TYPE = "AWS::AppConfig::Application"
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> Application:
+            properties = cloudformation_json["Properties"]
+            app = backend(account_id, region_name).create_application(
+                properties.get("Name", resource_name), properties.get("Description"), {}
+            )
+            return cls(app.id)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            backend(account_id, region_name).delete_application(self.physical_id)
+
+    class Environment(_Model, CloudFormationModel):
+        CFN_TYPE = "AWS::AppConfig::Environment"
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> Environment:
+            properties = cloudformation_json["Properties"]
+            api = AppConfigControlPlane(account_id, region_name, lambda: None, None)
+            env = api.create_environment(
+                properties["ApplicationId"], properties.get("Name", resource_name), properties.get("Description", "")
+            )
+            return cls(env.id, env.application_id)
+
+    class ConfigurationProfile(_Model, CloudFormationModel):
+        CFN_TYPE = "AWS::AppConfig::ConfigurationProfile"
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> ConfigurationProfile:
+            properties = cloudformation_json["Properties"]
+            profile = backend(account_id, region_name).create_configuration_profile(
+                application_id=properties["ApplicationId"],
+                name=properties.get("Name", resource_name),
+                description=properties.get("Description"),
+                location_uri=properties["LocationUri"],
+                retrieval_role_arn=properties.get("RetrievalRoleArn"),
+                validators=list(properties.get("Validators") or []),
+                _type=properties.get("Type", "AWS.Freeform"),
+                tags={},
+            )
+            return cls(profile.id, properties["ApplicationId"])
+
+    class DeploymentStrategy(_Model, CloudFormationModel):
+        CFN_TYPE = "AWS::AppConfig::DeploymentStrategy"
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> DeploymentStrategy:
+            api = AppConfigControlPlane(account_id, region_name, lambda: None, None)
+            return cls(api.create_strategy(dict(cloudformation_json["Properties"])).id)
+
+    parsing.get_model_list.cache_clear()
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()
+    for model in (Application, Environment, ConfigurationProfile, DeploymentStrategy):
+        assert parsing.get_model_map()[model.cloudformation_type()] is model
