@@ -33,7 +33,12 @@ def main() -> int:
         aws.sweep_cost,
     )
     for section in (() if args.org_only else sections) + (org.org_sweep, org.org_event_path):
-        rows.extend(section())
+        try:
+            rows.extend(section())
+        except Exception as error:  # one section that cannot run is reported, and the others still measured
+            rows.append(
+                (f"{section.__module__.split('.')[-1]}.{section.__name__}", f"not measured: {error}"[:300], "-")
+            )
         print(f"  ... {section.__module__.split('.')[-1]}.{section.__name__} done", file=sys.stderr, flush=True)
     widths = [max(len(row[column]) for row in [*rows, ("measure", "result", "meets target")]) for column in range(3)]
     print(

@@ -225,7 +225,8 @@ def org_sweep(accounts: int | None = None, sessions: int = SESSIONS_PER_SCOPE) -
     rows: list[tuple[str, str, str]] = []
     setup = time.perf_counter()
     counter = ScopedCounter()
-    fidelity = Fidelity(workers=WORKERS)
+    # One minute of 150 account-regions is far more work than a test minute: let it finish rather than time out.
+    fidelity = Fidelity(workers=WORKERS, settle_seconds=900)
     extra = f"eu-west-1,{THIRD_REGION}"
     with LocalCloud(
         start_at=START, organization=True, fidelity=fidelity, parameters={"GuardedRegions": extra}

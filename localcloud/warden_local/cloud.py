@@ -150,7 +150,11 @@ class LocalCloud(PeopleMethods, Observations):
         self._people = People(account_id=ACCOUNT_ID, client=self.client, identities=self.identities, now=self.clock.now)
         self._control = ControlApi(self)
         self._scheduler = Scheduler(
-            clock=self.clock, account_id=ACCOUNT_ID, region=region, fire=self._fire_schedule, settle=self.settle
+            clock=self.clock,
+            account_id=ACCOUNT_ID,
+            region=region,
+            fire=self._fire_schedule,
+            settle=lambda: self.settle(self.fidelity.settle_seconds),
         )
         self._server: Any = None
         self._clients = Clients(lambda: self.endpoint, region)

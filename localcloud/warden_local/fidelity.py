@@ -23,6 +23,7 @@ class Fidelity:
     workers: int = 1  # concurrent deliveries and invocations
     retry_delays: tuple[float, ...] = (0.0, 0.0)  # wall seconds before the 1st, 2nd... retry of a failed invocation
     enforce_iam: bool = True  # deny a function's call its role does not allow
+    settle_seconds: float = 30.0  # how long advance() waits, each minute, for the work that minute set off
 
     def __post_init__(self) -> None:
         if self.terminating_seconds < 0:
