@@ -88,9 +88,11 @@ class _Episode:
         self._saved_env = {
             key: value for key, value in os.environ.items() if key.startswith(SCRUBBED_PREFIXES) or key in self.env
         }
-        for key in [key for key in os.environ if key.startswith(SCRUBBED_PREFIXES)]:
-            del os.environ[key]
+        # Keys that stay are overwritten, never deleted first: another thread (the test's) may be reading
+        # os.environ meanwhile, and a key missing between its listing and its lookup is a KeyError there.
         os.environ.update(self.env)
+        for key in [key for key in os.environ if key.startswith(SCRUBBED_PREFIXES) and key not in self.env]:
+            os.environ.pop(key, None)
         # Lambda puts the function's directory first and the layers' python/ folders after it.
         self._added_paths = [path for path in self.paths if path not in sys.path]
         for position, path in enumerate(self._added_paths):
@@ -123,10 +125,34 @@ class _Episode:
         for path in self._added_paths:
             with contextlib.suppress(ValueError):
                 sys.path.remove(path)
-        for key in list(os.environ):
-            if key.startswith(SCRUBBED_PREFIXES) or key in self.env:
-                del os.environ[key]
         os.environ.update(self._saved_env)
+        for key in list(os.environ):
+            if (key.startswith(SCRUBBED_PREFIXES) or key in self.env) and key not in self._saved_env:
+                os.environ.pop(key, None)
+
+
+def _atomic_metric_flush() -> None:
+    """Make Powertools' metric flush atomic across threads.
+
+    Lambda runs concurrent invocations in separate processes, each with its own Metrics singleton; here they share
+    one, and a flush that found metrics could find them cleared by another invocation's flush an instant later
+    (Powertools then raises "Must contain at least one metric"). Idempotent.
+    """
+    try:
+        from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+    except ImportError:
+        return
+    if getattr(AmazonCloudWatchEMFProvider.flush_metrics, "_warden_local_atomic", False):
+        return
+    original = AmazonCloudWatchEMFProvider.flush_metrics
+    lock = threading.Lock()
+
+    def flush_metrics(self: Any, raise_on_empty_metrics: bool = False) -> None:
+        with lock:
+            original(self, raise_on_empty_metrics)
+
+    flush_metrics._warden_local_atomic = True  # type: ignore[attr-defined]
+    AmazonCloudWatchEMFProvider.flush_metrics = flush_metrics  # type: ignore[method-assign]
 
 
 class ProcessSandbox:
@@ -137,6 +163,7 @@ class ProcessSandbox:
         self._episode: _Episode | None = None
         self._holders = 0
         self._last_env: dict[str, str] | None = None
+        _atomic_metric_flush()
 
     @contextlib.contextmanager
     def enter(self, env: dict[str, str], paths: tuple[str, ...], buffer: io.StringIO) -> Iterator[None]:
