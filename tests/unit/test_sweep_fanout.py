@@ -40,6 +40,7 @@ from warden.fanout import (
     refusal,
     scopes_to_sweep,
 )
+from warden.org_round import OrgRound
 from warden.policy import load_policy
 from warden.records import OrgAccount
 from warden.scope import Scope
@@ -477,6 +478,7 @@ class _OrgWide:
     def __init__(self, fail: bool) -> None:
         self.fail = fail
         self.owners: list[str] = []
+        self.beats = 0
 
     def sweep_org(self, owner: str) -> Any:
         self.owners.append(owner)
@@ -485,6 +487,9 @@ class _OrgWide:
         from warden.outcomes import SweepReport
 
         return SweepReport(grants_expired=1)
+
+    def heartbeat(self) -> None:
+        self.beats += 1
 
 
 @pytest.mark.parametrize("org_wide_fails", [False, True])
@@ -495,9 +500,10 @@ def test_in_organization_mode_the_schedule_sends_the_orders_even_when_its_own_pa
     handler = _sweeper_handler()
     org_wide, queue = _OrgWide(org_wide_fails), FakeQueue()
     monkeypatch.setattr(handler, "build_settings", _Settings)
-    built = SimpleNamespace(sweeper=org_wide)
-    monkeypatch.setattr(handler, "build_warden", lambda: built)
-    monkeypatch.setattr(handler, "build_dispatcher", lambda: dispatcher(queue))
+    watch = SimpleNamespace(check=lambda scopes: [])
+    monkeypatch.setattr(
+        handler, "build_org_round", lambda: OrgRound(sweeper=org_wide, dispatcher=dispatcher(queue), watch=watch)
+    )
 
     # WHEN the schedule fires
     if org_wide_fails:
@@ -510,3 +516,5 @@ def test_in_organization_mode_the_schedule_sends_the_orders_even_when_its_own_pa
     # THEN the org-wide part ran under the schedule's lease owner, and every scope got its order regardless
     assert org_wide.owners == ["schedule-1"]
     assert len(queue.delivered) == 8
+    # AND the schedule's heartbeat means its own part and every order: none when its own part failed
+    assert org_wide.beats == (0 if org_wide_fails else 1)

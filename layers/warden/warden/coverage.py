@@ -105,17 +105,7 @@ class Coverage:
 
     # ------------------------------------------------------------ plumbing
     def _where(self) -> Where:
-        try:
-            account = self.directory.account(self.scope.account)
-        except AwsCallFailed:
-            logger.exception("the account's name and OU path could not be read for the coverage alert")
-            account = None
-        return Where(
-            account=self.scope.account,
-            region=self.scope.region,
-            name=account.name if account else None,
-            ou_path=account.ou_path if account else None,
-        )
+        return where_of(self.scope, self.directory)
 
     def _causes(self, state: Mapping[str, Any], since: datetime, where: Where) -> tuple[list[str], list[str]]:
         region = self.scope.region
@@ -169,3 +159,18 @@ class Coverage:
             "is enabled and targets the central bus (in the central stack's home region)",
         ]
         return seen, actions
+
+
+def where_of(scope: Scope, directory: Organization) -> Where:
+    """The account and region an alert is about, with the account's name and OU path when Organizations says them."""
+    try:
+        account = directory.account(scope.account)
+    except AwsCallFailed:
+        logger.exception("the account's name and OU path could not be read for the alert")
+        account = None
+    return Where(
+        account=scope.account,
+        region=scope.region,
+        name=account.name if account else None,
+        ou_path=account.ou_path if account else None,
+    )

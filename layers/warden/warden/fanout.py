@@ -116,18 +116,24 @@ class Dispatcher:
     management_account: Callable[[], str | None]
     sleep: Callable[[float], None]
 
-    def dispatch(self) -> int:
-        """Send this minute's orders; how many. Raises :class:`FanOutIncomplete` naming the scopes that could not
-        be sent after :data:`SEND_ATTEMPTS` (the schedule's failure metric and DLQ see it; nothing goes unswept
-        silently). When Organizations cannot be read, the central account's scopes are still sent first."""
+    def plan(self) -> list[Scope]:
+        """This minute's scopes; raises :class:`~warden.errors.AwsCallFailed` when Organizations cannot be read."""
+        return scopes_to_sweep(
+            self.directory.accounts(),
+            management=self.management_account(),
+            central=self.central_account,
+            regions=self.regions,
+        )
+
+    def dispatch(self, scopes: Sequence[Scope] | None = None) -> int:
+        """Send this minute's orders (for *scopes*, or the :meth:`plan`); how many. Raises :class:`FanOutIncomplete`
+        naming the scopes that could not be sent after :data:`SEND_ATTEMPTS` (the schedule's failure metric and DLQ
+        see it; nothing goes unswept silently). When Organizations cannot be read, the central account's scopes are
+        still sent first."""
         minute = _minute(self.clock.now())
         try:
-            scopes = scopes_to_sweep(
-                self.directory.accounts(),
-                management=self.management_account(),
-                central=self.central_account,
-                regions=self.regions,
-            )
+            if scopes is None:
+                scopes = self.plan()
         except AwsCallFailed as error:
             count("SweepFanOutFailed")
             central = scopes_to_sweep((), management=None, central=self.central_account, regions=self.regions)

@@ -101,7 +101,10 @@ class Sweeper:
     def sweep_org(self, owner: str) -> SweepReport:
         """Organization mode, the scheduled sweep's own part: expire grants, send the kept alerts, read the policy
         (so that a rejected or missing one is alerted even when no scope is swept). Sessions are swept per scope
-        by the sweep workers (:meth:`sweep_scope`)."""
+        by the sweep workers (:meth:`sweep_scope`).
+
+        Records no heartbeat: the dispatcher's completed sweep is this part *and* every order sent and every scope's
+        sweeps judged (:class:`~warden.org_round.OrgRound` calls :meth:`heartbeat` then)."""
         return self._leased(owner, org_wide=True, scoped=False)
 
     def sweep_scope(self, owner: str) -> SweepReport:
@@ -135,7 +138,8 @@ class Sweeper:
         if failures:
             count("SweepFailed")
             raise SweepIncomplete(f"{len(failures)} session(s) not settled this sweep; first: {failures[0]}")
-        self._heartbeat()
+        if scoped:
+            self._heartbeat(org_wide)
         return report
 
     def _sweep_sessions(self, now: datetime, report: SweepReport, failures: list[str]) -> None:
@@ -259,8 +263,15 @@ class Sweeper:
         except AwsCallFailed as error:
             failures.append(f"unjudged marks: {describe(error)}")
 
-    def _heartbeat(self) -> None:
-        count("SweepCompleted")
+    def heartbeat(self) -> None:
+        """Organization mode: the dispatcher's sweep completed (its own part, every order sent, every scope judged)."""
+        self._heartbeat(org_wide=True)
+
+    def _heartbeat(self, org_wide: bool) -> None:
+        # SweepCompleted is the liveness alarm's: the scheduled sweeper's alone. A sweep worker's completed scope
+        # counts ScopeSweepCompleted, so that workers sweeping on cannot hide a sweeper that stopped (nor the reverse:
+        # the dispatcher's per-scope check alerts on each scope whose sweeps stopped).
+        count("SweepCompleted" if org_wide else "ScopeSweepCompleted")
         if self.liveness is not None:
             try:
                 self.liveness.heartbeat(self.clock.now())

@@ -17,6 +17,7 @@ from warden.wiring_org import (
     build_dispatcher,
     build_members,
     build_organization,
+    build_scope_watch,
     scoped_canary,
 )
 from warden.wiring_owned import owned_resources
@@ -32,6 +33,7 @@ from warden.wiring_shared import (
 
 if TYPE_CHECKING:
     from warden.fanout import SweepWorker
+    from warden.org_round import OrgRound
     from warden.ports import Organization
     from warden.service import Warden
     from warden.watch import TamperWatch
@@ -43,7 +45,9 @@ __all__ = [
     "build_dispatcher",
     "build_idempotency",
     "build_members",
+    "build_org_round",
     "build_organization",
+    "build_scope_watch",
     "build_settings",
     "build_sweep_worker",
     "build_tamper_watch",
@@ -200,6 +204,14 @@ def build_sweep_worker() -> SweepWorker:
     )
 
 
+@cache
+def build_org_round() -> OrgRound:
+    """Organization mode, the scheduled sweeper's minute: the organization's part, the orders, every scope judged."""
+    from warden.org_round import OrgRound
+
+    return OrgRound(sweeper=build_warden().sweeper, dispatcher=build_dispatcher(), watch=build_scope_watch())
+
+
 def reset() -> None:
     """Forget the built warden (tests and the local cloud change the environment between invocations)."""
     _build_warden.cache_clear()
@@ -210,5 +222,7 @@ def reset() -> None:
     build_tamper_watch.cache_clear()
     build_coverage.cache_clear()
     build_dispatcher.cache_clear()
+    build_scope_watch.cache_clear()
+    build_org_round.cache_clear()
     build_sweep_worker.cache_clear()
     shared_aws.cache_clear()

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from warden.adapters.organization import OrgDirectory
     from warden.coverage import Coverage
     from warden.fanout import Dispatcher
+    from warden.scope_liveness import ScopeWatch
 
 
 @cache
@@ -113,4 +114,24 @@ def build_dispatcher() -> Dispatcher:
         regions=settings.guarded_regions or (settings.region,),
         management_account=ManagementAccount(aws.client(shared.session, "organizations")),
         sleep=time.sleep,
+    )
+
+
+@cache
+def build_scope_watch() -> ScopeWatch:
+    """Organization mode, the scheduled sweeper: every scope's sweeps judged each minute, alerted once when stopped."""
+    from warden.adapters.scope_beats import DynamoScopeBeats
+    from warden.alerts.text import AlertContext
+    from warden.notifier import Notifier
+    from warden.scope_liveness import ScopeWatch
+
+    shared, central = shared_aws(), shared_central()
+    settings = shared.settings
+    return ScopeWatch(
+        clock=central.clock,
+        beats=DynamoScopeBeats(shared.dynamodb, settings.state_table),
+        notifier=Notifier(central.alerts, central.once, central.state),
+        directory=build_organization(),
+        context_of=lambda scope: AlertContext(stack=settings.stack_name, region=scope.region, account=scope.account),
+        stack=settings.stack_name,
     )

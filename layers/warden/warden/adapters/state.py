@@ -47,7 +47,7 @@ class DynamoState:
         self._table = table
         self._clock = clock
         suffix = f"#{scope.label}" if scope is not None and scope.org else ""
-        self._heartbeat = (_HEARTBEAT[0] + suffix, _HEARTBEAT[1])
+        self._heartbeat = heartbeat_key(scope)
         self._unjudged = _UNJUDGED + suffix
         self._canary = (_CANARY[0] + suffix, _CANARY[1])
 
@@ -308,6 +308,12 @@ class DynamoState:
     def _delete(self, pk: str, sk: str) -> None:
         with aws_call("DeleteItem"):
             self._db.delete_item(TableName=self._table, Key={"pk": to_value(pk), "sk": to_value(sk)})
+
+
+def heartbeat_key(scope: Scope | None) -> tuple[str, str]:
+    """(pk, sk) of the sweep heartbeat: ``heartbeat``/``sweep``; one scope's ``heartbeat#<account>/<region>``."""
+    suffix = f"#{scope.label}" if scope is not None and scope.org else ""
+    return _HEARTBEAT[0] + suffix, _HEARTBEAT[1]
 
 
 def _decimal(seconds: float) -> Decimal:
