@@ -172,9 +172,13 @@ def test_the_stack_says_which_warden_version_it_is() -> None:
 
 
 def test_the_dashboard_shows_errors_and_throttles_of_every_function() -> None:
-    body = RESOURCES["OperationsDashboard"]["Properties"]["DashboardBody"]["Sub"]
+    # One body; organization mode's widgets (the sweep worker's among them) are put in through ${OrgWidgets}.
+    body, variables = RESOURCES["OperationsDashboard"]["Properties"]["DashboardBody"]["Sub"]
+    org_body, none = variables["OrgWidgets"]["If"][1:]
+    assert "${OrgWidgets}" in body and none == ""
+    body += org_body["Sub"]
     functions = [name for name, resource in RESOURCES.items() if resource["Type"] == "AWS::Serverless::Function"]
-    for name in set(functions) - SYNCHRONOUS - ORG_QUEUE_WORKERS:
+    for name in set(functions) - SYNCHRONOUS:
         for metric in ("Errors", "Throttles"):
             assert f'["AWS/Lambda", "{metric}", "FunctionName", "${{{name}}}"' in body, f"{name} {metric}"
 
@@ -257,7 +261,12 @@ def test_the_tamper_watch_sees_put_targets_and_changes_to_the_warning_document()
 
 
 def test_the_tamper_watch_sees_concurrency_and_retry_changes_to_every_warden_function() -> None:
-    lambdas = [p for p in _tamper_patterns() if p["detail"]["eventSource"] == ["lambda.amazonaws.com"]]
+    # The patterns on the functions (organization mode adds one on the sweep worker's event source mapping).
+    lambdas = [
+        p
+        for p in _tamper_patterns()
+        if p["detail"]["eventSource"] == ["lambda.amazonaws.com"] and "functionName" in p["detail"].get("requestParameters", {})
+    ]
     assert len(lambdas) == 2
     for pattern in lambdas:
         names = pattern["detail"]["eventName"]

@@ -116,6 +116,8 @@ class Resolver:
     def _sub(self, name: str) -> str:
         if name.endswith(".Arn"):
             return self.arn(name[: -len(".Arn")])
+        if name.endswith(".QueueName"):
+            return self.physical(name[: -len(".QueueName")])
         return str(self.ref(name))
 
 
@@ -259,8 +261,8 @@ def test_with_no_organization_id_the_deployed_template_has_no_organization_resou
     changed = {logical for logical in shared if single["Resources"][logical] != org["Resources"][logical]}
     functions = {logical for logical, r in single["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
     # The org settings in their environment; the DLQ policy; the tamper rule, which also watches the AppConfig
-    # policy store in organization mode.
-    assert changed == functions | {"EventDeliveryDLQPolicy", "TamperWatchFunctionTamperWatch"}
+    # policy store and the sweep fan-out in organization mode; the dashboard, which also shows the sweep fan-out.
+    assert changed == functions | {"EventDeliveryDLQPolicy", "TamperWatchFunctionTamperWatch", "OperationsDashboard"}
     for logical in functions:
         variables = single["Resources"][logical]["Properties"]["Environment"]["Variables"]
         assert (variables["WARDEN_ORGANIZATION_ID"], variables["WARDEN_GUARDED_REGIONS"]) == ("", "")
@@ -405,8 +407,14 @@ def test_the_member_template_is_plain_cloudformation_and_every_parameter_comes_f
 )
 def test_the_forward_rule_forwards_everything_each_central_bus_rule_matches(logical: str, suffix: str) -> None:
     pattern = central().resolve(CENTRAL["Resources"][logical]["Properties"]["EventPattern"])
-    # The policy store (AppConfig) lives in the central account only: no member has one to forward calls on.
-    missing = [part for part in uncovered(forward_pattern(), pattern) if part.get("source") != ["aws.appconfig"]]
+    # The policy store (AppConfig) and the sweep fan-out (its queues and the worker's event source mapping) live in
+    # the central account only: no member has one to forward calls on.
+    missing = [
+        part
+        for part in uncovered(forward_pattern(), pattern)
+        if part.get("source") not in (["aws.appconfig"], ["aws.sqs"])
+        and "responseElements" not in part.get("detail", {})
+    ]
     assert missing == [], suffix
 
 

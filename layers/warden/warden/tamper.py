@@ -9,11 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from warden.policy import principal_from_identity
+from warden.tamper_fanout import fanout_meaning, fanout_resource
 
 RUN_SHELL = "SSM-SessionManagerRunShell"
 CLOUDFORMATION = "cloudformation.amazonaws.com"
 _DETAIL_TYPE = "AWS API Call via CloudTrail"
-_SOURCES = frozenset({"aws.events", "aws.cloudtrail", "aws.ssm", "aws.lambda", "aws.dynamodb", "aws.appconfig"})
+_SOURCES = frozenset(
+    {"aws.events", "aws.cloudtrail", "aws.ssm", "aws.lambda", "aws.dynamodb", "aws.appconfig", "aws.sqs"}
+)
 # The AppConfig calls that change the organization's policy (on the warden's own application).
 POLICY_STORE_CHANGES = frozenset(
     {
@@ -133,6 +136,7 @@ class Owned:
     consequences: Mapping[str, str] = field(default_factory=dict)  # rule/function name -> what losing it does
     policy_application: str | None = None  # organization mode: the AppConfig application of the policy
     policy_profile: str | None = None
+    queues: Mapping[str, str] = field(default_factory=dict)  # organization mode: sweep queue name -> what it is
 
     def function_of(self, value: str | None) -> str | None:
         """The watched function a request names (name, full or partial ARN, with or without a qualifier)."""
@@ -170,8 +174,12 @@ class Finding:
 def resource_of(call: ControlCall, owned: Owned) -> tuple[str, str] | None:
     """(kind, name) of the warden's resource the call changes; None when it changes nothing the warden owns.
 
-    Kinds: ``rule``, ``trail``, ``preferences``, ``warning document``, ``policy``, ``canary``, ``function``, ``table``.
+    Kinds: ``rule``, ``trail``, ``preferences``, ``warning document``, ``policy``, ``canary``, ``function``, ``table``,
+    and in organization mode ``queue`` and ``event source mapping`` (the sweep fan-out).
     """
+    fanout = fanout_resource(call, owned.queues, owned.account)
+    if fanout is not None:
+        return fanout
     source, name = call.event_source, call.short_name
     if source == "events.amazonaws.com":
         rule = call.text("rule") if name in ("RemoveTargets", "PutTargets") else call.text("name")
@@ -196,7 +204,7 @@ def resource_of(call: ControlCall, owned: Owned) -> tuple[str, str] | None:
         if application and owned.policy_application and application == owned.policy_application:
             return "policy store", application
         return None
-    if source == "lambda.amazonaws.com":
+    if source == "lambda.amazonaws.com" and "EventSourceMapping" not in name:
         function = owned.function_of(call.text("functionName"))
         return ("function", function) if function else None
     if source == "dynamodb.amazonaws.com" and name == "DeleteTable":
@@ -270,6 +278,8 @@ def meaning_of(call: ControlCall, kind: str, name: str, owned: Owned) -> str:
         )
     if kind == "policy store":
         return _policy_store_meaning(call)
+    if kind in ("queue", "event source mapping"):
+        return fanout_meaning(call, kind, name, owned.queues)
     if kind == "canary":
         return "the canary parameter is deleted: the sweeper re-creates it, the event path is tested again after that"
     if kind == "function":

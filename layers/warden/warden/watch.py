@@ -139,6 +139,8 @@ class TamperWatch:
             "policy",
             "warning document",
             "policy store",
+            "queue",
+            "event source mapping",
         ):
             # Only the stack that owns a resource changes it through CloudFormation: the warden's own deploy.
             count("TamperDeploy")

@@ -58,6 +58,17 @@ def owned_resources(settings: Settings) -> Owned:
         "session-end": ("session-end function", ended),
         "sweeper": ("sweeper function", unswept),
         "tamper-watch": ("tamper-watch function", unwatched),
+        # Organization mode.
+        "sweep-worker": (
+            "sweep worker function",
+            "no account or region is swept: sessions there are not re-checked (an expired grant or a closed window "
+            "does not end them); each account and region's sweeps-stopped alert follows within minutes",
+        ),
+        "policy-validator": (
+            "policy validator function",
+            "AppConfig may deploy a policy version the warden never validated, or refuse every new one (the functions "
+            "still refuse an invalid policy and keep enforcing the last valid one)",
+        ),
     }
     functions: dict[str, tuple[str, str]] = {}
     named = [pair.split("=", 1) for pair in settings.watched_functions.split(",") if "=" in pair]
@@ -85,4 +96,15 @@ def owned_resources(settings: Settings) -> Owned:
         consequences={name: then for name, (_, then) in [*rules.items(), *functions.items()]},
         policy_application=settings.policy_application,
         policy_profile=settings.policy_profile,
+        queues=_sweep_queues(settings),
     )
+
+
+def _sweep_queues(settings: Settings) -> dict[str, str]:
+    """Organization mode: the sweep queue and its dead-letter queue, by name (the last part of their URLs)."""
+    from warden.tamper_fanout import SWEEP_DLQ, SWEEP_QUEUE
+
+    if not settings.org:
+        return {}
+    named = ((settings.sweep_queue_url, SWEEP_QUEUE), (settings.sweep_dead_letter_url, SWEEP_DLQ))
+    return {url.rstrip("/").rsplit("/", 1)[-1]: what for url, what in named if url}
