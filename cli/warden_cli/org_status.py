@@ -11,21 +11,23 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from warden_cli.aws import Aws
 from warden_cli.clock import now
 from warden_cli.errors import EXIT_DENIED, EXIT_OK
 from warden_cli.options import add_aws_options
-from warden_cli.org_stack import read_org_outputs
+from warden_cli.org_sweeps import FixedClock, organization_scopes
 from warden_cli.output import iso_or_none, plural, print_json, print_table, relative, short_time
 from warden_cli.status import _unreachable_is_bad_input
 from warden_cli.status_report import clean, epoch_time
 
+if TYPE_CHECKING:
+    from warden.scope_liveness import ScopeBeat
+
 CANARY_LIMIT = timedelta(minutes=10)  # SPEC 7: no round trip within 10 minutes is not covered
 # A canary is written every 5 minutes: the last round trip may be that old, plus the 10 minutes a new one may take.
 SEEN_LIMIT = timedelta(minutes=15)
-HEARTBEAT_LIMIT = timedelta(minutes=3)
 
 
 def register(subparsers: Any) -> None:
@@ -52,6 +54,7 @@ class Row:
     canary_seen_at: datetime | None = None
     open_sessions: int = 0
     last_sweep_at: datetime | None = None
+    sweeps_stopped_since: datetime | None = None  # the sweeper's own judgement (warden.scope_liveness.stale_since)
     problems: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -66,15 +69,8 @@ class Row:
             "round_trip_ms": self.round_trip_ms,
             "open_sessions": self.open_sessions,
             "last_sweep_at": iso_or_none(self.last_sweep_at),
+            "sweeps_stopped_since": iso_or_none(self.sweeps_stopped_since),
         }
-
-
-class _Clock:
-    def __init__(self, moment: datetime) -> None:
-        self._moment = moment
-
-    def now(self) -> datetime:
-        return self._moment
 
 
 def org_status_command(args: argparse.Namespace) -> int:
@@ -92,22 +88,16 @@ def org_status_command(args: argparse.Namespace) -> int:
 def gather(aws: Aws) -> list[Row]:
     """One row per scope the sweeper sends orders for, as its state table items say."""
     from warden.adapters.ledger import DynamoLedger
-    from warden.adapters.organization import OrgDirectory
+    from warden.adapters.scope_beats import DynamoScopeBeats
     from warden.adapters.state import DynamoState
-    from warden.adapters.sweep_queue import ManagementAccount
-    from warden.fanout import scopes_to_sweep
 
-    org = read_org_outputs(aws)
     standard = aws.outputs
     moment = now(aws.endpoint_url)
-    clock = _Clock(moment)
-    accounts = {account.id: account for account in OrgDirectory(aws.client("organizations"), clock).accounts()}
-    management = ManagementAccount(aws.client("organizations"))()
-    scopes = scopes_to_sweep(
-        accounts.values(), management=management, central=org.central_account, regions=org.guarded_regions
-    )
+    clock = FixedClock(moment)
+    org, accounts, scopes = organization_scopes(aws, clock)
     dynamodb = aws.client("dynamodb")
     state_table = standard.state_table or ""
+    beats = DynamoScopeBeats(dynamodb, state_table)
     rows: list[Row] = []
     for scope in scopes:
         listed = accounts.get(scope.account)
@@ -119,7 +109,7 @@ def gather(aws: Aws) -> list[Row]:
         )
         state = DynamoState(dynamodb, state_table, clock, scope=scope)
         _canary(row, state.canary(), moment, org.stack)
-        _sweep(row, state.last_heartbeat(), moment)
+        _sweep(row, beats.beat(scope), moment)
         row.open_sessions = len(DynamoLedger(dynamodb, standard.ledger_table, scope=scope).open_entries())
         rows.append(row)
     return rows
@@ -167,18 +157,24 @@ def _canary(row: Row, item: dict[str, Any] | None, moment: datetime, stack: str)
         row.covered = True
 
 
-def _sweep(row: Row, at: datetime | None, moment: datetime) -> None:
-    row.last_sweep_at = at
-    if at is not None and moment - at <= HEARTBEAT_LIMIT:
+def _sweep(row: Row, beat: ScopeBeat | None, moment: datetime) -> None:
+    """The scope's last completed sweep, judged as the sweeper judges it (one function: ``stale_since``)."""
+    from warden.scope_liveness import stale_since
+
+    row.last_sweep_at = beat.last_sweep if beat else None
+    row.sweeps_stopped_since = since = stale_since(beat, moment)
+    if since is None:
         return
-    if row.problems:
-        return  # one line per scope: the coverage problem already says what to look at
+    at = row.last_sweep_at
     when = "never" if at is None else relative(at, moment)
     row.covered = False
-    row.why = row.why or f"last sweep {when}"
+    row.why = row.why or f"sweeps stopped (last {when})"
+    if row.problems:
+        return  # one line per scope: the coverage problem already says what to look at
     row.problems.append(
-        f"account {row.account} in {row.region}: its last completed sweep was {when} (more than 3 minutes): open "
-        "sessions there are not re-checked; read the sweep worker's logs and the sweep dead-letter queue"
+        f"account {row.account} in {row.region}: its sweeps have stopped (last completed sweep {when}, more than 3 "
+        "minutes ago): open sessions there are not re-checked; check the sweep worker's event source mapping is "
+        "enabled, read the sweep worker's logs and the sweep dead-letter queue"
     )
 
 
@@ -196,7 +192,8 @@ def _print_text(rows: list[Row], problems: list[str]) -> None:
             else f"{short_time(row.canary_seen_at)}"
             + (f" ({row.round_trip_ms} ms)" if row.round_trip_ms is not None else ""),
             str(row.open_sessions),
-            "-" if row.last_sweep_at is None else short_time(row.last_sweep_at),
+            ("-" if row.last_sweep_at is None else short_time(row.last_sweep_at))
+            + (" (stopped)" if row.sweeps_stopped_since is not None else ""),
         ]
         for row in rows
     ]

@@ -15,6 +15,7 @@ from warden_cli.aws import Aws, aws_errors
 from warden_cli.clock import now
 from warden_cli.errors import EXIT_BAD_INPUT, EXIT_DENIED, EXIT_OK, CliError
 from warden_cli.options import add_aws_options
+from warden_cli.org_sweeps import scope_sweeps
 from warden_cli.status_delivery import dead_letters, subscriptions, trails
 from warden_cli.status_liveness import canary, heartbeat, policy, read_stack, stack_fields
 from warden_cli.status_render import print_report, print_text
@@ -55,6 +56,7 @@ def gather(aws: Aws) -> Report:
     checks: tuple[tuple[str, Callable[[], None]], ...] = (
         ("the policy", lambda: policy(report, aws, stack, standard.policy_parameter)),
         ("the sweep heartbeat", lambda: heartbeat(report, aws, stack)),
+        ("the organization's sweeps", lambda: scope_sweeps(report, aws, stack)),
         ("the canary", lambda: canary(report, aws, stack)),
         ("the trails", lambda: trails(report, aws)),
         ("the alert subscriptions", lambda: subscriptions(report, aws, standard.alerts_topic_arn)),

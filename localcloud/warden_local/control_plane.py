@@ -1,5 +1,5 @@
-"""CloudTrail records of the control-plane calls the warden watches (EventBridge, CloudTrail, SSM, Lambda, DynamoDB),
-and the trails that decide whether EventBridge receives any "AWS API Call via CloudTrail" event at all."""
+"""CloudTrail records of the control-plane calls the warden watches (EventBridge, CloudTrail, SSM, Lambda, DynamoDB,
+SQS), and the trails that decide whether EventBridge receives any "AWS API Call via CloudTrail" event at all."""
 
 from __future__ import annotations
 
@@ -25,6 +25,10 @@ WATCHED: dict[tuple[str, str], str] = {
     ("lambda", "PutFunctionEventInvokeConfig"): "PutFunctionEventInvokeConfig",
     ("lambda", "UpdateFunctionEventInvokeConfig"): "UpdateFunctionEventInvokeConfig",
     ("dynamodb", "DeleteTable"): "DeleteTable",
+    # Organization mode's sweep fan-out: the worker's event source mapping, the sweep queues (management events).
+    ("lambda", "UpdateEventSourceMapping"): "UpdateEventSourceMapping20150331",
+    ("lambda", "DeleteEventSourceMapping"): "DeleteEventSourceMapping20150331",
+    **{("sqs", name): name for name in ("SetQueueAttributes", "PurgeQueue", "DeleteQueue")},
 }
 # Calls that change what the trails deliver: whether they are recorded is decided before they take effect
 # (CloudTrail records the StopLogging that stops it).
@@ -33,6 +37,9 @@ TRAIL_CHANGES = frozenset({"StopLogging", "DeleteTrail", "UpdateTrail", "PutEven
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
 _HIDDEN_KEYS = frozenset({"value", "zipFile", "variables"})
 
+_MAPPING_PATH = re.compile(r"^/2015-03-31/event-source-mappings/(?P<uuid>[^/]+)/?$")
+# Keys CloudTrail writes otherwise than by lowering the first letter.
+_CLOUDTRAIL_KEYS = {"UUID": "uUID"}
 _LAMBDA_PATH = re.compile(
     r"^/(?P<version>2015-03-31|2017-10-31|2019-09-25)/functions/(?P<name>[^/]+)"
     r"(?P<rest>/code|/configuration|/policy/[^/]+|/concurrency|/event-invoke-config)?/?$"
@@ -51,6 +58,10 @@ class ControlCall:
 
 def lambda_operation(method: str, path: str) -> tuple[str, dict[str, Any]] | None:
     """The Lambda REST operation and its path parameters for a watched ``method path``; None for any other call."""
+    mapping = _MAPPING_PATH.match(path)
+    if mapping is not None and method in ("PUT", "DELETE"):
+        action = "UpdateEventSourceMapping" if method == "PUT" else "DeleteEventSourceMapping"
+        return action, {"UUID": mapping.group("uuid")}
     match = _LAMBDA_PATH.match(path)
     if match is None:
         return None
@@ -79,8 +90,12 @@ def watched(service: str | None, action: str | None) -> str | None:
 
 
 def request_parameters(call: ControlCall) -> dict[str, Any]:
-    """``requestParameters`` as CloudTrail writes them: the request's members in lowerCamelCase, secrets hidden."""
-    return {key: _hide(key, value) for key, value in _camel(call.params).items()}
+    """``requestParameters`` as CloudTrail writes them: the request's members in lowerCamelCase, secrets hidden
+    (SQS queue attribute names stay as they are: ``{"attributes": {"VisibilityTimeout": "100"}}``)."""
+    parameters = {key: _hide(key, value) for key, value in _camel(call.params).items()}
+    if call.service == "sqs" and isinstance(call.params.get("Attributes"), dict):
+        parameters["attributes"] = dict(call.params["Attributes"])
+    return parameters
 
 
 def response_elements(call: ControlCall, body: bytes) -> dict[str, Any] | None:
@@ -159,6 +174,8 @@ def _camel(value: Any) -> Any:
 
 
 def _lower_first(key: str) -> str:
+    if key in _CLOUDTRAIL_KEYS:
+        return _CLOUDTRAIL_KEYS[key]
     if key.isupper():
         return key.lower()  # "ARN" -> "arn"
     return key[:1].lower() + key[1:]

@@ -61,8 +61,8 @@ class SqsTriggers:
     def _poll(self, queue_name: str, mapping: Any) -> None:
         from moto.sqs.models import sqs_backends
 
-        if not mapping.enabled:
-            return
+        if not mapping.enabled or not _mapped(mapping, self._account_id, self._region):
+            return  # disabled or deleted (UpdateEventSourceMapping / DeleteEventSourceMapping): Lambda stops polling
         backend = sqs_backends[self._account_id][self._region]
         queue: Any = backend.get_queue(queue_name)
         messages = backend.receive_message(queue_name, int(mapping.batch_size), 0, int(queue.visibility_timeout))
@@ -98,6 +98,13 @@ class SqsTriggers:
                 logger.debug("message of %s not made visible again: %s", queue_name, error)
         for _ in handles:
             self.poll_later(queue_name, mapping)
+
+
+def _mapped(mapping: Any, account_id: str, region: str) -> bool:
+    """Whether the mapping still exists (moto's DeleteEventSourceMapping leaves it on the queue)."""
+    from moto.awslambda.models import lambda_backends
+
+    return getattr(mapping, "uuid", None) in lambda_backends[account_id][region]._event_source_mappings
 
 
 def failed_ids(result: Any, mapping: Any, batch: list[str]) -> set[str]:
@@ -183,7 +190,7 @@ def install() -> None:
             finally:
                 self.lambda_event_source_mappings = mappings
         for mapping in mappings.values():
-            if mapping.enabled:
+            if mapping.enabled and _mapped(mapping, self.account_id, self.region):
                 triggers.message_added(self, mapping)
 
     Queue.add_message = add_message  # type: ignore[method-assign]

@@ -260,3 +260,41 @@ def test_warden_status_reads_the_central_home_scopes_canary_in_organization_mode
     org = Stack(STACK, HOME, {"AlertsTopicArn": topic, "OrganizationId": "o-warden0001"}, "CREATE_COMPLETE", None, {})
     assert canary_partition(one) == "canary"  # one account: exactly as before
     assert canary_partition(org) == "canary#123456789012/us-east-1"  # what the central scope's sweep worker writes
+
+
+def test_a_scope_whose_sweeps_stopped_is_named_by_org_status_and_warden_status_as_the_sweeper_judges_it(
+    org: Org, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from warden_cli.org_sweeps import scope_sweeps
+    from warden_cli.status_report import Report, Stack
+
+    # GIVEN every scope covered, but prod-data's last completed sweep in eu-west-1 was 10 minutes ago, and a scope
+    # the sweeper has only just begun to watch (no sweep yet, watched 1 minute ago)
+    for account in (org.central, *org.members.values()):
+        for region in (HOME, OTHER):
+            org.covered(account, region)
+    org.heartbeat(org.members["prod-data"], OTHER, org.now - timedelta(minutes=10))
+    new = {"pk": f"heartbeat#{org.members['prod-web']}/{HOME}", "sk": "sweep", "watched": int(org.now.timestamp()) - 60}
+    boto3.client("dynamodb", region_name=HOME).put_item(TableName="state", Item=to_item(new))
+
+    # WHEN `warden org status --json` runs, and `warden status`'s check of the organization's sweeps
+    code, out, _ = status(capsys, "--json")
+    report = Report(org.now)
+    stack = Stack(STACK, HOME, {"OrganizationId": "o-x", "StateTableName": "state"}, "CREATE_COMPLETE", None, {})
+    aws = Aws(profile=None, region=HOME, stack=STACK, connection=Connection(region=HOME))
+    scope_sweeps(report, aws, stack)
+
+    # THEN org status exits 1 with that scope not covered, its sweeps stopped since its last sweep, one line saying
+    # what to look at; the new scope is in its grace
+    assert code == 1
+    rows = {(row["account"], row["region"]): row for row in json.loads(out)["scopes"]}
+    data = rows[(org.members["prod-data"], OTHER)]
+    assert (data["covered"], data["why"]) == (False, "sweeps stopped (last 10m ago)")
+    assert data["sweeps_stopped_since"] == data["last_sweep_at"]
+    assert rows[(org.members["prod-web"], HOME)]["sweeps_stopped_since"] is None
+    [problem] = json.loads(out)["problems"]
+    assert "its sweeps have stopped" in problem and "event source mapping" in problem
+    # AND warden status names the same scope, and only it
+    [named] = report.problems
+    assert f"{org.members['prod-data']} (prod-data) in {OTHER} have stopped" in named
+    assert report.fields["scopes"]["sweeps_stopped"] == [f"{org.members['prod-data']}/{OTHER}"]

@@ -37,8 +37,18 @@ class DynamoScopeBeats:
             for item in self._get_batch(keys[start : start + _BATCH]):
                 scope = by_key.get((str(item.get("pk")), str(item.get("sk"))))
                 if scope is not None:
-                    found[scope] = ScopeBeat(last_sweep=_time(item.get("at")), watched_since=_time(item.get("watched")))
+                    found[scope] = _beat(item)
         return found
+
+    def beat(self, scope: Scope) -> ScopeBeat | None:
+        """One scope's heartbeat item (GetItem: the read-only CLI's way), None when it has none."""
+        pk, sk = heartbeat_key(scope)
+        with aws_call("GetItem"):
+            response = self._db.get_item(
+                TableName=self._table, Key={"pk": to_value(pk), "sk": to_value(sk)}, ConsistentRead=True
+            )
+        item = from_item(response["Item"]) if "Item" in response else None
+        return None if item is None else _beat(item)
 
     def watch_from(self, scopes: Sequence[Scope], at: datetime) -> None:
         for scope in scopes:
@@ -95,6 +105,10 @@ class DynamoScopeBeats:
                 return items
         left = len(request.get(self._table, {}).get("Keys", []))
         raise AwsCallFailed("BatchGetItem", RuntimeError(f"{left} sweep heartbeat(s) still unprocessed (throttled)"))
+
+
+def _beat(item: dict[str, Any]) -> ScopeBeat:
+    return ScopeBeat(last_sweep=_time(item.get("at")), watched_since=_time(item.get("watched")))
 
 
 def _time(value: object) -> datetime | None:
