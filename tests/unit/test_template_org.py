@@ -4,7 +4,6 @@ forwards everything the central bus's rules want, and its role allows exactly wh
 from __future__ import annotations
 
 import copy
-import fnmatch
 import json
 import re
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from warden.policy.forward_rule import uncovered
 from warden_cli.org_stack import ORG_OUTPUT_KEYS, member_parameters, org_outputs_of
 from warden_local.stack import apply_conditions, evaluate_conditions, load_template, package
 
@@ -150,54 +150,8 @@ def org_rules() -> dict[str, dict[str, Any]]:
     return {logical: r for logical, r in CENTRAL["Resources"].items() if r["Type"] == "AWS::Events::Rule"}
 
 
-# --- pattern coverage: every event a central rule matches, the forward rule matches too -----------------------------
-
-
-def branches(pattern: dict[str, Any]) -> list[dict[str, Any]]:
-    """A pattern as the plain patterns it is the union of (its top-level $or expanded)."""
-    if "$or" not in pattern:
-        return [pattern]
-    rest = {key: value for key, value in pattern.items() if key != "$or"}
-    return [branch for option in pattern["$or"] for branch in branches({**rest, **option})]
-
-
-def value_covered(value: Any, matchers: list[Any]) -> bool:
-    for matcher in matchers:
-        if matcher == value:
-            return True
-        if isinstance(value, str) and isinstance(matcher, dict):
-            [(kind, argument)] = matcher.items()
-            if kind == "prefix" and value.startswith(argument):
-                return True
-            if kind == "wildcard" and fnmatch.fnmatchcase(value, argument):
-                return True
-        if (
-            isinstance(value, dict)
-            and isinstance(matcher, dict)
-            and "prefix" in value
-            and value["prefix"].startswith(matcher.get("prefix", "\0"))
-        ):
-            return True
-    return False
-
-
-def covers(wide: dict[str, Any], narrow: dict[str, Any]) -> bool:
-    """Whether ``wide`` (no $or) matches every event ``narrow`` (no $or) matches: each field wide constrains, narrow
-    constrains within it (a field only narrow constrains narrows it further)."""
-    for key, constraint in wide.items():
-        if key not in narrow:
-            return False
-        if isinstance(constraint, dict):
-            if not isinstance(narrow[key], dict) or not covers(constraint, narrow[key]):
-                return False
-        elif not all(value_covered(value, constraint) for value in narrow[key]):
-            return False
-    return True
-
-
-def uncovered(forward: dict[str, Any], pattern: dict[str, Any]) -> list[dict[str, Any]]:
-    wide = branches(forward)
-    return [narrow for narrow in branches(pattern) if not any(covers(w, narrow) for w in wide)]
+# --- pattern coverage: every event a central rule matches, the forward rule matches too (the judgement the sweep
+# worker makes of each member's forward rule, warden.policy.forward_rule) ---------------------------------------
 
 
 def forward_pattern() -> dict[str, Any]:
