@@ -251,3 +251,47 @@ def test_wildcards_match_as_eventbridge_does_in_linear_time() -> None:
     started = time.perf_counter()
     assert not wildcard_match("*a" * 2000 + "b", "a" * 3000)
     assert time.perf_counter() - started < 2
+
+
+def test_the_central_accounts_own_warning_document_is_not_asked_of_members() -> None:
+    # GIVEN the central tamper rule names the central stack's warning document by a name no member prefix covers
+    document = "4736e9fb-fbe3-483b-9fc3-849128cc19b2"
+    arn = f"arn:aws:ssm:{HOME}:{CENTRAL_ACCOUNT}:document/{document}"
+    rules = []
+    for rule in needed():
+        pattern = json.loads(rule.pattern)
+        for branch in pattern.get("$or", []):
+            names = branch["detail"].get("requestParameters", {}).get("name")
+            if "UpdateDocument" in branch["detail"]["eventName"] and names is not None:
+                names[1:] = [document, arn]
+        rules.append(NeededRule(rule.name, json.dumps(pattern)))
+
+    def judged(central_only: frozenset[str]) -> str | None:
+        return forward_rule_problem(
+            rule_with(),
+            rule_name=RULE,
+            needed=rules,
+            central_bus_arn=BUS,
+            account=MEMBER_ACCOUNT,
+            region=REGION,
+            central_only=central_only,
+        )
+
+    # THEN with the document named as the central account's own, the deployed forward rule is complete
+    assert judged(frozenset({document, arn})) is None
+    # AND without, its events count as lost (the check does see them)
+    problem = judged(frozenset())
+    assert problem is not None and "UpdateDocument" in problem
+    # AND the Session Manager preferences document is still asked of members
+    narrowed = deployed_pattern()
+    [documents] = [b for b in narrowed["$or"] if "UpdateDocument" in b["detail"]["eventName"]]
+    documents["detail"]["requestParameters"]["name"] = [{"prefix": "session-warden-"}]
+    assert forward_rule_problem(
+        rule_with(narrowed),
+        rule_name=RULE,
+        needed=rules,
+        central_bus_arn=BUS,
+        account=MEMBER_ACCOUNT,
+        region=REGION,
+        central_only=frozenset({document, arn}),
+    )

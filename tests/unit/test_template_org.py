@@ -44,6 +44,8 @@ MEMBER_ROLE_ACTIONS = {
     "cloudtrail:DescribeTrails",
     "cloudtrail:GetTrailStatus",
     "cloudtrail:GetEventSelectors",
+    "events:DescribeRule",
+    "events:ListTargetsByRule",
 }
 CONTRACT_OUTPUTS = set(ORG_OUTPUT_KEYS)  # what `warden org deploy` and `warden org status` read
 
@@ -440,6 +442,10 @@ def test_the_member_role_allows_exactly_the_contracts_actions_and_trusts_only_th
     assert all(s["Effect"] == "Allow" for s in statements)
     [canary] = [s for s in statements if "ssm:PutParameter" in s["Action"]]
     assert canary["Resource"] == f"arn:aws:ssm:*:{MEMBER_ACCOUNT}:parameter/session-warden/{STACK}/canary"
+    [forward] = [s for s in statements if "events:DescribeRule" in s["Action"]]
+    # Every region's forward rule of this account (the role is made once, in the home region), and only that rule.
+    assert forward["Resource"] == f"arn:aws:events:*:{MEMBER_ACCOUNT}:rule/{STACK}-forward"
+    assert forward["Resource"].rsplit(":", 1)[1] == f"rule/{member().physical('ForwardRule')}"
     [terminate] = [s for s in statements if "ssm:TerminateSession" in s["Action"]]
     assert terminate["Resource"] == f"arn:aws:ssm:*:{MEMBER_ACCOUNT}:session/*"
     canary_parameter = resolver.resolve(MEMBER["Resources"]["CanaryParameter"]["Properties"])

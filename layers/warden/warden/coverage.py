@@ -78,6 +78,8 @@ class Forwarding:
     central_bus_arn: str
     needed: NeededRules
     reader: Callable[[], ForwardRuleReader]
+    # The central stack's own resources the central rules name (its warning document): no member forwards them.
+    central_only: frozenset[str] = frozenset()
 
 
 class TrailProblems(Protocol):
@@ -153,6 +155,7 @@ class Coverage:
                     central_bus_arn=forwarding.central_bus_arn,
                     account=self.scope.account,
                     region=self.scope.region,
+                    central_only=forwarding.central_only,
                 )
             )
         except (AwsCallFailed, PatternError) as error:

@@ -101,6 +101,7 @@ def build_coverage(scope: Scope) -> Coverage:
             f"event-bus/{stack}-central",
             needed=build_central_rules(),
             reader=lambda: EventsForwardRule(aws.client(members.session(scope), "events"), rule_name),
+            central_only=_central_only(settings.warning_document, settings.region, central_account),
         )
     )
     state = DynamoState(dynamodb, settings.state_table, clock, scope=scope)
@@ -119,6 +120,16 @@ def build_coverage(scope: Scope) -> Coverage:
         member_reads=lambda: SsmWatchReads(aws.client(members.session(scope), "ssm")),
         forwarding=forwarding,
     )
+
+
+def _central_only(document: str | None, region: str, account: str) -> frozenset[str]:
+    """The central stack's warning document (its name and ARN), which the central tamper rule names: only the
+    central account has it, so no member's forward rule need carry its events."""
+    from warden.adapters.member import partition
+
+    if not document:
+        return frozenset()
+    return frozenset({document, f"arn:{partition(region)}:ssm:{region}:{account}:document/{document}"})
 
 
 @cache

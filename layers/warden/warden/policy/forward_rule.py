@@ -14,7 +14,7 @@ other way round.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -271,10 +271,13 @@ def forward_rule_problem(
     central_bus_arn: str,
     account: str,
     region: str,
+    central_only: Collection[str] = (),
 ) -> str | None:
     """None when the forward rule forwards every needed event, enabled, to the central bus with a role of the
     member account and unchanged; else what a person reads: which rule, where, what it no longer does, what it
-    means. A needed pattern that cannot be read is the central stack's problem: it raises :class:`PatternError`."""
+    means. *central_only*: names of the central account's own resources in the central rules (its warning document):
+    no member has them, so no member need forward their events. A needed pattern that cannot be read is the central
+    stack's problem: it raises :class:`PatternError`."""
     where = f"forward rule {rule_name} in account {account} region {region}"
     lost_everything = (
         "no event from there reaches the warden: sessions there are adopted only by the sweeper; tamper events are lost"
@@ -287,7 +290,7 @@ def forward_rule_problem(
     problems += _target_problems(rule.targets, central_bus_arn, account)
     try:
         forward = parse_pattern(rule.pattern)
-        lost = _lost_events(forward, needed)
+        lost = _lost_events(forward, needed, central_only)
     except PatternError as error:
         problems.append(f"has an event pattern the warden cannot read ({error}): treated as forwarding nothing")
     else:
@@ -298,7 +301,9 @@ def forward_rule_problem(
     return f"{where} " + "; it ".join(problems) if problems else None
 
 
-def _lost_events(forward: Mapping[str, Any], needed: Sequence[NeededRule]) -> list[tuple[str, str]]:
+def _lost_events(
+    forward: Mapping[str, Any], needed: Sequence[NeededRule], central_only: Collection[str]
+) -> list[tuple[str, str]]:
     lost: list[tuple[str, str]] = []
     for central in needed:
         pattern = parse_pattern(central.pattern)
@@ -306,8 +311,31 @@ def _lost_events(forward: Mapping[str, Any], needed: Sequence[NeededRule]) -> li
             sources = branch.get("source")
             if isinstance(sources, list) and sources and set(sources) <= CENTRAL_ONLY_SOURCES:
                 continue
+            member_part = _without(branch, central_only)
+            if member_part is None or any(covers(wide, member_part) for wide in branches(forward)):
+                continue  # what is left is about the central account's own resources only
             lost.append((central.name, event_label(branch)))
     return lost
+
+
+def _without(pattern: Mapping[str, Any], central_only: Collection[str]) -> dict[str, Any] | None:
+    """The pattern with the central account's own resource names taken out of its value lists; None when a list is
+    left empty (the pattern matches the central account's resources only: no member has them)."""
+    reduced: dict[str, Any] = {}
+    for key, value in pattern.items():
+        if isinstance(value, dict):
+            inner = _without(value, central_only)
+            if inner is None:
+                return None
+            reduced[key] = inner
+        elif isinstance(value, list):
+            kept = [item for item in value if not (isinstance(item, str) and item in central_only)]
+            if not kept:
+                return None
+            reduced[key] = kept
+        else:
+            reduced[key] = value
+    return reduced
 
 
 def _target_problems(targets: Sequence[ForwardTarget], central_bus_arn: str, account: str) -> list[str]:
