@@ -5,13 +5,26 @@ showing why, and one RESTORED when the rule is put back."""
 
 from __future__ import annotations
 
+import ast
 import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from tests.functional.org_stack import DEV, EUROPE, HOME, MEMBERS, PROD_WEB, REGIONS, OrgStack, covered, status_row
+from tests.functional.org_stack import (
+    DEV,
+    EUROPE,
+    HOME,
+    MEMBER_ROLE,
+    MEMBERS,
+    PROD_DATA,
+    PROD_WEB,
+    REGIONS,
+    OrgStack,
+    covered,
+    status_row,
+)
 
 pytestmark = pytest.mark.functional
 
@@ -35,8 +48,7 @@ def restored(org: OrgStack) -> list[Any]:
 def test_a_forward_rule_narrowed_to_drop_session_starts_is_not_covered_until_it_is_restored(org: OrgStack) -> None:
     # GIVEN every member covered
     org.cloud.advance(timedelta(minutes=3))
-    code, rows = org.org_status()
-    assert code == 0, [row["forward_rule_problem"] or row["why"] for row in rows if not covered(row)]
+    assert org.org_status()[0] == 0
     # WHEN prod-web's administrator removes StartSession from the forward rule in eu-west-1, keeping PutParameter
     name = org.forward_rule(PROD_WEB, EUROPE)
     events = member_events(org, PROD_WEB, EUROPE)
@@ -78,6 +90,10 @@ def test_a_forward_rule_narrowed_to_drop_session_starts_is_not_covered_until_it_
     assert org.org_status()[0] == 0
     assert len(high(org)) == 1
     assert org.errors() == []
+    # AND the member role read each member's rule by its ARN, as its policy allows, and nothing was denied
+    reads = {d.resource for d in org.cloud.iam_decisions if d.action == "events:DescribeRule" and d.allowed}
+    assert f"arn:aws:events:{EUROPE}:{PROD_WEB}:rule/{name}" in reads
+    assert org.cloud.iam_denials == []
 
 
 def test_a_disabled_forward_rule_is_one_alert_though_its_canary_stops_coming_back_too(org: OrgStack) -> None:
@@ -102,3 +118,28 @@ def test_a_disabled_forward_rule_is_one_alert_though_its_canary_stops_coming_bac
     assert len(restored(org)) == 1 and len(high(org)) == 1
     assert org.org_status()[0] == 0
     assert org.errors() == []
+
+
+def test_a_member_role_stripped_of_the_rule_reads_is_not_covered(org: OrgStack) -> None:
+    # GIVEN prod-data's administrator takes the forward rule reads out of the member role (to hide a change)
+    org.cloud.advance(timedelta(minutes=3))
+    iam = org.org.account(PROD_DATA).client("iam")
+    role = MEMBER_ROLE
+    [policy_name] = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
+    if isinstance(document, str):  # moto keeps a stack-made role's policy as Python text
+        document = ast.literal_eval(document) if document.startswith("{'") else json.loads(document)
+    document["Statement"] = [s for s in document["Statement"] if s.get("Sid") != "ForwardRule"]
+    iam.put_role_policy(RoleName=role, PolicyName=policy_name, PolicyDocument=json.dumps(document))
+
+    # WHEN a coverage round goes by
+    org.cloud.advance(ROUND)
+
+    # THEN each of its regions is not covered: the rule cannot be read, so it is not taken as forwarding anything
+    mails = [mail for mail in high(org) if PROD_DATA in mail.subject]
+    assert {region for region in REGIONS if any(region in mail.subject for mail in mails)} == set(REGIONS)
+    assert all("cannot be read through the member role" in mail.body for mail in mails)
+    # AND the local cloud refused exactly those reads, as AWS would: the member role's calls are checked by its policy
+    denials = org.cloud.iam_denials
+    assert denials and {d.action for d in denials} == {"events:DescribeRule"}
+    assert {d.caller_arn for d in denials} == {f"arn:aws:sts::{PROD_DATA}:assumed-role/{MEMBER_ROLE}/session-warden"}
