@@ -524,6 +524,19 @@ class FakeCanaryState:
         self.item["blind_since"] = now
         return True
 
+    def forward_problem_seen(self, problem: str, now: float) -> Mapping[str, Any] | None:
+        began = "rule_since" not in self.item
+        self.item["rule_problem"] = problem
+        self.item.setdefault("rule_since", now)
+        return dict(self.item) if began else None
+
+    def forward_problem_cleared(self, since: float) -> Mapping[str, Any] | None:
+        if self.item.get("rule_since") != since:
+            return None
+        self.item.pop("rule_since")
+        self.item.pop("rule_problem", None)
+        return dict(self.item)
+
     def record_tamper(self, sk: str, item: Mapping[str, Any]) -> bool:
         return True
 

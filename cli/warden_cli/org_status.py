@@ -55,6 +55,7 @@ class Row:
     open_sessions: int = 0
     last_sweep_at: datetime | None = None
     sweeps_stopped_since: datetime | None = None  # the sweeper's own judgement (warden.scope_liveness.stale_since)
+    forward_rule_problem: str | None = None  # what the forward check found wrong with the member's forward rule
     problems: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -70,6 +71,7 @@ class Row:
             "open_sessions": self.open_sessions,
             "last_sweep_at": iso_or_none(self.last_sweep_at),
             "sweeps_stopped_since": iso_or_none(self.sweeps_stopped_since),
+            "forward_rule_problem": self.forward_rule_problem,
         }
 
 
@@ -136,6 +138,16 @@ def _canary(row: Row, item: dict[str, Any] | None, moment: datetime, stack: str)
         row.problems.append(
             f"{where}: the member role cannot be assumed ({clean(item['unreachable'])[:200]}): the member stack is "
             f"missing there or its role was changed; deploy it with {deploy}"
+        )
+    elif item.get("rule_problem"):
+        # Found by the forward check of a coverage round: the rule was narrowed, disabled, retargeted or deleted.
+        problem = clean(item["rule_problem"])[:600]
+        row.forward_rule_problem = problem
+        prefix = f"forward rule {stack}-forward in account {row.account} region {row.region} "
+        row.why = f"forward rule {problem.removeprefix(prefix)}"[:160]
+        row.problems.append(
+            f"{where}: {problem}; restore the rule as the member stack defines it (StackSet drift detection shows "
+            f"what changed, CloudTrail there who changed it) or repair the member stack with {deploy}"
         )
     elif waiting is not None and moment - waiting >= CANARY_LIMIT:
         row.why = f"canary not back since {short_time(waiting)}"

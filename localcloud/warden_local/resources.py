@@ -126,6 +126,8 @@ def _resources(prefix: str, operation: str, params: dict[str, Any], arns: Arns) 
         return []
     if prefix == "sts" and params.get("RoleArn"):
         return [str(params["RoleArn"])]
+    if prefix == "events" and operation in _RULE_OPERATIONS:
+        return [_rule_arn(str(params.get(_RULE_OPERATIONS[operation]) or ""), params.get("EventBusName"), arns)]
     if prefix == "events" and operation == "PutEvents":
         buses = {str(entry.get("EventBusName") or "default") for entry in params.get("Entries") or []}
         return [
@@ -133,6 +135,22 @@ def _resources(prefix: str, operation: str, params: dict[str, Any], arns: Arns) 
             for bus in sorted(buses)
         ]
     return []  # ec2:Describe*, cloudwatch:PutMetricData, ...: no resource-level permissions, "*"
+
+
+# EventBridge calls on one rule: the request field naming it. Their resource is the rule's ARN.
+_RULE_OPERATIONS = {
+    **dict.fromkeys(("DescribeRule", "DeleteRule", "DisableRule", "EnableRule", "PutRule"), "Name"),
+    **dict.fromkeys(("ListTargetsByRule", "PutTargets", "RemoveTargets"), "Rule"),
+}
+
+
+def _rule_arn(name: str, bus: object, arns: Arns) -> str:
+    """``rule/NAME`` on the default bus, ``rule/BUS/NAME`` on another (its name or ARN), as IAM sees a rule."""
+    if name.startswith("arn:"):
+        return name
+    bus_name = str(bus).rsplit("/", 1)[-1] if isinstance(bus, str) and bus else "default"
+    path = name if bus_name == "default" else f"{bus_name}/{name}"
+    return f"arn:aws:events:{arns.region}:{arns.account}:rule/{path}"
 
 
 def _ssm(operation: str, params: dict[str, Any], arns: Arns) -> list[str]:

@@ -78,6 +78,18 @@ def test_each_call_names_the_resource_arn_aws_authorizes() -> None:
     ]
     assert required("ec2", "DescribeTags", {}, ARNS) == [("ec2:DescribeTags", "*")]
     assert required("sts", "GetCallerIdentity", {}, ARNS) == []
+    # A rule on the default bus is rule/NAME, on another bus rule/BUS/NAME (named or by ARN).
+    assert required("events", "DescribeRule", {"Name": "sw-forward", "EventBusName": "default"}, ARNS) == [
+        ("events:DescribeRule", "arn:aws:events:us-east-1:123456789012:rule/sw-forward")
+    ]
+    assert required("events", "ListTargetsByRule", {"Rule": "sw-forward"}, ARNS) == [
+        ("events:ListTargetsByRule", "arn:aws:events:us-east-1:123456789012:rule/sw-forward")
+    ]
+    bus = "arn:aws:events:us-east-1:123456789012:event-bus/sw-central"
+    assert required("events", "DisableRule", {"Name": "sw-org-canary", "EventBusName": bus}, ARNS) == [
+        ("events:DisableRule", "arn:aws:events:us-east-1:123456789012:rule/sw-central/sw-org-canary")
+    ]
+    assert required("events", "ListRules", {"EventBusName": "sw-central"}, ARNS) == [("events:ListRules", "*")]
 
 
 # -- enforced on the real handler ---------------------------------------------------------------------------

@@ -4,7 +4,6 @@ forwards everything the central bus's rules want, and its role allows exactly wh
 from __future__ import annotations
 
 import copy
-import fnmatch
 import json
 import re
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from warden.policy.forward_rule import uncovered
 from warden_cli.org_stack import ORG_OUTPUT_KEYS, member_parameters, org_outputs_of
 from warden_local.stack import apply_conditions, evaluate_conditions, load_template, package
 
@@ -44,6 +44,8 @@ MEMBER_ROLE_ACTIONS = {
     "cloudtrail:DescribeTrails",
     "cloudtrail:GetTrailStatus",
     "cloudtrail:GetEventSelectors",
+    "events:DescribeRule",
+    "events:ListTargetsByRule",
 }
 CONTRACT_OUTPUTS = set(ORG_OUTPUT_KEYS)  # what `warden org deploy` and `warden org status` read
 
@@ -152,54 +154,8 @@ def org_rules() -> dict[str, dict[str, Any]]:
     return {logical: r for logical, r in CENTRAL["Resources"].items() if r["Type"] == "AWS::Events::Rule"}
 
 
-# --- pattern coverage: every event a central rule matches, the forward rule matches too -----------------------------
-
-
-def branches(pattern: dict[str, Any]) -> list[dict[str, Any]]:
-    """A pattern as the plain patterns it is the union of (its top-level $or expanded)."""
-    if "$or" not in pattern:
-        return [pattern]
-    rest = {key: value for key, value in pattern.items() if key != "$or"}
-    return [branch for option in pattern["$or"] for branch in branches({**rest, **option})]
-
-
-def value_covered(value: Any, matchers: list[Any]) -> bool:
-    for matcher in matchers:
-        if matcher == value:
-            return True
-        if isinstance(value, str) and isinstance(matcher, dict):
-            [(kind, argument)] = matcher.items()
-            if kind == "prefix" and value.startswith(argument):
-                return True
-            if kind == "wildcard" and fnmatch.fnmatchcase(value, argument):
-                return True
-        if (
-            isinstance(value, dict)
-            and isinstance(matcher, dict)
-            and "prefix" in value
-            and value["prefix"].startswith(matcher.get("prefix", "\0"))
-        ):
-            return True
-    return False
-
-
-def covers(wide: dict[str, Any], narrow: dict[str, Any]) -> bool:
-    """Whether ``wide`` (no $or) matches every event ``narrow`` (no $or) matches: each field wide constrains, narrow
-    constrains within it (a field only narrow constrains narrows it further)."""
-    for key, constraint in wide.items():
-        if key not in narrow:
-            return False
-        if isinstance(constraint, dict):
-            if not isinstance(narrow[key], dict) or not covers(constraint, narrow[key]):
-                return False
-        elif not all(value_covered(value, constraint) for value in narrow[key]):
-            return False
-    return True
-
-
-def uncovered(forward: dict[str, Any], pattern: dict[str, Any]) -> list[dict[str, Any]]:
-    wide = branches(forward)
-    return [narrow for narrow in branches(pattern) if not any(covers(w, narrow) for w in wide)]
+# --- pattern coverage: every event a central rule matches, the forward rule matches too (the judgement the sweep
+# worker makes of each member's forward rule, warden.policy.forward_rule) ---------------------------------------
 
 
 def forward_pattern() -> dict[str, Any]:
@@ -494,6 +450,10 @@ def test_the_member_role_allows_exactly_the_contracts_actions_and_trusts_only_th
     assert all(s["Effect"] == "Allow" for s in statements)
     [canary] = [s for s in statements if "ssm:PutParameter" in s["Action"]]
     assert canary["Resource"] == f"arn:aws:ssm:*:{MEMBER_ACCOUNT}:parameter/session-warden/{STACK}/canary"
+    [forward] = [s for s in statements if "events:DescribeRule" in s["Action"]]
+    # Every region's forward rule of this account (the role is made once, in the home region), and only that rule.
+    assert forward["Resource"] == f"arn:aws:events:*:{MEMBER_ACCOUNT}:rule/{STACK}-forward"
+    assert forward["Resource"].rsplit(":", 1)[1] == f"rule/{member().physical('ForwardRule')}"
     [terminate] = [s for s in statements if "ssm:TerminateSession" in s["Action"]]
     assert terminate["Resource"] == f"arn:aws:ssm:*:{MEMBER_ACCOUNT}:session/*"
     canary_parameter = resolver.resolve(MEMBER["Resources"]["CanaryParameter"]["Properties"])

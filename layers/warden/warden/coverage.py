@@ -8,11 +8,17 @@ as: one ``account-not-covered`` alert per outage (no round trip for 10 minutes, 
 the account, its name and OU path, the region, what was seen and what to do; an INFO RESTORED alert when the next
 canary comes back. The outage is the canary item's ``waiting_since``; ``mark_blind`` is a conditional write, so
 overlapping sweeps send one alert.
+
+The canary alone cannot see a forward rule narrowed to keep the canary's PutParameter only. So each coverage round
+(each canary sent) also reads the scope's forward rule and judges it against the central bus's rules
+(:mod:`warden.policy.forward_rule`). A rule that no longer forwards everything is the same ``account-not-covered``
+outage (``rule_since`` on the canary item): one alert whichever of the two sees it first, and one RESTORED when both
+the rule and the canary are back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -22,6 +28,7 @@ from warden.alerts.text import AlertContext
 from warden.errors import AwsCallFailed, MemberUnreachable, describe
 from warden.notifier import Notifier
 from warden.observability import count, logger
+from warden.policy.forward_rule import ForwardRule, NeededRule, PatternError, forward_rule_problem
 from warden.ports import Clock, Organization
 from warden.records import Alert
 from warden.scope import Scope
@@ -36,6 +43,43 @@ class CoverageRecords(WatchRecords, Protocol):
     def mark_unreachable(self, now: float, problem: str) -> None:
         """The member role could not be assumed: the outage starts now unless it already has, with the error."""
         ...
+
+    def forward_problem_seen(self, problem: str, now: float) -> Mapping[str, Any] | None:
+        """Note what is wrong with the forward rule; the canary item after it when this began the rule's outage
+        (``rule_since`` = *now*), None when the outage had begun already (only its text is updated)."""
+        ...
+
+    def forward_problem_cleared(self, since: float) -> Mapping[str, Any] | None:
+        """End the rule's outage that began at *since*; the canary item after it, None when another sweep did."""
+        ...
+
+
+class ForwardRuleReader(Protocol):
+    def read(self) -> ForwardRule | None:
+        """The forward rule (None: there is none); raises AwsCallFailed when it cannot be read."""
+        ...
+
+
+class NeededRules(Protocol):
+    def needed(self) -> Sequence[NeededRule]:
+        """The central bus's rules; raises AwsCallFailed when they cannot be read."""
+        ...
+
+
+# Refusals of the member role that mean it may no longer read the rule: judged as not covered (fail closed).
+READ_REFUSED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
+
+
+@dataclass(frozen=True)
+class Forwarding:
+    """What the forward check of one scope reads: the member's rule (through the member role) and the central rules."""
+
+    rule_name: str
+    central_bus_arn: str
+    needed: NeededRules
+    reader: Callable[[], ForwardRuleReader]
+    # The central stack's own resources the central rules name (its warning document): no member forwards them.
+    central_only: frozenset[str] = frozenset()
 
 
 class TrailProblems(Protocol):
@@ -60,6 +104,8 @@ class Coverage:
     # Built on use: both need the member role, which the alert about a refused role must not need.
     trails: Callable[[], TrailProblems]
     member_reads: Callable[[], WatchReads]
+    # None: the scope has no forward rule (the central account's home region, watched by the central stack itself).
+    forwarding: Forwarding | None = None
 
     # ------------------------------------------------------------ the sweep worker's side
     def unreachable(self, error: MemberUnreachable) -> None:
@@ -73,13 +119,109 @@ class Coverage:
         waiting_since = float(state["waiting_since"])
         if error.code not in ROLE_REFUSED and now.timestamp() - waiting_since < CANARY_BLIND_AFTER.total_seconds():
             return
-        if not self.records.mark_blind(waiting_since, now.timestamp()):
-            return  # another sweep alerted this outage
+        if not self.records.mark_blind(waiting_since, now.timestamp()) or self.alerted_elsewhere(state):
+            return  # another sweep alerted this outage, or the forward check did
         count("AccountNotCovered")
         since = datetime.fromtimestamp(waiting_since, tz=now.tzinfo)
         self.notifier.send_once(
             self.blind_key(waiting_since), lambda: self.blind_alert(state, since, now), ttl_seconds=_ALERT_TTL_SECONDS
         )
+
+    # ------------------------------------------------------------ the forward check (once per coverage round)
+    def check_forwarding(self) -> None:
+        """Read the scope's forward rule and judge it; alert the outage it begins, RESTORED the one it ends. A read
+        that fails for a passing reason (throttling, the network) changes nothing and is counted and logged."""
+        if self.forwarding is None:
+            return
+        forwarding, now = self.forwarding, self.clock.now()
+        try:
+            needed = forwarding.needed.needed()
+            try:
+                rule: ForwardRule | None = forwarding.reader().read()
+                unreadable = None
+            except AwsCallFailed as error:
+                if error.code not in READ_REFUSED:
+                    raise
+                rule, unreadable = None, describe(error)
+            problem = (
+                f"forward rule {forwarding.rule_name} in account {self.scope.account} region {self.scope.region} "
+                f"cannot be read through the member role ({unreadable[:300]}): the role was changed, or the member "
+                "stack is older than the central stack; treated as forwarding nothing"
+                if unreadable
+                else forward_rule_problem(
+                    rule,
+                    rule_name=forwarding.rule_name,
+                    needed=needed,
+                    central_bus_arn=forwarding.central_bus_arn,
+                    account=self.scope.account,
+                    region=self.scope.region,
+                    central_only=forwarding.central_only,
+                )
+            )
+        except (AwsCallFailed, PatternError) as error:
+            count("ForwardCheckFailed")
+            logger.error(
+                "the forward rule could not be judged", extra={"scope": self.scope.label, "problem": str(error)}
+            )
+            return
+        count("ForwardCheckRun")
+        if problem:
+            self._forward_outage(problem, now)
+        else:
+            self._forward_fine(now)
+
+    def alerted_elsewhere(self, state: Mapping[str, Any]) -> bool:
+        """Whether the scope's outage was alerted by the forward check (so the canary's report adds no second one)."""
+        return state.get("rule_since") is not None
+
+    def _forward_outage(self, problem: str, now: datetime) -> None:
+        count("ForwardRuleBroken")
+        logger.warning("forward rule broken", extra={"scope": self.scope.label, "problem": problem})
+        began = self.records.forward_problem_seen(problem, now.timestamp())
+        if began is None or began.get("blind_since") is not None:
+            return  # alerted already: by an earlier round, or as the canary's outage
+        self.notifier.send_once(
+            f"not-covered#{self.scope.label}#rule#{int(now.timestamp())}",
+            lambda: self._forward_alert(problem, now),
+            ttl_seconds=_ALERT_TTL_SECONDS,
+        )
+
+    def _forward_fine(self, now: datetime) -> None:
+        state = self.records.canary() or {}
+        since = state.get("rule_since")
+        if since is None:
+            return
+        after = self.records.forward_problem_cleared(float(since))
+        if after is None or after.get("blind_since") is not None:
+            return  # another sweep ended it, or the canary's outage goes on: its RESTORED follows the canary
+        waiting = after.get("waiting_since")
+        if waiting is not None and self.records.mark_blind(float(waiting), float(since)):
+            return  # the canary sent this round is on its way: RESTORED when it comes back through the rule
+        started = datetime.fromtimestamp(float(since), tz=now.tzinfo)
+        round_trip = after.get("round_trip_ms")
+        self.notifier.send_once(
+            f"covered#{self.scope.label}#rule#{int(float(since))}",
+            lambda: self.restored_alert(started, now, int(round_trip) if isinstance(round_trip, int) else 0),
+            ttl_seconds=_ALERT_TTL_SECONDS,
+        )
+
+    def _forward_alert(self, problem: str, now: datetime) -> Alert:
+        where = self._where()
+        name = self.forwarding.rule_name if self.forwarding else f"{self.stack}-forward"
+        seen = [
+            problem,
+            "found by reading the rule through the member role: the canary alone cannot show it (a narrowed rule may "
+            "still forward the canary's PutParameter)",
+        ]
+        actions = [
+            f"restore the rule {name} as the member stack defines it (org/member.yaml): CloudFormation StackSets "
+            f"drift detection on {self.stack}-members shows what changed; undo it with aws events put-rule / "
+            "enable-rule / put-targets, or replace the stack instance",
+            f"find who changed it: CloudTrail of account {self.scope.account} in {self.scope.region}, events "
+            f"PutRule, DisableRule, DeleteRule, RemoveTargets, PutTargets on {name} (the warden may not have received "
+            "them once the rule stopped forwarding them)",
+        ]
+        return account_not_covered_alert(self.context, where=where, since=now, now=now, seen=seen, actions=actions)
 
     # ------------------------------------------------------------ BlindReport (the canary's outage)
     def blind_key(self, waiting_since: float) -> str:

@@ -85,6 +85,14 @@ class BlindReport(Protocol):
 
     def blind_alert(self, state: Mapping[str, Any], since: datetime, now: datetime) -> Alert: ...
 
+    def check_forwarding(self) -> None:
+        """Once per coverage round (each canary sent): check what forwards the scope's events, alerting its outage."""
+        ...
+
+    def alerted_elsewhere(self, state: Mapping[str, Any]) -> bool:
+        """Whether the scope's outage was alerted otherwise than by the canary (no second alert, no early RESTORED)."""
+        ...
+
 
 class ScopedCanary(Protocol):
     """Organization mode: the canary of the account and region an event came from (its reads, records, alert)."""
@@ -96,6 +104,8 @@ class ScopedCanary(Protocol):
     def records(self) -> WatchRecords: ...
 
     def restored_key(self, blind_since: float) -> str: ...
+
+    def alerted_elsewhere(self, state: Mapping[str, Any]) -> bool: ...
 
     def restored_alert(self, since: datetime, seen_at: datetime, round_trip_ms: int) -> Alert: ...
 
@@ -282,6 +292,8 @@ class TamperWatch:
         round_trip_ms = max(0, int((now.timestamp() - sent_at) * 1000))
         metrics.add_metric(name="CanaryRoundTrip", unit="Milliseconds", value=round_trip_ms)
         blind_since = old.get("blind_since")
+        if blind_since is not None and scoped is not None and scoped.alerted_elsewhere(old):
+            blind_since = None  # the forward rule is still broken: RESTORED when the forward check finds it fixed
         if blind_since is not None:
             since = datetime.fromtimestamp(float(blind_since), tz=now.tzinfo)
             if scoped is not None:
@@ -344,6 +356,8 @@ class Canary:
                 self.records.canary_send_failed(nonce, describe(error))
             else:
                 count("CanarySent")
+            if self.report is not None:
+                self.report.check_forwarding()  # once per coverage round, as the canary
         return self.records.canary()
 
     def _check_blind(self, state: Mapping[str, Any] | None) -> None:
@@ -357,8 +371,10 @@ class Canary:
             return  # seen meanwhile, or another sweep marked it
         since = datetime.fromtimestamp(waiting_since, tz=now.tzinfo)
         if self.report is not None:
-            count("AccountNotCovered")
             report = self.report
+            if report.alerted_elsewhere(state):
+                return  # the forward check alerted this outage already
+            count("AccountNotCovered")
             self.notifier.send_once(
                 report.blind_key(waiting_since),
                 lambda: report.blind_alert(state, since, now),

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from warden.scope import Scope
 from warden.settings import SettingsError
 from warden.wiring_org import (
+    build_central_rules,
     build_coverage,
     build_dispatcher,
     build_members,
@@ -221,6 +222,7 @@ def reset() -> None:
     build_idempotency.cache_clear()
     build_tamper_watch.cache_clear()
     build_coverage.cache_clear()
+    build_central_rules.cache_clear()
     build_dispatcher.cache_clear()
     build_scope_watch.cache_clear()
     build_org_round.cache_clear()

@@ -15,6 +15,7 @@ from warden.settings import SettingsError
 from warden.wiring_shared import build_settings, shared_aws, shared_central, topic_account
 
 if TYPE_CHECKING:
+    from warden.adapters.forward_rules import CentralRules
     from warden.adapters.member import MemberSessions
     from warden.adapters.organization import OrgDirectory
     from warden.coverage import Coverage
@@ -59,20 +60,51 @@ def scoped_canary(event: Mapping[str, Any]) -> Coverage | None:
     return None if scope is None else build_coverage(scope)
 
 
+@cache
+def build_central_rules() -> CentralRules:
+    """The central bus's rules (``<stack>-org-*``): what every member's forward rule must carry; read and kept."""
+    from warden.adapters import aws
+    from warden.adapters.forward_rules import CentralRules
+
+    shared = shared_aws()
+    stack = shared.settings.stack_name
+    return CentralRules(
+        aws.client(shared.session, "events"), f"{stack}-central", f"{stack}-org-", shared_central().clock
+    )
+
+
 @lru_cache(maxsize=512)
 def build_coverage(scope: Scope) -> Coverage:
     """Organization mode: the coverage of one account and region (its canary item, alerts, member-role reads)."""
     from warden.adapters import aws
+    from warden.adapters.forward_rules import EventsForwardRule
+    from warden.adapters.member import partition
     from warden.adapters.once import DynamoOnceStore
     from warden.adapters.state import DynamoState
     from warden.adapters.trails import TrailStatus
     from warden.adapters.watch import SsmWatchReads
     from warden.alerts.text import AlertContext
-    from warden.coverage import Coverage
+    from warden.coverage import Coverage, Forwarding
     from warden.notifier import Notifier
 
     shared, central, members = shared_aws(), shared_central(), build_members()
     settings, dynamodb, clock = shared.settings, shared.dynamodb, central.clock
+    stack, central_account = settings.stack_name, topic_account(settings) or ""
+    rule_name = f"{stack}-forward"
+    # Members forward straight to the central bus in the home region; the central account's home region has no
+    # forward rule (the central stack's own rules watch it).
+    forwarding = (
+        None
+        if members.is_central(scope) and scope.region == settings.region
+        else Forwarding(
+            rule_name=rule_name,
+            central_bus_arn=f"arn:{partition(settings.region)}:events:{settings.region}:{central_account}:"
+            f"event-bus/{stack}-central",
+            needed=build_central_rules(),
+            reader=lambda: EventsForwardRule(aws.client(members.session(scope), "events"), rule_name),
+            central_only=_central_only(settings.warning_document, settings.region, central_account),
+        )
+    )
     state = DynamoState(dynamodb, settings.state_table, clock, scope=scope)
     once = DynamoOnceStore(dynamodb, settings.idempotency_table, clock, scope=scope)
     return Coverage(
@@ -87,7 +119,18 @@ def build_coverage(scope: Scope) -> Coverage:
         parameter=settings.canary_parameter or f"/session-warden/{settings.stack_name}/canary",
         trails=lambda: TrailStatus(aws.client(members.session(scope), "cloudtrail"), scope.region),
         member_reads=lambda: SsmWatchReads(aws.client(members.session(scope), "ssm")),
+        forwarding=forwarding,
     )
+
+
+def _central_only(document: str | None, region: str, account: str) -> frozenset[str]:
+    """The central stack's warning document (its name and ARN), which the central tamper rule names: only the
+    central account has it, so no member's forward rule need carry its events."""
+    from warden.adapters.member import partition
+
+    if not document:
+        return frozenset()
+    return frozenset({document, f"arn:{partition(region)}:ssm:{region}:{account}:document/{document}"})
 
 
 @cache

@@ -79,11 +79,11 @@ class MemberSessions:
 
     def role_arn(self, account: str, region: str) -> str:
         """The member role of *account* (its partition from *region*)."""
-        return f"arn:{_partition(region)}:iam::{account}:role/{self._role_name}"
+        return f"arn:{partition(region)}:iam::{account}:role/{self._role_name}"
 
     def caller_arn(self, account: str, region: str) -> str:
         """How AWS names the warden when it calls in *account*: ``arn:aws:sts::A:assumed-role/ROLE/session-warden``."""
-        return f"arn:{_partition(region)}:sts::{account}:assumed-role/{self._role_name}/{ROLE_SESSION_NAME}"
+        return f"arn:{partition(region)}:sts::{account}:assumed-role/{self._role_name}/{ROLE_SESSION_NAME}"
 
     def is_central(self, scope: Scope) -> bool:
         """Whether *scope* is in the function's own account (its own credentials, not the member role)."""
@@ -193,7 +193,8 @@ def _expiry(began: datetime, expiration: object) -> datetime:
     return lifetime
 
 
-def _partition(region: str) -> str:
+def partition(region: str) -> str:
+    """The ARN partition of *region* (``aws``, ``aws-cn``, ``aws-us-gov``)."""
     if region.startswith("cn-"):
         return "aws-cn"
     if region.startswith("us-gov-"):

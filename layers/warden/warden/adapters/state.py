@@ -255,21 +255,46 @@ class DynamoState:
             {":since": _decimal(waiting_since), ":now": _decimal(now)},
         )
 
+    def forward_problem_seen(self, problem: str, now: float) -> dict[str, Any] | None:
+        """Organization mode: the forward rule no longer forwards what the warden needs. The item after the write
+        when this begins the rule's outage (``rule_since`` = *now*); None when it had begun (its text is updated)."""
+        values = {":problem": problem[:1000], ":now": _decimal(now)}
+        began = self._update_returning(
+            "SET rule_problem = :problem, rule_since = :now", "attribute_not_exists(rule_since)", values
+        )
+        if began is None:
+            self._conditional_update("SET rule_problem = :problem", "attribute_exists(rule_since)", values)
+        return began
+
+    def forward_problem_cleared(self, since: float) -> dict[str, Any] | None:
+        """End the rule's outage that began at *since*; the item after it, None when another sweep ended it."""
+        return self._update_returning(
+            "REMOVE rule_problem, rule_since", "rule_since = :since", {":since": _decimal(since)}
+        )
+
     def _conditional_update(self, expression: str, condition: str, values: Mapping[str, Any]) -> bool:
+        return self._update_returning(expression, condition, values, returns="NONE") is not None
+
+    def _update_returning(
+        self, expression: str, condition: str, values: Mapping[str, Any], *, returns: str = "ALL_NEW"
+    ) -> dict[str, Any] | None:
+        """A conditional update of the canary item; the item after it ({} when not asked for), None when the
+        condition failed."""
         try:
             with aws_call("UpdateItem"):
-                self._db.update_item(
+                response = self._db.update_item(
                     TableName=self._table,
                     Key={"pk": to_value(self._canary[0]), "sk": to_value(self._canary[1])},
                     UpdateExpression=expression,
                     ConditionExpression=condition,
                     ExpressionAttributeValues={key: to_value(value) for key, value in values.items()},
+                    ReturnValues=returns,  # type: ignore[arg-type]
                 )
         except AwsCallFailed as error:
             if error.code == _CONDITION_FAILED:
-                return False
+                return None
             raise
-        return True
+        return from_item(response.get("Attributes", {}))
 
     # ------------------------------------------------------------ plumbing
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
