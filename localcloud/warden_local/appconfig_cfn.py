@@ -14,6 +14,7 @@ from typing import Any
 from .appconfig_control import AppConfigControlPlane
 from .appconfig_deployments import AppConfigDeployments
 from .appconfig_model import AppConfigError, Validators, backend
+from .cfn_base import ResourceFailed
 
 CFN_TYPES = (
     "AWS::AppConfig::Application",
@@ -132,7 +133,7 @@ def install_cloudformation_models(now: Callable[[], datetime], validators: Calla
             try:
                 api.check_hosted_size(content)
             except AppConfigError as error:
-                raise ValueError(f"{resource_name}: {error.code}: {error.message}") from None
+                raise ResourceFailed(resource_name, f"{error.code}: {error.message}") from None
             created = backend(account_id, region_name).create_hosted_configuration_version(
                 app_id=properties["ApplicationId"],
                 config_profile_id=properties["ConfigurationProfileId"],
@@ -162,7 +163,7 @@ def install_cloudformation_models(now: Callable[[], datetime], validators: Calla
                 started = api.start_deployment(properties["ApplicationId"], properties["EnvironmentId"], body)
             except AppConfigError as error:
                 # CloudFormation fails the resource with AppConfig's answer (a refused version: the validator's).
-                raise ValueError(f"{resource_name}: {error.code}: {error.message}") from None
+                raise ResourceFailed(resource_name, f"{error.code}: {error.message}") from None
             physical = f"{started.application_id}/{started.environment_id}/{started.number}"
             return cls(physical, started.application_id, started.environment_id)
 

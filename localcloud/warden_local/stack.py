@@ -354,9 +354,10 @@ def deploy(
         raise TemplateError(f"creating stack {stack_name} failed: {error}") from error
     stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
     if stack["StackStatus"] != "CREATE_COMPLETE":
-        raise TemplateError(
-            f"stack {stack_name} is {stack['StackStatus']}: {stack.get('StackStatusReason', 'no reason')}"
-        )
+        events = cloudformation.describe_stack_events(StackName=stack_name).get("StackEvents", [])
+        failed = [str(e.get("ResourceStatusReason")) for e in events if e.get("ResourceStatus") == "CREATE_FAILED"]
+        reason = stack.get("StackStatusReason") or "; ".join(failed) or "no reason"
+        raise TemplateError(f"stack {stack_name} is {stack['StackStatus']}: {reason}")
     resources = cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]
     physical = {item["LogicalResourceId"]: item.get("PhysicalResourceId") for item in resources}
     for logical_id, code in packaged.functions.items():
