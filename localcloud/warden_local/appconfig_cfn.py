@@ -7,7 +7,8 @@ while the stack is created, as on AWS), and a version they refuse fails the reso
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +25,15 @@ CFN_TYPES = (
     "AWS::AppConfig::HostedConfigurationVersion",
     "AWS::AppConfig::Deployment",
 )
+
+
+@contextlib.contextmanager
+def _refusal_fails(resource_name: str) -> Iterator[None]:
+    """AppConfig's refusal fails the resource, with AppConfig's answer (a refused version: the validator's)."""
+    try:
+        yield
+    except AppConfigError as error:
+        raise ResourceFailed(resource_name, f"{error.code}: {error.message}") from None
 
 
 def install_cloudformation_models(now: Callable[[], datetime], validators: Callable[[], Validators | None]) -> None:
@@ -129,11 +139,8 @@ def install_cloudformation_models(now: Callable[[], datetime], validators: Calla
         ) -> HostedConfigurationVersion:
             properties = cloudformation_json["Properties"]
             content = str(properties["Content"]).encode("utf-8")
-            api = AppConfigControlPlane(account_id, region_name, now, None)
-            try:
-                api.check_hosted_size(content)
-            except AppConfigError as error:
-                raise ResourceFailed(resource_name, f"{error.code}: {error.message}") from None
+            with _refusal_fails(resource_name):
+                AppConfigControlPlane(account_id, region_name, now, None).check_hosted_size(content)
             created = backend(account_id, region_name).create_hosted_configuration_version(
                 app_id=properties["ApplicationId"],
                 config_profile_id=properties["ConfigurationProfileId"],
@@ -159,11 +166,8 @@ def install_cloudformation_models(now: Callable[[], datetime], validators: Calla
                 for key in ("ConfigurationProfileId", "ConfigurationVersion", "DeploymentStrategyId", "Description")
                 if key in properties
             }
-            try:
+            with _refusal_fails(resource_name):
                 started = api.start_deployment(properties["ApplicationId"], properties["EnvironmentId"], body)
-            except AppConfigError as error:
-                # CloudFormation fails the resource with AppConfig's answer (a refused version: the validator's).
-                raise ResourceFailed(resource_name, f"{error.code}: {error.message}") from None
             physical = f"{started.application_id}/{started.environment_id}/{started.number}"
             return cls(physical, started.application_id, started.environment_id)
 
