@@ -107,6 +107,13 @@ class DynamoLedger:
         found = self.get(entry.session_id)
         return found if found is not None else entry
 
+    def open_item(self, entry: LedgerEntry) -> dict[str, Any]:
+        """The item of an open session's row, as this scope's ledger keys and indexes it, for a bulk load
+        (BatchWriteItem) of rows :meth:`record_start` would have written one at a time."""
+        fields = {"status": "open", "open": self._open, **self._where(entry.session_id)}
+        fields.update(self._index_fields(entry.started_at))
+        return {**entry_item(entry), **to_item(fields), **self._item_key(entry.session_id)}
+
     def record_failed_call(self, entry: LedgerEntry) -> None:
         item = entry_item(entry)
         item.update(to_item({**self._index_fields(entry.started_at), **self._where(entry.session_id)}))
