@@ -19,14 +19,16 @@ ANALYTICS = "i-0a1b2c3d4e5f60718"  # an instance id as EC2 makes them (SendComma
 LATE = datetime(2026, 11, 24, 16, 30, tzinfo=UTC)
 
 
-def warned(world: World) -> FakeNotices:
+def warned(world: World, *, unavailable: str = "") -> FakeNotices:
+    """The sweeper warns through fake notices; with *unavailable*, it has no warning document (that is why)."""
     notices = FakeNotices()
     world.sweeper.warnings = ExpiryWarnings(
-        notices,
+        None if unavailable else notices,
         world.ledger,
         world.once,
         Notifier(world.alerts, world.once, None),
         AlertContext("session-warden", "eu-central-1"),
+        unavailable=unavailable,
     )
     return notices
 
@@ -115,20 +117,55 @@ def test_what_the_node_answered_is_noted_at_the_next_sweep() -> None:
     assert (record["status"], record["detail"], record["command"]) == ("failed", "the session has no terminal", "cmd-1")
 
 
-def test_a_refused_send_command_is_noted_and_the_alert_still_goes_out() -> None:
+@pytest.mark.parametrize(
+    ("failure", "detail"),
+    [
+        (("InvalidInstanceId", "Instances not in a valid state for account"), "SendCommand refused: ClientError:"),
+        # A member account whose stack predates the warning document: named, with what brings it.
+        (
+            ("InvalidDocument", "Document session-warden-session-notice-1 does not exist"),
+            "the warning document does not exist in this account and region (in organization mode: a member stack "
+            "from before warnings; `warden org deploy` updates it) (ClientError:",
+        ),
+    ],
+)
+def test_a_refused_send_command_is_noted_and_the_alert_still_goes_out(failure: tuple[str, str], detail: str) -> None:
     world = World()
     notices = warned(world)
-    notices.failures = 1
+    notices.failures, notices.failure = 1, failure
     session = started_late(world)
     sweep_until(world, LATE + timedelta(minutes=20))
     row = world.ledger.get(session)
     assert row is not None
     record = row.warnings["10m before 2026-11-24T17:00:00Z"]
     assert record["status"] == "failed"
-    assert record["detail"].startswith("SendCommand refused: ClientError:")
+    assert record["detail"].startswith(detail)
     (alert,) = world.alerts.sent
     assert alert.kind == "session-expiring"
-    assert "  - 10m before: not sent (SendCommand refused: ClientError:" in alert.body
+    assert f"  - 10m before: not sent ({detail}" in alert.body
+
+
+def test_where_there_is_no_warning_document_the_alert_goes_out_and_the_ledger_says_why_no_notice() -> None:
+    # GIVEN a scope with no warning document to send
+    world = World()
+    warned(world, unavailable="the function has no warning document (WARDEN_WARNING_DOCUMENT is not set)")
+    session = started_late(world)
+    # WHEN each threshold passes
+    sweep_until(world, LATE + timedelta(minutes=29))
+    # THEN each warning is noted as not sent, with the reason; one alert says so
+    row = world.ledger.get(session)
+    assert row is not None
+    assert {key: (record["status"], record["detail"]) for key, record in row.warnings.items()} == {
+        f"{label} before 2026-11-24T17:00:00Z": (
+            "not sent",
+            "the function has no warning document (WARDEN_WARNING_DOCUMENT is not set)",
+        )
+        for label in ("10m", "2m")
+    }
+    (alert,) = world.alerts.sent
+    assert alert.kind == "session-expiring"
+    assert "  - 10m before: not sent (the function has no warning document (WARDEN_WARNING_DOCUMENT" in alert.body
+    assert "  Ends at:  18:00 Europe/Berlin" in alert.body
 
 
 def test_an_ecs_task_gets_no_command_the_ledger_says_why_and_the_alert_goes_out() -> None:

@@ -44,6 +44,9 @@ MEMBER_ROLE_ACTIONS = {
     "cloudtrail:DescribeTrails",
     "cloudtrail:GetTrailStatus",
     "cloudtrail:GetEventSelectors",
+    # Warnings before a session's deadline (SPEC section 9): the member stack's warning document, what the node said.
+    "ssm:SendCommand",
+    "ssm:GetCommandInvocation",
 }
 CONTRACT_OUTPUTS = set(ORG_OUTPUT_KEYS)  # what `warden org deploy` and `warden org status` read
 
@@ -488,6 +491,16 @@ def test_the_member_role_allows_exactly_the_contracts_actions_and_trusts_only_th
     assert canary["Resource"] == f"arn:aws:ssm:*:{MEMBER_ACCOUNT}:parameter/session-warden/{STACK}/canary"
     [terminate] = [s for s in statements if "ssm:TerminateSession" in s["Action"]]
     assert terminate["Resource"] == f"arn:aws:ssm:*:{MEMBER_ACCOUNT}:session/*"
+    # SendCommand with the member stack's warning document only, on this account's instances and managed nodes
+    [send] = [s for s in statements if "ssm:SendCommand" in s["Action"]]
+    assert send["Action"] == ["ssm:SendCommand"]
+    assert send["Resource"] == [
+        f"arn:aws:ssm:*:{MEMBER_ACCOUNT}:document/{STACK}-session-notice-1",
+        f"arn:aws:ec2:*:{MEMBER_ACCOUNT}:instance/*",
+        f"arn:aws:ssm:*:{MEMBER_ACCOUNT}:managed-instance/*",
+    ]
+    [answers] = [s for s in statements if "ssm:GetCommandInvocation" in s["Action"]]
+    assert (answers["Action"], answers["Resource"]) == (["ssm:GetCommandInvocation"], "*")
     canary_parameter = resolver.resolve(MEMBER["Resources"]["CanaryParameter"]["Properties"])
     assert (canary_parameter["Name"], canary_parameter["Type"], canary_parameter["Value"]) == (
         f"/session-warden/{STACK}/canary",
@@ -499,13 +512,18 @@ def test_the_member_role_allows_exactly_the_contracts_actions_and_trusts_only_th
 @pytest.mark.parametrize(
     ("account", "region", "relay", "created"),
     [
-        (MEMBER_ACCOUNT, HOME, False, {"ForwardRule", "ForwardRole", "CanaryParameter", "MemberRole"}),
-        (MEMBER_ACCOUNT, OTHER_REGION, False, {"ForwardRule", "ForwardRole", "CanaryParameter"}),
+        (
+            MEMBER_ACCOUNT,
+            HOME,
+            False,
+            {"ForwardRule", "ForwardRole", "CanaryParameter", "WarningDocument", "MemberRole"},
+        ),
+        (MEMBER_ACCOUNT, OTHER_REGION, False, {"ForwardRule", "ForwardRole", "CanaryParameter", "WarningDocument"}),
         # The StackSet in the central account (in a targeted OU) creates nothing: no event reaches the warden twice.
         (CENTRAL_ACCOUNT, HOME, False, {"NothingToDoHere"}),
         (CENTRAL_ACCOUNT, OTHER_REGION, False, {"NothingToDoHere"}),
         # The relay stack in the central account's other regions forwards, with no member role.
-        (CENTRAL_ACCOUNT, OTHER_REGION, True, {"ForwardRule", "ForwardRole", "CanaryParameter"}),
+        (CENTRAL_ACCOUNT, OTHER_REGION, True, {"ForwardRule", "ForwardRole", "CanaryParameter", "WarningDocument"}),
     ],
 )
 def test_what_the_member_template_creates_in_each_account_and_region(
@@ -549,3 +567,19 @@ def test_the_sweep_worker_takes_one_order_at_a_time_reports_failed_items_and_dea
     sweeper_env = resources["SweeperFunction"]["Properties"]["Environment"]["Variables"]
     assert sweeper_env["WARDEN_SWEEP_QUEUE_URL"] == {"Fn::If": ["OrgMode", {"Ref": "SweepQueue"}, ""]}
     assert CENTRAL["Outputs"]["SweepQueueUrl"]["Value"] == {"Ref": "SweepQueue"}
+
+
+def test_in_the_central_accounts_other_regions_the_sweeper_sends_only_the_relay_stacks_warning_document() -> None:
+    resolver = central()
+    policy = CENTRAL["Resources"]["OrgCentralRegionsWarningsPolicy"]
+    assert policy["Condition"] == "OrgMode"
+    properties = resolver.resolve(policy["Properties"])
+    assert properties["Roles"] == [resolver.physical("SweeperRole")]
+    [statement] = properties["PolicyDocument"]["Statement"]
+    assert statement["Action"] == ["ssm:SendCommand"]
+    assert statement["Resource"] == [
+        f"arn:aws:ssm:*:{CENTRAL_ACCOUNT}:document/{STACK}-session-notice-1",
+        f"arn:aws:ec2:*:{CENTRAL_ACCOUNT}:instance/*",
+        f"arn:aws:ssm:*:{CENTRAL_ACCOUNT}:managed-instance/*",
+    ]
+    assert statement["Condition"] == {"StringEquals": {"aws:RequestedRegion": [OTHER_REGION]}}

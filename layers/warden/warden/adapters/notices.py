@@ -34,12 +34,28 @@ _TIMEOUT_SECONDS = 60
 # document, at version 1, on every change to it; a version someone adds later with UpdateDocument (and makes the
 # default) is never run, so ssm:UpdateDocument on it cannot turn the sweeper into a root shell on every node.
 DOCUMENT_VERSION = "1"
+# Organization mode: the warning document of org/member.yaml, in every region of a member account and in the relay
+# stacks of the central account's other regions. Named by convention, so the sweeper knows it without a lookup. The
+# revision is part of the name because CloudFormation replaces a document on every change and cannot replace one with
+# a fixed name in place: a changed session_notice.sh needs the next revision (tests/unit/test_notice_documents.py
+# says so, and how).
+MEMBER_DOCUMENT_REVISION = "1"
+
+
+def member_document(stack: str) -> str:
+    """The member stack's warning document of the central stack *stack*: ``<stack>-session-notice-<revision>``."""
+    return f"{stack}-session-notice-{MEMBER_DOCUMENT_REVISION}"
 
 
 class SsmSessionNotices:
     def __init__(self, ssm: SSMClient, document: str) -> None:
         self._ssm = ssm
         self._document = document
+
+    @property
+    def document(self) -> str:
+        """The warning document's name (in the account and region of the client)."""
+        return self._document
 
     def send(self, target: str, session_id: str, message: str) -> str:
         with aws_call("SendCommand"):
