@@ -100,7 +100,8 @@ def test_a_session_in_the_central_accounts_other_region_is_warned_with_the_relay
     # THEN the sweeper sent the relay stack's document there with its own role, and one alert went out
     [command] = commands(org, CENTRAL, EUROPE)
     assert (command["DocumentName"], command["InstanceIds"]) == (DOCUMENT, [web])
-    assert command["Parameters"]["SessionId"] == [session]
+    notice = f"Session Warden: this session ends at {expires:%H:%M} UTC (grant {grant_id} expires). Save your work."
+    assert command["Parameters"] == {"SessionId": [session], "Message": [notice]}
     record = org.row(CENTRAL, EUROPE, session)["warnings"][f"10m before {iso(expires)}"]
     assert (record["status"], record["command"]) == ("sent", command["CommandId"])
     assert [mail.kind for mail in org.mails()] == ["grant-created", "session-expiring"]
