@@ -107,3 +107,14 @@ def test_a_session_in_the_central_accounts_other_region_is_warned_with_the_relay
     assert [mail.kind for mail in org.mails()] == ["grant-created", "session-expiring"]
     assert [d.message() for d in org.cloud.iam_denials] == []
     assert org.errors() == []
+
+
+def test_deleting_a_member_stacks_warning_document_is_reported_as_tampering(org: OrgStack) -> None:
+    # WHEN an administrator of prod-web deletes the warning document in eu-west-1 (to put another one in its place)
+    org.org.account(PROD_WEB).client("ssm", region=EUROPE).delete_document(Name=DOCUMENT)
+    org.cloud.settle()
+    # THEN the tamper watch reports it: the warning document, what losing it means, and who in which account
+    [mail] = [mail for mail in org.mails() if mail.kind == "enforcer-tampered"]
+    assert f"the warning document {DOCUMENT} is deleted: no warning reaches a session" in mail.body, mail.body
+    assert f"  Caller ARN:  arn:aws:iam::{PROD_WEB}:user/" in mail.body, mail.body
+    assert org.errors() == []

@@ -181,6 +181,10 @@ def value_covered(value: Any, matchers: list[Any]) -> bool:
             and value["prefix"].startswith(matcher.get("prefix", "\0"))
         ):
             return True
+        # A wildcard within a wider one (only `*` is used: the wider one's `*` take in the narrower one's).
+        both = isinstance(value, dict) and isinstance(matcher, dict) and "wildcard" in value and "wildcard" in matcher
+        if both and fnmatch.fnmatchcase(value["wildcard"], matcher["wildcard"]):
+            return True
     return False
 
 
