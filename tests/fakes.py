@@ -435,12 +435,13 @@ class FakeNotices:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, str]] = []  # (target, session id, message)
         self.failures = 0
+        self.failure = ("InvalidInstanceId", "Instances not in a valid state for account")  # (code, message)
         self.answers: dict[str, tuple[str, str] | None] = {}  # command id -> what the node said (None: running)
 
     def send(self, target: str, session_id: str, message: str) -> str:
         if self.failures:
             self.failures -= 1
-            raise aws_failure("SendCommand", "InvalidInstanceId", "Instances not in a valid state for account")
+            raise aws_failure("SendCommand", *self.failure)
         self.sent.append((target, session_id, message))
         command = f"cmd-{len(self.sent)}"
         self.answers.setdefault(command, None)

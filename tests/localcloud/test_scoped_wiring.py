@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from warden import wiring
+from warden.adapters.notices import SsmSessionNotices
 from warden.scope import Scope
 from warden_local import LocalCloud
 
@@ -86,3 +87,39 @@ def test_one_warden_per_scope_naming_its_account_and_region_sharing_the_central_
     assert member.events.grants is central.events.grants
     assert member.events.organization is wiring.build_organization()
     assert central.events.organization is None
+
+
+def notice_document(scope: Scope | None) -> str | None:
+    """The warning document the sweeper of *scope* sends with (None: it has none to send)."""
+    warnings = wiring.build_warden(scope).sweeper.warnings
+    assert warnings is not None, "every scope warns before a deadline"
+    notices = warnings.notices
+    return notices.document if isinstance(notices, SsmSessionNotices) else None
+
+
+@pytest.mark.usefixtures("org_env")
+def test_each_scope_warns_with_the_warning_document_of_its_own_account_and_region(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN the central stack's own document (its home region) and the member stacks' one, named by convention
+    monkeypatch.setenv("WARDEN_WARNING_DOCUMENT", "session-warden-WarningDocument-1A2B3C4D")
+    monkeypatch.setenv("WARDEN_STACK_NAME", "session-warden")
+    wiring.reset()
+    # THEN the central account's home region (and single-account mode) keep the stack's document
+    assert notice_document(None) == "session-warden-WarningDocument-1A2B3C4D"
+    assert notice_document(Scope("123456789012", "us-east-1", org=True)) == "session-warden-WarningDocument-1A2B3C4D"
+    # AND a member account, in every region, and the central account's other regions use the member stack's
+    assert notice_document(PROD_WEB) == "session-warden-session-notice-1"
+    assert notice_document(Scope("222222222222", "us-east-1", org=True)) == "session-warden-session-notice-1"
+    assert notice_document(Scope("123456789012", "eu-west-1", org=True)) == "session-warden-session-notice-1"
+
+
+@pytest.mark.usefixtures("org_env")
+def test_a_function_without_a_warning_document_still_warns_and_says_why_no_notice_is_written() -> None:
+    # GIVEN no WARDEN_WARNING_DOCUMENT (org_env sets none)
+    assert "WARDEN_WARNING_DOCUMENT" not in os.environ
+    # THEN the central home region warns with no notice, naming what is missing; members keep their document
+    warnings = wiring.build_warden(Scope("123456789012", "us-east-1", org=True)).sweeper.warnings
+    assert warnings is not None and warnings.notices is None
+    assert "WARDEN_WARNING_DOCUMENT is not set" in warnings.unavailable
+    assert notice_document(PROD_WEB) == "session-warden-session-notice-1"

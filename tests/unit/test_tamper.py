@@ -191,3 +191,19 @@ def test_concurrency_and_retry_changes_to_a_warden_function_are_tampering(
     # WHEN the watch looks at it THEN it changes the function, and says how
     assert resource_of(call, OWNED) == ("function", "sw-SessionStartedFunction-ABC")
     assert meaning in meaning_of(call, "function", "sw-SessionStartedFunction-ABC", OWNED)
+
+
+@pytest.mark.parametrize(
+    "name", ["sw-session-notice-1", "arn:aws:ssm:eu-west-1:222222222222:document/sw-session-notice-1"]
+)
+def test_in_organization_mode_a_change_to_a_member_stacks_warning_document_is_the_warning_documents(name: str) -> None:
+    # GIVEN organization mode, whose member stacks carry the warning document sw-session-notice-1
+    owned = Owned(**{**OWNED.__dict__, "member_warning_document": "sw-session-notice-1"})
+    # WHEN someone deletes it in a member account THEN it is the warning document, and what that means is said
+    call = parse_control_event(event("ssm.amazonaws.com", "DeleteDocument", {"name": name}))
+    assert resource_of(call, owned) == ("warning document", "sw-session-notice-1")
+    assert meaning_of(call, "warning document", "sw-session-notice-1", owned).startswith(
+        "the warning document sw-session-notice-1 is deleted: no warning reaches a session before its deadline"
+    )
+    # AND in single-account mode that name is nobody's
+    assert resource_of(call, OWNED) is None

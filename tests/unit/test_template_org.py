@@ -46,6 +46,9 @@ MEMBER_ROLE_ACTIONS = {
     "cloudtrail:GetEventSelectors",
     "events:DescribeRule",
     "events:ListTargetsByRule",
+    # Warnings before a session's deadline (SPEC section 9): the member stack's warning document, what the node said.
+    "ssm:SendCommand",
+    "ssm:GetCommandInvocation",
 }
 CONTRACT_OUTPUTS = set(ORG_OUTPUT_KEYS)  # what `warden org deploy` and `warden org status` read
 
@@ -456,6 +459,16 @@ def test_the_member_role_allows_exactly_the_contracts_actions_and_trusts_only_th
     assert forward["Resource"].rsplit(":", 1)[1] == f"rule/{member().physical('ForwardRule')}"
     [terminate] = [s for s in statements if "ssm:TerminateSession" in s["Action"]]
     assert terminate["Resource"] == f"arn:aws:ssm:*:{MEMBER_ACCOUNT}:session/*"
+    # SendCommand with the member stack's warning document only, on this account's instances and managed nodes
+    [send] = [s for s in statements if "ssm:SendCommand" in s["Action"]]
+    assert send["Action"] == ["ssm:SendCommand"]
+    assert send["Resource"] == [
+        f"arn:aws:ssm:*:{MEMBER_ACCOUNT}:document/{STACK}-session-notice-1",
+        f"arn:aws:ec2:*:{MEMBER_ACCOUNT}:instance/*",
+        f"arn:aws:ssm:*:{MEMBER_ACCOUNT}:managed-instance/*",
+    ]
+    [answers] = [s for s in statements if "ssm:GetCommandInvocation" in s["Action"]]
+    assert (answers["Action"], answers["Resource"]) == (["ssm:GetCommandInvocation"], "*")
     canary_parameter = resolver.resolve(MEMBER["Resources"]["CanaryParameter"]["Properties"])
     assert (canary_parameter["Name"], canary_parameter["Type"], canary_parameter["Value"]) == (
         f"/session-warden/{STACK}/canary",
@@ -467,13 +480,18 @@ def test_the_member_role_allows_exactly_the_contracts_actions_and_trusts_only_th
 @pytest.mark.parametrize(
     ("account", "region", "relay", "created"),
     [
-        (MEMBER_ACCOUNT, HOME, False, {"ForwardRule", "ForwardRole", "CanaryParameter", "MemberRole"}),
-        (MEMBER_ACCOUNT, OTHER_REGION, False, {"ForwardRule", "ForwardRole", "CanaryParameter"}),
+        (
+            MEMBER_ACCOUNT,
+            HOME,
+            False,
+            {"ForwardRule", "ForwardRole", "CanaryParameter", "WarningDocument", "MemberRole"},
+        ),
+        (MEMBER_ACCOUNT, OTHER_REGION, False, {"ForwardRule", "ForwardRole", "CanaryParameter", "WarningDocument"}),
         # The StackSet in the central account (in a targeted OU) creates nothing: no event reaches the warden twice.
         (CENTRAL_ACCOUNT, HOME, False, {"NothingToDoHere"}),
         (CENTRAL_ACCOUNT, OTHER_REGION, False, {"NothingToDoHere"}),
         # The relay stack in the central account's other regions forwards, with no member role.
-        (CENTRAL_ACCOUNT, OTHER_REGION, True, {"ForwardRule", "ForwardRole", "CanaryParameter"}),
+        (CENTRAL_ACCOUNT, OTHER_REGION, True, {"ForwardRule", "ForwardRole", "CanaryParameter", "WarningDocument"}),
     ],
 )
 def test_what_the_member_template_creates_in_each_account_and_region(

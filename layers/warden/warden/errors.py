@@ -110,3 +110,8 @@ def describe(error: BaseException) -> str:
     plain = isinstance(error, AwsCallFailed) and type(error) is AwsCallFailed
     cause = error.__cause__ if plain and error.__cause__ else error
     return f"{type(cause).__name__}: {cause}"
+
+
+class DocumentNotTrusted(WardenError):
+    """The warning document's version 1 is not the warden's script: whoever can delete a document and create another
+    under its name (in a member account, its administrators) would otherwise have the warden run theirs as root."""

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from warden.alerts.session import expiring_alert, extend_step
 from warden.alerts.text import AlertContext
-from warden.errors import AwsCallFailed, describe
+from warden.errors import AwsCallFailed, DocumentNotTrusted, describe
 from warden.notifier import Notifier
 from warden.observability import count, logger
 from warden.policy import Decision, Policy
@@ -23,17 +23,26 @@ _INSTANCE = re.compile(r"^(i-[0-9a-f]{8}([0-9a-f]{9})?|mi-[0-9a-f]{17})$")
 _SESSION_ID = re.compile(SESSION_ID_PATTERN)
 # A marker outlives any deadline it guards (thresholds are at most a day ahead).
 _MARKER_SECONDS = 3 * 24 * 3600
+_NO_DOCUMENT = (
+    "the warning document does not exist in this account and region (in organization mode: a member stack from "
+    "before warnings; `warden org deploy` updates it)"
+)
 
 
 @dataclass
 class ExpiryWarnings:
-    """Sends each warning of an allowed session once, also when sweeps overrun or run twice."""
+    """Sends each warning of an allowed session once, also when sweeps overrun or run twice.
 
-    notices: SessionNotices
+    ``notices`` is None where no terminal notice can be written (no warning document in this account and region):
+    the alert still goes out, and the ledger notes each warning as not sent, saying why (``unavailable``).
+    """
+
+    notices: SessionNotices | None
     records: WarningRecords
     once: OnceStore
     notifier: Notifier
     context: AlertContext
+    unavailable: str = "no warning document in this account and region"
 
     def check(
         self, entry: LedgerEntry, row: LedgerEntry | None, decision: Decision, policy: Policy, now: datetime
@@ -96,14 +105,25 @@ class ExpiryWarnings:
             return "not sent", f"target {target or '(none)'} is {kind}: SendCommand cannot reach it", None
         if not _SESSION_ID.fullmatch(entry.session_id):
             return "not sent", "the session id is not of the form the warning document accepts", None
+        if self.notices is None:
+            return "not sent", self.unavailable, None
         try:
             command = self.notices.send(target, entry.session_id, text)
+        except DocumentNotTrusted as error:
+            # Someone replaced the document (deleted it and created another under its name): nothing is run.
+            logger.error("warning document not trusted", extra={"why": str(error)})
+            count("WarningDocumentRejected")
+            return "not sent", f"{error}: not run (someone replaced it; deploy the stack again)", None
         except AwsCallFailed as error:
+            if error.code == "InvalidDocument":
+                return "failed", f"{_NO_DOCUMENT} ({describe(error)})", None
             return "failed", f"SendCommand refused: {describe(error)}", None
         return "sent", "waiting for the node's answer", command
 
     def _follow_up(self, row: LedgerEntry) -> None:
         """What the node answered to each notice still waiting for it."""
+        if self.notices is None:
+            return
         for key, record in row.warnings.items():
             command = record.get("command")
             if record.get("status") != "sent" or not command or not row.target:

@@ -74,6 +74,7 @@ def assemble(
     outbox: Outbox | None = None,
     liveness: Liveness | None = None,
     notices: SessionNotices | None = None,
+    notices_missing: str | None = None,
     warning_records: WarningRecords | None = None,
     canary: Canary | None = None,
     organization: Organization | None = None,
@@ -100,6 +101,9 @@ def assemble(
     notices, warning_records
         Where the sweeper sends the warnings before a session's deadline (SSM SendCommand) and notes them (the
         ledger); None sends none.
+    notices_missing
+        Why no terminal notice can be written here, when ``notices`` is None: the sweeper still alerts before each
+        deadline and notes in the ledger, with this reason, that the notice was not written.
     canary
         The sweeper's canary through the event path (None: no canary).
     organization
@@ -132,8 +136,8 @@ def assemble(
     )
     events = SessionEvents(**shared, organization=organization, warden_callers=warden_callers)
     warnings = (
-        ExpiryWarnings(notices, warning_records, once, notifier, context)
-        if notices is not None and warning_records is not None
+        ExpiryWarnings(notices, warning_records, once, notifier, context, unavailable=notices_missing or "")
+        if warning_records is not None and (notices is not None or notices_missing)
         else None
     )
     sweeper = Sweeper(

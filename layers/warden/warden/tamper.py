@@ -131,6 +131,7 @@ class Owned:
     policy_parameter: str
     canary_parameter: str | None = None
     warning_document: str | None = None  # the SSM document the sweeper sends warnings with
+    member_warning_document: str | None = None  # organization mode: the member and relay stacks' warning document
     region: str = ""
     account: str | None = None
     consequences: Mapping[str, str] = field(default_factory=dict)  # rule/function name -> what losing it does
@@ -191,7 +192,7 @@ def resource_of(call: ControlCall, owned: Owned) -> tuple[str, str] | None:
     if source == "ssm.amazonaws.com" and name in ("UpdateDocument", "DeleteDocument", "UpdateDocumentDefaultVersion"):
         document = call.text("name")
         document = document.rsplit("/", 1)[-1] if document else None
-        if document and document == owned.warning_document:
+        if document and document in (owned.warning_document, owned.member_warning_document):
             return "warning document", document
         return ("preferences", RUN_SHELL) if document == RUN_SHELL else None
     if source == "ssm.amazonaws.com" and name in ("PutParameter", "DeleteParameter"):

@@ -75,7 +75,7 @@ def _build_warden(scope: Scope | None) -> Warden:
     from warden.adapters import aws
     from warden.adapters.documents import SsmSessionDocuments
     from warden.adapters.ledger import DynamoLedger
-    from warden.adapters.notices import SsmSessionNotices
+    from warden.adapters.notices import SsmSessionNotices, member_document
     from warden.adapters.once import DynamoOnceStore
     from warden.adapters.roles import IamIssuerRoles
     from warden.adapters.sessions import SsmSessions
@@ -98,7 +98,6 @@ def _build_warden(scope: Scope | None) -> Warden:
         context = AlertContext(stack=settings.stack_name, region=scope.region, account=scope.account)
         once = DynamoOnceStore(dynamodb, settings.idempotency_table, clock, scope=scope)
         state = DynamoState(dynamodb, settings.state_table, clock, scope=scope)
-        # The warning document is the stack's: it exists in the central account's home region only.
         home = members.is_central(scope) and scope.region == settings.region
         organization = build_organization()
         callers = (
@@ -120,7 +119,9 @@ def _build_warden(scope: Scope | None) -> Warden:
             context=context,
             report=None if scope is None else build_coverage(scope),
         )
-    notices = SsmSessionNotices(ssm, settings.warning_document) if settings.warning_document and home else None
+    # The stack's own warning document in its home region; the member stack's (or the relay stack's) elsewhere.
+    document = settings.warning_document if home else member_document(settings.stack_name)
+    notices = SsmSessionNotices(ssm, document) if document else None
     return assemble(
         clock=clock,
         tags=AwsTargetTags(aws.lazy_client(session, "ec2"), ssm),
@@ -138,6 +139,7 @@ def _build_warden(scope: Scope | None) -> Warden:
         outbox=state,
         liveness=state,
         notices=notices,
+        notices_missing="the function has no warning document (WARDEN_WARNING_DOCUMENT is not set)",
         warning_records=ledger,
         canary=canary,
         organization=organization,

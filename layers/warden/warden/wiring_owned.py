@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 def owned_resources(settings: Settings) -> Owned:
     """The warden's rules (their names are fixed in template.yaml), functions, tables and parameters."""
+    from warden.adapters.notices import member_document
     from warden.tamper import Owned
 
     stack = settings.stack_name
@@ -91,6 +92,7 @@ def owned_resources(settings: Settings) -> Owned:
         policy_parameter=settings.policy_parameter,
         canary_parameter=settings.canary_parameter,
         warning_document=settings.warning_document,
+        member_warning_document=member_document(stack) if settings.org else None,
         region=settings.region,
         account=topic_account(settings),
         consequences={name: then for name, (_, then) in [*rules.items(), *functions.items()]},
