@@ -22,6 +22,7 @@ from warden.policy.forward_rule import (
     forward_rule_problem,
     parse_pattern,
     uncovered,
+    value_covered,
     wildcard_match,
 )
 
@@ -295,3 +296,35 @@ def test_the_central_accounts_own_warning_document_is_not_asked_of_members() -> 
         region=REGION,
         central_only=frozenset({document, arn}),
     )
+
+
+@pytest.mark.parametrize(
+    ("wide", "narrow", "covered"),
+    [
+        # a member's document wildcard takes in the central rule's exact-name wildcard (stars in the middle)
+        ("arn:*:ssm:*:*:document/sw-*", {"wildcard": "arn:*:ssm:*:*:document/sw-session-notice-1"}, True),
+        ("arn:*:ssm:*:*:document/sw-*", {"wildcard": "arn:aws:ssm:*:*:document/sw-x*"}, True),
+        ("arn:*:ssm:*:*:document/sw-*", {"prefix": "arn:aws:ssm:eu-west-1:1:document/sw-"}, True),
+        # narrower than the central need: not covered
+        ("arn:*:ssm:*:*:document/sw-session-notice-1", {"wildcard": "arn:*:ssm:*:*:document/sw-*"}, False),
+        ("arn:aws:ssm:*:*:document/sw-*", {"wildcard": "arn:*:ssm:*:*:document/sw-*"}, False),
+        ("arn:*:ssm:*:*:document/sw-*", {"prefix": "arn:aws:ssm:"}, False),
+    ],
+)
+def test_a_wildcard_covers_exactly_the_wildcards_and_prefixes_it_takes_in(
+    wide: str, narrow: dict[str, str], covered: bool
+) -> None:
+    assert value_covered(narrow, [{"wildcard": wide}]) is covered
+
+
+def test_the_central_only_sweep_fan_out_events_are_not_asked_of_members() -> None:
+    # GIVEN the central tamper rule also watches the sweep queues and the sweep worker's event source mapping
+    [tamper] = [rule for rule in needed() if rule.name.endswith("-org-tamper-watch")]
+    fan_out = [
+        branch
+        for branch in uncovered(deployed_pattern(), json.loads(tamper.pattern))
+        if branch["source"] == ["aws.sqs"] or "EventSourceMapping" in json.dumps(branch["detail"]["eventName"])
+    ]
+    assert len(fan_out) == 2  # the forward rule carries neither (no member has the queues or the mapping)
+    # THEN the deployed forward rule is still judged complete
+    assert problem_of(rule_with()) is None

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 # Events only the central account produces (the AppConfig policy store lives there): no member forwards them.
-CENTRAL_ONLY_SOURCES = frozenset({"aws.appconfig"})
+# The sweep queues (aws.sqs) and the sweep worker's event source mapping are the central stack's too.
+CENTRAL_ONLY_SOURCES = frozenset({"aws.appconfig", "aws.sqs"})
+CENTRAL_ONLY_EVENT_PREFIXES = ("UpdateEventSourceMapping", "DeleteEventSourceMapping")
 # Bounds on what a member admin can make the warden parse and expand (EventBridge's own limit is far below these).
 MAX_PATTERN_CHARS = 65536
 MAX_BRANCHES = 512
@@ -178,10 +180,10 @@ def _one_covers(matcher: Any, value: Any) -> bool:
     if kind == "prefix":
         return head.startswith(argument)
     if kind == "wildcard":
-        # ...a wildcard of a literal head and trailing stars only (``name-*``) matches.
-        wide_head = _literal_head(argument)
-        stars = argument[len(wide_head) :] if wide_head is not None else ""
-        return wide_head is not None and stars != "" and not stars.strip("*") and head.startswith(wide_head)
+        # ...a wide wildcard matches when it matches the narrow one's text with each of its ``*`` (and a prefix's
+        # open end) as a character only a wide ``*`` can take: whatever that ``*`` stands for, the wide one does too.
+        shape = value_argument if value_kind == "wildcard" else value_argument + "*"
+        return "\\" not in shape and wildcard_match(argument, shape)
     return False
 
 
@@ -311,11 +313,27 @@ def _lost_events(
             sources = branch.get("source")
             if isinstance(sources, list) and sources and set(sources) <= CENTRAL_ONLY_SOURCES:
                 continue
+            if _central_only_events(branch):
+                continue
             member_part = _without(branch, central_only)
             if member_part is None or any(covers(wide, member_part) for wide in branches(forward)):
                 continue  # what is left is about the central account's own resources only
             lost.append((central.name, event_label(branch)))
     return lost
+
+
+def _central_only_events(branch: Mapping[str, Any]) -> bool:
+    """Whether the branch names only calls on resources of the central stack alone (the sweep worker's mapping)."""
+    detail = branch.get("detail")
+    names = detail.get("eventName") if isinstance(detail, Mapping) else None
+    if not isinstance(names, list) or not names:
+        return False
+    for name in names:
+        kind, argument = _matcher(name)
+        text = name if isinstance(name, str) else argument if kind == "prefix" else None
+        if not isinstance(text, str) or not text.startswith(CENTRAL_ONLY_EVENT_PREFIXES):
+            return False
+    return True
 
 
 def _without(pattern: Mapping[str, Any], central_only: Collection[str]) -> dict[str, Any] | None:
