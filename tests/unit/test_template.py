@@ -267,7 +267,8 @@ def test_the_tamper_watch_sees_concurrency_and_retry_changes_to_every_warden_fun
     lambdas = [
         p
         for p in _tamper_patterns()
-        if p["detail"]["eventSource"] == ["lambda.amazonaws.com"] and "functionName" in p["detail"].get("requestParameters", {})
+        if p["detail"]["eventSource"] == ["lambda.amazonaws.com"]
+        and "functionName" in p["detail"].get("requestParameters", {})
     ]
     assert len(lambdas) == 2
     for pattern in lambdas:

@@ -16,7 +16,7 @@ alert can be sent once a sweep there completes; the alerts themselves go through
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -140,8 +140,3 @@ class ScopeWatch:
             ttl_seconds=_ALERT_TTL_SECONDS,
         )
         self.beats.outage_ended(scope.label)
-
-
-def stale_labels(beats: Mapping[Scope, ScopeBeat], scopes: Sequence[Scope], now: datetime) -> list[str]:
-    """The labels of the scopes whose sweeps have stopped (for the CLI's status screens)."""
-    return [scope.label for scope in scopes if stale_since(beats.get(scope), now) is not None]
