@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from tests.fakes import aws_failure
-from tests.unit.test_coverage import SCOPE, World
+from tests.unit.test_coverage import SCOPE, World, _unreachable
 from tests.unit.test_forward_rule import BUS, ROLE, RULE, deployed_pattern, needed
 from warden.coverage import Forwarding
 from warden.policy.forward_rule import ForwardRule, ForwardTarget, NeededRule
@@ -193,3 +193,10 @@ def test_a_scope_without_forward_rule_is_judged_by_its_canary_only() -> None:
     world.sweeps(6)
     assert world.not_covered() == [] and "rule_since" not in world.state.item
     assert SCOPE.org
+
+
+def test_a_member_role_refused_during_the_check_is_left_to_the_unreachable_report() -> None:
+    world = ForwardWorld()
+    world.rules.error = _unreachable("AccessDenied")
+    world.rounds(2)
+    assert world.not_covered() == [] and "rule_since" not in world.state.item

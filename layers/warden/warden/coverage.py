@@ -140,8 +140,8 @@ class Coverage:
                 rule: ForwardRule | None = forwarding.reader().read()
                 unreadable = None
             except AwsCallFailed as error:
-                if error.code not in READ_REFUSED:
-                    raise
+                if isinstance(error, MemberUnreachable) or error.code not in READ_REFUSED:
+                    raise  # the role itself is refused: the sweep's unreachable report says so
                 rule, unreadable = None, describe(error)
             problem = (
                 f"forward rule {forwarding.rule_name} in account {self.scope.account} region {self.scope.region} "
