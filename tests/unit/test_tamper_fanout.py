@@ -163,3 +163,42 @@ def test_a_refused_purge_changes_nothing_and_is_not_alerted() -> None:
     # WHEN it is delivered; THEN it is ignored
     assert tamper.handle(event)["outcome"] == "ignored"
     assert alerts.sent == []
+
+
+@pytest.mark.parametrize(
+    ("account", "region", "remedy"),
+    [
+        ("222222222222", "eu-west-1", "restore the member stack with `warden org deploy`"),
+        (ACCOUNT, "eu-west-1", "restore the member stack with `warden org deploy`"),  # a relay stack's region
+        (ACCOUNT, "us-east-1", "redeploy the stack with `sam deploy`"),  # the central stack's own
+    ],
+)
+def test_a_tamper_alert_names_the_account_and_region_the_call_was_made_in_and_which_stack_to_restore(
+    account: str, region: str, remedy: str
+) -> None:
+    # GIVEN the organization's tamper watch; WHEN a member's trail records a change to the warden's document
+    alerts = FakeAlerts()
+    tamper = TamperWatch(
+        clock=FakeClock(PUSHED_AT),
+        owned=owned_resources(Settings.from_env(ORG)),
+        reads=Reads({}),
+        records=Records({}),
+        notifier=Notifier(alerts, FakeOnce()),
+        context=CONTEXT,
+        scoped=lambda event: None,
+    )
+    event = cloudtrail("ssm", "DeleteDocument", {"name": "sw-session-notice-1"})
+    event["detail"] |= {"recipientAccountId": account, "awsRegion": region}
+    assert tamper.handle(event)["outcome"] == "tampered"
+    # THEN the alert's footer names that account and region, and its remedy the stack that owns the resource there
+    [alert] = alerts.sent
+    assert f"Session Warden (stack sw, account {account}, {region})" in alert.body
+    assert remedy in alert.body
+
+
+def test_a_tamper_alert_with_no_recorded_account_keeps_the_central_footer() -> None:
+    tamper, alerts = watch()
+    tamper.handle(cloudtrail("sqs", "PurgeQueue", {"queueUrl": URL + QUEUE}))
+    [alert] = alerts.sent
+    assert "Session Warden (stack sw, account 123456789012, us-east-1)" in alert.body
+    assert "redeploy the stack with `sam deploy`" in alert.body

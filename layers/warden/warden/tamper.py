@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,6 +51,8 @@ class ControlCall:
     request: Mapping[str, Any]
     response: Mapping[str, Any]
     error_code: str | None = None
+    account: str | None = None  # recipientAccountId: the account whose CloudTrail recorded the call (AWS sets it)
+    region: str | None = None  # awsRegion
 
     @property
     def failed(self) -> bool:
@@ -117,7 +120,17 @@ def parse_control_event(event: object) -> ControlCall:
         request=request if isinstance(request, Mapping) else {},
         response=response if isinstance(response, Mapping) else {},
         error_code=str(error)[:100] if error else None,
+        account=_matching(detail.get("recipientAccountId"), _ACCOUNT),
+        region=_matching(detail.get("awsRegion"), _REGION),
     )
+
+
+_ACCOUNT = re.compile(r"[0-9]{12}")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
+
+
+def _matching(value: Any, shape: re.Pattern[str]) -> str | None:
+    return value if isinstance(value, str) and shape.fullmatch(value) else None
 
 
 @dataclass(frozen=True)

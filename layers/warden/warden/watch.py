@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -175,9 +175,15 @@ class TamperWatch:
         )
         at = call.event_time
 
+        # Organization mode: a member's (or another region's) call is reported where it was made.
+        context, elsewhere = self.context, False
+        if self.scoped is not None and call.account is not None and call.region is not None:
+            elsewhere = (call.account, call.region) != (context.account, context.region)
+            context = replace(context, account=call.account, region=call.region)
+
         def alert() -> Alert:
             return tamper_alert(
-                self.context,
+                context,
                 event_name=call.event_name,
                 actor=call.actor,
                 actor_arn=call.actor_arn,
@@ -185,6 +191,7 @@ class TamperWatch:
                 at=at,
                 meaning=finding.meaning,
                 details=finding.details,
+                member_stack=elsewhere,
             )
 
         # The alert first: the call may have deleted the very table the record or the once-marker lives in.

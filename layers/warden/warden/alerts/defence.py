@@ -43,9 +43,12 @@ def tamper_alert(
     at: datetime,
     meaning: str,
     details: Sequence[str] = (),
+    member_stack: bool = False,
 ) -> Alert:
     """HIGH alert: someone changed what the warden depends on (its rules, functions, tables, policy, a trail, the
-    Session Manager preferences). ``details``: the preferences that changed, from what to what."""
+    Session Manager preferences). ``details``: the preferences that changed, from what to what. ``member_stack``:
+    the call was made in an account or region the member stack guards (``context`` names it), not the central
+    stack's."""
     opening = f"Someone changed what Session Warden depends on.\nWhat it means: {meaning}."
     lines = [
         opening,
@@ -62,7 +65,13 @@ def tamper_alert(
         lines += ["", "What changed:", *[f"  - {line}" for line in details]]
     lines += [
         "",
-        "If this was not a planned change: undo it (redeploy the stack with `sam deploy`, start the trail again,",
+        "If this was not a planned change: undo it ("
+        + (
+            "restore the member stack with `warden org deploy`"
+            if member_stack
+            else "redeploy the stack with `sam deploy`"
+        )
+        + ", start the trail again,",
         "restore the preferences), then find out how this principal got the permission. See README, Self-defence.",
         *footer(context, "HIGH", TAMPERED_KIND),
     ]
