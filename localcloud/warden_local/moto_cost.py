@@ -53,6 +53,9 @@ class _LazyPrivateKey:
         self._lock = threading.Lock()
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("_generate", "_key_spec", "_key", "_lock"):
+            # copy/pickle probe dunders on a bare instance: no recursion through the attributes set in __init__
+            raise AttributeError(name)
         with self._lock:
             if self._key is None:
                 self._key = self._generate(self._key_spec)
