@@ -9,7 +9,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from time import perf_counter
-from typing import Any
+from typing import Any, TextIO
 
 from warden_cli.errors import EXIT_DENIED, EXIT_OK, CliError
 
@@ -27,6 +27,11 @@ def register(subparsers: Any) -> None:
         "and every alert as the e-mail the security team receives. Exits 1 if the day did not go as scripted.",
     )
     parser.add_argument("--json", action="store_true", help="print the timeline as JSON lines, one object per event")
+    parser.add_argument(
+        "--json-to",
+        metavar="FILE",
+        help="also write the timeline as JSON lines to FILE (what --json prints), from the same run",
+    )
     parser.add_argument(
         "--org",
         action="store_true",
@@ -46,19 +51,20 @@ def demo_command(args: argparse.Namespace) -> int:
     from warden_cli.timeline import Timeline
 
     began = perf_counter()
-    timeline = Timeline(sys.stdout, as_json=args.json)
-    with _quiet(), demo_errors():
-        from warden_local import LocalCloud
+    with json_copy(args) as copy:
+        timeline = Timeline(sys.stdout, as_json=args.json, json_copy=copy)
+        with _quiet(), demo_errors():
+            from warden_local import LocalCloud
 
-        with LocalCloud(
-            start_at=berlin(DAY_STARTS.hour, DAY_STARTS.minute),
-            frozen=True,
-            policy=demo_policy(),
-            alert_email=ALERT_EMAIL,
-        ) as cloud:
-            stage = Stage(cloud, timeline)
-            perform(stage)
-    stage.summarise(seconds=perf_counter() - began)
+            with LocalCloud(
+                start_at=berlin(DAY_STARTS.hour, DAY_STARTS.minute),
+                frozen=True,
+                policy=demo_policy(),
+                alert_email=ALERT_EMAIL,
+            ) as cloud:
+                stage = Stage(cloud, timeline)
+                perform(stage)
+        stage.summarise(seconds=perf_counter() - began)
     return EXIT_DENIED if stage.unmet else EXIT_OK
 
 
@@ -83,6 +89,21 @@ def demo_errors() -> Iterator[None]:
         raise CliError(f"an AWS call of the demo failed: {error}", code=EXIT_DENIED) from None
     except Exception as error:
         raise CliError(f"the demo stopped: {type(error).__name__}: {error}", code=EXIT_DENIED) from None
+
+
+@contextlib.contextmanager
+def json_copy(args: argparse.Namespace) -> Iterator[TextIO | None]:
+    """The file ``--json-to`` names, open for writing (None without the option)."""
+    path = getattr(args, "json_to", None)
+    if not path:
+        yield None
+        return
+    try:
+        stream = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed below, after the demo
+    except OSError as error:
+        raise CliError(f"--json-to: cannot write {path}: {error.strerror or error}") from None
+    with stream:
+        yield stream
 
 
 @contextlib.contextmanager

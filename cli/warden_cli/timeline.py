@@ -34,34 +34,41 @@ class Event:
 class Timeline:
     """Prints each event as it happens: text for people, or one JSON object per line."""
 
-    def __init__(self, stream: TextIO, *, as_json: bool) -> None:
+    def __init__(self, stream: TextIO, *, as_json: bool, json_copy: TextIO | None = None) -> None:
         # Keep the real stream: the local cloud swaps sys.stdout while a handler runs.
         self._stream = stream
         self.as_json = as_json
+        # ``--json-to FILE``: the JSON lines ``--json`` would print, written there as well, from the same run.
+        self._json_copy = json_copy
         self.events: list[Event] = []
 
     def emit(self, event: Event) -> None:
         self.events.append(event)
-        if self.as_json:
+        if self.as_json or self._json_copy is not None:
             from warden.timefmt import iso
 
-            self._write(json.dumps({"at": iso(event.at), "kind": event.kind, **event.data}, ensure_ascii=False))
-            return
+            line = json.dumps({"at": iso(event.at), "kind": event.kind, **event.data}, ensure_ascii=False)
+            if self._json_copy is not None:
+                _write(self._json_copy, line)
+            if self.as_json:
+                _write(self._stream, line)
+                return
         lines = list(event.lines)
         if not lines:
             return
         if event.stamped:
             lines[0] = f"{local_time(event.at)} Berlin  {lines[0]}"
-        self._write("\n".join(lines))
+        _write(self._stream, "\n".join(lines))
 
     def text(self, *lines: str) -> None:
         """Lines only people see (headings, blank lines); nothing in ``--json``."""
         if not self.as_json:
-            self._write("\n".join(lines))
+            _write(self._stream, "\n".join(lines))
 
-    def _write(self, text: str) -> None:
-        self._stream.write(text + "\n")
-        self._stream.flush()
+
+def _write(stream: TextIO, text: str) -> None:
+    stream.write(text + "\n")
+    stream.flush()
 
 
 def local_time(moment: datetime) -> str:

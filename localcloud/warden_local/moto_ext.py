@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from . import appconfig, appconfig_http, sns_ext, stacksets_api
+from . import appconfig, appconfig_http, moto_cost, sns_ext, stacksets_api
 from .cfn_models import EMULATED_TYPES, install_cloudformation_models
 
 __all__ = ["EMULATED_TYPES", "Hooks", "activate", "deactivate", "install", "original_send_to_targets"]
@@ -130,6 +130,7 @@ def install() -> None:
         appconfig.install_cloudformation_models(now=_now, validators=appconfig_http.bound_validators)
         sns_ext.install(lambda: _ACTIVE.hooks)
         stacksets_api.install(_now_epoch)
+        moto_cost.install()
         _installed = True
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
+import threading
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,16 +73,46 @@ def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) ->
 _CfnLoader.add_multi_constructor("!", _construct_tag)
 
 
+class _Memo:
+    """Results of pure, deterministic steps (parsing a template, the SAM transform, zipping a folder), keyed by
+    everything they read, kept as JSON text or bytes so that each caller gets its own copy to change.
+
+    Every local cloud of a test run deploys the same template: parsing its YAML and translating it were half of a
+    cloud's start-up. A changed file has a different key, so nothing stale is ever served.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, ...], Any] = {}
+
+    def get(self, key: tuple[str, ...], compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._entries:
+                return self._entries[key]
+        value = compute()  # outside the lock: two threads at worst compute the same value twice
+        with self._lock:
+            return self._entries.setdefault(key, value)
+
+
+_MEMO = _Memo()
+
+
 def load_template(path: Path) -> dict[str, Any]:
     """Read a CloudFormation/SAM template (YAML or JSON)."""
+    text = path.read_text(encoding="utf-8")
+    key = ("template", hashlib.sha256(text.encode("utf-8")).hexdigest())
+    # YAML anchors share objects between resources, and the translator mutates what it is given: a fresh copy each.
+    return json.loads(_MEMO.get(key, lambda: _parse_template_text(path, text)))  # type: ignore[no-any-return]
+
+
+def _parse_template_text(path: Path, text: str) -> str:
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506 - safe loader + tags
+        document = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - safe loader + tags
     except yaml.YAMLError as error:
         raise TemplateError(f"{path}: {error}") from None
     if not isinstance(document, dict) or "Resources" not in document:
         raise TemplateError(f"{path}: not a CloudFormation template (no Resources)")
-    # YAML anchors share objects between resources; the translator mutates what it is given.
-    return json.loads(json.dumps(document))  # type: ignore[no-any-return]
+    return json.dumps(document)
 
 
 @dataclass
@@ -178,6 +210,12 @@ def code_key(logical_id: str, stack_name: str) -> str:
 
 
 def _transform(template: dict[str, Any], values: dict[str, Any], region: str) -> dict[str, Any]:
+    """The SAM transform of ``template`` (which it may change), remembered for the same template and values."""
+    key = ("transform", json.dumps([template, values, region], sort_keys=True, default=str))
+    return json.loads(_MEMO.get(key, lambda: json.dumps(_translate(template, values, region))))  # type: ignore[no-any-return]
+
+
+def _translate(template: dict[str, Any], values: dict[str, Any], region: str) -> dict[str, Any]:
     import boto3
     from samtranslator.metrics.metrics import DummyMetricsPublisher, Metrics
     from samtranslator.parser.parser import Parser
@@ -295,11 +333,23 @@ def apply_conditions(template: dict[str, Any], values: dict[str, Any]) -> None:
 
 
 def _zip_directory(directory: Path) -> bytes:
+    """The deployment package of ``directory``; zipped again only when a file in it changed (name, size or mtime)."""
+    files = [
+        path
+        for path in sorted(directory.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    ]
+    stamps = [f"{path}:{stat.st_size}:{stat.st_mtime_ns}" for path in files for stat in (path.stat(),)]
+    key = ("zip", str(directory), hashlib.sha256("\n".join(stamps).encode("utf-8")).hexdigest())
+    zipped: bytes = _MEMO.get(key, lambda: _zip_files(directory, files))
+    return zipped
+
+
+def _zip_files(directory: Path, files: list[Path]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(directory.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-                archive.write(path, path.relative_to(directory).as_posix())
+        for path in files:
+            archive.write(path, path.relative_to(directory).as_posix())
         if not archive.namelist():
             # An empty zip is still a valid deployment package; Lambda needs at least the central directory.
             archive.writestr(".keep", "")

@@ -3,41 +3,25 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.functional.demo_run import DemoRun, demo_once
+
 pytestmark = pytest.mark.functional
 
-# Only a guard against a hung demo: how long it takes is for a benchmark to measure, not a test (a loaded
-# 2-core runner shares its CPU with the other functional tests).
-TIMEOUT_SECONDS = 900
-_SCRIPT = Path(sys.executable).parent / "warden"
-WARDEN = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "warden_cli.main"]
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """`warden demo` run once from a fresh directory: its text on stdout, and what `--json` prints (`--json-to`)."""
+    return demo_once(tmp_path_factory, "day")
 
 
-def run_demo(*extra: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    # No AWS settings of the developer's leak in: the demo needs no account, profile or endpoint.
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    return subprocess.run(
-        [*WARDEN, "demo", *extra],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=TIMEOUT_SECONDS,
-        check=False,
-    )
-
-
-def test_demo_prints_each_scenarios_outcome_and_every_alert_as_an_email(tmp_path: Path) -> None:
+def test_demo_prints_each_scenarios_outcome_and_every_alert_as_an_email(demo: DemoRun) -> None:
     # WHEN a newcomer runs `warden demo` from anywhere
-    result = run_demo(cwd=tmp_path)
+    result = demo
 
     # THEN the day went as scripted, with nothing but the timeline on the terminal
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
@@ -135,13 +119,14 @@ def test_demo_prints_each_scenarios_outcome_and_every_alert_as_an_email(tmp_path
         assert noise not in out
 
 
-def test_demo_json_prints_one_object_per_event(tmp_path: Path) -> None:
-    # WHEN the demo runs with --json
-    result = run_demo("--json", cwd=tmp_path)
+def test_demo_json_prints_one_object_per_event(demo: DemoRun) -> None:
+    # WHEN the demo runs with --json (the lines --json-to wrote during the same run: what --json prints)
+    result = demo
 
-    # THEN every line of stdout is a JSON object with a time and a kind
+    # THEN every line is a JSON object with a time and a kind
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
-    events: list[dict[str, Any]] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.json_lines.endswith("\n") and "" not in result.json_lines.splitlines()
+    events: list[dict[str, Any]] = [json.loads(line) for line in result.json_lines.splitlines()]
     assert all(event["at"].endswith("Z") and event["kind"] for event in events)
     kinds = {event["kind"] for event in events}
     assert {"setup", "instance", "principal", "policy", "session-start", "session-end", "grant", "retag"} <= kinds

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.functional.test_demo import run_demo
+from tests.functional.demo_run import DemoRun, demo_once
 
 pytestmark = pytest.mark.functional
 
 
+@pytest.fixture(scope="module")
+def org_demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """`warden demo --org` run once from a fresh directory: its text, and what `--json` prints (`--json-to`)."""
+    return demo_once(tmp_path_factory, "organization", "--org")
+
+
 def test_org_demo_enforces_in_member_accounts_reports_a_broken_member_and_enrolls_a_new_account(
-    tmp_path: Path,
+    org_demo: DemoRun,
 ) -> None:
     # WHEN a newcomer runs `warden demo --org`
-    result = run_demo("--org", cwd=tmp_path)
+    result = org_demo
 
     # THEN the morning went as scripted, with nothing but the timeline on the terminal
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr
@@ -58,10 +63,11 @@ def test_org_demo_enforces_in_member_accounts_reports_a_broken_member_and_enroll
         assert noise not in out
 
 
-def test_org_demo_json_tells_each_sessions_account_and_region(tmp_path: Path) -> None:
-    result = run_demo("--org", "--json", cwd=tmp_path)
+def test_org_demo_json_tells_each_sessions_account_and_region(org_demo: DemoRun) -> None:
+    # `warden demo --org --json` prints what --json-to wrote during the same run
+    result = org_demo
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr
-    events: list[dict[str, Any]] = [json.loads(line) for line in result.stdout.splitlines()]
+    events: list[dict[str, Any]] = [json.loads(line) for line in result.json_lines.splitlines()]
     starts = [event for event in events if event["kind"] == "session-start"]
     assert [(e["account"], e["region"], e["outcome"]) for e in starts] == [
         ("222222222222", "eu-west-1", "terminated at start"),
