@@ -12,6 +12,9 @@ SAM := $(SAM_VENV)/bin/sam
 # `sam build` for python3.13 needs a python3.13 on PATH.
 SAM_PATH := $(if $(PY313),$(dir $(PY313)):,)$(PATH)
 PYTEST_WORKERS ?= auto
+# This machine and CI set PYTHONDONTWRITEBYTECODE=1, so each of the hundreds of `warden` processes the tests start
+# would compile the project and its libraries afresh: let Python keep its bytecode (__pycache__ is git-ignored).
+export PYTHONDONTWRITEBYTECODE :=
 # An x86_64 copy of the stack, built to run its functions on this machine (the arm64 build is what deploys).
 ARTIFACT_DIR := .aws-sam/x86
 
