@@ -13,10 +13,12 @@ from typing import Any
 
 import botocore.session
 
+from warden.adapters.documents import SsmSessionDocuments
 from warden.adapters.dynamo import to_item
 from warden.adapters.ledger import entry_item
+from warden.policy import transcript_summary
 from warden.records import LedgerEntry
-from warden_local import LocalCloud
+from warden_local import Fidelity, LocalCloud
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 POLICY = """\
@@ -39,6 +41,11 @@ rules:
 """
 E2E_SESSIONS = 100
 SWEEP_SIZES = (100, 1000, 10000)
+# How long one emulated minute may take to settle in sweep_cost: a fixed part (clients, the policy, the tamper
+# watch) and a part per open session, generous enough for a loaded machine; a sweep past it is a real failure.
+SWEEP_SETTLE_SECONDS = 120.0
+SWEEP_SETTLE_PER_SESSION = 0.05
+DOCUMENT = "SSM-SessionManagerRunShell"
 
 
 class CallCounter:
@@ -124,6 +131,9 @@ def end_to_end() -> list[tuple[str, str, str]]:
             while ssm.describe_sessions(State="Active", Filters=[{"key": "SessionId", "value": session}])["Sessions"]:
                 time.sleep(0.001)
             timings.append((time.perf_counter() - began) * 1000)
+            # What the handler does after the session is gone (ledger, alert) is not the next session's wait: in
+            # Lambda each event has its own invocation, here one worker would make the next event queue behind it.
+            cloud.settle()
         timings.sort()
         p50, p99 = statistics.median(timings), timings[int(len(timings) * 0.99) - 1]
     return [
@@ -154,6 +164,7 @@ def _seed(cloud: LocalCloud, sessions: int) -> None:
     store = cloud.sessions._sessions()  # the emulator's own store: seeding 10,000 sessions through the API is slow
     dynamodb = cloud.client("dynamodb")
     table = cloud.stack_outputs()["LedgerTableName"]
+    logging = seed_logging(cloud.client("ssm"), cloud.account_id)
     rows = []
     for index in range(sessions):
         name = f"user{index % 50}"
@@ -163,7 +174,7 @@ def _seed(cloud: LocalCloud, sessions: int) -> None:
         store[session_id] = Session(
             session_id=session_id,
             target=target,
-            document_name="SSM-SessionManagerRunShell",
+            document_name=DOCUMENT,
             owner=Caller(
                 kind="IAMUser",
                 name=name,
@@ -188,7 +199,7 @@ def _seed(cloud: LocalCloud, sessions: int) -> None:
             },
             target=target,
             tags={"Environment": "dev"},
-            document="SSM-SessionManagerRunShell",
+            document=DOCUMENT,
             started_at=START,
             decision="allow",
             basis="allow-rule",
@@ -198,6 +209,7 @@ def _seed(cloud: LocalCloud, sessions: int) -> None:
             action="none",
             decided_at=START,
         )
+        entry.transcript, entry.transcript_links = transcript_summary(logging, session_id, cloud.region)
         item = entry_item(entry)
         item.update(to_item({"open": "open", "day": "2026-11-24"}))
         rows.append({"PutRequest": {"Item": item}})
@@ -205,11 +217,18 @@ def _seed(cloud: LocalCloud, sessions: int) -> None:
         dynamodb.batch_write_item(RequestItems={table: rows[start : start + 25]})
 
 
+def seed_logging(ssm: Any, account: str) -> Any:
+    """How the seeded sessions' document logs, read as the handlers read it: a seeded row then says what the start
+    event's row would (its transcript), and the first sweep does not rewrite every row."""
+    return SsmSessionDocuments(ssm, account=account).session_logging(DOCUMENT)
+
+
 def sweep_cost() -> list[tuple[str, str, str]]:
     rows = []
     counter = CallCounter()
     for size in SWEEP_SIZES:
-        with counter.installed(), LocalCloud(start_at=START, policy=POLICY) as cloud:
+        fidelity = Fidelity(settle_seconds=SWEEP_SETTLE_SECONDS + size * SWEEP_SETTLE_PER_SESSION)
+        with counter.installed(), LocalCloud(start_at=START, policy=POLICY, fidelity=fidelity) as cloud:
             _seed(cloud, size)
             cloud.advance(timedelta(minutes=1))  # the first sweep builds its clients and reads the policy
             counter.take()

@@ -18,7 +18,7 @@ from typing import Any
 
 import botocore.session
 
-from bench.aws import _describe
+from bench.aws import _describe, seed_logging
 from warden_cli.demo_org_stage import org_prerequisites
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -108,11 +108,11 @@ def _warden(cloud: Any, argv: list[str]) -> tuple[int, str]:
         secret_access_key="testing",
         stack=cloud.stack_name,
     )
-    cloud.settle()
+    cloud.settle(cloud.fidelity.settle_seconds)  # the organization's setup sets off work for every account
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         code = main(argv, connection=connection)
-        cloud.settle(timeout=600)
+        cloud.settle(timeout=max(600, cloud.fidelity.settle_seconds))
     return code, out.getvalue()
 
 
@@ -143,6 +143,7 @@ def _seed(cloud: Any, accounts: list[str], regions: tuple[str, ...], sessions: i
     """Open sessions in every account-region, each with the ledger row its start event would have written."""
     from warden.adapters.dynamo import to_item
     from warden.adapters.ledger import entry_item
+    from warden.policy import transcript_summary
     from warden.records import LedgerEntry
     from warden_local.identity import Caller
     from warden_local.sessions import Session
@@ -160,6 +161,7 @@ def _seed(cloud: Any, accounts: list[str], regions: tuple[str, ...], sessions: i
                 TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Environment", "Value": "dev"}]}],
             )
             instances = [instance["InstanceId"] for instance in reservation["Instances"]]
+            logging = seed_logging(view.client("ssm", region=region), account)
             store = view.sessions(region)._sessions()  # the emulator's own store: 3,000 API starts take minutes
             for index, target in enumerate(instances):
                 name = f"user{index}"
@@ -198,6 +200,7 @@ def _seed(cloud: Any, accounts: list[str], regions: tuple[str, ...], sessions: i
                     action="none",
                     decided_at=START,
                 )
+                entry.transcript, entry.transcript_links = transcript_summary(logging, session_id, region)
                 item = entry_item(entry)
                 label = f"{account}/{region}"
                 item.update(
