@@ -78,13 +78,24 @@ class SsmSessionDocuments:
         self._fresh: dict[str, Mapping[str, Any] | str] = {}
         # The moment the current event or sweep decides at (forget_preferences): no clock read per session.
         self._as_of: datetime | None = None
+        # The session type of each kept copy, worked out once per copy (a sweep asks it for every session).
+        self._types: dict[str, tuple[Mapping[str, Any], SessionType | None]] = {}
 
     def session_type(self, document: str) -> SessionType | None:
         known = aws_document_session_type(document)
         if known is not None:
             return known
         content = self._content(document)
-        return session_type_from_content(content) if content is not None else None
+        if content is None:
+            return None
+        known_type = self._types.get(document)
+        if known_type is not None and known_type[0] is content:
+            return known_type[1]
+        found = session_type_from_content(content)
+        if len(self._types) >= self._limit:
+            self._types.clear()
+        self._types[document] = (content, found)
+        return found
 
     def session_target(
         self,
