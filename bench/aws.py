@@ -14,8 +14,7 @@ from typing import Any
 import botocore.session
 
 from warden.adapters.documents import SsmSessionDocuments
-from warden.adapters.dynamo import to_item
-from warden.adapters.ledger import entry_item
+from warden.adapters.ledger import DynamoLedger
 from warden.policy import transcript_summary
 from warden.records import LedgerEntry
 from warden_local import Fidelity, LocalCloud
@@ -147,8 +146,6 @@ def end_to_end() -> list[tuple[str, str, str]]:
 
 def _seed(cloud: LocalCloud, sessions: int) -> None:
     """Open sessions on running instances, each with the ledger row its start event would have written."""
-    from warden_local.identity import Caller
-    from warden_local.sessions import Session
 
     ec2 = cloud.client("ec2")
     instances: list[str] = []
@@ -164,54 +161,22 @@ def _seed(cloud: LocalCloud, sessions: int) -> None:
     store = cloud.sessions._sessions()  # the emulator's own store: seeding 10,000 sessions through the API is slow
     dynamodb = cloud.client("dynamodb")
     table = cloud.stack_outputs()["LedgerTableName"]
+    ledger = DynamoLedger(dynamodb, table)
     logging = seed_logging(cloud.client("ssm"), cloud.account_id)
     rows = []
     for index in range(sessions):
         name = f"user{index % 50}"
-        arn = f"arn:aws:iam::123456789012:user/{name}"
-        session_id = f"{name}-{index:026d}"
         target = instances[index % len(instances)]
-        store[session_id] = Session(
-            session_id=session_id,
+        item = seed_session(
+            store,
+            ledger,
+            f"{name}-{index:026d}",
+            user=name,
+            account="123456789012",
             target=target,
-            document_name=DOCUMENT,
-            owner=Caller(
-                kind="IAMUser",
-                name=name,
-                arn=arn,
-                principal_id=f"AIDA{index}",
-                account_id="123456789012",
-                access_key_id="AKIA",
-            ),
-            start=START,
+            logging=logging,
+            region=cloud.region,
         )
-        entry = LedgerEntry(
-            session_id=session_id,
-            principal_arn=arn,
-            principal=name,
-            identity={
-                "arn": arn,
-                "account": "123456789012",
-                "kind": "IAMUser",
-                "user": name,
-                "role": None,
-                "role_arn": None,
-            },
-            target=target,
-            tags={"Environment": "dev"},
-            document=DOCUMENT,
-            started_at=START,
-            decision="allow",
-            basis="allow-rule",
-            rule="dev-any-time",
-            why=["allowed by rule dev-any-time"],
-            mode="enforce",
-            action="none",
-            decided_at=START,
-        )
-        entry.transcript, entry.transcript_links = transcript_summary(logging, session_id, cloud.region)
-        item = entry_item(entry)
-        item.update(to_item({"open": "open", "day": "2026-11-24"}))
         rows.append({"PutRequest": {"Item": item}})
     for start in range(0, len(rows), 25):
         dynamodb.batch_write_item(RequestItems={table: rows[start : start + 25]})
@@ -221,6 +186,51 @@ def seed_logging(ssm: Any, account: str) -> Any:
     """How the seeded sessions' document logs, read as the handlers read it: a seeded row then says what the start
     event's row would (its transcript), and the first sweep does not rewrite every row."""
     return SsmSessionDocuments(ssm, account=account).session_logging(DOCUMENT)
+
+
+def seed_session(
+    store: dict[str, Any],
+    ledger: DynamoLedger,
+    session_id: str,
+    *,
+    user: str,
+    account: str,
+    target: str,
+    logging: Any,
+    region: str,
+) -> dict[str, Any]:
+    """An open session of IAM user ``user`` of ``account`` on ``target``, put straight into the emulator's ``store``
+    (seeding thousands through the API is slow), and the ledger item its start event would have written, keyed as
+    ``ledger`` (of the session's scope) keys it, its transcript as ``logging`` (:func:`seed_logging`) says; the
+    caller bulk-writes the items."""
+    from warden_local.identity import Caller
+    from warden_local.sessions import Session
+
+    arn = f"arn:aws:iam::{account}:user/{user}"
+    owner = Caller(
+        kind="IAMUser", name=user, arn=arn, principal_id=f"AIDA{session_id}", account_id=account, access_key_id="AKIA"
+    )
+    store[session_id] = Session(session_id=session_id, target=target, document_name=DOCUMENT, owner=owner, start=START)
+    identity = {"arn": arn, "account": account, "kind": "IAMUser", "user": user, "role": None, "role_arn": None}
+    entry = LedgerEntry(
+        session_id=session_id,
+        principal_arn=arn,
+        principal=user,
+        identity=identity,
+        target=target,
+        tags={"Environment": "dev"},
+        document=DOCUMENT,
+        started_at=START,
+        decision="allow",
+        basis="allow-rule",
+        rule="dev-any-time",
+        why=["allowed by rule dev-any-time"],
+        mode="enforce",
+        action="none",
+        decided_at=START,
+    )
+    entry.transcript, entry.transcript_links = transcript_summary(logging, session_id, region)
+    return ledger.open_item(entry)
 
 
 def sweep_cost() -> list[tuple[str, str, str]]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import botocore.session
 
-from bench.aws import _describe, seed_logging
+from bench.aws import _describe, seed_logging, seed_session
 from warden_cli.demo_org_stage import org_prerequisites
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -141,12 +141,8 @@ def _grow(cloud: Any, accounts: int) -> list[str]:
 
 def _seed(cloud: Any, accounts: list[str], regions: tuple[str, ...], sessions: int) -> None:
     """Open sessions in every account-region, each with the ledger row its start event would have written."""
-    from warden.adapters.dynamo import to_item
-    from warden.adapters.ledger import entry_item
-    from warden.policy import transcript_summary
-    from warden.records import LedgerEntry
-    from warden_local.identity import Caller
-    from warden_local.sessions import Session
+    from warden.adapters.ledger import DynamoLedger
+    from warden.scope import Scope
 
     dynamodb = cloud.client("dynamodb")
     table = cloud.stack_outputs()["LedgerTableName"]
@@ -163,57 +159,12 @@ def _seed(cloud: Any, accounts: list[str], regions: tuple[str, ...], sessions: i
             instances = [instance["InstanceId"] for instance in reservation["Instances"]]
             logging = seed_logging(view.client("ssm", region=region), account)
             store = view.sessions(region)._sessions()  # the emulator's own store: 3,000 API starts take minutes
+            ledger = DynamoLedger(dynamodb, table, scope=Scope(account, region, org=True))
             for index, target in enumerate(instances):
                 name = f"user{index}"
-                arn = f"arn:aws:iam::{account}:user/{name}"
                 session_id = f"{name}-{account[-4:]}{region[:2]}{index:020d}"
-                owner = Caller(
-                    kind="IAMUser",
-                    name=name,
-                    arn=arn,
-                    principal_id=f"AIDA{account}{index}",
-                    account_id=account,
-                    access_key_id="AKIA",
-                )
-                store[session_id] = Session(
-                    session_id=session_id,
-                    target=target,
-                    document_name="SSM-SessionManagerRunShell",
-                    owner=owner,
-                    start=START,
-                )
-                identity = {"arn": arn, "account": account, "kind": "IAMUser", "user": name, "role": None}
-                entry = LedgerEntry(
-                    session_id=session_id,
-                    principal_arn=arn,
-                    principal=name,
-                    identity={**identity, "role_arn": None},
-                    target=target,
-                    tags={"Environment": "dev"},
-                    document="SSM-SessionManagerRunShell",
-                    started_at=START,
-                    decision="allow",
-                    basis="allow-rule",
-                    rule="dev-any-time",
-                    why=["allowed by rule dev-any-time"],
-                    mode="enforce",
-                    action="none",
-                    decided_at=START,
-                )
-                entry.transcript, entry.transcript_links = transcript_summary(logging, session_id, region)
-                item = entry_item(entry)
-                label = f"{account}/{region}"
-                item.update(
-                    to_item(
-                        {
-                            "session_id": f"{label}/{session_id}",
-                            "aws_session_id": session_id,
-                            "account": account,
-                            "region": region,
-                            "open": label,
-                            "day": "2026-11-24",
-                        }
-                    )
+                item = seed_session(
+                    store, ledger, session_id, user=name, account=account, target=target, logging=logging, region=region
                 )
                 rows.append({"PutRequest": {"Item": item}})
     for start in range(0, len(rows), 25):

@@ -47,34 +47,42 @@ def demo_command(args: argparse.Namespace) -> int:
 
     began = perf_counter()
     timeline = Timeline(sys.stdout, as_json=args.json)
-    with _quiet():
-        from botocore.exceptions import BotoCoreError, ClientError
+    with _quiet(), demo_errors():
+        from warden_local import LocalCloud
 
-        from warden.errors import AwsCallFailed
-        from warden_local import LocalCloud, LocalCloudError, SettleTimeout
-
-        try:
-            with LocalCloud(
-                start_at=berlin(DAY_STARTS.hour, DAY_STARTS.minute),
-                frozen=True,
-                policy=demo_policy(),
-                alert_email=ALERT_EMAIL,
-            ) as cloud:
-                stage = Stage(cloud, timeline)
-                perform(stage)
-        except BrokenPipeError:  # the reader went away: main stops quietly
-            raise
-        except LocalCloudError as error:
-            raise CliError(f"the local cloud did not start: {error}", code=EXIT_DENIED) from None
-        except SettleTimeout as error:
-            raise CliError(f"the local cloud did not settle: {error}", code=EXIT_DENIED) from None
-        except (AwsCallFailed, BotoCoreError, ClientError) as error:
-            raise CliError(f"an AWS call of the demo failed: {error}", code=EXIT_DENIED) from None
-        except Exception as error:
-            # The demo doubles as a smoke test: say what broke in one line rather than in a stack trace.
-            raise CliError(f"the demo stopped: {type(error).__name__}: {error}", code=EXIT_DENIED) from None
+        with LocalCloud(
+            start_at=berlin(DAY_STARTS.hour, DAY_STARTS.minute),
+            frozen=True,
+            policy=demo_policy(),
+            alert_email=ALERT_EMAIL,
+        ) as cloud:
+            stage = Stage(cloud, timeline)
+            perform(stage)
     stage.summarise(seconds=perf_counter() - began)
     return EXIT_DENIED if stage.unmet else EXIT_OK
+
+
+@contextlib.contextmanager
+def demo_errors() -> Iterator[None]:
+    """What stops a demo (``warden demo``, ``warden demo --org``), said in one line as a CliError rather than in a
+    stack trace: the demo doubles as a smoke test. A reader that went away (BrokenPipeError) passes through."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from warden.errors import AwsCallFailed
+    from warden_local import LocalCloudError, SettleTimeout
+
+    try:
+        yield
+    except BrokenPipeError:  # the reader went away: main stops quietly
+        raise
+    except LocalCloudError as error:
+        raise CliError(f"the local cloud did not start: {error}", code=EXIT_DENIED) from None
+    except SettleTimeout as error:
+        raise CliError(f"the local cloud did not settle: {error}", code=EXIT_DENIED) from None
+    except (AwsCallFailed, BotoCoreError, ClientError) as error:
+        raise CliError(f"an AWS call of the demo failed: {error}", code=EXIT_DENIED) from None
+    except Exception as error:
+        raise CliError(f"the demo stopped: {type(error).__name__}: {error}", code=EXIT_DENIED) from None
 
 
 @contextlib.contextmanager

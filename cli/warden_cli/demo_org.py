@@ -6,11 +6,11 @@ import argparse
 import sys
 from time import perf_counter
 
-from warden_cli.errors import EXIT_DENIED, EXIT_OK, CliError
+from warden_cli.errors import EXIT_DENIED, EXIT_OK
 
 
 def org_demo_command(args: argparse.Namespace) -> int:
-    from warden_cli.demo import _quiet
+    from warden_cli.demo import _quiet, demo_errors
     from warden_cli.demo_cast import ALERT_EMAIL
     from warden_cli.demo_org_cast import start_at
     from warden_cli.demo_org_script import perform
@@ -19,25 +19,11 @@ def org_demo_command(args: argparse.Namespace) -> int:
 
     began = perf_counter()
     timeline = Timeline(sys.stdout, as_json=args.json)
-    with _quiet():
-        from botocore.exceptions import BotoCoreError, ClientError
+    with _quiet(), demo_errors():
+        from warden_local import LocalCloud
 
-        from warden.errors import AwsCallFailed
-        from warden_local import LocalCloud, LocalCloudError, SettleTimeout
-
-        try:
-            with LocalCloud(start_at=start_at(), frozen=True, alert_email=ALERT_EMAIL, organization=True) as cloud:
-                stage = OrgStage(cloud, timeline)
-                perform(stage)
-        except BrokenPipeError:  # the reader went away: main stops quietly
-            raise
-        except LocalCloudError as error:
-            raise CliError(f"the local cloud did not start: {error}", code=EXIT_DENIED) from None
-        except SettleTimeout as error:
-            raise CliError(f"the local cloud did not settle: {error}", code=EXIT_DENIED) from None
-        except (AwsCallFailed, BotoCoreError, ClientError) as error:
-            raise CliError(f"an AWS call of the demo failed: {error}", code=EXIT_DENIED) from None
-        except Exception as error:
-            raise CliError(f"the demo stopped: {type(error).__name__}: {error}", code=EXIT_DENIED) from None
+        with LocalCloud(start_at=start_at(), frozen=True, alert_email=ALERT_EMAIL, organization=True) as cloud:
+            stage = OrgStage(cloud, timeline)
+            perform(stage)
     stage.summarise(seconds=perf_counter() - began)
     return EXIT_DENIED if stage.unmet else EXIT_OK

@@ -166,6 +166,8 @@ def plan_regions(org: OrgOutputs, requested: Sequence[str]) -> tuple[list[str], 
 
 def resolve_ous(organizations: Any, specs: Iterable[str], *, account: str) -> list[str]:
     """OU ids for ``ou-...``/``r-...`` ids and OU paths (names from the root down, joined by ``/``)."""
+    from warden.policy import join_ou_path, split_ou_path
+
     resolved: list[str] = []
     root: str | None = None
     for spec in specs:
@@ -173,7 +175,8 @@ def resolve_ous(organizations: Any, specs: Iterable[str], *, account: str) -> li
         if OU_ID.match(text):
             resolved.append(text)
             continue
-        names = [name for name in text.strip("/").split("/") if name]
+        # OU names from the root down; a '/' or '\' inside a name is escaped (\/, \\), as in the policy's ou: paths.
+        names = [name for name in split_ou_path(text) or () if name]
         if not names:
             raise CliError(f"--ou: {spec!r} is neither an OU id (ou-...) nor an OU path (Production/Web)")
         with _organizations_errors(account):
@@ -189,7 +192,7 @@ def resolve_ous(organizations: Any, specs: Iterable[str], *, account: str) -> li
                 )
                 match = [child for child in children if child.get("Name") == name]
                 if not match:
-                    where = "/".join(walked) or "the root"
+                    where = join_ou_path(walked) or "the root"
                     raise CliError(
                         f"--ou: no OU named {name!r} under {where} (OU paths are OU names from the root down)"
                     )

@@ -1,23 +1,47 @@
 """The CloudFormation types of AppConfig the warden's templates use (application, environment, configuration profile,
-deployment strategy), registered with moto's CloudFormation."""
+deployment strategy, hosted configuration version, deployment), registered with moto's CloudFormation.
+
+A deployment is AppConfig's own StartDeployment: the profile's Lambda validators run (the stack's functions run
+while the stack is created, as on AWS), and a version they refuse fails the resource, and so the stack.
+"""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 from .appconfig_control import AppConfigControlPlane
-from .appconfig_model import backend
+from .appconfig_deployments import AppConfigDeployments
+from .appconfig_model import AppConfigError, Validators, backend
+from .cfn_base import ResourceFailed
 
 CFN_TYPES = (
     "AWS::AppConfig::Application",
     "AWS::AppConfig::Environment",
     "AWS::AppConfig::ConfigurationProfile",
     "AWS::AppConfig::DeploymentStrategy",
+    "AWS::AppConfig::HostedConfigurationVersion",
+    "AWS::AppConfig::Deployment",
 )
 
 
-def install_cloudformation_models() -> None:
-    """Register the AppConfig resource types with moto's CloudFormation (once per process)."""
+@contextlib.contextmanager
+def _refusal_fails(resource_name: str) -> Iterator[None]:
+    """AppConfig's refusal fails the resource, with AppConfig's answer (a refused version: the validator's)."""
+    try:
+        yield
+    except AppConfigError as error:
+        raise ResourceFailed(resource_name, f"{error.code}: {error.message}") from None
+
+
+def install_cloudformation_models(now: Callable[[], datetime], validators: Callable[[], Validators | None]) -> None:
+    """Register the AppConfig resource types with moto's CloudFormation (once per process).
+
+    ``now`` is the running cloud's clock (a deployment starts at its time); ``validators`` the Lambda runtime that
+    runs a profile's validators (None: no local cloud runs, and a profile with a Lambda validator cannot deploy).
+    """
     from moto.cloudformation import parsing
     from moto.core.common_models import CloudFormationModel
 
@@ -105,8 +129,57 @@ def install_cloudformation_models() -> None:
             api = AppConfigControlPlane(account_id, region_name, lambda: None, None)
             return cls(api.create_strategy(dict(cloudformation_json["Properties"])).id)
 
+    class HostedConfigurationVersion(_Model, CloudFormationModel):
+        # Ref: the version number (what a deployment's ConfigurationVersion takes).
+        CFN_TYPE = "AWS::AppConfig::HostedConfigurationVersion"
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> HostedConfigurationVersion:
+            properties = cloudformation_json["Properties"]
+            content = str(properties["Content"]).encode("utf-8")
+            with _refusal_fails(resource_name):
+                AppConfigControlPlane(account_id, region_name, now, None).check_hosted_size(content)
+            created = backend(account_id, region_name).create_hosted_configuration_version(
+                app_id=properties["ApplicationId"],
+                config_profile_id=properties["ConfigurationProfileId"],
+                description=properties.get("Description"),
+                content=content,
+                content_type=properties["ContentType"],
+                version_label=properties.get("VersionLabel"),
+            )
+            return cls(str(created.version), properties["ApplicationId"], properties["ConfigurationProfileId"])
+
+    class Deployment(_Model, CloudFormationModel):
+        # Physical id ``application/environment/number``, the deployment's identifier.
+        CFN_TYPE = "AWS::AppConfig::Deployment"
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> Deployment:
+            properties = cloudformation_json["Properties"]
+            api = AppConfigDeployments(account_id, region_name, now, validators())
+            body = {
+                key: str(properties[key])
+                for key in ("ConfigurationProfileId", "ConfigurationVersion", "DeploymentStrategyId", "Description")
+                if key in properties
+            }
+            with _refusal_fails(resource_name):
+                started = api.start_deployment(properties["ApplicationId"], properties["EnvironmentId"], body)
+            physical = f"{started.application_id}/{started.environment_id}/{started.number}"
+            return cls(physical, started.application_id, started.environment_id)
+
     parsing.get_model_list.cache_clear()
     parsing.get_model_map.cache_clear()
     parsing.get_name_type_map.cache_clear()
-    for model in (Application, Environment, ConfigurationProfile, DeploymentStrategy):
+    for model in (
+        Application,
+        Environment,
+        ConfigurationProfile,
+        DeploymentStrategy,
+        HostedConfigurationVersion,
+        Deployment,
+    ):
         assert parsing.get_model_map()[model.cloudformation_type()] is model

@@ -114,6 +114,11 @@ def bind(validators: Validators) -> None:
     _BOUND.validators = validators
 
 
+def bound_validators() -> Validators | None:
+    """The Lambda runtime :func:`bind` named (CloudFormation's deployments run validators with it too)."""
+    return _BOUND.validators
+
+
 def serve(
     backend: Backend,
     moto: WsgiApp,

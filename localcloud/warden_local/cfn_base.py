@@ -4,6 +4,16 @@ has. A mixin, not a base: moto registers only direct subclasses of ``CloudFormat
 from __future__ import annotations
 
 
+class ResourceFailed(Exception):
+    """A resource the service refused to create: CloudFormation fails the stack (``ROLLBACK_COMPLETE``) and its
+    events give the resource and the service's reason, as on AWS (moto would answer 500 instead)."""
+
+    def __init__(self, logical_id: str, reason: str) -> None:
+        super().__init__(f"{logical_id}: {reason}")
+        self.logical_id = logical_id
+        self.reason = reason
+
+
 class LocalModel:
     """A physical id, a type, the attributes it has (``has_cfn_attr``); deleting does nothing unless overridden."""
 

@@ -13,7 +13,12 @@ from typing import Any
 
 from .cfn_messaging import messaging_models
 from .cfn_monitoring import monitoring_models
-from .cfn_parsing import condition_short_form, install_unemulated_placeholder, skipped_resources_not_listed
+from .cfn_parsing import (
+    condition_short_form,
+    failed_resources_fail_the_stack,
+    install_unemulated_placeholder,
+    skipped_resources_not_listed,
+)
 
 # -- CloudFormation resource types moto lacks ---------------------------------------------------------------
 
@@ -40,6 +45,7 @@ def install_cloudformation_models(active_hooks: Callable[[], Any]) -> None:
     install_unemulated_placeholder(active_hooks)
     condition_short_form()
     skipped_resources_not_listed()
+    failed_resources_fail_the_stack()
     # moto caches its type map on first use; our subclasses must be in it.
     parsing.get_model_list.cache_clear()
     parsing.get_model_map.cache_clear()

@@ -1,6 +1,7 @@
 """Where moto's CloudFormation template handling differs from CloudFormation's, put right: a placeholder that records
 every resource type neither moto nor the local cloud emulates (never silently skipped), YAML ``!Condition`` short
-form, and resources whose Condition is false left out of the stack's resource lists."""
+form, resources whose Condition is false left out of the stack's resource lists, and a resource the service refuses
+failing the stack as CloudFormation fails it."""
 
 from __future__ import annotations
 
@@ -102,3 +103,26 @@ def skipped_resources_not_listed() -> None:
     resources = property(stack_resources)
     setattr(resources.fget, "warden_local", True)  # noqa: B010
     setattr(Stack, "stack_resources", resources)  # noqa: B010
+
+
+def failed_resources_fail_the_stack() -> None:
+    """A resource that raises :class:`~warden_local.cfn_base.ResourceFailed` leaves the stack ``ROLLBACK_COMPLETE``
+    with a ``CREATE_FAILED`` event naming it and why, as CloudFormation does; moto would fail the request."""
+    from moto.cloudformation.models import Stack
+
+    from .cfn_base import ResourceFailed
+
+    original = Stack.create_resources
+    if getattr(original, "_warden_local", False):
+        return
+
+    def create_resources(self: Any) -> None:
+        try:
+            original(self)
+        except ResourceFailed as failed:
+            self.status = "ROLLBACK_COMPLETE"
+            self._add_stack_event("CREATE_FAILED", resource_status_reason=str(failed))
+            self._add_stack_event("ROLLBACK_COMPLETE")
+
+    create_resources._warden_local = True  # type: ignore[attr-defined]
+    setattr(Stack, "create_resources", create_resources)  # noqa: B010

@@ -350,6 +350,7 @@ class LocalCloud(PeopleMethods, Observations):
                 parameters=parameters | self._parameters,
                 cloudformation=self.client("cloudformation"),
                 register=self._runtime.register,
+                register_artifact=self._runtime.register_artifact,
                 deployed_at=self.clock.now(),
                 unemulated=self._unemulated,
                 record_calls=lambda resources: self._trail.stack_calls(resources, TEST_CREDENTIALS.access_key_id),

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from . import appconfig, sns_ext, stacksets_api
+from . import appconfig, appconfig_http, sns_ext, stacksets_api
 from .cfn_models import EMULATED_TYPES, install_cloudformation_models
 
 __all__ = ["EMULATED_TYPES", "Hooks", "activate", "deactivate", "install", "original_send_to_targets"]
@@ -126,10 +127,18 @@ def install() -> None:
         setattr(events_models.EventsBackend, "put_events", put_events)  # noqa: B010
         setattr(ssm_models.SimpleSystemManagerBackend, "_validate_resource_type_and_id", validate_resource)  # noqa: B010
         install_cloudformation_models(lambda: _ACTIVE.hooks)
-        appconfig.install_cloudformation_models()
+        appconfig.install_cloudformation_models(now=_now, validators=appconfig_http.bound_validators)
         sns_ext.install(lambda: _ACTIVE.hooks)
         stacksets_api.install(_now_epoch)
         _installed = True
+
+
+def _now() -> datetime.datetime:
+    """The running cloud's clock; the host's when none runs."""
+    epoch = _now_epoch()
+    return (
+        datetime.datetime.now(datetime.UTC) if epoch is None else datetime.datetime.fromtimestamp(epoch, datetime.UTC)
+    )
 
 
 def _now_epoch() -> float | None:
@@ -191,7 +200,6 @@ def _install_send_command() -> None:
         hooks = _ACTIVE.hooks
         if hooks is not None:
             # moto stamps a command with the host's clock; AWS with its own: the emulated clock here.
-            import datetime
 
             requested = datetime.datetime.fromtimestamp(hooks.now_epoch(), datetime.UTC).replace(tzinfo=None)
             command.expires_after = requested + (command.expires_after - command.requested_date_time)

@@ -58,6 +58,7 @@ class LambdaRuntime:
         self._dispatcher = dispatcher
         self._tag = instance_tag
         self._code: dict[str, FunctionCode] = {}
+        self._code_at: dict[str, FunctionCode] = {}  # s3://bucket/key of a zip -> its code
         self._modules: dict[str, ModuleType] = {}
         self._credentials: dict[str, dict[str, str]] = {}
         self._records: list[Invocation] = []
@@ -74,6 +75,11 @@ class LambdaRuntime:
     def register(self, function_name: str, code: FunctionCode) -> None:
         self._code[function_name] = code
         self._modules.pop(function_name, None)
+
+    def register_artifact(self, location: str, code: FunctionCode) -> None:
+        """The code of the zip at ``location`` (``s3://bucket/key``): a function created from it runs it, even before
+        :meth:`register` names the function (while CloudFormation still creates the stack)."""
+        self._code_at[location] = code
 
     def registered(self) -> dict[str, FunctionCode]:
         return dict(self._code)
@@ -211,7 +217,7 @@ class LambdaRuntime:
         together: threading.Barrier | None,
         wall_started: list[float],
     ) -> Any:
-        code = self._code.get(function.function_name)
+        code = self._code.get(function.function_name) or self._code_at.get(_code_location(function))
         if code is None:
             raise FunctionError(
                 "Runtime.ImportModuleError",
@@ -347,6 +353,12 @@ class LambdaRuntime:
     def _invoke_config(self, function: Any) -> dict[str, Any]:
         configs = getattr(function, "event_invoke_config", None) or []
         return dict(configs[0].config) if configs else {}
+
+
+def _code_location(function: Any) -> str:
+    """Where the function's zip was taken from (``s3://bucket/key``), as Lambda keeps it."""
+    code = getattr(function, "code", None) or {}
+    return f"s3://{code.get('S3Bucket', '')}/{code.get('S3Key', '')}" if isinstance(code, dict) else ""
 
 
 def _event_id(payload: Any) -> str | None:

@@ -90,6 +90,7 @@ class PackagedTemplate:
     template: dict[str, Any]
     functions: dict[str, FunctionCode] = field(default_factory=dict)  # logical id -> code
     artifacts: dict[str, bytes] = field(default_factory=dict)  # S3 key -> zip
+    code_at: dict[str, FunctionCode] = field(default_factory=dict)  # S3 key of a function's zip -> its code
 
 
 def package(
@@ -109,7 +110,7 @@ def package(
         directory = (base / local).resolve()
         if not directory.is_dir():
             raise TemplateError(f"{logical_id}: {kind} {local} is not a directory")
-        key = f"{stack_name}/{logical_id}.zip"
+        key = code_key(logical_id, stack_name)
         artifacts[key] = _zip_directory(directory)
         code_dirs[key] = directory
         return f"s3://{ARTIFACT_BUCKET}/{key}"
@@ -165,7 +166,15 @@ def package(
             if isinstance(ref, dict) and ref.get("Ref") in layer_dirs
         )
         functions[logical_id] = FunctionCode(code_dir=code_dirs[key], handler=handlers[logical_id], layer_dirs=layers)
-    return PackagedTemplate(template=translated, functions=functions, artifacts=artifacts)
+    code_at = {
+        f"s3://{ARTIFACT_BUCKET}/{code_key(logical_id, stack_name)}": code for logical_id, code in functions.items()
+    }
+    return PackagedTemplate(template=translated, functions=functions, artifacts=artifacts, code_at=code_at)
+
+
+def code_key(logical_id: str, stack_name: str) -> str:
+    """The S3 key of a function's (or layer's) zip, as :func:`package` uploads it."""
+    return f"{stack_name}/{logical_id}.zip"
 
 
 def _transform(template: dict[str, Any], values: dict[str, Any], region: str) -> dict[str, Any]:
@@ -312,8 +321,13 @@ def deploy(
     parameters: dict[str, str],
     cloudformation: Any,
     register: Callable[[str, FunctionCode], None],
+    register_artifact: Callable[[str, FunctionCode], None] | None = None,
 ) -> None:
     """What ``sam deploy`` does: upload the code zips, create the stack, and register each function's local code.
+
+    ``register_artifact`` (``s3://bucket/key`` of a zip, its code) learns the code before the stack is created, so
+    that a function can run while CloudFormation still creates the stack (AppConfig's validator at a deployment the
+    stack makes); ``register`` learns each function's name once the stack is complete.
 
     Raises :class:`TemplateError` when the template cannot be translated or the stack does not complete.
     """
@@ -326,6 +340,9 @@ def deploy(
     s3.create_bucket(ARTIFACT_BUCKET, region)
     for key, body in packaged.artifacts.items():
         s3.put_object(ARTIFACT_BUCKET, key, body)
+    if register_artifact is not None:
+        for location, code in packaged.code_at.items():
+            register_artifact(location, code)
     try:
         cloudformation.create_stack(
             StackName=stack_name,
@@ -337,9 +354,10 @@ def deploy(
         raise TemplateError(f"creating stack {stack_name} failed: {error}") from error
     stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
     if stack["StackStatus"] != "CREATE_COMPLETE":
-        raise TemplateError(
-            f"stack {stack_name} is {stack['StackStatus']}: {stack.get('StackStatusReason', 'no reason')}"
-        )
+        events = cloudformation.describe_stack_events(StackName=stack_name).get("StackEvents", [])
+        failed = [str(e.get("ResourceStatusReason")) for e in events if e.get("ResourceStatus") == "CREATE_FAILED"]
+        reason = stack.get("StackStatusReason") or "; ".join(failed) or "no reason"
+        raise TemplateError(f"stack {stack_name} is {stack['StackStatus']}: {reason}")
     resources = cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]
     physical = {item["LogicalResourceId"]: item.get("PhysicalResourceId") for item in resources}
     for logical_id, code in packaged.functions.items():
@@ -356,6 +374,7 @@ def deploy_as_sam(
     parameters: dict[str, str],
     cloudformation: Any,
     register: Callable[[str, FunctionCode], None],
+    register_artifact: Callable[[str, FunctionCode], None],
     deployed_at: datetime,
     unemulated: list[tuple[str, str]],
     record_calls: Callable[[list[dict[str, Any]]], None],
@@ -374,6 +393,7 @@ def deploy_as_sam(
         parameters=parameters,
         cloudformation=cloudformation,
         register=register,
+        register_artifact=register_artifact,
     )
     outputs = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0].get("Outputs", [])
     topic = next((item["OutputValue"] for item in outputs if item["OutputKey"] == "AlertsTopicArn"), None)

@@ -35,6 +35,7 @@ from moto.cloudformation.exceptions import StackSetNotFoundException, Validation
 from .organizations_ext import STACKSETS_PRINCIPAL, OrganizationMembership, accounts_under, management_backend
 from .stacksets_deploy import apply_instance, remove_instance
 from .stacksets_model import (
+    InstanceRequest,
     InsufficientCapabilities,
     NameAlreadyExists,
     OperationIdAlreadyExists,
@@ -228,65 +229,41 @@ class StackSets:
     # -- stack instances ---------------------------------------------------------------------------------
 
     def create_stack_instances(
-        self,
-        org: OrganizationMembership,
-        stack_set: ServiceManagedStackSet,
-        *,
-        ou_ids: list[str],
-        regions: list[str],
-        overrides: dict[str, str],
-        operation_id: str | None,
-        preferences: dict[str, Any],
+        self, org: OrganizationMembership, stack_set: ServiceManagedStackSet, request: InstanceRequest
     ) -> StackSetOperation:
         with self.lock:
-            self._check_targets(org, ou_ids, regions)
-            self._new_operation_id(stack_set, operation_id)
-            if overrides:
-                check_template(
-                    parse_template(stack_set.template), {**stack_set.parameters, **overrides}, stack_set.capabilities
-                )
-            operation = self._operation(stack_set, "CREATE", operation_id, ou_ids, preferences)
-            for ou_id in ou_ids:
+            # A template check only when overrides change the parameters the StackSet was created with.
+            self._prepare(org, stack_set, request, check=bool(request.overrides))
+            operation = self._operation(stack_set, "CREATE", request.operation_id, request.ou_ids, request.preferences)
+            for ou_id in request.ou_ids:
                 known = stack_set.targets.setdefault(ou_id, [])
-                known.extend(region for region in regions if region not in known)
-            for region in regions:
-                for account, ou_id in accounts_under(org.backend, ou_ids):
+                known.extend(region for region in request.regions if region not in known)
+            for region in request.regions:
+                for account, ou_id in accounts_under(org.backend, request.ou_ids):
                     record = stack_set.instances.get((account, region))
                     if record is None:
                         record = StackInstanceRecord(account=account, region=region, ou_id=ou_id)
                         stack_set.instances[(account, region)] = record
-                    record.overrides.update(overrides)
+                    record.overrides.update(request.overrides)
                     apply_instance(stack_set, record, operation)
             return finish_operation(stack_set, operation)
 
     def update_stack_instances(
-        self,
-        org: OrganizationMembership,
-        stack_set: ServiceManagedStackSet,
-        *,
-        ou_ids: list[str],
-        regions: list[str],
-        overrides: dict[str, str],
-        operation_id: str | None,
-        preferences: dict[str, Any],
+        self, org: OrganizationMembership, stack_set: ServiceManagedStackSet, request: InstanceRequest
     ) -> StackSetOperation:
         with self.lock:
-            self._check_targets(org, ou_ids, regions)
-            self._new_operation_id(stack_set, operation_id)
-            check_template(
-                parse_template(stack_set.template), {**stack_set.parameters, **overrides}, stack_set.capabilities
-            )
+            self._prepare(org, stack_set, request, check=True)
             records = [
                 stack_set.instances[(account, region)]
-                for region in regions
-                for account, _ in accounts_under(org.backend, ou_ids)
+                for region in request.regions
+                for account, _ in accounts_under(org.backend, request.ou_ids)
                 if (account, region) in stack_set.instances
             ]
             if not records:
                 raise StackInstanceNotFound("The specified stack instance doesn't exist.")
-            operation = self._operation(stack_set, "UPDATE", operation_id, ou_ids, preferences)
+            operation = self._operation(stack_set, "UPDATE", request.operation_id, request.ou_ids, request.preferences)
             for record in records:
-                record.overrides = dict(overrides)
+                record.overrides = dict(request.overrides)
                 apply_instance(stack_set, record, operation)
             return finish_operation(stack_set, operation)
 
@@ -294,28 +271,35 @@ class StackSets:
         self,
         org: OrganizationMembership,
         stack_set: ServiceManagedStackSet,
+        request: InstanceRequest,
         *,
-        ou_ids: list[str],
-        regions: list[str],
         retain_stacks: bool,
-        operation_id: str | None,
-        preferences: dict[str, Any],
     ) -> StackSetOperation:
         with self.lock:
-            self._check_targets(org, ou_ids, regions)
-            self._new_operation_id(stack_set, operation_id)
-            operation = self._operation(stack_set, "DELETE", operation_id, ou_ids, preferences)
+            self._prepare(org, stack_set, request, check=False)
+            operation = self._operation(stack_set, "DELETE", request.operation_id, request.ou_ids, request.preferences)
             operation.retain_stacks = retain_stacks
-            for ou_id in ou_ids:
-                left = [region for region in stack_set.targets.get(ou_id, []) if region not in regions]
+            for ou_id in request.ou_ids:
+                left = [region for region in stack_set.targets.get(ou_id, []) if region not in request.regions]
                 if left:
                     stack_set.targets[ou_id] = left
                 else:
                     stack_set.targets.pop(ou_id, None)
             for record in list(stack_set.instances.values()):
-                if record.region in regions and self._in_ous(org, record.account, ou_ids):
+                if record.region in request.regions and self._in_ous(org, record.account, request.ou_ids):
                     remove_instance(stack_set, record, operation, retain=retain_stacks)
             return finish_operation(stack_set, operation)
+
+    def _prepare(
+        self, org: OrganizationMembership, stack_set: ServiceManagedStackSet, request: InstanceRequest, *, check: bool
+    ) -> None:
+        """What every stack-instance operation checks first: its OUs and regions, a new operation id and (``check``)
+        the template with the parameters it would deploy."""
+        self._check_targets(org, request.ou_ids, request.regions)
+        self._new_operation_id(stack_set, request.operation_id)
+        if check:
+            parameters = {**stack_set.parameters, **request.overrides}
+            check_template(parse_template(stack_set.template), parameters, stack_set.capabilities)
 
     # -- automatic deployment ----------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from . import stacksets_model
 from .organizations_ext import STACKSETS_PRINCIPAL, OrganizationMembership, management_backend, on_membership_change
 from .organizations_ext import install as install_organizations
 from .stacksets import StackSets
+from .stacksets_model import InstanceRequest
 
 __all__ = ["install", "service"]
 
@@ -173,6 +174,16 @@ class _Call:
             )
         return [str(ou) for ou in targets.get("OrganizationalUnitIds", []) or []]
 
+    def _instance_request(self) -> InstanceRequest:
+        """The OUs, regions, overrides, operation id and preferences of a Create/Update/DeleteStackInstances call."""
+        return InstanceRequest(
+            ou_ids=self._ou_ids(),
+            regions=[str(r) for r in self._param("Regions", [])],
+            overrides=self._overrides(),
+            operation_id=self._param("OperationId"),
+            preferences=self._param("OperationPreferences", {}),
+        )
+
     def _overrides(self) -> dict[str, str]:
         return {str(p["ParameterKey"]): str(p.get("ParameterValue", "")) for p in self._param("ParameterOverrides", [])}
 
@@ -249,28 +260,12 @@ class _Call:
 
     def create_stack_instances(self) -> Any:
         org, stack_set = self._stack_set()
-        operation = self._s.create_stack_instances(
-            org,
-            stack_set,
-            ou_ids=self._ou_ids(),
-            regions=[str(r) for r in self._param("Regions", [])],
-            overrides=self._overrides(),
-            operation_id=self._param("OperationId"),
-            preferences=self._param("OperationPreferences", {}),
-        )
+        operation = self._s.create_stack_instances(org, stack_set, self._instance_request())
         return self._result({"OperationId": operation.operation_id})
 
     def update_stack_instances(self) -> Any:
         org, stack_set = self._stack_set()
-        operation = self._s.update_stack_instances(
-            org,
-            stack_set,
-            ou_ids=self._ou_ids(),
-            regions=[str(r) for r in self._param("Regions", [])],
-            overrides=self._overrides(),
-            operation_id=self._param("OperationId"),
-            preferences=self._param("OperationPreferences", {}),
-        )
+        operation = self._s.update_stack_instances(org, stack_set, self._instance_request())
         return self._result({"OperationId": operation.operation_id})
 
     def delete_stack_instances(self) -> Any:
@@ -284,13 +279,7 @@ class _Call:
                 "constraint: Member must not be null"
             )
         operation = self._s.delete_stack_instances(
-            org,
-            stack_set,
-            ou_ids=self._ou_ids(),
-            regions=[str(r) for r in self._param("Regions", [])],
-            retain_stacks=str(retain).lower() == "true",
-            operation_id=self._param("OperationId"),
-            preferences=self._param("OperationPreferences", {}),
+            org, stack_set, self._instance_request(), retain_stacks=str(retain).lower() == "true"
         )
         return self._result({"OperationId": operation.operation_id})
 

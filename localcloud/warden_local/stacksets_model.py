@@ -11,6 +11,7 @@ from typing import Any
 from moto.cloudformation.exceptions import CloudFormationError, ValidationError
 
 __all__ = [
+    "InstanceRequest",
     "InsufficientCapabilities",
     "NameAlreadyExists",
     "OperationIdAlreadyExists",
@@ -67,6 +68,18 @@ class StackInstanceNotFound(CloudFormationError):
 
 class StackSetNotEmpty(CloudFormationError):
     code = "StackSetNotEmptyException"
+
+
+@dataclass(frozen=True)
+class InstanceRequest:
+    """What Create/Update/DeleteStackInstances name: the OUs and regions, the parameter overrides, the operation's id
+    (the caller's, else one is made) and its preferences."""
+
+    ou_ids: list[str]
+    regions: list[str]
+    overrides: dict[str, str]
+    operation_id: str | None
+    preferences: dict[str, Any]
 
 
 @dataclass

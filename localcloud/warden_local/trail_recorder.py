@@ -4,6 +4,7 @@ local endpoint and those CloudFormation made creating the stack."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -17,6 +18,8 @@ from .identity import IdentityResolver
 # The account's trail, logging management events from the start.
 ACCOUNT_TRAIL = "management-events"
 _CLOUDFORMATION = "cloudformation.amazonaws.com"
+# (service, eventName, requestParameters, responseElements)
+_Call = tuple[str, str, dict[str, Any], dict[str, Any]]
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -98,28 +101,33 @@ class TrailRecorder:
         from moto.ssm.models import ssm_backends
 
         caller = self._identities.resolve(deployer_key)
-        call: tuple[str, str, dict[str, Any], dict[str, Any]]
+        calls: list[_Call] = []
+        resources = list(resources)
+        hosted = {
+            str(r.get("PhysicalResourceId", ""))
+            for r in resources
+            if r.get("ResourceType") == "AWS::AppConfig::HostedConfigurationVersion"
+        }
         for resource in resources:
             kind, physical = resource.get("ResourceType"), str(resource.get("PhysicalResourceId", ""))
             if kind == "AWS::Events::Rule":
                 name = physical.rsplit("|", maxsplit=1)[-1].rsplit("/", 1)[-1]
                 rule_arn = f"arn:aws:events:{self._region}:{self._account_id}:rule/{name}"
-                call = ("events", "PutRule", {"name": name}, {"ruleArn": rule_arn})
+                calls.append(("events", "PutRule", {"name": name}, {"ruleArn": rule_arn}))
             elif kind == "AWS::SSM::Parameter":
                 parameter = ssm_backends[self._account_id][self._region].get_parameter(physical)
                 version = parameter.version if parameter is not None else 1
-                call = (
-                    "ssm",
-                    "PutParameter",
-                    {"name": physical, "type": "String", "value": control_plane.HIDDEN},
-                    {
-                        "version": version,
-                        "tier": "Standard",
-                    },
+                calls.append(
+                    (
+                        "ssm",
+                        "PutParameter",
+                        {"name": physical, "type": "String", "value": control_plane.HIDDEN},
+                        {"version": version, "tier": "Standard"},
+                    )
                 )
-            else:
-                continue
-            service, event_name, parameters, elements = call
+            elif kind == "AWS::AppConfig::Deployment":
+                calls.extend(self._deployment_calls(physical, hosted))
+        for service, event_name, parameters, elements in calls:
             event = api_call_event(
                 event_name=event_name,
                 caller=caller,
@@ -135,3 +143,53 @@ class TrailRecorder:
                 invoked_by=_CLOUDFORMATION,
             )
             self._emit(event)
+
+    def _deployment_calls(self, physical: str, hosted: set[str]) -> list[_Call]:
+        """A deployment the stack made (physical id ``application/environment/number``): the creation of the hosted
+        version it deploys when the stack made that too (``hosted``: the stack's version numbers), then
+        StartDeployment."""
+        from .appconfig_model import backend, extra
+
+        application, _, rest = physical.partition("/")
+        environment, _, number = rest.partition("/")
+        found = [
+            d
+            for d in extra(self._account_id, self._region).deployments.get((application, environment), [])
+            if str(d.number) == number
+        ]
+        if not found:
+            return []
+        deployment = found[0]
+        calls: list[_Call] = []
+        profile = (
+            backend(self._account_id, self._region).applications[application].config_profiles[deployment.profile_id]
+        )
+        version = profile.config_versions.get(int(deployment.version))
+        if version is not None and deployment.version in hosted:
+            calls.append(
+                (
+                    "appconfig",
+                    "CreateHostedConfigurationVersion",
+                    {"applicationId": application, "configurationProfileId": deployment.profile_id},
+                    {
+                        "applicationId": application,
+                        "configurationProfileId": deployment.profile_id,
+                        "versionNumber": int(deployment.version),
+                        "contentType": version.content_type,
+                    },
+                )
+            )
+        request = {
+            "applicationId": application,
+            "environmentId": environment,
+            "configurationProfileId": deployment.profile_id,
+            "configurationVersion": deployment.version,
+            "deploymentStrategyId": deployment.strategy.id,
+            "description": deployment.description,
+        }
+        answer = control_plane.response_elements(
+            control_plane.ControlCall("appconfig", "StartDeployment", "StartDeployment", {}),
+            json.dumps(deployment.to_json(self._clock.now())).encode(),
+        )
+        calls.append(("appconfig", "StartDeployment", request, answer or {}))
+        return calls

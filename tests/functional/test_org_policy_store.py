@@ -60,14 +60,15 @@ def test_a_policy_of_300_rules_pushed_to_appconfig_decides_sessions_and_a_refuse
     assert len(text.encode()) > 64 * 1024
     path = tmp_path / "org-policy.yaml"
     path.write_text(text, encoding="utf-8")
-    # WHEN the operator pushes it THEN AppConfig deploys version 1 after the validator accepted it
+    # WHEN the operator pushes it THEN AppConfig deploys version 2 after the validator accepted it (version 1 is the
+    # example policy the stack deployed when it was created)
     pushed = run_warden("policy", "push", str(path), env=cli_env(cloud))
     assert pushed.code == 0, pushed.stderr
-    assert "version 1, deployment 1" in pushed.stdout
+    assert "version 2, deployment 2" in pushed.stdout
     shown = run_warden("policy", "show", "--json", env=cli_env(cloud))
-    assert shown.code == 0 and shown.json["version"] == "1" and len(shown.json["policy"]["rules"]) == RULES
+    assert shown.code == 0 and shown.json["version"] == "2" and len(shown.json["policy"]["rules"]) == RULES
     status = run_warden("status", "--json", env=cli_env(cloud))
-    assert status.json["policy"]["in_force_version"] == "1" and status.json["policy"]["in_force_source"] == "appconfig"
+    assert status.json["policy"]["in_force_version"] == "2" and status.json["policy"]["in_force_source"] == "appconfig"
     # AND sessions are decided by it: dev-250 on team 250's host stays, on team 251's host it is ended
     own = cloud.add_instance({"Team": "team-250"})
     other = cloud.add_instance({"Team": "team-251"})
@@ -105,7 +106,7 @@ def test_a_policy_of_300_rules_pushed_to_appconfig_decides_sessions_and_a_refuse
     tampered = [mail for mail in stack.inbox.mails() if mail.kind == "enforcer-tampered"]
     assert len(tampered) == 1 and "CreateHostedConfigurationVersion" in tampered[0].body
     # AND the previous version stays deployed and in force
-    assert run_warden("policy", "show", "--json", env=cli_env(cloud)).json["version"] == "1"
+    assert run_warden("policy", "show", "--json", env=cli_env(cloud)).json["version"] == "2"
     cloud.advance("1m")
     later = stack.start(stack.person("dev-007"), cloud.add_instance({"Team": "team-007"}))
     assert later in stack.active()

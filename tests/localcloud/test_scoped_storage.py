@@ -158,3 +158,25 @@ def test_heartbeat_unjudged_and_canary_are_per_scope_and_the_policy_copy_is_shar
     assert single.canary() is None
     stored = single.load()
     assert stored is not None and stored.text == "version: 1\n"
+
+
+@pytest.mark.parametrize("scope", [PROD_WEB, None], ids=["organization scope", "single account"])
+def test_a_bulk_loaded_open_row_is_the_row_record_start_writes(dynamodb: Any, scope: Scope | None) -> None:
+    # GIVEN the same session recorded by record_start in one table and bulk-written as open_item in another
+    bulk_table = "BulkLedger"
+    properties = load_template(TEMPLATE)["Resources"]["LedgerTable"]["Properties"]
+    dynamodb.create_table(
+        TableName=bulk_table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=properties["AttributeDefinitions"],
+        KeySchema=properties["KeySchema"],
+        GlobalSecondaryIndexes=properties["GlobalSecondaryIndexes"],
+    )
+    recorded = DynamoLedger(dynamodb, "LedgerTable", scope=scope)
+    bulk = DynamoLedger(dynamodb, bulk_table, scope=scope)
+    recorded.record_start(entry())
+    dynamodb.batch_write_item(RequestItems={bulk_table: [{"PutRequest": {"Item": bulk.open_item(entry())}}]})
+    # WHEN both are read THEN the items are identical, and the scope's ledger lists the bulk row as open
+    key = f"222222222222/eu-west-1/{SESSION}" if scope else SESSION
+    assert raw(dynamodb, bulk_table, {"session_id": key}) == raw(dynamodb, "LedgerTable", {"session_id": key})
+    assert [row.session_id for row in bulk.open_entries()] == [SESSION]

@@ -127,3 +127,20 @@ def test_a_throttled_refresh_keeps_what_was_read_for_a_while_then_fails() -> Non
     clock.advance(minutes=61)
     with pytest.raises(OrganizationUnreadable, match="TooManyRequestsException"):
         directory.path_of("222222222222")
+
+
+def test_an_ou_name_with_a_slash_is_escaped_in_the_path_so_it_never_reads_as_a_nested_ou() -> None:
+    # GIVEN an OU renamed "Production/Web" directly under the root, with an account in it, beside the real one
+    organizations = FakeOrganizations()
+    organizations.ous["ou-fake"] = ("Production/Web", "r-wrdn")
+    organizations.ous["ou-tail"] = ("Ops\\", "r-wrdn")
+    organizations.ous["ou-qa"] = ("QA", "ou-tail")
+    organizations.accounts += [
+        {"Id": "555555555555", "Name": "impostor", "Status": "ACTIVE", "parent": "ou-fake"},
+        {"Id": "666666666666", "Name": "qa", "Status": "ACTIVE", "parent": "ou-qa"},
+    ]
+    directory = OrgDirectory(organizations, FakeClock(NOW))
+    # WHEN their paths are read THEN the '/' (and a '\\') in a name is escaped; the real OU's path is unchanged
+    assert directory.path_of("555555555555") == "Production\\/Web"
+    assert directory.path_of("222222222222") == "Production/Web"
+    assert directory.path_of("666666666666") == "Ops\\\\/QA"

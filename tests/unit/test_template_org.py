@@ -200,6 +200,14 @@ def uncovered(forward: dict[str, Any], pattern: dict[str, Any]) -> list[dict[str
     return [narrow for narrow in branches(pattern) if not any(covers(w, narrow) for w in wide)]
 
 
+def deployed_template(parameters: dict[str, str]) -> dict[str, Any]:
+    """The central template SAM-translated with its conditions applied, as the local cloud creates it."""
+    packaged = package(
+        ROOT / "template.yaml", stack_name=STACK, region=HOME, account_id=CENTRAL_ACCOUNT, parameters=parameters
+    )
+    return packaged.template
+
+
 def forward_pattern() -> dict[str, Any]:
     resolver = member()
     pattern: dict[str, Any] = resolver.resolve(MEMBER["Resources"]["ForwardRule"]["Properties"]["EventPattern"])
@@ -229,16 +237,8 @@ def test_every_organization_resource_and_output_exists_in_org_mode_only() -> Non
 
 def test_with_no_organization_id_the_deployed_template_has_no_organization_resource_and_empty_org_settings() -> None:
     # What the local cloud deploys (SAM-translated, conditions applied), as CloudFormation would create it.
-    single = package(
-        ROOT / "template.yaml",
-        stack_name=STACK,
-        region=HOME,
-        account_id=CENTRAL_ACCOUNT,
-        parameters={"AlertEmail": "security@example.com"},
-    ).template
-    org = package(
-        ROOT / "template.yaml", stack_name=STACK, region=HOME, account_id=CENTRAL_ACCOUNT, parameters=ORG_PARAMETERS
-    ).template
+    single = deployed_template({"AlertEmail": "security@example.com"})
+    org = deployed_template(ORG_PARAMETERS)
     types = [r["Type"] for r in single["Resources"].values()]
     assert "AWS::Events::EventBus" not in types
     assert "AWS::Events::EventBusPolicy" not in types
@@ -549,3 +549,37 @@ def test_the_sweep_worker_takes_one_order_at_a_time_reports_failed_items_and_dea
     sweeper_env = resources["SweeperFunction"]["Properties"]["Environment"]["Variables"]
     assert sweeper_env["WARDEN_SWEEP_QUEUE_URL"] == {"Fn::If": ["OrgMode", {"Ref": "SweepQueue"}, ""]}
     assert CENTRAL["Outputs"]["SweepQueueUrl"]["Value"] == {"Ref": "SweepQueue"}
+
+
+def test_an_organization_stack_deploys_the_example_policy_as_its_first_appconfig_version() -> None:
+    resources = CENTRAL["Resources"]
+    version, deployment = resources["PolicyInitialVersion"], resources["PolicyInitialDeployment"]
+    # GIVEN the template WHEN org mode is on THEN version 1 is the very text a one-account stack starts with
+    assert (version["Type"], version["Condition"]) == ("AWS::AppConfig::HostedConfigurationVersion", "OrgMode")
+    example = (ROOT / "policies" / "example.yaml").read_text()
+    assert version["Properties"]["Content"] == resources["PolicyParameter"]["Properties"]["Value"] == example
+    assert version["Properties"]["ContentType"] == "application/x-yaml"
+    assert version["Properties"]["ApplicationId"] == {"Ref": "PolicyApplication"}
+    assert version["Properties"]["ConfigurationProfileId"] == {"Ref": "PolicyProfile"}
+    # AND it is deployed with the warden's own strategy to the environment the functions read
+    assert (deployment["Type"], deployment["Condition"]) == ("AWS::AppConfig::Deployment", "OrgMode")
+    assert deployment["Properties"] == {
+        **deployment["Properties"],
+        "ApplicationId": {"Ref": "PolicyApplication"},
+        "EnvironmentId": {"Ref": "PolicyEnvironment"},
+        "ConfigurationProfileId": {"Ref": "PolicyProfile"},
+        "ConfigurationVersion": {"Ref": "PolicyInitialVersion"},
+        "DeploymentStrategyId": {"Ref": "PolicyDeploymentStrategy"},
+    }
+    # AND only once AppConfig may invoke the validator, which runs at StartDeployment
+    assert deployment["DependsOn"] == "PolicyValidatorPermission"
+    validator = resources["PolicyProfile"]["Properties"]["Validators"]
+    assert validator == [{"Type": "LAMBDA", "Content": {"Fn::GetAtt": ["PolicyValidatorFunction", "Arn"]}}]
+    assert resources["PolicyValidatorPermission"]["Properties"]["Principal"] == "appconfig.amazonaws.com"
+
+
+def test_a_one_account_stack_has_no_appconfig_version_or_deployment() -> None:
+    single = deployed_template({"AlertEmail": "security@example.com"})
+    kinds = {resource["Type"] for resource in single["Resources"].values()}
+    assert not {kind for kind in kinds if kind.startswith("AWS::AppConfig::")}
+    assert single["Resources"]["PolicyParameter"]["Properties"]["Value"] == (ROOT / "policies/example.yaml").read_text()

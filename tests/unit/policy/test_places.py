@@ -8,7 +8,17 @@ from typing import Any
 
 import pytest
 
-from warden.policy import Decision, Grant, Policy, PolicyError, decide, load_policy
+from warden.policy import (
+    Decision,
+    Grant,
+    Policy,
+    PolicyError,
+    decide,
+    join_ou_path,
+    load_policy,
+    ou_path_problem,
+    split_ou_path,
+)
 
 from .support import ALICE, at, grant, policy, request
 
@@ -70,6 +80,14 @@ ACCOUNT_CASES = [
     pytest.param('["ou:Web"]', PROD_WEB, "Production/Web", False, id="a path is from the root, not a suffix"),
     pytest.param('["ou:Production"]', PROD_DATA, "", False, id="directly under the root is in no OU"),
     pytest.param('["ou:Production/*", "444444444444"]', DEV, "Development", True, id="one of several entries"),
+    # An OU named "Production/Web" directly under the root: its path escapes the '/' in its name (Production\/Web)
+    pytest.param('["ou:Production/Web"]', PROD_WEB, "Production\\/Web", False, id="a '/' in a name is no level"),
+    pytest.param('["ou:Production/*"]', PROD_WEB, "Production\\/Web", False, id="a '/' name is not below Production"),
+    pytest.param('["ou:Production"]', PROD_WEB, "Production\\/Web", False, id="nor in Production"),
+    pytest.param("['ou:Production\\/Web']", PROD_WEB, "Production\\/Web", True, id="the escaped name matches it"),
+    pytest.param("['ou:Production\\/Web']", PROD_WEB, "Production/Web", False, id="the escaped name is one OU"),
+    pytest.param("['ou:Production\\/Web/*']", PROD_WEB, "Production\\/Web/QA", True, id="its subtree"),
+    pytest.param("['ou:Ops\\\\/*']", PROD_WEB, "Ops\\\\/QA", True, id="a name ending in a backslash"),
 ]
 
 
@@ -296,6 +314,8 @@ def test_a_grant_with_a_malformed_place_is_refused(overrides: dict[str, Any], sa
         pytest.param("accounts", '"ou:Production/*/Web"', "takes no globs except a trailing /*", id="an inner star"),
         pytest.param("accounts", '"ou:Production/**"', "takes no globs except a trailing /*", id="a double star"),
         pytest.param("accounts", '"ou:Production /Web"', "begins or ends with a space", id="a padded name"),
+        pytest.param("accounts", "'ou:Prod\\Web'", "escapes only '/' or", id="a backslash escaping nothing"),
+        pytest.param("accounts", "'ou:Production\\'", "escapes only '/' or", id="a trailing backslash"),
         pytest.param("accounts", "true", "expected a string", id="a boolean"),
         pytest.param("accounts", "[]", "must not be empty", id="an empty list"),
         pytest.param("regions", '"US-EAST-1"', "not a region name", id="upper case"),
@@ -327,9 +347,47 @@ def test_a_malformed_accounts_or_regions_entry_is_reported_with_its_path_value_a
 
 @pytest.mark.parametrize(
     "entry",
-    ["012345678901", "ou:Production", "ou:Production/*", "ou:Production/Web", "ou:Sandbox Team/QA", "ou:A/B/C/*"],
+    [
+        "012345678901",
+        "ou:Production",
+        "ou:Production/*",
+        "ou:Production/Web",
+        "ou:Sandbox Team/QA",
+        "ou:A/B/C/*",
+        "ou:Production\\/Web",
+        "ou:Ops\\\\/QA/*",
+    ],
 )
 def test_well_formed_accounts_entries_load_and_survive_a_round_trip(entry: str) -> None:
-    subject = policy(f'rules:\n  - name: r\n    accounts: ["{entry}"]\n    regions: ["eu-*", "us-east-1"]\n')
+    subject = policy(f"rules:\n  - name: r\n    accounts: ['{entry}']\n    regions: ['eu-*', 'us-east-1']\n")
     assert subject.rules[0].accounts == (entry,)
     assert load_policy(json.dumps(subject.to_document())) == subject
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["Production", "Web"],
+        ["Production/Web"],
+        ["Ops\\", "QA"],
+        ["Ops\\/QA"],
+        ["\\"],
+        ["a/", "/b", "c\\\\d"],
+    ],
+)
+def test_an_ou_path_built_from_names_splits_back_into_exactly_those_names(names: list[str]) -> None:
+    # GIVEN OU names as AWS allows them ('/' and '\\' included) WHEN the warden writes their path
+    path = join_ou_path(names)
+    # THEN it reads back as the same names, is a valid path, and no other hierarchy writes it
+    assert split_ou_path(path) == names
+    assert ou_path_problem(path) is None
+    assert path != "/".join(names) or not any("/" in name or "\\" in name for name in names)
+
+
+def test_an_ou_renamed_to_look_like_a_nested_path_gets_none_of_that_paths_rules() -> None:
+    # GIVEN an allow rule for Production/Web, and an OU renamed "Production/Web" directly under the root
+    subject = _allowing('["ou:Production/Web", "ou:Production/*"]')
+    impostor = join_ou_path(["Production/Web"])
+    # WHEN a session in an account of that OU is decided THEN the rule does not hold; in the real OU it does
+    assert not _decide(subject, account=PROD_WEB, path=impostor).allowed
+    assert _decide(subject, account=PROD_WEB, path=join_ou_path(["Production", "Web"])).allowed

@@ -73,8 +73,7 @@ class DynamoLedger:
         return entry_from_item(item) if item else None
 
     def record_start(self, entry: LedgerEntry, *, first: bool = False) -> LedgerEntry:
-        fields = _values(entry, _START_FIELDS)
-        fields.update(self._index_fields(entry.started_at))
+        fields = self._start_fields(entry)
         cleared = _cleared(entry)
         # first: the start of a StartSession event, written only while no other event's start is recorded (a row
         # the sweeper adopted, or closed before its start, names no event): the first record wins, atomically.
@@ -83,7 +82,7 @@ class DynamoLedger:
         try:
             return self._update(
                 entry.session_id,
-                {**fields, **self._where(entry.session_id), "status": "open", "open": self._open},
+                self._open_fields(entry, fields),
                 remove=cleared,
                 condition="attribute_not_exists(ended_at)" + (f" AND {guard}" if guard else ""),
                 condition_values=guard_values,
@@ -106,6 +105,19 @@ class DynamoLedger:
                 raise
         found = self.get(entry.session_id)
         return found if found is not None else entry
+
+    def open_item(self, entry: LedgerEntry) -> dict[str, Any]:
+        """The item :meth:`record_start` writes for a new open session, keyed and indexed as this scope's ledger
+        does: for a bulk load (BatchWriteItem) of rows it would have written one at a time."""
+        return {**to_item(self._open_fields(entry, self._start_fields(entry))), **self._item_key(entry.session_id)}
+
+    def _start_fields(self, entry: LedgerEntry) -> dict[str, Any]:
+        """What a session's start sets: its start fields and its index fields."""
+        return {**_values(entry, _START_FIELDS), **self._index_fields(entry.started_at)}
+
+    def _open_fields(self, entry: LedgerEntry, fields: dict[str, Any]) -> dict[str, Any]:
+        """The start fields of a row that is open: whose it is, its status, its open-sessions index value."""
+        return {**fields, **self._where(entry.session_id), "status": "open", "open": self._open}
 
     def record_failed_call(self, entry: LedgerEntry) -> None:
         item = entry_item(entry)

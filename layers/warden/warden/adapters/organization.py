@@ -1,7 +1,9 @@
-"""The organization's accounts and OU paths from AWS Organizations, read by the central account, cached a while.
+r"""The organization's accounts and OU paths from AWS Organizations, read by the central account, cached a while.
 
 Implements :class:`~warden.ports.Organization`. ``ListAccounts`` gives every account and its status; an account's
-OU path is built by walking ``ListParents`` up to the root, naming each OU with ``DescribeOrganizationalUnit``.
+OU path is built by walking ``ListParents`` up to the root, naming each OU with ``DescribeOrganizationalUnit``. An OU
+name may hold any character: a ``/`` or ``\`` in one is escaped in the path (:func:`warden.policy.join_ou_path`), so
+an OU renamed ``Production/Web`` never has the path of ``Web`` inside ``Production``.
 Everything read is kept for 15 minutes by the warden's clock: an OU path is asked of AWS once per account per
 quarter hour, not once per event.
 """
@@ -18,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from warden.adapters.aws import error_code
 from warden.errors import OrganizationUnreadable
 from warden.observability import count, logger
+from warden.policy import join_ou_path
 from warden.ports import Clock
 from warden.records import OrgAccount
 
@@ -124,7 +127,7 @@ class OrgDirectory:
                 )
             names.append(self._ou_name(generation, parent_id))
             parent_id, parent_type = self._parent(generation, parent_id)
-        path = "/".join(reversed(names))
+        path = join_ou_path(reversed(names))
         generation.paths[account_id] = path
         return path
 

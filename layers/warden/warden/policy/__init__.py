@@ -19,7 +19,14 @@ from warden.policy.identities import principal_from_arn, principal_from_identity
 from warden.policy.issues import issues_from_validation_error
 from warden.policy.loader import MAX_POLICY_BYTES, load_policy
 from warden.policy.models import Policy, Rule
-from warden.policy.places import PlaceMatcher, account_entry_problem, ou_path_problem, region_entry_problem
+from warden.policy.places import (
+    PlaceMatcher,
+    account_entry_problem,
+    join_ou_path,
+    ou_path_problem,
+    region_entry_problem,
+    split_ou_path,
+)
 from warden.policy.principals import (
     IDENTITY_CENTER_PATH,
     Principal,
@@ -100,6 +107,7 @@ __all__ = [
     "format_duration",
     "host_warnings",
     "issues_from_validation_error",
+    "join_ou_path",
     "load_policy",
     "logging_warnings",
     "normalise_document",
@@ -115,6 +123,7 @@ __all__ = [
     "session_host",
     "session_target_from_content",
     "session_type_from_content",
+    "split_ou_path",
     "stated_logging",
     "transcript_summary",
     "transcripts",

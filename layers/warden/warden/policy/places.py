@@ -1,8 +1,15 @@
-"""Where a session runs (organization mode): the ``accounts`` and ``regions`` of rules and grants.
+r"""Where a session runs (organization mode): the ``accounts`` and ``regions`` of rules and grants.
 
 An ``accounts`` entry is a 12-digit account id, ``ou:PATH`` (accounts directly in that OU) or ``ou:PATH/*`` (in that
 OU or any OU below it). An OU path is the OU names from the organization's root down, joined by ``/`` (the root
 itself not written): ``Production/Web``. A ``regions`` entry is a region name or a glob (``eu-*``).
+
+AWS lets an OU name hold any character, ``/`` included: an OU named ``Production/Web`` directly under the root would
+otherwise have the same path as the OU ``Web`` inside ``Production``, and whoever may rename OUs could make an account
+match rules meant for another OU. So a ``/`` or ``\`` inside a name is written escaped, ``\/`` and ``\\``, in the paths
+the warden builds (:func:`join_ou_path`) and in the policy: ``'ou:Production\/Web'`` names that one OU, and
+``ou:Production/Web`` never does. (In YAML, write such an entry plain or in single quotes: double quotes read ``\/``
+as ``/``.)
 
 Unknown is never a match for an allowance and always one for a denial: an allow rule or a grant that names accounts
 does not hold for a session whose account (or, for ``ou:`` entries, OU path) is unknown; a deny rule does.
@@ -27,8 +34,10 @@ __all__ = [
     "RegionIndex",
     "RegionList",
     "account_entry_problem",
+    "join_ou_path",
     "ou_path_problem",
     "region_entry_problem",
+    "split_ou_path",
 ]
 
 OU_PREFIX = "ou:"
@@ -57,11 +66,56 @@ def account_entry_problem(entry: str) -> str | None:
     return f"{entry!r}: {problem}" if problem is not None else None
 
 
+ESCAPE = "\\"
+
+
+def join_ou_path(names: Iterable[str]) -> str:
+    """The OU path of OU names from the root down: ``/`` between them, and a ``/`` or ``\\`` inside a name escaped."""
+    return "/".join(name.replace(ESCAPE, ESCAPE * 2).replace("/", ESCAPE + "/") for name in names)
+
+
+def _segments(path: str) -> list[tuple[str, str]] | None:
+    """The path's names, split at each unescaped ``/``: (as written, escapes kept; the name itself). None for a
+    ``\\`` that escapes neither ``/`` nor ``\\``."""
+    segments: list[tuple[str, str]] = []
+    raw: list[str] = []
+    name: list[str] = []
+    index = 0
+    while index < len(path):
+        char = path[index]
+        if char == ESCAPE:
+            following = path[index + 1 : index + 2]
+            if following not in ("/", ESCAPE):
+                return None
+            raw.append(char + following)
+            name.append(following)
+            index += 2
+            continue
+        if char == "/":
+            segments.append(("".join(raw), "".join(name)))
+            raw, name = [], []
+        else:
+            raw.append(char)
+            name.append(char)
+        index += 1
+    segments.append(("".join(raw), "".join(name)))
+    return segments
+
+
+def split_ou_path(path: str) -> list[str] | None:
+    """The OU names of an OU path (escapes undone), root first; None when an escape is malformed."""
+    segments = _segments(path)
+    return None if segments is None else [name for _, name in segments]
+
+
 def ou_path_problem(path: str) -> str | None:
     """Say what is wrong with an OU path (``Production/Web``: OU names from the root down), or ``None``."""
     if not path:
         return "an empty OU path: OU names from the root down, separated by '/' (e.g. Production/Web)"
-    for name in path.split("/"):
+    names = split_ou_path(path)
+    if names is None:
+        return "a '\\' in an OU path escapes only '/' or '\\' (write an OU name that contains them as \\/ or \\\\)"
+    for name in names:
         if not name.strip():
             return "an empty OU name: an OU path is OU names separated by single '/'"
         if name != name.strip():
@@ -110,10 +164,11 @@ RegionList = Annotated[tuple[RegionEntry, ...], Field(min_length=1)]
 
 
 def _ancestors(path: str) -> Iterable[str]:
-    """``A/B/C``, ``A/B``, ``A``: the OUs whose subtree holds an account directly in ``path``."""
-    while path:
-        yield path
-        path = path.rpartition("/")[0]
+    """``A/B/C``, ``A/B``, ``A``: the OUs whose subtree holds an account directly in ``path`` (an escaped ``\\/``
+    is part of a name, never a level)."""
+    raw = [written for written, _ in _segments(path) or ()] if path else []
+    for depth in range(len(raw), 0, -1):
+        yield "/".join(raw[:depth])
 
 
 class AccountIndex:
