@@ -13,9 +13,11 @@ from typing import Any
 
 import botocore.session
 
+from warden.adapters.documents import SsmSessionDocuments
 from warden.adapters.ledger import DynamoLedger
+from warden.policy import transcript_summary
 from warden.records import LedgerEntry
-from warden_local import LocalCloud
+from warden_local import Fidelity, LocalCloud
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 POLICY = """\
@@ -38,6 +40,11 @@ rules:
 """
 E2E_SESSIONS = 100
 SWEEP_SIZES = (100, 1000, 10000)
+# How long one emulated minute may take to settle in sweep_cost: a fixed part (clients, the policy, the tamper
+# watch) and a part per open session, generous enough for a loaded machine; a sweep past it is a real failure.
+SWEEP_SETTLE_SECONDS = 120.0
+SWEEP_SETTLE_PER_SESSION = 0.05
+DOCUMENT = "SSM-SessionManagerRunShell"
 
 
 class CallCounter:
@@ -123,6 +130,9 @@ def end_to_end() -> list[tuple[str, str, str]]:
             while ssm.describe_sessions(State="Active", Filters=[{"key": "SessionId", "value": session}])["Sessions"]:
                 time.sleep(0.001)
             timings.append((time.perf_counter() - began) * 1000)
+            # What the handler does after the session is gone (ledger, alert) is not the next session's wait: in
+            # Lambda each event has its own invocation, here one worker would make the next event queue behind it.
+            cloud.settle()
         timings.sort()
         p50, p99 = statistics.median(timings), timings[int(len(timings) * 0.99) - 1]
     return [
@@ -152,22 +162,47 @@ def _seed(cloud: LocalCloud, sessions: int) -> None:
     dynamodb = cloud.client("dynamodb")
     table = cloud.stack_outputs()["LedgerTableName"]
     ledger = DynamoLedger(dynamodb, table)
+    logging = seed_logging(cloud.client("ssm"), cloud.account_id)
     rows = []
     for index in range(sessions):
         name = f"user{index % 50}"
         target = instances[index % len(instances)]
-        item = seed_session(store, ledger, f"{name}-{index:026d}", user=name, account="123456789012", target=target)
+        item = seed_session(
+            store,
+            ledger,
+            f"{name}-{index:026d}",
+            user=name,
+            account="123456789012",
+            target=target,
+            logging=logging,
+            region=cloud.region,
+        )
         rows.append({"PutRequest": {"Item": item}})
     for start in range(0, len(rows), 25):
         dynamodb.batch_write_item(RequestItems={table: rows[start : start + 25]})
 
 
+def seed_logging(ssm: Any, account: str) -> Any:
+    """How the seeded sessions' document logs, read as the handlers read it: a seeded row then says what the start
+    event's row would (its transcript), and the first sweep does not rewrite every row."""
+    return SsmSessionDocuments(ssm, account=account).session_logging(DOCUMENT)
+
+
 def seed_session(
-    store: dict[str, Any], ledger: DynamoLedger, session_id: str, *, user: str, account: str, target: str
+    store: dict[str, Any],
+    ledger: DynamoLedger,
+    session_id: str,
+    *,
+    user: str,
+    account: str,
+    target: str,
+    logging: Any,
+    region: str,
 ) -> dict[str, Any]:
     """An open session of IAM user ``user`` of ``account`` on ``target``, put straight into the emulator's ``store``
     (seeding thousands through the API is slow), and the ledger item its start event would have written, keyed as
-    ``ledger`` (of the session's scope) keys it; the caller bulk-writes the items."""
+    ``ledger`` (of the session's scope) keys it, its transcript as ``logging`` (:func:`seed_logging`) says; the
+    caller bulk-writes the items."""
     from warden_local.identity import Caller
     from warden_local.sessions import Session
 
@@ -175,9 +210,7 @@ def seed_session(
     owner = Caller(
         kind="IAMUser", name=user, arn=arn, principal_id=f"AIDA{session_id}", account_id=account, access_key_id="AKIA"
     )
-    store[session_id] = Session(
-        session_id=session_id, target=target, document_name="SSM-SessionManagerRunShell", owner=owner, start=START
-    )
+    store[session_id] = Session(session_id=session_id, target=target, document_name=DOCUMENT, owner=owner, start=START)
     identity = {"arn": arn, "account": account, "kind": "IAMUser", "user": user, "role": None, "role_arn": None}
     entry = LedgerEntry(
         session_id=session_id,
@@ -186,7 +219,7 @@ def seed_session(
         identity=identity,
         target=target,
         tags={"Environment": "dev"},
-        document="SSM-SessionManagerRunShell",
+        document=DOCUMENT,
         started_at=START,
         decision="allow",
         basis="allow-rule",
@@ -196,6 +229,7 @@ def seed_session(
         action="none",
         decided_at=START,
     )
+    entry.transcript, entry.transcript_links = transcript_summary(logging, session_id, region)
     return ledger.open_item(entry)
 
 
@@ -203,7 +237,8 @@ def sweep_cost() -> list[tuple[str, str, str]]:
     rows = []
     counter = CallCounter()
     for size in SWEEP_SIZES:
-        with counter.installed(), LocalCloud(start_at=START, policy=POLICY) as cloud:
+        fidelity = Fidelity(settle_seconds=SWEEP_SETTLE_SECONDS + size * SWEEP_SETTLE_PER_SESSION)
+        with counter.installed(), LocalCloud(start_at=START, policy=POLICY, fidelity=fidelity) as cloud:
             _seed(cloud, size)
             cloud.advance(timedelta(minutes=1))  # the first sweep builds its clients and reads the policy
             counter.take()

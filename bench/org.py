@@ -18,7 +18,7 @@ from typing import Any
 
 import botocore.session
 
-from bench.aws import _describe, seed_session
+from bench.aws import _describe, seed_logging, seed_session
 from warden_cli.demo_org_stage import org_prerequisites
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -108,11 +108,11 @@ def _warden(cloud: Any, argv: list[str]) -> tuple[int, str]:
         secret_access_key="testing",
         stack=cloud.stack_name,
     )
-    cloud.settle()
+    cloud.settle(cloud.fidelity.settle_seconds)  # the organization's setup sets off work for every account
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         code = main(argv, connection=connection)
-        cloud.settle(timeout=600)
+        cloud.settle(timeout=max(600, cloud.fidelity.settle_seconds))
     return code, out.getvalue()
 
 
@@ -157,12 +157,15 @@ def _seed(cloud: Any, accounts: list[str], regions: tuple[str, ...], sessions: i
                 TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Environment", "Value": "dev"}]}],
             )
             instances = [instance["InstanceId"] for instance in reservation["Instances"]]
+            logging = seed_logging(view.client("ssm", region=region), account)
             store = view.sessions(region)._sessions()  # the emulator's own store: 3,000 API starts take minutes
             ledger = DynamoLedger(dynamodb, table, scope=Scope(account, region, org=True))
             for index, target in enumerate(instances):
                 name = f"user{index}"
                 session_id = f"{name}-{account[-4:]}{region[:2]}{index:020d}"
-                item = seed_session(store, ledger, session_id, user=name, account=account, target=target)
+                item = seed_session(
+                    store, ledger, session_id, user=name, account=account, target=target, logging=logging, region=region
+                )
                 rows.append({"PutRequest": {"Item": item}})
     for start in range(0, len(rows), 25):
         dynamodb.batch_write_item(RequestItems={table: rows[start : start + 25]})

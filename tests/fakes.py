@@ -425,7 +425,7 @@ class FakeDocuments:
             return port_logging(document)
         return self.logging
 
-    def forget_preferences(self) -> None:
+    def forget_preferences(self, now: datetime | None = None) -> None:
         self.forgotten += 1
 
 

@@ -268,3 +268,23 @@ def test_a_documents_new_default_version_is_read_once_the_kept_copy_is_a_minute_
     clock.advance(seconds=1)
     assert reader.session_type("Team-Tunnel") == "shell"
     assert ssm.calls == ["Team-Tunnel", "Team-Tunnel"]
+
+
+def test_an_event_or_sweep_judges_kept_documents_at_the_moment_it_decides_without_reading_the_clock() -> None:
+    # GIVEN a document read as a port tunnel at 09:00, whose owner then makes a shell its default version
+    clock = FakeClock(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+    ssm = FakeSsm({"Team-Tunnel": PORT})
+    reader = documents(ssm, clock=clock)
+    assert reader.session_type("Team-Tunnel") == "port"
+    ssm.documents["Team-Tunnel"] = json.dumps({"schemaVersion": "1.0", "sessionType": "Standard_Stream"})
+    clock.moment = datetime(1999, 1, 1, tzinfo=UTC)  # a clock read from here on would make every copy young
+
+    # WHEN a sweep deciding at 09:00:59 and then one deciding at 09:01:00 look at it
+    reader.forget_preferences(datetime(2026, 11, 24, 9, 0, 59, tzinfo=UTC))
+    within_the_minute = reader.session_type("Team-Tunnel")
+    reader.forget_preferences(datetime(2026, 11, 24, 9, 1, tzinfo=UTC))
+    after_it = reader.session_type("Team-Tunnel")
+
+    # THEN each judges the kept copy's age at its own moment: kept within the minute, read again after it
+    assert (within_the_minute, after_it) == ("port", "shell")
+    assert ssm.calls == ["Team-Tunnel", "Team-Tunnel"]

@@ -173,8 +173,9 @@ class SessionDocuments(Protocol):
         ``unknown`` when what decides it cannot be read."""
         ...
 
-    def forget_preferences(self) -> None:
-        """Read logging settings afresh from now on (they may change while sessions are open)."""
+    def forget_preferences(self, now: datetime | None = None) -> None:
+        """Read logging settings afresh from now on (they may change while sessions are open); with *now*, the moment
+        this event or sweep decides at, judge kept documents' age at that moment until the next call."""
         ...
 
 

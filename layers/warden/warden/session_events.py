@@ -68,7 +68,7 @@ class SessionEvents:
             return self._record_failed_call(call)
         session_id = _require_session_id(call)
         now = self.clock.now()
-        self.documents.forget_preferences()  # logging settings are read afresh for each session
+        self.documents.forget_preferences(now)  # logging settings are read afresh for each session
         row = self.ledger.get(session_id)
         if call.event_name == "ResumeSession":
             return self._on_resumed(call, session_id, row, now)

@@ -145,7 +145,7 @@ class Sweeper:
     def _sweep_sessions(self, now: datetime, report: SweepReport, failures: list[str]) -> None:
         """Judge every session AWS lists now, adopt the ones the event path missed, close rows of ended ones."""
         self.roles.forget()  # issuer role paths are resolved afresh each sweep, then once per role
-        self.documents.forget_preferences()  # so are logging settings (preferences change while sessions run)
+        self.documents.forget_preferences(now)  # so are logging settings (preferences change while sessions run)
         account_path = self._account_path()
         live = self.sessions.active()
         report.active = len(live)

@@ -52,10 +52,11 @@ class SsmSessionDocuments:
 
     A document that cannot be read (missing, another account's, no permission, throttled, not JSON) is
     ``None``, which rules with ``session_types`` treat as unknown: never an allowance. Unreadable documents are not
-    cached, so the next session tries again; readable ones are kept for ``max_age`` (by the Clock port), at most
-    ``limit`` of them. The default version is read, the one StartSession runs: neither StartSession's response,
-    its CloudTrail record nor DescribeSessions names the version a session ran, so a session is judged by its
-    document's default version as of at most ``max_age`` ago, not by the version it started with.
+    cached, so the next session tries again; readable ones are kept for ``max_age`` (by the Clock port, or by the
+    moment given to :meth:`forget_preferences`: an event or a sweep decides at one moment), at most ``limit`` of
+    them. The default version is read, the one StartSession runs: neither StartSession's response, its CloudTrail
+    record nor DescribeSessions names the version a session ran, so a session is judged by its document's default
+    version as of at most ``max_age`` ago, not by the version it started with.
     """
 
     def __init__(
@@ -75,13 +76,26 @@ class SsmSessionDocuments:
         self._known: OrderedDict[str, tuple[datetime, Mapping[str, Any]]] = OrderedDict()
         # Read afresh after each forget_preferences(): logging settings may change while sessions are open.
         self._fresh: dict[str, Mapping[str, Any] | str] = {}
+        # The moment the current event or sweep decides at (forget_preferences): no clock read per session.
+        self._as_of: datetime | None = None
+        # The session type of each kept copy, worked out once per copy (a sweep asks it for every session).
+        self._types: dict[str, tuple[Mapping[str, Any], SessionType | None]] = {}
 
     def session_type(self, document: str) -> SessionType | None:
         known = aws_document_session_type(document)
         if known is not None:
             return known
         content = self._content(document)
-        return session_type_from_content(content) if content is not None else None
+        if content is None:
+            return None
+        known_type = self._types.get(document)
+        if known_type is not None and known_type[0] is content:
+            return known_type[1]
+        found = session_type_from_content(content)
+        if len(self._types) >= self._limit:
+            self._types.clear()
+        self._types[document] = (content, found)
+        return found
 
     def session_target(
         self,
@@ -130,9 +144,14 @@ class SsmSessionDocuments:
             return not_saved_logging()
         return document_logging(document, content)
 
-    def forget_preferences(self) -> None:
-        """Read documents afresh for :meth:`session_logging` (once per event, once per sweep)."""
+    def forget_preferences(self, now: datetime | None = None) -> None:
+        """Read documents afresh for :meth:`session_logging` (once per event, once per sweep).
+
+        With *now* (the moment the event or sweep decides at), the kept copies' age is judged at that moment until
+        the next call instead of by a clock read per document: a sweep of thousands of sessions reads it once.
+        """
         self._fresh.clear()
+        self._as_of = now
 
     def _read_fresh(self, document: str) -> Mapping[str, Any] | str:
         """The document's content, or what went wrong (a problem in words)."""
@@ -155,7 +174,7 @@ class SsmSessionDocuments:
         return self._fresh[document]
 
     def _content(self, document: str) -> Mapping[str, Any] | None:
-        now = self._clock.now()
+        now = self._as_of if self._as_of is not None else self._clock.now()
         if document in self._known:
             read_at, content = self._known[document]
             if now - read_at < self._max_age:

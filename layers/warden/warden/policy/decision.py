@@ -153,6 +153,10 @@ def decide(
     path = request.account_path
     if best is None or best.until != _FOREVER:
         for grant in grants:
+            # Once something holds, a grant that cannot outlast it changes nothing (lapses are only explained when
+            # nothing holds): skip it before matching principal, target and places.
+            if best is not None and grant.expires_at.timestamp() <= best.until:
+                continue
             if not grant.covers(
                 principal, target, tags, account=request.account, region=request.region, account_path=path
             ):
