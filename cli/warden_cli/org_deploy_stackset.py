@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -153,34 +154,47 @@ def _create_or_update(cfn: Any, name: str, org: OrgOutputs, template: str, waiti
     ):
         waiting.progress(f"StackSet {name}: template and parameters up to date")
         return None
-    operation = str(
-        cfn.update_stack_set(
-            StackSetName=name,
-            TemplateBody=template,
-            Parameters=parameters,
-            Capabilities=CAPABILITIES,
-            AutoDeployment=AUTO_DEPLOYMENT,
-            OperationPreferences=OPERATION_PREFERENCES,
-            CallAs=CALL_AS,
-            ManagedExecution={"Active": True},
-        )["OperationId"]
+    operation = _start_operation(
+        cfn.update_stack_set,
+        StackSetName=name,
+        TemplateBody=template,
+        Parameters=parameters,
+        Capabilities=CAPABILITIES,
+        AutoDeployment=AUTO_DEPLOYMENT,
+        OperationPreferences=OPERATION_PREFERENCES,
+        CallAs=CALL_AS,
+        ManagedExecution={"Active": True},
     )
     waiting.progress(f"StackSet {name}: updating its stack instances (operation {operation})")
     return operation
 
 
 def _add_instances(cfn: Any, name: str, ou_ids: list[str], regions: list[str], waiting: Waiting) -> str:
-    operation = str(
-        cfn.create_stack_instances(
-            StackSetName=name,
-            DeploymentTargets={"OrganizationalUnitIds": ou_ids},
-            Regions=regions,
-            OperationPreferences=OPERATION_PREFERENCES,
-            CallAs=CALL_AS,
-        )["OperationId"]
+    operation = _start_operation(
+        cfn.create_stack_instances,
+        StackSetName=name,
+        DeploymentTargets={"OrganizationalUnitIds": ou_ids},
+        Regions=regions,
+        OperationPreferences=OPERATION_PREFERENCES,
+        CallAs=CALL_AS,
     )
     waiting.progress(f"StackSet {name}: adding stack instances in {', '.join(regions)} (operation {operation})")
     return operation
+
+
+def _start_operation(call: Callable[..., Any], **params: Any) -> str:
+    """Start a StackSet operation under an id of ours. botocore resends the same id when an answer is lost (a read
+    timeout), and CloudFormation then answers OperationIdAlreadyExistsException: the operation is ours and has
+    started, so it is waited for like any other."""
+    from botocore.exceptions import ClientError
+
+    operation = str(uuid.uuid4())
+    try:
+        return str(call(OperationId=operation, **params)["OperationId"])
+    except ClientError as error:
+        if _code(error) != "OperationIdAlreadyExistsException":
+            raise
+        return operation
 
 
 def _wait_operation(cfn: Any, name: str, operation: str, waiting: Waiting) -> str:

@@ -518,3 +518,25 @@ def test_an_ou_without_accounts_says_that_nothing_was_deployed(
 
     assert code == 0
     assert "no account got a stack instance" in out
+
+
+def test_a_lost_answer_retried_under_the_same_operation_id_waits_for_that_operation(
+    fake: FakeClients, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN CloudFormation started the instances' operation, but its answer was lost and botocore resent the same
+    # request: CloudFormation then answers OperationIdAlreadyExistsException for the id the warden chose
+    started = fake.home.create_stack_instances
+
+    def answer_lost(**request: Any) -> dict[str, Any]:
+        operation = started(**request)["OperationId"]
+        fake.home.operations[request["OperationId"]] = fake.home.operations.pop(operation)
+        raise refused("CreateStackInstances", "OperationIdAlreadyExistsException", "Operation already exists")
+
+    monkeypatch.setattr(fake.home, "create_stack_instances", answer_lost)
+    # WHEN the deploy runs
+    code, out, err = warden(capsys, "--ou", "Production/Web", "--regions", HOME)
+    # THEN it waits for that operation (its own) and reports every stack instance
+    assert code == 0, err
+    [instances] = fake.home.called("CreateStackInstances")
+    assert f"operation {instances['OperationId']} SUCCEEDED" in err  # waited for, by the id it chose
+    assert [row[:4] for row in table(out)] == [["222222222222", HOME, "member", "SUCCEEDED"]]
