@@ -52,7 +52,7 @@ def org_stack() -> Iterator[Stack]:
         yield Stack(cloud)
 
 
-def test_a_policy_of_300_rules_pushed_to_appconfig_decides_sessions_and_a_refused_version_changes_nothing(
+def test_a_300_rule_policy_in_appconfig_decides_a_refused_version_changes_nothing_a_deleted_profile_keeps_it(
     org_stack: Stack, tmp_path: Path
 ) -> None:
     stack, cloud = org_stack, org_stack.cloud
@@ -111,11 +111,9 @@ def test_a_policy_of_300_rules_pushed_to_appconfig_decides_sessions_and_a_refuse
     later = stack.start(stack.person("dev-007"), cloud.add_instance({"Team": "team-007"}))
     assert later in stack.active()
 
-
-def test_deleting_the_profile_alerts_policy_missing_and_the_last_valid_policy_stays(org_stack: Stack) -> None:
-    stack, cloud = org_stack, org_stack.cloud
-    store = stack.outputs
-    # GIVEN the 300-rule policy in force (pushed by the test before), WHEN someone deletes the configuration profile
+    # (one test, not two: what follows needs the policy pushed above in force, and xdist may run tests of one module
+    # in different processes)
+    # GIVEN the 300-rule policy in force, WHEN someone deletes the configuration profile
     cloud.client("appconfig").delete_configuration_profile(
         ApplicationId=store["PolicyApplicationId"], ConfigurationProfileId=store["PolicyProfileId"]
     )
@@ -130,7 +128,6 @@ def test_deleting_the_profile_alerts_policy_missing_and_the_last_valid_policy_st
     assert len(missing) == 1
     assert "AWS AppConfig" in missing[0].body and "ResourceNotFoundException" in missing[0].body
     # AND the deletion itself is reported by the tamper watch, naming what it means
-    # (the inbox holds this module's earlier mails too)
     [deleted] = [m for m in mails if m.kind == "enforcer-tampered" and "DeleteConfigurationProfile" in m.body]
     assert "last valid policy" in deleted.body
     # AND every call the functions made on the way was allowed by their roles (AppConfig reads included)
