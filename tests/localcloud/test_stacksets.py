@@ -655,7 +655,12 @@ def test_warden_org_deploy_puts_the_member_stack_in_every_account_of_the_ous_and
     # AND the relay in the central account's other region has what the member template gives a relay, nothing else
     relay = org.account(org.central_account).client("cloudformation", region="eu-west-1")
     summaries = relay.list_stack_resources(StackName=f"{org_cloud.stack_name}-relay")["StackResourceSummaries"]
-    assert sorted(s["LogicalResourceId"] for s in summaries) == ["CanaryParameter", "ForwardRole", "ForwardRule"]
+    assert sorted(s["LogicalResourceId"] for s in summaries) == [
+        "CanaryParameter",
+        "ForwardRole",
+        "ForwardRule",
+        "WarningDocument",
+    ]
 
     # WHEN an administrator creates an account in Production/Web
     new = org.create_account("prod-api", "Production/Web")
