@@ -335,7 +335,8 @@ class LocalCloud(PeopleMethods, Observations):
         return self._scopes.home.trails_deliver()
 
     def _deploy_stack(self) -> None:
-        from .stack import TemplateError, deploy_as_sam
+        from .conditions import TemplateError
+        from .stack import deploy_as_sam
 
         assert self._template is not None
         parameters = {"AlertEmail": self._alert_email}

@@ -110,13 +110,13 @@ def _for_instance(stack_set: ServiceManagedStackSet, record: StackInstanceRecord
     """The template with its conditions decided for this account and region (false-condition resources and
     outputs gone, ``Fn::If`` and ``AWS::NoValue`` resolved), as the local cloud's own stack does it: moto would
     list a skipped resource as an empty entry and keep ``AWS::NoValue`` as a null."""
-    from .stack import TemplateError, _parameter_defaults, apply_conditions
+    from .conditions import TemplateError, apply_conditions, parameter_defaults
 
     template = parse_template(stack_set.template)
     if not template.get("Conditions"):
         return stack_set.template
     values = {
-        **_parameter_defaults(template),
+        **parameter_defaults(template),
         "AWS::Region": record.region,
         "AWS::AccountId": record.account,
         "AWS::StackName": stack_set.stack_name,

@@ -13,7 +13,8 @@ import pytest
 
 from warden.policy.forward_rule import uncovered
 from warden_cli.org_stack import ORG_OUTPUT_KEYS, member_parameters, org_outputs_of
-from warden_local.stack import apply_conditions, evaluate_conditions, load_template, package
+from warden_local.conditions import apply_conditions, evaluate_conditions
+from warden_local.stack import load_template, package
 
 ROOT = Path(__file__).resolve().parents[2]
 CENTRAL = load_template(ROOT / "template.yaml")
