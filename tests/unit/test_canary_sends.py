@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from tests.fakes import FakeAlerts, FakeCanaryState, FakeClock, FakeOnce
 from warden.alerts import AlertContext
+from warden.canary import Canary
 from warden.notifier import Notifier
-from warden.watch import Canary
 
 CONTEXT = AlertContext(stack="session-warden", region="eu-central-1", account="123456789012")
 PARAMETER = "/session-warden/session-warden/canary"

@@ -13,13 +13,14 @@ from botocore.exceptions import ClientError
 from tests.fakes import FakeAlerts, FakeCanaryState, FakeClock, FakeOnce, aws_failure
 from warden.alerts.coverage import NOT_COVERED_KIND
 from warden.alerts.text import AlertContext
+from warden.canary import Canary
 from warden.coverage import Coverage
 from warden.errors import MemberUnreachable
 from warden.notifier import Notifier
 from warden.records import OrgAccount
 from warden.scope import Scope
 from warden.tamper import Owned
-from warden.watch import Canary, TamperWatch
+from warden.watch import TamperWatch
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 STACK = "session-warden"

@@ -1,6 +1,6 @@
 """Coverage (organization mode): is every account and region's canary coming back to the central warden?
 
-Per scope, the sweep worker writes the canary (:class:`~warden.watch.Canary`) in the member account through the
+Per scope, the sweep worker writes the canary (:class:`~warden.canary.Canary`) in the member account through the
 member role, into the member stack's parameter ``/session-warden/<stack>/canary``; CloudTrail records the call,
 the member's forwarding rule takes it to the central bus, and the tamper watch notes the round trip under the
 scope's own canary item (``canary#<account>/<region>``). :class:`Coverage` is what that scope's outage is alerted
@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from warden.alerts.coverage import Where, account_covered_alert, account_not_covered_alert
 from warden.alerts.text import AlertContext
+from warden.canary import CANARY_BLIND_AFTER, WatchReads, WatchRecords
 from warden.errors import AwsCallFailed, MemberUnreachable, describe
 from warden.notifier import Notifier
 from warden.observability import count, logger
@@ -32,7 +33,6 @@ from warden.policy.forward_rule import ForwardRule, NeededRule, PatternError, fo
 from warden.ports import Clock, Organization
 from warden.records import Alert
 from warden.scope import Scope
-from warden.watch import CANARY_BLIND_AFTER, WatchReads, WatchRecords
 
 _ALERT_TTL_SECONDS = 7 * 24 * 3600
 # AssumeRole answers these when the role is not there or does not trust the caller: no use waiting 10 minutes.

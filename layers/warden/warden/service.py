@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TypedDict
 
 from warden.alerts.text import AlertContext
+from warden.canary import Canary
 from warden.enforcer import Enforcer, OnceRunner
 from warden.expiry import ExpiryWarnings
 from warden.notifier import Notifier
@@ -30,7 +31,6 @@ from warden.ports import (
 )
 from warden.session_events import SessionEvents
 from warden.sweeper import Sweeper
-from warden.watch import Canary
 
 
 class _Shared(TypedDict):

@@ -45,7 +45,7 @@ from warden.ports import (
 from warden.records import LedgerEntry, LiveSession, TargetInfo
 
 if TYPE_CHECKING:
-    from warden.watch import Canary
+    from warden.canary import Canary
 
 SWEEP_LEASE = "sweeper-lease"
 # A lease never outlives one sweep: under the sweeper function's Timeout in template.yaml (120 s).

@@ -108,7 +108,7 @@ def _build_warden(scope: Scope | None) -> Warden:
     canary = None
     if settings.canary_parameter:
         from warden.adapters.watch import SsmCanaryWriter
-        from warden.watch import Canary
+        from warden.canary import Canary
 
         canary = Canary(
             clock=clock,
