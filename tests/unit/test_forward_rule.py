@@ -194,6 +194,13 @@ def test_a_second_target_beside_the_central_bus_does_not_matter() -> None:
         (json.dumps({"source": ["aws.ssm"], "$or": "everything"}), "$or"),
         ('{"a": ' * 14 + "{}" + "}" * 14, "deeper"),
         (json.dumps({"x": " " * 70000}), "characters long"),
+        # a key written twice: EventBridge applies both values, a JSON reader only the last
+        (
+            '{"source": ["aws.ssm"], "detail": {"eventName": ["X"]}, "detail": {"eventName": ["StartSession"]}}',
+            "repeats",
+        ),
+        ('{"$or": [{"source": ["aws.ssm"]}], "$or": [{"source": ["aws.events"]}]}', "repeats the key '$or'"),
+        ('{"detail.eventName": ["StartSession"]}', "a key with a dot"),
     ],
 )
 def test_an_unreadable_pattern_is_not_covered_and_says_why(text: str, why: str) -> None:
@@ -338,3 +345,16 @@ def test_the_central_only_sweep_fan_out_events_are_not_asked_of_members() -> Non
     )
     # THEN the deployed forward rule is still judged complete
     assert problem_of(rule_with()) is None
+
+
+def test_a_forward_rule_narrowed_by_a_repeated_key_is_not_covered() -> None:
+    # GIVEN the deployed pattern with, in every branch, an earlier "detail" that EventBridge would apply as well
+    # (only the warden role's own calls forwarded) and that a JSON reader would drop
+    pattern = deployed_pattern()
+    text = json.dumps(pattern)
+    narrowing = '"detail": {"userIdentity": {"arn": [{"prefix": "arn:aws:sts::222222222222:assumed-role/w/"}]}}, '
+    text = text.replace('"detail": {', narrowing + '"detail": {')
+    assert json.loads(text) == pattern  # what a plain JSON reader sees is the deployed pattern
+    # WHEN it is judged THEN the rule is not covered, and the reason says why
+    problem = problem_of(rule_with(text))
+    assert problem is not None and "repeats the key 'detail'" in problem

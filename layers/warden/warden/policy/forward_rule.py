@@ -76,12 +76,28 @@ def parse_pattern(text: object) -> dict[str, Any]:
     if len(text) > MAX_PATTERN_CHARS:
         raise PatternError(f"the event pattern is {len(text)} characters long (more than {MAX_PATTERN_CHARS})")
     try:
-        parsed = json.loads(text)
+        parsed = json.loads(text, object_pairs_hook=_unique_keys)
+    except PatternError:
+        raise
     except (ValueError, RecursionError):
         raise PatternError("the event pattern is not valid JSON") from None
     if not isinstance(parsed, dict):
         raise PatternError("the event pattern is not a JSON object")
     return parsed
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """One JSON object of the pattern. EventBridge files every leaf under its dotted path, so a key written twice (or a
+    key with a dot, which reads as a nested path) applies all its values together, where a JSON reader keeps only the
+    last: such a pattern cannot be judged here, and is refused."""
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise PatternError(f"the event pattern repeats the key {key[:60]!r} (EventBridge applies both)")
+        if "." in key:
+            raise PatternError(f"the event pattern has a key with a dot, {key[:60]!r} (EventBridge reads it as a path)")
+        seen[key] = value
+    return seen
 
 
 def branches(pattern: Mapping[str, Any]) -> list[dict[str, Any]]:
