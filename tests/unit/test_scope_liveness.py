@@ -30,6 +30,7 @@ from tests.fakes import (
 )
 from tests.unit.test_sweep_fanout import FakeQueue, dispatcher
 from warden.adapters.scope_beats import DynamoScopeBeats
+from warden.adapters.state import heartbeat_key
 from warden.alerts.text import AlertContext
 from warden.fanout import FanOutIncomplete
 from warden.notifier import Notifier
@@ -116,8 +117,10 @@ class FakeBeats:
         return {scope: self.items[scope] for scope in scopes if scope in self.items}
 
     def watch_from(self, scopes: Sequence[Scope], at: datetime) -> None:
-        for scope in scopes:
-            self.items.setdefault(scope, ScopeBeat(watched_since=at))
+        for scope in scopes:  # as the adapter: unless a watch was noted
+            item = self.items.get(scope, ScopeBeat())
+            if item.watched_since is None:
+                self.items[scope] = ScopeBeat(last_sweep=item.last_sweep, watched_since=at)
 
     def outages(self) -> dict[str, datetime]:
         return dict(self.open)
@@ -221,6 +224,30 @@ def test_a_heartbeat_written_in_the_future_is_alerted_not_trusted() -> None:
     # THEN one alert says the heartbeat lies in the future
     [alert] = world.alerts.sent
     assert "in the future" in alert.body
+
+
+def test_a_heartbeat_item_with_no_readable_time_gets_the_grace_of_a_new_scope_then_is_alerted() -> None:
+    # GIVEN someone removed the time from a scope's heartbeat item (or wrote one the reader cannot read)
+    world = Watched()
+    world.beats.items[WEB_EU] = ScopeBeat(last_sweep=None, watched_since=None)
+
+    # WHEN no sweep of it completes
+    within_grace = world.minutes(4, [WEB_EU])
+    after_grace = world.minutes(1, [WEB_EU])
+
+    # THEN it is judged as a scope never swept: alerted once its grace is over, never trusted for ever
+    assert within_grace == [] and after_grace == [WEB_EU]
+    assert len(world.alerts.sent) == 1
+
+
+def test_a_watch_noted_in_the_future_is_alerted_not_trusted() -> None:
+    # GIVEN someone moved the start of a never-swept scope's watch a year ahead
+    world = Watched()
+    world.beats.items[WEB_EU] = ScopeBeat(last_sweep=None, watched_since=NOW + timedelta(days=365))
+
+    # WHEN the dispatcher checks; THEN it is stopped at once
+    assert world.minutes(1, [WEB_EU]) == [WEB_EU]
+    assert len(world.alerts.sent) == 1
 
 
 def test_an_outage_of_a_scope_no_longer_swept_is_forgotten_without_an_alert() -> None:
@@ -383,3 +410,18 @@ def test_an_outage_is_kept_until_it_ends(state_table: Any) -> None:
     # THEN it was kept under the scope's label, since when, and is gone once ended
     assert kept == {WEB_EU.label: NOW}
     assert beats.outages() == {}
+
+
+def test_a_heartbeat_item_whose_time_was_made_unreadable_is_watched_from_now(state_table: Any) -> None:
+    # GIVEN a scope's heartbeat item whose `at` someone turned into a string
+    beats = DynamoScopeBeats(state_table, "state")
+    scope = Scope("222222222222", "eu-west-1", org=True)
+    pk, sk = heartbeat_key(scope)
+    state_table.put_item(TableName="state", Item={"pk": {"S": pk}, "sk": {"S": sk}, "at": {"S": "soon"}})
+
+    # WHEN the dispatcher reads it and notes its watch
+    assert beats.beats([scope]) == {scope: ScopeBeat(last_sweep=None, watched_since=None)}
+    beats.watch_from([scope], NOW)
+
+    # THEN the watch is noted, so the scope is judged from now on
+    assert beats.beats([scope]) == {scope: ScopeBeat(last_sweep=None, watched_since=NOW)}

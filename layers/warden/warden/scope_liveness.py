@@ -48,15 +48,16 @@ def stale_since(beat: ScopeBeat | None, now: datetime) -> datetime | None:
     """When the scope's sweeps count as stopped from, or None while they do not.
 
     Stopped: the last completed sweep is more than :data:`STALE_AFTER` old (or, never swept, the warden first saw the
-    scope more than that long ago), or it lies in the future (no sweep writes that: the item was edited). None: a
-    sweep completed recently, or the scope is new (no item: its grace starts now)."""
+    scope more than that long ago), or either lies in the future (no sweep writes that: the item was edited). None: a
+    sweep completed recently, or the scope is new (no item, or one with neither time readable: its grace starts
+    now, see :meth:`ScopeWatch.check`)."""
     if beat is None:
         return None
     start = beat.last_sweep or beat.watched_since
     if start is None:
         return None
-    if beat.last_sweep is not None and beat.last_sweep > now + _CLOCK_SKEW:
-        return beat.last_sweep
+    if start > now + _CLOCK_SKEW:
+        return start
     return start if now - start > STALE_AFTER else None
 
 
@@ -97,7 +98,12 @@ class ScopeWatch:
         alarm fires) or an alert can be neither sent nor kept."""
         now = self.clock.now()
         beats = self.beats.beats(scopes)
-        new = [scope for scope in scopes if scope not in beats]
+        # New, or an item with no readable time (edited): its grace starts now, and then it is judged like any other.
+        new = [
+            scope
+            for scope in scopes
+            if (beat := beats.get(scope)) is None or (beat.last_sweep is None and beat.watched_since is None)
+        ]
         if new:
             self.beats.watch_from(new, now)
         open_outages = self.beats.outages()

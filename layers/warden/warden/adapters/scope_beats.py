@@ -59,8 +59,8 @@ class DynamoScopeBeats:
                         TableName=self._table,
                         Key={"pk": to_value(pk), "sk": to_value(sk)},
                         UpdateExpression="SET watched = :at",
-                        ConditionExpression="attribute_not_exists(watched) AND attribute_not_exists(#at)",
-                        ExpressionAttributeNames={"#at": "at"},
+                        # Not "and no `at`": an item whose `at` is unreadable (edited) must get its grace too.
+                        ConditionExpression="attribute_not_exists(watched)",
                         ExpressionAttributeValues={":at": to_value(int(at.timestamp()))},
                     )
             except AwsCallFailed as error:
