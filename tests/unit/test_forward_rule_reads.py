@@ -91,3 +91,18 @@ def test_no_central_rule_is_an_error_not_an_empty_judgement() -> None:
     rules = CentralRules(events, "session-warden-central", "session-warden-org-", FakeClock(datetime.now(UTC)))
     with pytest.raises(AwsCallFailed, match="no rule named session-warden-org-"):
         rules.needed()
+
+
+def test_a_rule_someone_adds_under_the_prefix_asks_nothing_of_members() -> None:
+    # GIVEN the central bus also has a rule a user added under the warden's prefix
+    events = FakeEvents()
+    clock = FakeClock(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+    owned = frozenset({"session-warden-org-canary", "session-warden-org-tamper-watch"})
+    events.central = [
+        [*page, {"Name": "session-warden-org-zzz", "EventPattern": '{"source": ["aws.ssm"]}'}]
+        for page in events.central
+    ]
+    # WHEN the rules the members must forward are listed with the stack's own names
+    needed = CentralRules(events, "session-warden-central", "session-warden-org-", clock, names=owned).needed()
+    # THEN only the stack's own rules count
+    assert sorted(rule.name for rule in needed) == sorted(owned)

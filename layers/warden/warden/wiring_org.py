@@ -65,11 +65,14 @@ def build_central_rules() -> CentralRules:
     """The central bus's rules (``<stack>-org-*``): what every member's forward rule must carry; read and kept."""
     from warden.adapters import aws
     from warden.adapters.forward_rules import CentralRules
+    from warden.wiring_owned import owned_resources
 
     shared = shared_aws()
     stack = shared.settings.stack_name
+    prefix = f"{stack}-org-"
+    owned = frozenset(name for name in owned_resources(shared.settings).rules if name.startswith(prefix))
     return CentralRules(
-        aws.client(shared.session, "events"), f"{stack}-central", f"{stack}-org-", shared_central().clock
+        aws.client(shared.session, "events"), f"{stack}-central", prefix, shared_central().clock, names=owned or None
     )
 
 

@@ -74,10 +74,14 @@ class EventsForwardRule:
 class CentralRules:
     """The central bus's rules (their names and patterns): what every member's forward rule must carry."""
 
-    def __init__(self, events: Any, bus_name: str, prefix: str, clock: Clock) -> None:
+    def __init__(
+        self, events: Any, bus_name: str, prefix: str, clock: Clock, names: frozenset[str] | None = None
+    ) -> None:
         self._api = events
         self._bus = bus_name
         self._prefix = prefix
+        # The stack's own rules only: a rule someone else adds under the prefix asks nothing of members.
+        self._names = names
         self._clock = clock
         self._lock = threading.Lock()
         self._kept: tuple[datetime, tuple[NeededRule, ...]] | None = None
@@ -112,7 +116,7 @@ class CentralRules:
                 page = self._api.list_rules(**arguments)
             for rule in page.get("Rules") or []:
                 name, pattern = _text(rule.get("Name")), _text(rule.get("EventPattern"))
-                if name and pattern:
+                if name and pattern and (self._names is None or name in self._names):
                     found.append(NeededRule(name=name, pattern=pattern))
             token = _text(page.get("NextToken"))
             if not token:
