@@ -172,7 +172,7 @@ def test_a_rule_the_member_role_may_not_read_is_not_covered() -> None:
     assert "cannot be read through the member role" in alert.body
 
 
-def test_a_passing_read_failure_changes_nothing_and_alerts_nothing() -> None:
+def test_a_member_read_that_keeps_failing_is_never_judged_fine_and_a_central_listing_failure_changes_nothing() -> None:
     world = ForwardWorld()
     world.narrow()
     world.rounds(2)
@@ -181,11 +181,22 @@ def test_a_passing_read_failure_changes_nothing_and_alerts_nothing() -> None:
     world.rules.error = aws_failure("DescribeRule", "ThrottlingException", "slow down")
     world.rounds(10)
     assert world.restored() == [] and "rule_since" in world.state.item  # not judged fixed on a failed read
+    assert len(world.not_covered()) == 1  # the same outage: one alert
 
     world.central.error = aws_failure("ListRules", "ThrottlingException", "slow down")
     world.rules.error = None
     world.rounds(5)
     assert world.restored() == [] and "rule_since" in world.state.item
+
+
+def test_a_rule_whose_reads_the_member_keeps_throttled_is_not_covered() -> None:
+    # GIVEN a member whose own callers exhaust its EventBridge limits, so the warden's reads of the rule fail
+    world = ForwardWorld()
+    world.rules.error = aws_failure("DescribeRule", "ThrottlingException", "Rate exceeded")
+    # WHEN a coverage round comes; THEN the rule is not trusted: one not-covered alert saying it cannot be read
+    world.rounds(2)
+    [alert] = world.not_covered()
+    assert "cannot be read through the member role" in alert.body and "ThrottlingException" in alert.body
 
 
 def test_a_scope_without_forward_rule_is_judged_by_its_canary_only() -> None:

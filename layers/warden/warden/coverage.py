@@ -66,10 +66,6 @@ class NeededRules(Protocol):
         ...
 
 
-# Refusals of the member role that mean it may no longer read the rule: judged as not covered (fail closed).
-READ_REFUSED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
-
-
 @dataclass(frozen=True)
 class Forwarding:
     """What the forward check of one scope reads: the member's rule (through the member role) and the central rules."""
@@ -129,8 +125,9 @@ class Coverage:
 
     # ------------------------------------------------------------ the forward check (once per coverage round)
     def check_forwarding(self) -> None:
-        """Read the scope's forward rule and judge it; alert the outage it begins, RESTORED the one it ends. A read
-        that fails for a passing reason (throttling, the network) changes nothing and is counted and logged."""
+        """Read the scope's forward rule and judge it; alert the outage it begins, RESTORED the one it ends. A member
+        read that fails is judged as forwarding nothing; the central rules failing to list changes nothing (counted
+        and logged: the member is not to blame)."""
         if self.forwarding is None:
             return
         forwarding, now = self.forwarding, self.clock.now()
@@ -140,13 +137,16 @@ class Coverage:
                 rule: ForwardRule | None = forwarding.reader().read()
                 unreadable = None
             except AwsCallFailed as error:
-                if isinstance(error, MemberUnreachable) or error.code not in READ_REFUSED:
+                if isinstance(error, MemberUnreachable):
                     raise  # the role itself is refused: the sweep's unreachable report says so
+                # Refused, throttled (the member's own callers can exhaust its EventBridge limits) or failing: a rule
+                # that cannot be judged is not trusted (fail closed), round after round until it can be read.
                 rule, unreadable = None, describe(error)
             problem = (
                 f"forward rule {forwarding.rule_name} in account {self.scope.account} region {self.scope.region} "
-                f"cannot be read through the member role ({unreadable[:300]}): the role was changed, or the member "
-                "stack is older than the central stack; treated as forwarding nothing"
+                f"cannot be read through the member role ({unreadable[:300]}): the role was changed, the member "
+                "stack is older than the central stack, or the account's EventBridge refuses the reads; treated as "
+                "forwarding nothing"
                 if unreadable
                 else forward_rule_problem(
                     rule,
