@@ -112,7 +112,7 @@ def test_one_account_owns_no_sweep_queue() -> None:
     assert resource_of(parse_control_event(cloudtrail("sqs", "PurgeQueue", {"queueUrl": URL + QUEUE})), owned) is None
 
 
-def watch() -> tuple[TamperWatch, FakeAlerts]:
+def watch(scoped: Any = None) -> tuple[TamperWatch, FakeAlerts]:
     alerts = FakeAlerts()
     tamper = TamperWatch(
         clock=FakeClock(PUSHED_AT),
@@ -121,6 +121,7 @@ def watch() -> tuple[TamperWatch, FakeAlerts]:
         records=Records({}),
         notifier=Notifier(alerts, FakeOnce()),
         context=CONTEXT,
+        scoped=scoped,
     )
     return tamper, alerts
 
@@ -177,16 +178,7 @@ def test_a_tamper_alert_names_the_account_and_region_the_call_was_made_in_and_wh
     account: str, region: str, remedy: str
 ) -> None:
     # GIVEN the organization's tamper watch; WHEN a member's trail records a change to the warden's document
-    alerts = FakeAlerts()
-    tamper = TamperWatch(
-        clock=FakeClock(PUSHED_AT),
-        owned=owned_resources(Settings.from_env(ORG)),
-        reads=Reads({}),
-        records=Records({}),
-        notifier=Notifier(alerts, FakeOnce()),
-        context=CONTEXT,
-        scoped=lambda event: None,
-    )
+    tamper, alerts = watch(scoped=lambda event: None)
     event = cloudtrail("ssm", "DeleteDocument", {"name": "sw-session-notice-1"})
     event["detail"] |= {"recipientAccountId": account, "awsRegion": region}
     assert tamper.handle(event)["outcome"] == "tampered"
